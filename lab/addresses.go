@@ -1,0 +1,51 @@
+package lab
+
+// The lab's address plan. Every address lives only inside the lab's network
+// namespaces: Direct Connect peer links in 169.254.0.0/16, the VPC in
+// 198.18.0.0/15, on-prem in 192.0.2.0/24. Tests and configs refer to these
+// names rather than repeating the literals.
+const (
+	// ASNs.
+	AmazonASN = 64512 // both "AWS" routers, as real AWS by default
+	OnPremASN = 65000 // the edge router(s) and the agent (iBGP)
+
+	// Primary link: on-prem edge (customer) <-> aws1 (Amazon), VLAN 101.
+	PrimaryCustomer = "169.254.10.2"
+	PrimaryAmazon   = "169.254.10.1"
+	PrimaryNet      = "169.254.10.0/30"
+	PrimaryVLAN     = 101
+	PrimaryMD5      = "dx-primary-md5"
+
+	// Secondary link: on-prem edge (customer) <-> aws2 (Amazon), VLAN 102.
+	SecondaryCustomer = "169.254.20.2"
+	SecondaryAmazon   = "169.254.20.1"
+	SecondaryNet      = "169.254.20.0/30"
+	SecondaryVLAN     = 102
+	SecondaryMD5      = "dx-secondary-md5"
+
+	// The VPC: CIDR advertised by both AWS routers, one subnet with two
+	// instances behind the VPC router.
+	VPCCIDR   = "198.18.0.0/16"
+	VPCRouter = "198.18.0.1"
+	Instance1 = "198.18.0.10"
+	Instance2 = "198.18.0.11"
+
+	// On-prem LAN: edge routers and the agent host.
+	OnPremLAN    = "192.0.2.0/24"
+	Edge1LAN     = "192.0.2.1" // the only edge in the one-edge variant; the agent's default gateway
+	Edge2LAN     = "192.0.2.2" // second edge router in the two-edge variant
+	AgentAddress = "192.0.2.10"
+	AgentMD5     = "dx-agent-md5" // optional MD5 on the edge<->agent sessions
+	BMPPort      = 11019          // the agent's BMP station port
+	AgentBGPPort = 179            // edge routers listen for the agent on 179
+
+	// Host names (each a namespace named <prefix>-<host>).
+	HostAgent = "agent"
+	HostEdge1 = "edge1"
+	HostEdge2 = "edge2"
+	HostAWS1  = "aws1"
+	HostAWS2  = "aws2"
+	HostVPC   = "vpc"
+	HostInst1 = "i1"
+	HostInst2 = "i2"
+)
