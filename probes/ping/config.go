@@ -262,7 +262,7 @@ func (c Config) Validate(site probes.Site) error {
 			if o, ok := c.Targets[spec.name]; ok && o.Source != nil {
 				path = "targets." + spec.name + ".source"
 			}
-			ps.Addf(path, "source %s is %s but target %s has the %s address %s: set targets.%s.source to a %s address",
+			ps.Addf(path, "source %s is %s but target %s has the %s address %s: set targets.%s.source to an %s address",
 				spec.source, family(spec.source), spec.name, family(a), a, spec.name, family(a))
 		}
 	}
