@@ -19,13 +19,13 @@ type step struct {
 
 func TestTracker(t *testing.T) {
 	tests := []struct {
-		name      string
-		first     uint32
-		steps     []step
-		wantKinds []replyKind // one per reply step
-		wantLost  []loss      // seq offsets from first, deadline in ms, count
+		name                         string
+		first                        uint32
+		steps                        []step
+		wantKinds                    []replyKind // one per reply step
+		wantLost                     []loss      // seq offsets from first, deadline in ms, count
 		sent, recv, lost, dups, late uint64
-		up        bool
+		up                           bool
 	}{
 		{
 			name:      "replies on time",
@@ -34,10 +34,10 @@ func TestTracker(t *testing.T) {
 			sent:      2, recv: 2, up: true,
 		},
 		{
-			name:      "loss judged exactly at the deadline",
-			steps:     []step{{"send", 0, 0}, {"expire", 99, 0}, {"expire", 100, 0}},
-			wantLost:  []loss{{seq: 0, deadline: at(100), count: 1}},
-			sent:      1, lost: 1,
+			name:     "loss judged exactly at the deadline",
+			steps:    []step{{"send", 0, 0}, {"expire", 99, 0}, {"expire", 100, 0}},
+			wantLost: []loss{{seq: 0, deadline: at(100), count: 1}},
+			sent:     1, lost: 1,
 		},
 		{
 			name: "consecutive losses then recovery",
