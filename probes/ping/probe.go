@@ -554,7 +554,7 @@ func (p *Probe) handle(s *socket, msg []byte, src netip.Addr, now time.Time, los
 		return lost
 	}
 	t.mu.Lock()
-	if src != t.addr {
+	if src != t.addr.WithZone("") {
 		t.mu.Unlock()
 		p.log.Debug("echo reply from another address", "target", t.spec.name, "from", src)
 		return lost

@@ -139,9 +139,9 @@ func setBPF(set func([]bpf.RawInstruction) error, prog []bpf.Instruction) error 
 func (c *icmpConn) WriteTo(msg []byte, dst netip.Addr) error {
 	var a net.Addr
 	if c.raw {
-		a = &net.IPAddr{IP: dst.AsSlice()}
+		a = &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}
 	} else {
-		a = &net.UDPAddr{IP: dst.AsSlice()}
+		a = &net.UDPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}
 	}
 	var err error
 	switch {
