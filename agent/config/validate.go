@@ -44,7 +44,6 @@ func (c *Config) Topology() probes.Site {
 	return s
 }
 
-
 // primary is the link the routing intent prefers: routing.primary, or the
 // link whose role is primary.
 func (c *Config) primary() string {
