@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/agent/config"
@@ -40,6 +41,8 @@ func commands() []command {
 			"dxwatch run --config /etc/dxwatch/dxwatch.yaml --web.listen-address :9479", runCmd},
 		{"check-config", "validate a configuration file, print every problem", "dxwatch check-config --config FILE [FILE...]",
 			"dxwatch check-config --config examples/dedicated.yaml", checkConfigCmd},
+		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
+			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.", verifyCmd},
 		{"version", "print the version", "dxwatch version", "dxwatch version", versionCmd},
 	}
 }
@@ -208,4 +211,53 @@ func versionCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "dxwatch %s (revision %s, %s %s/%s)\n", version, revision, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return 0
+}
+
+func verifyCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", stderr)
+	cfgFile := fs.String("config", defaultConfig, "configuration file")
+	output := fs.String("output", "text", "output format: text, json or markdown")
+	checks := fs.String("checks", "", "only the checks whose names start with one of these comma-separated prefixes (aws.,bgp.intent,ping.)")
+	minDur := fs.Duration("min-duration", 5*time.Second, "run the probes at least this long, so that pings and traces gather evidence")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting for a probe's first round after this long")
+	lf := logFlags{}
+	lf.register(fs)
+	fs.Lookup("log.level").DefValue = "warn"
+	lf.level = "warn"
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	write := map[string]func(agent.Report, io.Writer) error{
+		"text": agent.Report.WriteText, "json": agent.Report.WriteJSON, "markdown": agent.Report.WriteMarkdown,
+	}[*output]
+	if write == nil {
+		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
+		return exitUsage
+	}
+	a, err := agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var sel []string
+	if *checks != "" {
+		sel = strings.Split(*checks, ",")
+	}
+	rep, err := a.Verify(ctx, agent.VerifyOptions{Checks: sel, MinDuration: *minDur, Timeout: *timeout, Progress: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "verify could not run: %v\n", err)
+		return exitUsage
+	}
+	if err := write(rep, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	return rep.ExitCode()
 }
