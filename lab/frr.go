@@ -13,6 +13,8 @@ import (
 // lives in four route-maps that SetMode rewrites: FROM-PRIMARY raises the
 // primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
 // AWS (and its VPC router) prefer the primary for the return path.
+// soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
+// dump is made from.
 var edgeTmpl = template.Must(template.New("edge").Parse(`frr defaults traditional
 hostname {{.Host}}
 log timestamp precision 3
@@ -73,6 +75,7 @@ router bgp {{.ASN}}
   maximum-paths 2
   maximum-paths ibgp 2
 {{- range .Links}}
+  neighbor {{.Amazon}} soft-reconfiguration inbound
 {{- if eq .Name "primary"}}
   neighbor {{.Amazon}} route-map FROM-PRIMARY in
   neighbor {{.Amazon}} route-map TO-PRIMARY out
@@ -82,6 +85,7 @@ router bgp {{.ASN}}
 {{- end}}
 {{- end}}
 {{- range .Peers}}
+  neighbor {{.Address}} soft-reconfiguration inbound
   neighbor {{.Address}} addpath-tx-all-paths
 {{- end}}
   neighbor {{.Agent}} route-reflector-client

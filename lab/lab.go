@@ -301,7 +301,7 @@ func (l *Lab) startDaemons(ctx context.Context, h string, files map[string]strin
 
 // startDaemon starts one FRR daemon daemonized: it returns once the daemon
 // has read its config and opened its sockets.
-func (l *Lab) startDaemon(ctx context.Context, h, d string) error {
+func (l *Lab) startDaemon(ctx context.Context, h, d string, extra ...string) error {
 	dir := l.hostDir(h)
 	args := []string{"netns", "exec", l.Namespace(h), filepath.Join(FRRDir, d),
 		"-d", "-u", "frr", "-g", "frr", "-P", "0",
@@ -317,6 +317,7 @@ func (l *Lab) startDaemon(ctx context.Context, h, d string) error {
 	case "bfdd":
 		args = append(args, "--bfdctl", filepath.Join(dir, "bfdd.sock"))
 	}
+	args = append(args, extra...)
 	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("start %s in %s: %w: %s", d, h, err, bytes.TrimSpace(out))

@@ -451,3 +451,31 @@ func (l *Lab) Alive() error {
 	}
 	return nil
 }
+
+// Neighbor is the part of `show bgp neighbors <addr> json` the lab checks.
+type Neighbor struct {
+	State          string `json:"bgpState"`
+	RemoteAS       int    `json:"remoteAs"`
+	LocalAS        int    `json:"localAs"`
+	MD5            int    `json:"authenticationEnabled"` // 1 with a TCP MD5 password
+	HoldTimeMsecs  int    `json:"bgpTimerHoldTimeMsecs"`
+	KeepaliveMsecs int    `json:"bgpTimerKeepAliveIntervalMsecs"`
+	Description    string `json:"nbrDesc"`
+}
+
+// Neighbor returns a router's view of one BGP neighbor.
+func (l *Lab) Neighbor(ctx context.Context, host, addr string) (Neighbor, error) {
+	out, err := l.vtysh(ctx, host, "show bgp neighbors "+addr+" json")
+	if err != nil {
+		return Neighbor{}, err
+	}
+	var m map[string]Neighbor
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return Neighbor{}, fmt.Errorf("%s: neighbor %s: %w", host, addr, err)
+	}
+	n, ok := m[addr]
+	if !ok {
+		return Neighbor{}, fmt.Errorf("%s: no neighbor %s", host, addr)
+	}
+	return n, nil
+}
