@@ -50,6 +50,36 @@ func testLab(t *testing.T, edge string) {
 		})
 	}
 
+	t.Run("active_active", func(t *testing.T) {
+		// WaitConverged checks the routers' ECMP next hops for the mode.
+		for _, m := range []string{ModeActiveActive, ModeActivePassive} {
+			if err := l.SetMode(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			waitConverged(ctx, t, l, 20*time.Second)
+		}
+		wantPath(ctx, t, l, PrimaryAmazon, SecondaryAmazon)
+	})
+
+	t.Run("brownout", func(t *testing.T) {
+		if err := l.Brownout(LinkSecondary, 30); err != nil {
+			t.Fatal(err)
+		}
+		lk, _ := l.topo.link(LinkSecondary)
+		for _, h := range []string{lk.Edge, lk.AWS} {
+			out, err := l.Exec(ctx, h, "nft", "list", "chain", "inet", "dxlab", "link_secondary")
+			if err != nil || !strings.Contains(string(out), "numgen random mod 100 < 30") {
+				t.Errorf("%s: brownout rule missing: %v\n%s", h, err, out)
+			}
+		}
+		if err := l.Brownout(LinkSecondary, 0); err != nil {
+			t.Fatal(err)
+		}
+		if st := l.LinkStates()[LinkSecondary]; st != stateUp {
+			t.Errorf("secondary is %s after the brownout ended", st)
+		}
+	})
+
 	t.Run("bgp feed", func(t *testing.T) { checkBGPFeed(ctx, t, l) })
 	t.Run("bmp feed", func(t *testing.T) { checkBMPFeed(ctx, t, l) })
 
