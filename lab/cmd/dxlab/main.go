@@ -13,6 +13,7 @@
 //	dxlab mode active_passive|active_active
 //	dxlab exec <host> -- cmd [args...]
 //	dxlab forward [--listen 127.0.0.1:PORT] PORT
+//	dxlab demo [--dxwatch bin/dxwatch] [--config lab/dxwatch.yaml] [--edge one|two]
 //
 // Every command but up acts on the running lab (the only one under
 // /run/dxlab, or the one named by --lab).
@@ -51,6 +52,9 @@ const usage = `usage: dxlab <command> [flags]
   mode active_passive|active_active              switch the routing intent
   exec <host> -- cmd [args...]                   run a command inside a lab host
   forward [--listen 127.0.0.1:PORT] PORT         forward a local port to the agent host
+  demo [--dxwatch bin/dxwatch] [--config lab/dxwatch.yaml] [--edge one|two]
+       [--port 9479] [--prometheus-port 9090] [--rules GLOB]
+                                                 lab + dxwatch + Prometheus until Ctrl-C
 
 links: primary, secondary
 hosts: agent, edge1, edge2 (two-edge), aws1, aws2, vpc, i1, i2
@@ -70,6 +74,11 @@ func run(args []string) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "demo" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return demo(ctx, args, func(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) })
+	}
 	fs := flag.NewFlagSet("dxlab "+cmd, flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
