@@ -21,6 +21,10 @@ type probeSpec struct {
 	kind, name string
 	key        any
 	build      func(probes.Deps) (probes.Probe, error)
+	// update, when set, applies a changed configuration to a running probe
+	// of the same kind and name, which then keeps its unchanged parts (the
+	// ping probe keeps the counters of unchanged targets).
+	update func(probes.Probe) error
 }
 
 // runner is one running probe.
@@ -55,6 +59,17 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 	site := cfg.Topology()
 	for _, spec := range probeSpecs(cfg) {
 		if r := old.find(spec); r != nil {
+			g.runners = append(g.runners, r)
+			g.reused[r] = true
+			continue
+		}
+		if r := old.findKind(spec); r != nil && spec.update != nil {
+			// Applied before the swap: a failure leaves the probe as it was
+			// and the reload is refused.
+			if err := spec.update(r.probe); err != nil {
+				return nil, fmt.Errorf("update %s probe %q: %w", spec.kind, spec.name, err)
+			}
+			r.spec = spec
 			g.runners = append(g.runners, r)
 			g.reused[r] = true
 			continue
@@ -98,6 +113,19 @@ func (g *generation) find(spec probeSpec) *runner {
 	}
 	for _, r := range g.runners {
 		if r.spec.kind == spec.kind && r.spec.name == spec.name && reflect.DeepEqual(r.spec.key, spec.key) {
+			return r
+		}
+	}
+	return nil
+}
+
+// findKind returns the runner of g of the same kind and name as spec.
+func (g *generation) findKind(spec probeSpec) *runner {
+	if g == nil {
+		return nil
+	}
+	for _, r := range g.runners {
+		if r.spec.kind == spec.kind && r.spec.name == spec.name {
 			return r
 		}
 	}

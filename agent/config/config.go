@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/ping"
 )
 
 // Config is the whole dxwatch configuration file. The probe kinds are
@@ -21,6 +23,9 @@ type Config struct {
 	Links   []LinkConfig   `yaml:"links"`
 	Targets []TargetConfig `yaml:"targets"`
 	Routing RoutingConfig  `yaml:"routing"`
+
+	// The probe kinds, one section each.
+	Ping ping.Config `yaml:"ping"`
 
 	// present records which optional sections the file has, so that a
 	// probe kind runs only when configured.
@@ -57,6 +62,7 @@ type RoutingConfig struct {
 func Default() Config {
 	return Config{
 		Routing: RoutingConfig{Mode: probes.ModeActivePassive, AmazonASN: 64512},
+		Ping:    ping.DefaultConfig(),
 	}
 }
 
@@ -148,4 +154,16 @@ func syntaxProblems(err error) probes.Problems {
 		msg = "not valid YAML: " + msg
 	}
 	return probes.Problems{{Msg: msg}}
+}
+
+// ResolveNames resolves the targets given as DNS names, as check-config
+// does: a name that does not resolve is a problem at its path. Load does not
+// resolve, so that a reload never waits on DNS; the probes re-resolve.
+func (c *Config) ResolveNames(ctx context.Context, file string) error {
+	var ps probes.Problems
+	ps.Merge("", ping.ResolveTargets(ctx, c.Ping, c.Topology(), nil))
+	if len(ps) > 0 {
+		return &Error{File: file, Problems: ps}
+	}
+	return nil
 }

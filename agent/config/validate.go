@@ -69,6 +69,8 @@ func (c *Config) validate() probes.Problems {
 	c.validateLinks(&ps)
 	c.validateTargets(&ps)
 	c.validateRouting(&ps)
+	site := sectionSite(c.Topology())
+	ps.Merge("ping", c.Ping.Validate(site))
 	return ps
 }
 
@@ -276,4 +278,28 @@ func (c *Config) link(name string) (LinkConfig, bool) {
 		}
 	}
 	return LinkConfig{}, false
+}
+
+// sectionSite is the site the probe sections are validated against: links
+// and targets whose names repeat an earlier one are left out, as they are
+// reported already, so that a duplicate is not reported again by a section.
+func sectionSite(s probes.Site) probes.Site {
+	seen := map[string]bool{}
+	links := s.Links[:0:0]
+	for _, l := range s.Links {
+		if !seen[l.Name] {
+			links = append(links, l)
+		}
+		seen[l.Name] = true
+	}
+	seenT := map[string]bool{}
+	targets := s.Targets[:0:0]
+	for _, t := range s.Targets {
+		if !seenT[t.Name] {
+			targets = append(targets, t)
+		}
+		seenT[t.Name] = true
+	}
+	s.Links, s.Targets = links, targets
+	return s
 }

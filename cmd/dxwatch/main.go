@@ -194,7 +194,13 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, f := range append([]string{*cfgFile}, fs.Args()...) {
-		if _, err := config.Load(f); err != nil {
+		cfg, err := config.Load(f)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = cfg.ResolveNames(ctx, f)
+			cancel()
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = 1
 			continue
