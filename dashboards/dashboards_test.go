@@ -706,3 +706,34 @@ func TestCheckExpr(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsNameRealAlerts keeps the documentation in step with the rules:
+// every alert name the runbook and the deployment guide mention exists,
+// and every YAML example in the deployment guide parses.
+func TestDocsNameRealAlerts(t *testing.T) {
+	defined := map[string]bool{}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			defined[r.Alert] = true
+		}
+	}
+	name := regexp.MustCompile(`\b(?:DirectConnect|DXWatch)[A-Za-z]+\b`)
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	for _, doc := range []string{runbookFile, "../docs/deployment.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range name.FindAllString(string(data), -1) {
+			if !defined[n] {
+				t.Errorf("%s mentions %s, which alerts.yaml does not define", doc, n)
+			}
+		}
+		for i, m := range block.FindAllSubmatch(data, -1) {
+			var v any
+			if err := yaml.Unmarshal(m[1], &v); err != nil {
+				t.Errorf("%s: YAML example %d: %v", doc, i+1, err)
+			}
+		}
+	}
+}
