@@ -203,7 +203,7 @@ func checkExpr(expr string, defined map[string]bool, ms metricSet) []string {
 		}
 		name := vs.Name
 		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 				name = m.Value
 			}
 		}
@@ -217,7 +217,7 @@ func checkExpr(expr string, defined map[string]bool, ms metricSet) []string {
 			return nil
 		}
 		for _, m := range vs.LabelMatchers {
-			if m.Name != labels.MetricName && !known[m.Name] {
+			if m.Name != model.MetricNameLabel && !known[m.Name] {
 				problems = append(problems, fmt.Sprintf("%s has no label %q", name, m.Name))
 			}
 		}
