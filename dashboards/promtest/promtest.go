@@ -7,7 +7,23 @@
 // The lab end-to-end test uses it to see the failover and link-down alerts
 // fire after a cut and resolve after the restore. It needs no privilege; to
 // scrape an agent inside a lab namespace, run Prometheus there through
-// Config.Command and reach its API through Config.DialContext.
+// Config.Command and reach its API through Config.DialContext:
+//
+//	p := promtest.ForTest(t, promtest.Config{
+//		Targets:   []string{"127.0.0.1:9479"},        // the agent, in the agent host's namespace
+//		Labels:    map[string]string{"site": "lab"},
+//		RuleFiles: []string{"../dashboards/alerts.yaml"},
+//		MaxFor:    2 * time.Second,                   // alerts fire in seconds
+//		Command: func(ctx context.Context, argv ...string) *exec.Cmd {
+//			return l.Command(ctx, lab.HostAgent, argv...)
+//		},
+//		DialContext: l.DialContext(lab.HostAgent),
+//	})
+//	l.Cut("primary", false)
+//	p.WaitForAlert(ctx, "DirectConnectLinkDown", "firing", map[string]string{"link": "primary"})
+//	p.WaitForAlert(ctx, "DirectConnectFailover", "firing", map[string]string{"from": "primary"})
+//	l.Restore("primary")
+//	p.WaitForNoAlert(ctx, "DirectConnectLinkDown", map[string]string{"link": "primary"})
 package promtest
 
 import (
