@@ -41,8 +41,17 @@ links:
     customer_address: 169.254.20.2/30
     amazon_address: 169.254.20.1/30
     vlan: 102
+targets:
+  - name: loopback
+    address: 127.0.0.1
 routing:
   expected_prefixes: [10.20.0.0/16]
+# Unit tests run in the host's namespace: only loopback may be probed, so
+# the links' Amazon addresses are not pinged here (the lab tests do that).
+ping:
+  link_pinned: false
+  interval: 100ms
+  timeout: 100ms
 `
 
 // startAgent runs an agent on 127.0.0.1 with the configuration text and
@@ -104,7 +113,6 @@ func TestEndpoints(t *testing.T) {
 		contains     string
 	}{
 		{"GET", "/healthz", 200, "ok"},
-		{"GET", "/readyz", 200, "ready"},
 		{"GET", "/metrics", 200, `dxwatch_build_info{goversion=`},
 		{"GET", "/metrics", 200, "dxwatch_config_last_reload_successful 1"},
 		{"GET", "/-/reload", 405, "reload with POST"},
@@ -117,6 +125,22 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("%s %s = %d %q, want %d containing %q", tc.method, tc.path, code, body, tc.code, tc.contains)
 			}
 		})
+	}
+}
+
+func TestReadyAfterFirstRound(t *testing.T) {
+	_, base, _ := startAgent(t, goodConfig, "")
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	for i := 0; ; i++ {
+		code, body := get(t, c, "GET", base+"/readyz")
+		if code == 200 && strings.Contains(body, "ready") {
+			return
+		}
+		if code != 503 || !strings.Contains(body, "waiting for a first round of: ping/ping") || i == 100 {
+			t.Fatalf("GET /readyz = %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
