@@ -62,11 +62,10 @@ func TestNewTopologyRejectsUnknownEdge(t *testing.T) {
 // against testdata/<variant>.golden (go test -run TestRender -update).
 func TestRender(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		edge          string
-		noBFD, md5    bool
-		mode          string
-		wantInterface []string
+		name       string
+		edge       string
+		noBFD, md5 bool
+		mode       string
 	}{
 		{name: "one", edge: EdgeOne, mode: ModeActivePassive},
 		{name: "two", edge: EdgeTwo, mode: ModeActivePassive},
