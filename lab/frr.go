@@ -43,6 +43,7 @@ exit
 !
 router bgp {{.ASN}}
  bgp router-id {{.RouterID}}
+ coalesce-time 100
  no bgp ebgp-requires-policy
  no bgp network import-check
  bgp route-map delay-timer 0
@@ -146,6 +147,7 @@ exit
 !
 router bgp {{.ASN}}
  bgp router-id {{.RouterID}}
+ coalesce-time 100
  no bgp ebgp-requires-policy
  no bgp network import-check
 {{- with .Link}}
@@ -183,6 +185,7 @@ log timestamp precision 3
 !
 router bgp {{.ASN}}
  bgp router-id {{.RouterID}}
+ coalesce-time 100
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}
@@ -205,6 +208,7 @@ log timestamp precision 3
 !
 router bgp {{.ASN}}
  bgp router-id {{.RouterID}}
+ coalesce-time 100
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +28,12 @@ const (
 )
 
 // DefaultDir is where labs keep their run directories (one per lab, named
-// after its prefix) so that dxlab and people find running labs.
-const DefaultDir = "/run/dxlab"
+// after its prefix) so that dxlab and people find running labs. Labs of
+// tests live in TestDir, apart from the ones people bring up with dxlab.
+const (
+	DefaultDir = "/run/dxlab"
+	TestDir    = DefaultDir + "/test"
+)
 
 // FRRDir is where Debian installs the FRR daemons.
 const FRRDir = "/usr/lib/frr"
@@ -145,11 +150,13 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("lab dir: %w", err)
-	}
 	var prefix, dir string
 	for range 10 {
+		// MkdirAll each time: a lab going down removes the parent when it
+		// was the last one in it.
+		if err = os.MkdirAll(o.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("lab dir: %w", err)
+		}
 		prefix = newPrefix()
 		dir = filepath.Join(o.Dir, prefix)
 		if err = os.Mkdir(dir, 0o755); err == nil {
@@ -378,7 +385,10 @@ func teardown(nss []string, dir string) error {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 		}
-		os.Remove(filepath.Dir(dir)) // the parent, if that was the last lab in it
+		// The parents, if that was the last lab in them.
+		if parent := filepath.Dir(dir); os.Remove(parent) == nil && filepath.Dir(parent) == DefaultDir {
+			os.Remove(DefaultDir)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -559,7 +569,16 @@ func Install(ctx context.Context, logf func(string, ...any)) error {
 		if uerr := run("update"); uerr != nil {
 			return uerr
 		}
-		return run(append([]string{"install", "-y", "--no-install-recommends"}, missing...)...)
+		if err := run(append([]string{"install", "-y", "--no-install-recommends"}, missing...)...); err != nil {
+			return err
+		}
+	}
+	// Debian starts the packaged FRR service where it can; the lab runs its
+	// own daemons, in its namespaces.
+	if slices.Contains(missing, "frr") {
+		if exec.CommandContext(ctx, "service", "frr", "stop").Run() != nil {
+			exec.CommandContext(ctx, "systemctl", "stop", "frr").Run() //nolint:errcheck // best effort
+		}
 	}
 	return nil
 }

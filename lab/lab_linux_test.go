@@ -21,6 +21,27 @@ func TestLabOneEdge(t *testing.T) { testLab(t, EdgeOne) }
 
 func TestLabTwoEdge(t *testing.T) { testLab(t, EdgeTwo) }
 
+// TestLabNoBFDAgentMD5 checks the two options: no bfdd anywhere, and the
+// agent's sessions only come up with the MD5 key.
+func TestLabNoBFDAgentMD5(t *testing.T) {
+	l := ForTest(t, Options{Edge: EdgeTwo, NoBFD: true, AgentMD5: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if pids := processesMentioning(filepath.Join(l.Dir(), HostAWS1, "bfdd.conf")); len(pids) > 0 {
+		t.Errorf("bfdd runs with NoBFD: %v", pids)
+	}
+	for _, e := range l.Edges() {
+		n, err := l.Neighbor(ctx, e, AgentAddress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.MD5 != 1 {
+			t.Errorf("%s: agent session without MD5", e)
+		}
+	}
+	checkBGPFeed(ctx, t, l)
+}
+
 // testLab checks a lab variant end to end with the routers' own output and
 // packets that never leave the lab's namespaces.
 func testLab(t *testing.T, edge string) {

@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,11 +65,10 @@ func TestNewTopologyRejectsUnknownEdge(t *testing.T) {
 // against testdata/<variant>.golden (go test -run TestRender -update).
 func TestRender(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		edge          string
-		noBFD, md5    bool
-		mode          string
-		wantInterface []string
+		name       string
+		edge       string
+		noBFD, md5 bool
+		mode       string
 	}{
 		{name: "one", edge: EdgeOne, mode: ModeActivePassive},
 		{name: "two", edge: EdgeTwo, mode: ModeActivePassive},
@@ -231,6 +233,37 @@ func TestLabChild(t *testing.T) {
 	}
 	if err := c.Wait(); err != nil {
 		t.Errorf("child: %v", err)
+	}
+
+	// Listen and DialContext: a TCP exchange from the agent host to i1,
+	// across the lab, with both sockets inside lab namespaces.
+	ln, err := l.Listen(HostInst1, "tcp", net.JoinHostPort(Instance1, "8080"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		io.Copy(s, s)
+	}()
+	conn, err := l.DialContext(HostAgent)(ctx, "tcp", net.JoinHostPort(Instance1, "8080"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || got != "hello\n" {
+		t.Fatalf("echo from i1: %q, %v", got, err)
+	}
+	if local := conn.LocalAddr().(*net.TCPAddr).IP.String(); local != AgentAddress {
+		t.Errorf("dialed from %s, want the agent's address %s", local, AgentAddress)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -219,10 +220,15 @@ func (l *Lab) WaitConverged(ctx context.Context) error {
 	var last error
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	start, said := time.Now(), ""
 	for {
 		last = l.converged(ctx)
 		if last == nil {
 			return nil
+		}
+		if os.Getenv("DXLAB_DEBUG") != "" && last.Error() != said {
+			said = last.Error()
+			l.logf("lab %s: +%s waiting: %v", l.st.Prefix, time.Since(start).Round(time.Millisecond), last)
 		}
 		select {
 		case <-ctx.Done():

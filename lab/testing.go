@@ -33,7 +33,9 @@ func Available() error {
 
 // ForTest brings a lab up for a test, or skips the test (not root, FRR
 // missing, or inside a StartChild child). The lab goes down in t.Cleanup,
-// also when the test fails.
+// also when the test fails. Its run directory is under TestDir unless
+// o.Dir says otherwise (leftovers of a killed test run:
+// `dxlab down --all --dir /run/dxlab/test`).
 func ForTest(t testing.TB, o Options) *Lab {
 	t.Helper()
 	if InChild() {
@@ -44,6 +46,9 @@ func ForTest(t testing.TB, o Options) *Lab {
 	}
 	if o.Logf == nil {
 		o.Logf = t.Logf
+	}
+	if o.Dir == "" {
+		o.Dir = TestDir
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

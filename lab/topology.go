@@ -82,16 +82,6 @@ func (t *topology) link(name string) (link, bool) {
 	return link{}, false
 }
 
-// host returns the host named name.
-func (t *topology) host(name string) (host, bool) {
-	for _, h := range t.Hosts {
-		if h.Name == name {
-			return h, true
-		}
-	}
-	return host{}, false
-}
-
 // routers returns the hosts that run FRR.
 func (t *topology) routers() []string {
 	var r []string

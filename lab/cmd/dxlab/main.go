@@ -12,6 +12,7 @@
 //	dxlab brownout <link> --loss P
 //	dxlab mode active_passive|active_active
 //	dxlab exec <host> -- cmd [args...]
+//	dxlab vtysh <router> 'command'
 //	dxlab forward [--listen 127.0.0.1:PORT] PORT
 //	dxlab demo [--dxwatch bin/dxwatch] [--config lab/dxwatch.yaml] [--edge one|two]
 //
@@ -51,6 +52,7 @@ const usage = `usage: dxlab <command> [flags]
   brownout <link> --loss P                       drop P% of packets (0 ends it)
   mode active_passive|active_active              switch the routing intent
   exec <host> -- cmd [args...]                   run a command inside a lab host
+  vtysh <router> 'command'                       run a vtysh command on a lab router
   forward [--listen 127.0.0.1:PORT] PORT         forward a local port to the agent host
   demo [--dxwatch bin/dxwatch] [--config lab/dxwatch.yaml] [--edge one|two]
        [--port 9479] [--prometheus-port 9090] [--rules GLOB]
@@ -169,6 +171,13 @@ func run(args []string) error {
 		if errors.As(err, &ee) {
 			os.Exit(ee.ExitCode())
 		}
+		return err
+	case "vtysh":
+		if len(pos) != 2 {
+			return errors.New("vtysh: want <router> 'command'")
+		}
+		out, err := l.Vtysh(ctx, pos[0], pos[1])
+		fmt.Print(out)
 		return err
 	case "forward":
 		if len(pos) != 1 {
