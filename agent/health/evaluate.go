@@ -50,6 +50,7 @@ func (m *Model) evaluate(at, now time.Time) {
 		m.evalTarget(ts, now, feedDown)
 	}
 	cur, known := m.siteActive()
+	m.current, m.curKnown = cur, known
 	if known {
 		switch {
 		case !m.known:

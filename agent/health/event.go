@@ -102,6 +102,23 @@ type Event struct {
 	Timeline []Step         `json:"timeline,omitempty"`
 }
 
+// MarshalJSON leaves the failover fields out of link state changes.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	if e.Kind != KindLinkState {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		ID       uint64    `json:"id"`
+		Kind     EventKind `json:"kind"`
+		Time     time.Time `json:"time"`
+		Link     string    `json:"link"`
+		State    State     `json:"state"`
+		Previous State     `json:"previous"`
+		Reasons  []string  `json:"reasons,omitempty"`
+	}{e.ID, e.Kind, e.Time, e.Link, e.State, e.Previous, e.Reasons})
+}
+
 // TargetOutage is the interruption one VPC target saw during a failover.
 type TargetOutage struct {
 	Target     string     `json:"target"`

@@ -50,7 +50,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	links := make([]linkSnap, len(m.links))
 	for i, l := range m.links {
-		links[i] = linkSnap{l.link.Name, l.state, m.known && m.stable&(1<<i) != 0}
+		links[i] = linkSnap{l.link.Name, l.state, m.activeMask()&(1<<i) != 0}
 	}
 	pairs := make([]pair, 0, len(m.failovers))
 	for k, n := range m.failovers {

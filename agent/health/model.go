@@ -73,6 +73,8 @@ type Model struct {
 	nextID    uint64
 	stable    uint64 // the site's active links once known
 	known     bool   // stable is known
+	current   uint64 // the site's active links now (while current is known)
+	curKnown  bool
 	pending   *pending
 	last      *Event // the last failover or outage
 	failovers map[[2]string]float64

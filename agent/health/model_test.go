@@ -81,8 +81,8 @@ func cleanCut() (*world, []probes.Observation) {
 		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
 		prefix(ms(5950), "primary", false),
 		bestPathObs(ms(5950), "secondary"),
-		traceObs(ms(6500), "app1", true, "secondary"),
-		traceObs(ms(6500), "app2", true, "secondary"),
+		traceObs(ms(6100), "app1", true, "secondary"), // triggered by the restoration
+		traceObs(ms(6110), "app2", true, "secondary"),
 		session(ms(20500), "primary", "169.254.10.1", true, ""),
 		prefix(ms(20600), "primary", true),
 		bestPathObs(ms(21000), "primary"),

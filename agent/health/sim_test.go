@@ -83,6 +83,7 @@ func (h *harness) advance(t time.Time) {
 	}
 	if t.After(h.now) {
 		h.now = t
+		h.m.Step(h.now)
 	}
 }
 

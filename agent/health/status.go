@@ -14,8 +14,9 @@ type Status struct {
 	Site string    `json:"site"`
 	Mode string    `json:"mode"`
 	Time time.Time `json:"time"`
-	// Active lists the links carrying the traffic to most VPC targets;
-	// empty while that is unknown or nothing carries it.
+	// Active lists the links carrying the traffic to most VPC targets now;
+	// empty while that is unknown (ActiveKnown false) or while nothing
+	// carries it (a failover in progress, both links down).
 	Active      []string       `json:"active"`
 	ActiveKnown bool           `json:"active_known"`
 	Links       []LinkStatus   `json:"links"`
@@ -93,14 +94,14 @@ func (m *Model) Status() Status {
 		Site:        m.site.Name,
 		Mode:        m.site.Routing.Mode,
 		Time:        now,
-		Active:      m.namesOf(m.stable),
-		ActiveKnown: m.known,
+		Active:      m.namesOf(m.activeMask()),
+		ActiveKnown: m.curKnown,
 		Dropped:     m.dropped.Load(),
 	}
 	for i, l := range m.links {
 		ls := LinkStatus{
 			Name: l.link.Name, Role: l.link.Role, State: l.state, Since: l.since,
-			Reasons: []string{}, Evidence: []Evidence{}, Active: m.known && m.stable&(1<<i) != 0,
+			Reasons: []string{}, Evidence: []Evidence{}, Active: m.activeMask()&(1<<i) != 0,
 		}
 		if l.state != StateUp {
 			m.evalLink(i, now, feedDown, &ls.Reasons)
@@ -154,6 +155,14 @@ func (m *Model) Status() Status {
 	}
 	s.Checks = m.checksLocked(now)
 	return s
+}
+
+// activeMask returns the links carrying traffic now, 0 when unknown.
+func (m *Model) activeMask() uint64 {
+	if !m.curKnown {
+		return 0
+	}
+	return m.current
 }
 
 func evidence(source string, ev *boolEv, limit time.Duration, now time.Time) Evidence {
@@ -221,16 +230,16 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 		out = append(out, r)
 	}
 	r := probes.CheckResult{Name: "health.active", Order: OrderHealth + 1, Time: now}
-	active := m.label(m.stable)
+	active := m.label(m.current)
 	switch {
-	case !m.known:
-		r.Status, r.Reason = probes.Skip, "which link carries the traffic is not known yet: no trace, BGP best path or echo result for the VPC targets"
-	case m.stable == 0:
+	case !m.curKnown:
+		r.Status, r.Reason = probes.Skip, "which link carries the traffic is not known: no fresh trace, BGP best path or echo result for the VPC targets"
+	case m.current == 0:
 		r.Status, r.Reason = probes.Fail, "no link carries the traffic to the VPC targets"
 		r.Fix = "check both links' state above; the VPC targets are unreachable over Direct Connect"
 	case m.site.Routing.Mode == probes.ModeActiveActive:
 		up := m.allMask &^ m.downMask
-		if m.stable == up {
+		if m.current == up {
 			r.Status, r.Reason = probes.Pass, "traffic crosses "+active+" (active/active)"
 		} else {
 			r.Status, r.Reason = probes.Warn, fmt.Sprintf("traffic crosses %s only, while %s are up (active/active)", active, m.label(up))
@@ -238,10 +247,10 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 		}
 	case m.primary >= 0:
 		p := m.links[m.primary].link.Name
-		if m.stable == 1<<m.primary {
-			r.Status, r.Reason = probes.Pass, "traffic crosses the primary "+p
+		if m.current == 1<<m.primary {
+			r.Status, r.Reason = probes.Pass, "traffic crosses the primary link "+p
 		} else {
-			r.Status, r.Reason = probes.Warn, fmt.Sprintf("traffic crosses %s, not the primary %s", active, p)
+			r.Status, r.Reason = probes.Warn, fmt.Sprintf("traffic crosses %s, not the primary link %s", active, p)
 			r.Fix = "if the primary is up, check the routing intent: the secondary should be prepended (AS_PATH) or tagged with a lower local-preference community (7224:7100)"
 		}
 	default:
