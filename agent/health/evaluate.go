@@ -651,6 +651,6 @@ func (m *Model) record(ev Event) {
 		}
 	}
 	if m.hook != nil {
-		m.hook(ev)
+		m.outEvents = append(m.outEvents, ev)
 	}
 }

@@ -22,12 +22,14 @@ func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = no
 // WithTrigger sets f, called with a VPC target's name when its echoes start
 // to get lost, when they come back and when a link goes down or up, so that
 // the agent can ask the trace probe for an immediate trace. f is called from
-// the model's processing and must not block; calls for one target are at
-// least triggerSpacing apart.
+// the goroutine processing observations (Run or Step), outside the model's
+// lock, and must not block; calls for one target are at least
+// triggerSpacing apart.
 func WithTrigger(f func(target string)) Option { return func(m *Model) { m.trigger = f } }
 
-// WithEventHook sets f, called with every event as it is recorded. f must
-// not block.
+// WithEventHook sets f, called with every event once it is recorded, from
+// the goroutine processing observations (Run or Step), outside the model's
+// lock: f may call Status or Events, and must not block.
 func WithEventHook(f func(Event)) Option { return func(m *Model) { m.hook = f } }
 
 // triggerSpacing is the least time between two trace triggers of a target.
@@ -83,6 +85,8 @@ type Model struct {
 	processed uint64
 	evalAt    time.Time
 	scratch   []maskCount
+	outEvents []Event  // for the hook, handed over after unlocking
+	outTrig   []string // for the trigger, likewise
 }
 
 type linkState struct {
@@ -242,7 +246,7 @@ func (m *Model) Run(ctx context.Context) error {
 			now := m.now()
 			m.process(o, now)
 			m.drainLocked(now)
-			m.mu.Unlock()
+			m.unlockAndNotify()
 		case <-tick.C:
 			m.Step(m.now())
 		}
@@ -254,9 +258,23 @@ func (m *Model) Run(ctx context.Context) error {
 // their own clock.
 func (m *Model) Step(now time.Time) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.drainLocked(now)
 	m.evaluate(now, now)
+	m.unlockAndNotify()
+}
+
+// unlockAndNotify releases the lock, then calls the hook and the trigger
+// with what processing produced, so that they may call the model.
+func (m *Model) unlockAndNotify() {
+	evs, trig := m.outEvents, m.outTrig
+	m.outEvents, m.outTrig = nil, nil
+	m.mu.Unlock()
+	for _, ev := range evs {
+		m.hook(ev)
+	}
+	for _, t := range trig {
+		m.trigger(t)
+	}
 }
 
 func (m *Model) drainLocked(now time.Time) {
@@ -399,7 +417,7 @@ func (m *Model) fire(ts *targetState, now time.Time) {
 		return
 	}
 	ts.trigAt = now
-	m.trigger(ts.target.Name)
+	m.outTrig = append(m.outTrig, ts.target.Name)
 }
 
 func (m *Model) maskOf(names []string) uint64 {

@@ -546,7 +546,15 @@ func TestTrigger(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	m := New(DefaultConfig(), testSite(probes.ModeActivePassive), nil)
+	var m *Model
+	var hooked sync.WaitGroup
+	hooked.Add(1)
+	var once sync.Once
+	// The hook may call back into the model: it runs outside the lock.
+	m = New(DefaultConfig(), testSite(probes.ModeActivePassive), nil, WithEventHook(func(Event) {
+		_ = m.Status()
+		once.Do(hooked.Done)
+	}))
 	ctx, cancel := contextWithCancel(t)
 	runDone := make(chan error, 1)
 	go func() { runDone <- m.Run(ctx) }()
@@ -574,8 +582,39 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}()
 	wg.Wait()
+	hooked.Wait()
 	cancel()
 	if err := <-runDone; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+func TestRestoreTimeout(t *testing.T) {
+	// app2 never answers again after the cut (its instance died with it):
+	// the failover closes at restore_timeout, incomplete.
+	h := newHarness(t, testSite(probes.ModeActivePassive), func(c *Config) { c.RestoreTimeout = 10 * time.Second })
+	w, _ := cleanCut()
+	w.end = 20 * time.Second
+	route := w.route
+	w.route = func(target string, t time.Duration) string {
+		if target == "app2" && t >= ms(5050) {
+			return ""
+		}
+		return route(target, t)
+	}
+	h.feed(merge(w.echoes(), bgpStart("primary"), []probes.Observation{
+		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
+		bestPathObs(ms(5950), "secondary"),
+	}))
+	fo := h.failovers()
+	if len(fo) != 1 {
+		t.Fatalf("%d events, want 1: %+v", len(fo), summaries(fo))
+	}
+	ev := fo[0]
+	if ev.Complete || len(ev.Targets) != 2 || !ev.Targets[0].Restored || ev.Targets[1].Restored {
+		t.Errorf("event %+v, want app1 restored, app2 not, incomplete", ev.Targets)
+	}
+	if got := ev.ID; h.m.Status().LastFailover.ID != got {
+		t.Errorf("last failover %d, want %d", h.m.Status().LastFailover.ID, got)
 	}
 }
