@@ -618,3 +618,58 @@ func TestRestoreTimeout(t *testing.T) {
 		t.Errorf("last failover %d, want %d", h.m.Status().LastFailover.ID, got)
 	}
 }
+
+func TestFlapStorm(t *testing.T) {
+	// 20 cuts of the primary, each detected by BFD and restored: exactly
+	// one failover and one failback per cycle, each with its outage.
+	const cycles, period = 20, 10 * time.Second
+	inCut := func(t time.Duration) bool {
+		p := t % period
+		return t >= period && p >= ms(1050) && p < ms(4050)
+	}
+	onSecondary := func(t time.Duration) bool {
+		p := t % period
+		return t >= period && p >= ms(1950) && p < ms(5000)
+	}
+	w := defaultWorld(period * (cycles + 1))
+	w.up = func(link string, t time.Duration) bool { return link != "primary" || !inCut(t) }
+	w.route = func(_ string, t time.Duration) string {
+		if onSecondary(t) {
+			return "secondary"
+		}
+		return "primary"
+	}
+	var bgp []probes.Observation
+	for c := 1; c <= cycles; c++ {
+		base := time.Duration(c) * period
+		bgp = append(bgp,
+			session(base+ms(1950), "primary", "169.254.10.1", false, "BFD down"),
+			prefix(base+ms(1950), "primary", false),
+			bestPathObs(base+ms(1950), "secondary"),
+			session(base+ms(4500), "primary", "169.254.10.1", true, ""),
+			prefix(base+ms(4600), "primary", true),
+			bestPathObs(base+ms(5000), "primary"))
+	}
+	h := newHarness(t, testSite(probes.ModeActivePassive), nil)
+	h.feed(merge(w.echoes(), bgpStart("primary"), bgp))
+	fo := h.failovers()
+	if len(fo) != 2*cycles {
+		t.Fatalf("%d events, want %d", len(fo), 2*cycles)
+	}
+	for i, e := range fo {
+		s := summarize(e)
+		want := summary{Kind: KindFailover, Direction: DirectionFailover, From: "primary", To: "secondary",
+			Outage: ms(900), Gap: ms(1000), Lost: 9, Complete: true, Time: time.Duration(i/2+1)*period + ms(1400),
+			Cause: "primary: data plane down, BGP still up (3 echoes to primary-peer lost in a row)"}
+		if i%2 == 1 {
+			want = summary{Kind: KindFailover, Direction: DirectionFailback, From: "secondary", To: "primary",
+				Complete: true, Time: time.Duration(i/2+1)*period + ms(5000), Cause: "BGP best path moved to primary"}
+		}
+		if s != want {
+			t.Errorf("event %d: %+v\nwant %+v", i, s, want)
+		}
+	}
+	if n := h.m.notes.len(); n > notesMax {
+		t.Errorf("%d notes kept", n)
+	}
+}
