@@ -25,7 +25,7 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 	edge := fs.String("edge", lab.EdgeOne, "edge variant: one or two")
 	port := fs.Int("port", 9479, "dxwatch's port, in the agent host and on 127.0.0.1")
 	promPort := fs.Int("prometheus-port", 9090, "Prometheus's port, in the agent host and on 127.0.0.1 (0: no Prometheus)")
-	rules := fs.String("rules", "dashboards/*.rules.yml", "alert rule files for Prometheus (glob)")
+	rules := fs.String("rules", "dashboards/alerts.yaml", "alert rule files for Prometheus (glob)")
 	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
 	if err := fs.Parse(args); err != nil {
 		return err
