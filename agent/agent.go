@@ -124,7 +124,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	a.runCtx = ctx
 	a.reloadMu.Lock()
-	a.cur.Load().start(ctx, nil)
+	a.cur.Load().start(ctx, &a.observer)
 	a.reloadMu.Unlock()
 
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -201,7 +201,7 @@ func (a *Agent) reload() error {
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	old.stop(sctx, g.kept()...)
-	g.start(a.runCtx, old)
+	g.start(a.runCtx, &a.observer)
 	a.cur.Store(g)
 	return nil
 }
@@ -216,5 +216,20 @@ type forwardObserver struct {
 func (f *forwardObserver) Observe(o probes.Observation) {
 	if t := f.target.Load(); t != nil {
 		(*t).Observe(o)
+	}
+}
+
+// traceNow asks the current generation's trace probe for an immediate trace
+// of target; the health model calls it when pings see trouble. It never
+// blocks.
+func (a *Agent) traceNow(target string) {
+	g := a.cur.Load()
+	if g == nil {
+		return
+	}
+	for _, r := range g.runners {
+		if t, ok := r.probe.(interface{ TraceNow(string) }); ok {
+			t.TraceNow(target)
+		}
 	}
 }

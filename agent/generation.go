@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dxwatch/dxwatch/agent/config"
+	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -45,6 +46,11 @@ type generation struct {
 	reused  map[*runner]bool
 	api     map[string]http.Handler
 	metrics http.Handler
+
+	// health fuses the probes' observations; one model per generation.
+	health       *health.Model
+	healthCancel context.CancelFunc
+	healthDone   chan struct{}
 }
 
 // build constructs a generation from cfg, taking over the runners of old
@@ -57,6 +63,10 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 		api:    map[string]http.Handler{},
 	}
 	site := cfg.Topology()
+	g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), health.WithTrigger(a.traceNow))
+	for _, h := range g.health.APIHandlers() {
+		g.api[h.APIPath()] = h
+	}
 	for _, spec := range probeSpecs(cfg) {
 		if r := old.find(spec); r != nil {
 			g.runners = append(g.runners, r)
@@ -97,7 +107,7 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 			g.api[h.APIPath()] = h
 		}
 	}
-	g.reg.MustRegister(statuses, checkCollector{g})
+	g.reg.MustRegister(statuses, checkCollector{g}, g.health)
 	g.metrics = promhttp.HandlerFor(prometheus.Gatherers{a.base, g.reg}, promhttp.HandlerOpts{
 		ErrorLog:          slogPrinter{a.logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -141,8 +151,19 @@ func (g *generation) kept() []*runner {
 	return rs
 }
 
-// start runs every probe that is not already running.
-func (g *generation) start(ctx context.Context, _ *generation) {
+// start runs the health model and every probe that is not already running,
+// and points the probes' observations at this generation's model.
+func (g *generation) start(ctx context.Context, obs *forwardObserver) {
+	hctx, hcancel := context.WithCancel(ctx)
+	g.healthCancel, g.healthDone = hcancel, make(chan struct{})
+	go func() {
+		defer close(g.healthDone)
+		g.health.Run(hctx)
+	}()
+	if obs != nil {
+		var o probes.Observer = g.health
+		obs.target.Store(&o)
+	}
 	for _, r := range g.runners {
 		if g.reused[r] {
 			continue
@@ -175,6 +196,10 @@ func (g *generation) stop(ctx context.Context, keep ...*runner) {
 		r.cancel()
 		wait = append(wait, r)
 	}
+	if g.healthCancel != nil {
+		g.healthCancel()
+		wait = append(wait, &runner{done: g.healthDone})
+	}
 	for _, r := range wait {
 		select {
 		case <-r.done:
@@ -199,7 +224,7 @@ func (g *generation) notReady() []string {
 
 // checks returns the latest verification checks of every probe.
 func (g *generation) checks() []probes.CheckResult {
-	var all []probes.CheckResult
+	all := g.health.Checks()
 	for _, r := range g.runners {
 		if c, ok := r.probe.(probes.Checker); ok {
 			all = append(all, c.Checks()...)

@@ -51,7 +51,7 @@ func (a *Agent) Verify(ctx context.Context, opts VerifyOptions) (Report, error) 
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	g.start(runCtx, nil)
+	g.start(runCtx, &a.observer)
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 		defer scancel()

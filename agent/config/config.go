@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/ping"
 )
@@ -26,6 +27,9 @@ type Config struct {
 
 	// The probe kinds, one section each.
 	Ping ping.Config `yaml:"ping"`
+
+	// Health tunes the engine that fuses the evidence into link state.
+	Health health.Config `yaml:"health"`
 
 	// present records which optional sections the file has, so that a
 	// probe kind runs only when configured.
@@ -63,6 +67,7 @@ func Default() Config {
 	return Config{
 		Routing: RoutingConfig{Mode: probes.ModeActivePassive, AmazonASN: 64512},
 		Ping:    ping.DefaultConfig(),
+		Health:  health.DefaultConfig(),
 	}
 }
 
