@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the lab demo need, when missing:
 # FRR (the lab's routers), Prometheus (promtool and the server), the network
-# tools the lab and its comparisons use. Idempotent; needs root.
+# tools the lab and its comparisons use, Chromium (the status page tests).
+# Idempotent; needs root.
 set -euo pipefail
-pkgs=(frr prometheus iproute2 nftables traceroute fping mtr-tiny iputils-ping procps make git ca-certificates)
+pkgs=(frr prometheus iproute2 nftables traceroute fping mtr-tiny iputils-ping procps make git ca-certificates chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,0 +1,233 @@
+package statuspage_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent/statuspage"
+)
+
+// fakeAgent serves the status page and a scripted sequence of /api/status
+// and /api/events documents, taken from the health model's golden files:
+// phase 0 the primary carries the traffic, 1 a failover in progress, 2 the
+// secondary carries it after failover event 4, 3 back on the primary after
+// failback event 6.
+type fakeAgent struct {
+	t      *testing.T
+	phase  atomic.Int32
+	pages  atomic.Int32 // GETs of "/"
+	mu     sync.Mutex
+	polls  int
+	status [4]map[string]any
+	events []map[string]any
+	upTo   [4]float64 // last event id shown in each phase
+	page   http.Handler
+}
+
+func readJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "health", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func newFakeAgent(t *testing.T) *fakeAgent {
+	f := &fakeAgent{t: t, page: statuspage.Handler(statuspage.Options{Site: labSite, Checks: labChecks})}
+	readJSON(t, "events.json", &f.events)
+	for i := range f.status {
+		readJSON(t, "status.json", &f.status[i])
+	}
+	delete(f.status[0], "last_failover")
+	readJSON(t, "status_in_progress.json", &f.status[1])
+
+	// Phase 2: the state after failover event 4, built from the golden
+	// status with the links' roles swapped.
+	s := f.status[2]
+	s["active"] = []any{"secondary"}
+	links := s["links"].([]any)
+	p, sec := links[0].(map[string]any), links[1].(map[string]any)
+	p["state"], p["active"] = "down", false
+	p["reasons"] = []any{"BGP session down (peer 169.254.10.1: BFD down)", "expected prefix 198.18.0.0/16 withdrawn"}
+	for _, e := range p["evidence"].([]any) {
+		ev := e.(map[string]any)
+		if ev["source"] == "bgp_session" || ev["source"] == "bgp_prefix" {
+			ev["ok"] = false
+		}
+	}
+	sec["active"] = true
+	for _, tg := range s["targets"].([]any) {
+		tg.(map[string]any)["active"] = []any{"secondary"}
+	}
+	for _, e := range f.events {
+		if e["id"].(float64) == 4 {
+			s["last_failover"] = e
+		}
+	}
+	s["checks"] = f.status[1]["checks"]
+	f.upTo = [4]float64{2, 3, 4, 6}
+	return f
+}
+
+func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ph := f.phase.Load()
+	switch r.URL.Path {
+	case "/api/status":
+		f.mu.Lock()
+		f.polls++
+		n := f.polls
+		doc := map[string]any{}
+		for k, v := range f.status[ph] {
+			doc[k] = v
+		}
+		// The agent's clock moves on and the RTT wanders, so the
+		// sparklines have something to draw.
+		doc["time"] = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Second).Format(time.RFC3339Nano)
+		for _, tg := range doc["targets"].([]any) {
+			if e, ok := tg.(map[string]any)["echo"].(map[string]any); ok {
+				e["mean_rtt_seconds"] = 0.002 + 0.0005*float64(n%7)
+				if ph == 1 {
+					e["loss_ratio"] = 0.1
+				}
+			}
+		}
+		b, err := json.Marshal(doc)
+		f.mu.Unlock()
+		if err != nil {
+			f.t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	case "/api/events":
+		since, _ := strconv.ParseFloat(r.URL.Query().Get("since"), 64)
+		out := []map[string]any{}
+		for _, e := range f.events {
+			if id := e["id"].(float64); id > since && id <= f.upTo[ph] {
+				out = append(out, e)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	default:
+		if r.URL.Path == "/" {
+			f.pages.Add(1)
+		}
+		f.page.ServeHTTP(w, r)
+	}
+}
+
+// What the tests read from the page, for failure messages.
+const pageView = `({summary: document.getElementById('summary').textContent,
+  conn: document.getElementById('conn').textContent,
+  svgActive: [...document.querySelectorAll('svg.site g[data-active=true]')].map(g => g.dataset.link),
+  events: [...document.querySelectorAll('#events li[data-event-id]')].map(li => li.dataset.eventId + ' ' + li.dataset.kind)})`
+
+func TestChromiumLiveUpdate(t *testing.T) {
+	f := newFakeAgent(t)
+	srv := httptest.NewServer(f) // 127.0.0.1
+	t.Cleanup(srv.Close)
+	b := startBrowser(t, 1280, 900, false)
+	b.navigate(srv.URL + "/")
+
+	// Phase 0: the primary carries the traffic.
+	b.waitFor(`document.querySelector('svg.site g[data-link=primary][data-active=true]') &&
+		document.querySelector('#links [data-link=primary][data-active=true]') &&
+		document.getElementById('summary').dataset.active === 'primary' &&
+		document.querySelector('.spark.rtt polyline') && document.querySelector('#checks [data-check="aws.connection.primary.state"] .fix')`,
+		pageView, 20*time.Second)
+	var marker bool
+	b.eval(t.Context(), `window.dxwatchMarker = true`, &marker) // gone if the page reloads
+	b.screenshot("1-primary-active")
+
+	// Phase 1: a failover in progress shows as a banner.
+	f.phase.Store(1)
+	b.waitFor(`!document.getElementById('banner').hidden && document.getElementById('banner').textContent.includes('primary → no link')
+		&& document.querySelector('svg.site g[data-link=primary][data-state=down]')`, pageView, 20*time.Second)
+	b.screenshot("2-failover-in-progress")
+
+	// Phase 2: the secondary carries the traffic; failover event 4 with its
+	// measured outage is listed.
+	f.phase.Store(2)
+	b.waitFor(`document.querySelector('svg.site g[data-link=secondary][data-active=true]') &&
+		!document.querySelector('svg.site g[data-link=primary][data-active=true]') &&
+		document.querySelector('#links [data-link=secondary][data-active=true]') &&
+		document.getElementById('summary').dataset.active === 'secondary' &&
+		document.getElementById('banner').hidden &&
+		document.querySelector('#events li[data-event-id="4"][data-kind=failover][data-from=primary][data-to=secondary]')`,
+		pageView, 20*time.Second)
+	dom := b.dom()
+	for _, want := range []string{"Failover primary → secondary", "outage 900 ms", "BGP session down (peer 169.254.10.1: BFD down)",
+		"dxcon-lab00002", "dxvif-lab00002", "169.254.20.1", "198.18.0.0/16", "Traffic on secondary (not on the primary link, primary)"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("after the failover the page does not show %q", want)
+		}
+	}
+	b.screenshot("3-secondary-active")
+
+	// Phase 3: failback; both events are in the timeline, newest first.
+	f.phase.Store(3)
+	b.waitFor(`document.getElementById('summary').dataset.active === 'primary' &&
+		[...document.querySelectorAll('#events li[data-kind=failover]')].map(li => li.dataset.eventId).join() === '6,4'`,
+		pageView, 20*time.Second)
+	b.screenshot("4-failback")
+
+	if err := b.eval(t.Context(), `window.dxwatchMarker === true`, &marker); err != nil || !marker {
+		t.Errorf("the page was reloaded (marker lost, err %v)", err)
+	}
+	if n := f.pages.Load(); n != 1 {
+		t.Errorf("the page was fetched %d times, want 1 (it must update without reloading)", n)
+	}
+	if errs := b.jsErrors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %q", errs)
+	}
+	if bl := b.blockedURLs(); len(bl) > 0 {
+		t.Errorf("the page tried to load URLs outside 127.0.0.1: %q", bl)
+	}
+}
+
+func TestChromiumPhone(t *testing.T) {
+	f := newFakeAgent(t)
+	f.phase.Store(2)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	b := startBrowser(t, 390, 844, true)
+	b.navigate(srv.URL + "/")
+	b.waitFor(`document.querySelector('svg.site g[data-link=secondary][data-active=true]') && document.querySelector('#events li[data-event-id="4"]')`,
+		pageView, 20*time.Second)
+	// The narrow layout stacks the links vertically; nothing is wider than
+	// the screen.
+	var layout struct {
+		ViewBox     string  `json:"viewBox"`
+		ScrollWidth float64 `json:"scrollWidth"`
+		Width       float64 `json:"width"`
+	}
+	if err := b.eval(t.Context(), `({viewBox: document.querySelector('svg.site').getAttribute('viewBox'),
+		scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth})`, &layout); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(layout.ViewBox, "0 0 400 ") {
+		t.Errorf("phone layout: viewBox %q, want the narrow 400-wide diagram", layout.ViewBox)
+	}
+	if layout.ScrollWidth > layout.Width {
+		t.Errorf("the page scrolls sideways on a phone: %v wide in a %v viewport", layout.ScrollWidth, layout.Width)
+	}
+	b.screenshot("5-phone-secondary-active")
+	if errs := b.jsErrors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %q", errs)
+	}
+	if bl := b.blockedURLs(); len(bl) > 0 {
+		t.Errorf("the page tried to load URLs outside 127.0.0.1: %q", bl)
+	}
+}
