@@ -227,6 +227,14 @@ func (e *engine) trace(ctx context.Context, f flow, hint []Hop, hintReached bool
 loop:
 	for {
 		now := time.Now()
+		// A router answered at the horizon: the path is longer than the
+		// previous trace's, so probe further at once.
+		if s.stop() == 0 && s.highest == horizon && horizon < e.maxTTL {
+			for ttl := horizon + 1; ttl <= min(horizon+extendStep, e.maxTTL); ttl++ {
+				queue = append(queue, ttl)
+			}
+			horizon = min(horizon+extendStep, e.maxTTL)
+		}
 		// Send every queued TTL that pacing allows now.
 		var next time.Time
 		rest := queue[:0]
@@ -266,15 +274,7 @@ loop:
 				end = s.lastSend.Add(min(attemptWait, max(4*s.maxRTT, minGrace)))
 			}
 			if !now.Before(end) {
-				// The attempt is over: extend a path that grew, or retry
-				// the hops that did not answer.
-				if s.stop() == 0 && s.highest == horizon && horizon < e.maxTTL {
-					for ttl := horizon + 1; ttl <= min(horizon+extendStep, e.maxTTL); ttl++ {
-						queue = append(queue, ttl)
-					}
-					horizon = min(horizon+extendStep, e.maxTTL)
-					continue
-				}
+				// The attempt is over: retry the hops that did not answer.
 				miss := s.missing(horizon)
 				if len(miss) == 0 || attempt == e.retries {
 					break
