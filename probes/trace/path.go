@@ -142,16 +142,15 @@ func signature(hops []Hop, reached bool) string {
 }
 
 // changed tells whether cur differs from prev in a way that a lost reply
-// cannot explain: other links, another hop at a TTL where both traces have
-// one, or another distance to a destination both reached.
+// cannot explain: another hop at a TTL where both traces have one, another
+// distance to a destination both reached, reaching or not, or other links
+// when neither trace has a silent hop (a silent Direct Connect hop drops its
+// link from the set without the path changing).
 func changed(prev, cur *Path) bool {
 	if prev == nil {
 		return false
 	}
-	if !slices.Equal(prev.Links, cur.Links) || prev.Reached != cur.Reached {
-		return true
-	}
-	if prev.Reached && len(prev.Hops) != len(cur.Hops) {
+	if prev.Reached != cur.Reached || (prev.Reached && len(prev.Hops) != len(cur.Hops)) {
 		return true
 	}
 	for i := 0; i < len(prev.Hops) && i < len(cur.Hops); i++ {
@@ -160,7 +159,45 @@ func changed(prev, cur *Path) bool {
 			return true
 		}
 	}
+	return !slices.Equal(prev.Links, cur.Links) && !silent(prev) && !silent(cur)
+}
+
+// silent tells whether some hop of p's flows did not answer.
+func silent(p *Path) bool {
+	has := func(hops []Hop) bool {
+		return slices.ContainsFunc(hops, func(h Hop) bool { return !h.Address.IsValid() })
+	}
+	if has(p.Hops) {
+		return true
+	}
+	for _, f := range p.Flows {
+		if has(f.Hops) {
+			return true
+		}
+	}
 	return false
+}
+
+// fill returns cur with its silent hops filled from ref (a path cur did not
+// change from), for comparing the next trace with: a reply lost in this
+// trace must not hide a change in the next.
+func fill(ref, cur *Path) *Path {
+	if ref == nil || !silent(cur) {
+		return cur
+	}
+	out := *cur
+	out.Hops = slices.Clone(cur.Hops)
+	out.Links = slices.Clone(cur.Links)
+	for i := range out.Hops {
+		if !out.Hops[i].Address.IsValid() && i < len(ref.Hops) {
+			out.Hops[i] = ref.Hops[i]
+			if l := out.Hops[i].Link; l != "" && !slices.Contains(out.Links, l) {
+				out.Links = append(out.Links, l)
+			}
+		}
+	}
+	slices.Sort(out.Links)
+	return &out
 }
 
 // hopsSeen lists the hop addresses for a check's reason.

@@ -54,6 +54,9 @@ type Probe struct {
 	mu      sync.Mutex
 	pending map[string]bool
 	paths   map[string]*Path
+	// refs holds what each target's next trace is compared with: the
+	// latest path, its silent hops filled from the path before.
+	refs map[string]*Path
 
 	// hints holds each target's previous path per flow, for pacing and
 	// the initial window. Only Run's goroutine touches it.
@@ -80,6 +83,7 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		wake:     make(chan struct{}, 1),
 		pending:  map[string]bool{},
 		paths:    map[string]*Path{},
+		refs:     map[string]*Path{},
 		hints:    map[string][]flowTrace{},
 	}
 	for _, t := range deps.Site.Targets {
@@ -235,9 +239,15 @@ func (p *Probe) record(path *Path, err error) {
 	}
 	p.mu.Lock()
 	prev := p.paths[path.Target]
-	path.Changed = changed(prev, path)
+	ref := p.refs[path.Target]
+	path.Changed = changed(ref, path)
 	if prev != nil {
 		path.Changes = prev.Changes
+	}
+	if path.Changed {
+		p.refs[path.Target] = path
+	} else {
+		p.refs[path.Target] = fill(ref, path)
 	}
 	if path.Changed {
 		path.Changes++
