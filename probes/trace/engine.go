@@ -13,9 +13,15 @@ import (
 // control plane, which can lag the forwarding of the later probes.
 const minGrace = 50 * time.Millisecond
 
-// extendStep is how many TTLs are added when a path turns out longer than
-// the previous trace's.
-const extendStep = 4
+// firstWindow is how many TTLs a trace without a previous path sends at
+// once: enough for a typical on-premises-to-VPC path in one round trip,
+// while every probe past the destination spends one of the destination's
+// rate-limit tokens. extendStep is how many TTLs are added when the path
+// turns out longer.
+const (
+	firstWindow = 8
+	extendStep  = 4
+)
 
 // timedReply is a parsed reply with its arrival time.
 type timedReply struct {
@@ -209,7 +215,7 @@ func (e *engine) id() uint16 {
 // deadline at the latest, with what it saw.
 func (e *engine) trace(ctx context.Context, f flow, hint []Hop, hintReached bool, deadline time.Time) (flowTrace, error) {
 	s := &session{f: f, hint: hint, hintReached: hintReached, sent: map[uint32]*inflight{}, hops: make([]Hop, e.maxTTL)}
-	horizon := e.maxTTL
+	horizon := min(firstWindow, e.maxTTL)
 	if hintReached && len(hint) > 0 {
 		horizon = min(len(hint), e.maxTTL)
 	}
@@ -224,16 +230,19 @@ func (e *engine) trace(ctx context.Context, f flow, hint []Hop, hintReached bool
 	var sendErr error
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	extend := func() {
+		for ttl := horizon + 1; ttl <= min(horizon+extendStep, e.maxTTL); ttl++ {
+			queue = append(queue, ttl)
+		}
+		horizon = min(horizon+extendStep, e.maxTTL)
+	}
 loop:
 	for {
 		now := time.Now()
 		// A router answered at the horizon: the path is longer than the
-		// previous trace's, so probe further at once.
+		// window, so probe further at once.
 		if s.stop() == 0 && s.highest == horizon && horizon < e.maxTTL {
-			for ttl := horizon + 1; ttl <= min(horizon+extendStep, e.maxTTL); ttl++ {
-				queue = append(queue, ttl)
-			}
-			horizon = min(horizon+extendStep, e.maxTTL)
+			extend()
 		}
 		// Send every queued TTL that pacing allows now.
 		var next time.Time
@@ -274,7 +283,12 @@ loop:
 				end = s.lastSend.Add(min(attemptWait, max(4*s.maxRTT, minGrace)))
 			}
 			if !now.Before(end) {
-				// The attempt is over: retry the hops that did not answer.
+				// The attempt is over. Past a silent horizon the path may
+				// go on: probe further, then retry what did not answer.
+				if s.stop() == 0 && horizon < e.maxTTL {
+					extend()
+					continue
+				}
 				miss := s.missing(horizon)
 				if len(miss) == 0 || attempt == e.retries {
 					break

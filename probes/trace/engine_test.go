@@ -206,9 +206,9 @@ func TestEngineTrace(t *testing.T) {
 						t.Errorf("hop %d: %+v", i, h)
 					}
 				}
-				// No hint: all TTLs at once.
-				if n := len(sim.ttls()); n != 16 {
-					t.Errorf("first trace sent %d probes, want 16", n)
+				// No hint: the first window of TTLs at once.
+				if got := sim.ttls(); !slices.Equal(got, []int{1, 2, 3, 4, 5, 6, 7, 8}) {
+					t.Errorf("first trace sent TTLs %v, want 1..8", got)
 				}
 				before := len(sim.ttls())
 				second := traceOnce(t, e, f, &first)
@@ -263,7 +263,7 @@ func TestEngineSilentHop(t *testing.T) {
 	if !got.reached || len(got.hops) != 4 || got.hops[1].Address.IsValid() || got.hops[1].TTL != 2 {
 		t.Fatalf("reached %v hops %v", got.reached, addrs(got.hops))
 	}
-	if n := slices.Index(sim.ttls(), 2); n < 0 || len(sim.ttls()) != 16+2+4+2 {
+	if n := slices.Index(sim.ttls(), 2); n < 0 || len(sim.ttls()) != 8+2+4+2 {
 		t.Errorf("sent %v: want the silent hop retried twice per trace", sim.ttls())
 	}
 }
@@ -320,5 +320,21 @@ func TestEngineBackToBack(t *testing.T) {
 	}
 	if n := run(Pacing{Burst: 6}); n == 0 {
 		t.Errorf("unpaced: every trace complete, so the simulation does not rate-limit")
+	}
+}
+
+func TestEngineSilentHorizon(t *testing.T) {
+	f := testFlow(protoUDP, false)
+	var path []netip.Addr
+	for i := range 9 {
+		path = append(path, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}))
+	}
+	path = append(path, dst4)
+	sim := newSim(t, path...)
+	sim.silent[firstWindow] = true // the last hop of the first window never answers
+	e := sim.engine(fastPacing)
+	got := traceOnce(t, e, f, nil)
+	if !got.reached || len(got.hops) != 10 || got.hops[firstWindow-1].Address.IsValid() {
+		t.Fatalf("reached %v hops %v", got.reached, addrs(got.hops))
 	}
 }

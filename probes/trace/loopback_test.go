@@ -13,10 +13,12 @@ import (
 	"github.com/dxwatch/dxwatch/probes"
 )
 
+func isRoot() bool { return os.Geteuid() == 0 }
+
 // needRoot skips a test that opens raw sockets.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
+	if !isRoot() {
 		t.Skip("needs root for raw sockets: run make test-lab (or go test as root)")
 	}
 }
