@@ -115,13 +115,12 @@ func portUnreachable(v6 bool) (icmp.Type, int) {
 }
 
 var (
-	src4   = netip.MustParseAddr("192.0.2.10")
-	dst4   = netip.MustParseAddr("198.18.0.10")
-	hop4   = netip.MustParseAddr("169.254.10.1")
-	src6   = netip.MustParseAddr("2001:db8::10")
-	dst6   = netip.MustParseAddr("2001:db8:18::10")
-	hop6   = netip.MustParseAddr("2001:db8:a9fe::1")
-	other4 = netip.MustParseAddr("203.0.113.9")
+	src4 = netip.MustParseAddr("192.0.2.10")
+	dst4 = netip.MustParseAddr("198.18.0.10")
+	hop4 = netip.MustParseAddr("169.254.10.1")
+	src6 = netip.MustParseAddr("2001:db8::10")
+	dst6 = netip.MustParseAddr("2001:db8:18::10")
+	hop6 = netip.MustParseAddr("2001:db8:a9fe::1")
 )
 
 func testFlow(proto int, v6 bool) flow {

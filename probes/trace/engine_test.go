@@ -89,13 +89,9 @@ func (n *simNet) send(f flow, ttl int, p []byte) (time.Time, error) {
 	if limited && !n.allow(from, now) {
 		return now, nil
 	}
-	var id uint16
-	switch f.proto {
-	case protoTCP:
-		id = binary.BigEndian.Uint16(p[6:8])
-	default:
-		id = binary.BigEndian.Uint16(p[6:8])
-	}
+	// The probe's identifier: the low half of the TCP sequence, the UDP
+	// checksum or the ICMP sequence, all at bytes 6-7.
+	id := binary.BigEndian.Uint16(p[6:8])
 	deliver := func(b []byte, tcp bool) {
 		var r Reply
 		var err error
