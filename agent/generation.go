@@ -107,7 +107,7 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 			g.api[h.APIPath()] = h
 		}
 	}
-	g.reg.MustRegister(statuses, checkCollector{g}, g.health)
+	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), g.health)
 	g.metrics = promhttp.HandlerFor(prometheus.Gatherers{a.base, g.reg}, promhttp.HandlerOpts{
 		ErrorLog:          slogPrinter{a.logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -254,5 +254,20 @@ func (c checkCollector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(checkOKDesc, prometheus.GaugeValue, v, r.Name)
+	}
+}
+
+var linkInfoDesc = prometheus.NewDesc("dxwatch_link_info",
+	"A configured Direct Connect link: its role and AWS IDs; always 1. Join on link to tell a failover from a failback.",
+	[]string{"link", "role", "connection", "vif"}, nil)
+
+// siteCollector exports the configured topology as info metrics.
+type siteCollector probes.Site
+
+func (c siteCollector) Describe(ch chan<- *prometheus.Desc) { ch <- linkInfoDesc }
+
+func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.Links {
+		ch <- prometheus.MustNewConstMetric(linkInfoDesc, prometheus.GaugeValue, 1, l.Name, l.Role, l.ConnectionID, l.VIFID)
 	}
 }
