@@ -344,7 +344,7 @@
     const hgt = vpcHeight(ts.length);
     const g = part('VPC ' + vpc + ' with ' + ts.length + ' target' + (ts.length === 1 ? '' : 's'), 'node vpc',
       s('rect', { x: x, y: y, width: w, height: hgt, rx: 10 }),
-      s('text', { x: x + 12, y: y + 24, class: 'node-title', text: vpc }));
+      s('text', { x: x + 12, y: y + 24, class: 'node-title vpc-title', text: vpc }));
     const parts = ts.map((t, i) => {
       const ok = targetOK(t);
       const ty = y + 48 + i * 40;
@@ -506,7 +506,9 @@
       const prefixes = ev.filter((e) => e.source === 'bgp_prefix');
       const sessions = ev.filter((e) => e.source === 'bgp_session');
       const aws = ev.filter((e) => e.source === 'aws');
-      const missing = expected.filter((p) => !prefixes.some((e) => e.name === p));
+      // An expected prefix is "not seen" only where a BGP feed could have seen it.
+      const bgpFed = sessions.length > 0 || ((S.status && S.status.bgp_feeds) || []).length > 0;
+      const missing = bgpFed ? expected.filter((p) => !prefixes.some((e) => e.name === p)) : [];
       const dl = [['Connection', c.connection_id], ['Virtual interface', c.vif_id], ['VLAN', c.vlan],
         ['Customer peer', c.customer_address], ['Amazon peer', c.amazon_address]].filter((x) => x[1]);
       return h('article', { class: 'card link-card ' + stateWord(l.state) + (l.active ? ' active' : ''), 'data-link': l.name, 'data-state': stateWord(l.state), 'data-active': l.active ? 'true' : 'false', 'aria-label': linkLabel(l) },
