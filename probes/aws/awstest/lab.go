@@ -109,7 +109,7 @@ func LabScenario() *Scenario {
 			Attachments:  []VPCAttachment{{VpcID: LabVPC, State: "attached"}},
 			OwnerAccount: LabAccount, Region: LabRegion,
 		}},
-		VPCs: []VPC{{VpcID: LabVPC, State: "available", CidrBlock: lab.VPCCIDR, OwnerAccount: LabAccount, Region: LabRegion}},
+		VPCs:        []VPC{{VpcID: LabVPC, State: "available", CidrBlock: lab.VPCCIDR, OwnerAccount: LabAccount, Region: LabRegion}},
 		RouteTables: []RouteTable{table(LabRouteTable1, true), table(LabRouteTable2, false)},
 	}
 	return sc
