@@ -74,8 +74,8 @@ func TestTransientErrorsRecover(t *testing.T) {
 		faults []awstest.Fault
 		result string // api_calls_total result label counted
 	}{
-		{"ThrottlingException", []awstest.Fault{awstest.Throttle("directconnect:DescribeConnections", 2)}, "throttled"},
-		{"RequestLimitExceeded", []awstest.Fault{awstest.Throttle("ec2:DescribeRouteTables", 2)}, "throttled"},
+		{"ThrottlingException", []awstest.Fault{awstest.Throttle("directconnect:DescribeConnections", 1)}, "throttled"},
+		{"RequestLimitExceeded", []awstest.Fault{awstest.Throttle("ec2:DescribeRouteTables", 1)}, "throttled"},
 		{"STS Throttling", []awstest.Fault{awstest.Throttle("sts:GetCallerIdentity", 1)}, "throttled"},
 		{"5xx", []awstest.Fault{{Action: "directconnect:DescribeVirtualInterfaces", Times: 2, Status: 500, Code: "DirectConnectServerException", Message: "internal"}}, "server_error"},
 		{"EC2 503", []awstest.Fault{{Action: "ec2:DescribeVpcs", Times: 1, Status: 503, Code: "Unavailable", Message: "unavailable"}}, "server_error"},
@@ -117,12 +117,12 @@ func TestPersistentFailures(t *testing.T) {
 		timeout time.Duration
 	}{
 		{
-			name:   "5xx", fault: awstest.Fault{Action: "directconnect:DescribeVirtualInterfaces", Status: 500, Code: "DirectConnectServerException", Message: "boom"},
+			name: "5xx", fault: awstest.Fault{Action: "directconnect:DescribeVirtualInterfaces", Status: 500, Code: "DirectConnectServerException", Message: "boom"},
 			result: "server_error", errHas: "DirectConnectServerException", check: "aws.vif.primary.state",
 			fixHas: "transient errors are retried",
 		},
 		{
-			name:   "timeout", fault: awstest.Fault{Action: "ec2:DescribeRouteTables", Delay: time.Minute},
+			name: "timeout", fault: awstest.Fault{Action: "ec2:DescribeRouteTables", Delay: time.Minute},
 			result: "timeout", errHas: "no answer within timeout 200ms", timeout: 200 * time.Millisecond,
 		},
 		{
@@ -136,19 +136,19 @@ func TestPersistentFailures(t *testing.T) {
 			fixHas: "allow directconnect:DescribeConnections",
 		},
 		{
-			name:   "malformed JSON", fault: awstest.Fault{Action: "directconnect:DescribeConnections", Body: `{"connections": [{"connectionId": `},
+			name: "malformed JSON", fault: awstest.Fault{Action: "directconnect:DescribeConnections", Body: `{"connections": [{"connectionId": `},
 			result: "malformed", errHas: "DescribeConnections", check: "aws.connection.primary.state",
 		},
 		{
-			name:   "malformed XML", fault: awstest.Fault{Action: "ec2:DescribeVpnGateways", Body: `<DescribeVpnGatewaysResponse><vpnGatewaySet><item><vpnGatewayId>vgw-1</vpn`},
+			name: "malformed XML", fault: awstest.Fault{Action: "ec2:DescribeVpnGateways", Body: `<DescribeVpnGatewaysResponse><vpnGatewaySet><item><vpnGatewayId>vgw-1</vpn`},
 			result: "malformed", errHas: "DescribeVpnGateways",
 		},
 		{
-			name:   "truncated JSON", fault: awstest.Fault{Action: "directconnect:DescribeVirtualInterfaces", Truncate: true},
+			name: "truncated JSON", fault: awstest.Fault{Action: "directconnect:DescribeVirtualInterfaces", Truncate: true},
 			result: "malformed", errHas: "DescribeVirtualInterfaces", check: "aws.vif.primary.state",
 		},
 		{
-			name:   "truncated XML", fault: awstest.Fault{Action: "ec2:DescribeRouteTables", Truncate: true},
+			name: "truncated XML", fault: awstest.Fault{Action: "ec2:DescribeRouteTables", Truncate: true},
 			result: "malformed", errHas: "DescribeRouteTables",
 		},
 	}

@@ -361,3 +361,35 @@ func ParseScenario(b []byte, isJSON bool) (*Scenario, error) {
 	}
 	return &sc, nil
 }
+
+// YAML returns the scenario as a YAML document that LoadScenario reads
+// back.
+func (sc *Scenario) YAML() ([]byte, error) {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	var tree any
+	if err := yaml.Unmarshal(b, &tree); err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(tree)
+}
+
+// Env returns the environment that points the AWS SDKs and CLI at a fake
+// served on url, with the credentials of the scenario's first account.
+func (sc *Scenario) Env(url, region string) []string {
+	key := ""
+	if len(sc.Accounts) > 0 {
+		key = sc.Accounts[0].AccessKeyID
+	}
+	return []string{
+		"AWS_ENDPOINT_URL_DIRECT_CONNECT=" + url,
+		"AWS_ENDPOINT_URL_EC2=" + url,
+		"AWS_ENDPOINT_URL_STS=" + url,
+		"AWS_ACCESS_KEY_ID=" + key,
+		"AWS_SECRET_ACCESS_KEY=" + LabSecretKey,
+		"AWS_REGION=" + region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
