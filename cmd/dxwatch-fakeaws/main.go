@@ -3,8 +3,12 @@
 // from a scenario file or the built-in lab scenario, and prints the
 // AWS_ENDPOINT_URL_* environment that points dxwatch (or the AWS CLI) at it:
 //
-//	eval "$(dxwatch-fakeaws -listen 127.0.0.1:4566 &)"   # or copy the lines
+//	dxwatch-fakeaws -listen 127.0.0.1:4566 > fakeaws.env &
+//	sleep 1; . ./fakeaws.env
 //	dxwatch verify --config lab/dxwatch.yaml
+//
+// -scenario serves a YAML or JSON scenario file instead (-dump prints the
+// built-in one to start from); -v logs every request.
 //
 // It never contacts AWS and accepts any secret key.
 package main

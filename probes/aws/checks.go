@@ -339,7 +339,7 @@ func (c *checker) redundancy() {
 		return
 	}
 	a, b := prim.conn, sec.conn
-	dev := func(x *connData) string { return orDefault(deref(x.AwsDeviceV2), deref(x.AwsDevice)) }
+	dev := func(x *connData) string { return deref(x.AwsDeviceV2) }
 	logical := func(x *connData) string { return deref(x.AwsLogicalDeviceId) }
 	lr := fmt.Sprintf("hasLogicalRedundancy %s/%s", orDefault(string(a.HasLogicalRedundancy), "unknown"), orDefault(string(b.HasLogicalRedundancy), "unknown"))
 	switch {

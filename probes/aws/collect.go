@@ -190,16 +190,6 @@ func (s *snapshot) loaDaysLeft(id string) (float64, bool) {
 // loaValidity is how long an LOA-CFA stays valid.
 const loaValidity = 90 * 24 * time.Hour
 
-// targetFailed returns the first failure of k, for the reason of a skipped
-// check.
-func (s *snapshot) targetFailed(k tkey) error {
-	t := s.targets[k]
-	if t == nil || t.ok() {
-		return nil
-	}
-	return t.failures[0].err
-}
-
 // anyFailed returns the first failure of any target, or nil.
 func (s *snapshot) anyFailed() *failure {
 	if len(s.failures) == 0 {
@@ -671,7 +661,8 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 			if ag := a.AssociatedGateway; ag != nil && ag.Type == dxtypes.GatewayTypeVirtualPrivateGateway {
 				add(deref(ag.Id), deref(ag.OwnerAccount), deref(ag.Region))
 			} else if deref(a.VirtualGatewayId) != "" {
-				add(*a.VirtualGatewayId, deref(a.VirtualGatewayOwnerAccount), deref(a.VirtualGatewayRegion))
+				// Older associations name only the VGW: search for it.
+				add(*a.VirtualGatewayId, "", "")
 			}
 		}
 	}
