@@ -6,6 +6,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/ping"
+	"github.com/dxwatch/dxwatch/probes/trace"
 )
 
 // probeSpecs lists the probes cfg asks for. The probe kinds are listed here,
@@ -21,6 +22,13 @@ func probeSpecs(cfg *config.Config) []probeSpec {
 			update: func(p probes.Probe) error { return p.(*ping.Probe).Update(c, site) },
 		})
 	}
+	if len(site.Targets) > 0 && cfg.Trace.Interval > 0 {
+		c := cfg.Trace
+		specs = append(specs, probeSpec{
+			kind: "trace", name: "trace", key: []any{c, site},
+			build: func(d probes.Deps) (probes.Probe, error) { return trace.New("trace", c, d) },
+		})
+	}
 	return specs
 }
 
@@ -33,6 +41,7 @@ func skippedParts(cfg *config.Config) []probes.CheckResult {
 	}
 	if len(cfg.Targets) == 0 {
 		skip("ping.targets", "no VPC targets configured: only the links' Amazon addresses are pinged", "add targets: the private addresses of instances in each VPC")
+		skip("trace", "no VPC targets configured: nothing to trace", "add targets: the private addresses of instances in each VPC")
 	}
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/ping"
+	"github.com/dxwatch/dxwatch/probes/trace"
 )
 
 // Config is the whole dxwatch configuration file. The probe kinds are
@@ -26,7 +27,8 @@ type Config struct {
 	Routing RoutingConfig  `yaml:"routing"`
 
 	// The probe kinds, one section each.
-	Ping ping.Config `yaml:"ping"`
+	Ping  ping.Config  `yaml:"ping"`
+	Trace trace.Config `yaml:"trace"`
 
 	// Health tunes the engine that fuses the evidence into link state.
 	Health health.Config `yaml:"health"`
@@ -67,6 +69,7 @@ func Default() Config {
 	return Config{
 		Routing: RoutingConfig{Mode: probes.ModeActivePassive, AmazonASN: 64512},
 		Ping:    ping.DefaultConfig(),
+		Trace:   trace.DefaultConfig(),
 		Health:  health.DefaultConfig(),
 	}
 }

@@ -71,6 +71,7 @@ func (c *Config) validate() probes.Problems {
 	c.validateRouting(&ps)
 	site := sectionSite(c.Topology())
 	ps.Merge("ping", c.Ping.Validate(site))
+	ps.Merge("trace", c.Trace.Validate(site))
 	ps.Merge("health", c.Health.Validate(site))
 	return ps
 }

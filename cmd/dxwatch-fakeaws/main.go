@@ -1,0 +1,108 @@
+// Command dxwatch-fakeaws serves a fake AWS endpoint (Direct Connect, EC2
+// and STS wire formats, see probes/aws/awstest) on the loopback interface,
+// from a scenario file or the built-in lab scenario, and prints the
+// AWS_ENDPOINT_URL_* environment that points dxwatch (or the AWS CLI) at it:
+//
+//	dxwatch-fakeaws -listen 127.0.0.1:4566 > fakeaws.env &
+//	sleep 1; . ./fakeaws.env
+//	dxwatch verify --config lab/dxwatch.yaml
+//
+// -scenario serves a YAML or JSON scenario file instead (-dump prints the
+// built-in one to start from); -v logs every request.
+//
+// It never contacts AWS and accepts any secret key.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+)
+
+//go:embed lab.yaml
+var labYAML []byte
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "dxwatch-fakeaws:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dxwatch-fakeaws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:4566", "loopback address to serve on (port 0 picks one)")
+	file := fs.String("scenario", "", "scenario file (YAML or JSON); default: the built-in lab scenario")
+	region := fs.String("region", awstest.LabRegion, "region to print in AWS_REGION")
+	dump := fs.Bool("dump", false, "print the built-in lab scenario as YAML and exit")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dump {
+		_, err := stdout.Write(labYAML)
+		return err
+	}
+	var sc *awstest.Scenario
+	var err error
+	if *file != "" {
+		sc, err = awstest.LoadScenario(*file)
+	} else {
+		sc, err = awstest.ParseScenario(labYAML, false)
+	}
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %w", *listen, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-listen %q: serve on a loopback address only (127.0.0.1:port)", *listen)
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := awstest.New(sc)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if *verbose {
+		srv.OnCall = func(action string) { log.Info("request", "action", action) }
+	}
+	url := "http://" + ln.Addr().String()
+	for _, kv := range sc.Env(url, *region) {
+		fmt.Fprintf(stdout, "export %s\n", kv)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

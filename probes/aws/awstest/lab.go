@@ -1,0 +1,116 @@
+package awstest
+
+import (
+	"fmt"
+
+	"github.com/dxwatch/dxwatch/lab"
+)
+
+// IDs of the lab scenario.
+const (
+	LabAccount     = "111122223333"
+	LabAccessKey   = "AKIALAB0000000000001"
+	LabSecretKey   = "lab-secret-key-not-a-secret"
+	LabRegion      = "us-east-1"
+	LabConnection1 = "dxcon-lab0001"
+	LabConnection2 = "dxcon-lab0002"
+	LabVIF1        = "dxvif-lab0001"
+	LabVIF2        = "dxvif-lab0002"
+	LabDXGateway   = "3d1f2a7c-5b6e-4c8d-9a0b-1c2d3e4f5a6b"
+	LabAssociation = "7e6d5c4b-3a29-4180-8f7e-6d5c4b3a2918"
+	LabVGW         = "vgw-0d1c0e5f6a7b8c901"
+	LabVPC         = "vpc-0a1b2c3d4e5f60718"
+	LabRouteTable1 = "rtb-0c1d2e3f405162738"
+	LabRouteTable2 = "rtb-0c1d2e3f405162739"
+	LabOnPremCIDR  = "192.0.2.0/24"
+)
+
+// LabScenario returns a healthy Direct Connect setup matching the lab
+// (lab/addresses.go): two dedicated 1 Gbps connections on different devices
+// at two locations, a private VIF on each (VLAN 101 and 102, customer ASN 65000)
+// attached to a DX gateway with Amazon ASN 64512, the gateway associated
+// with a VGW attached to the VPC 198.18.0.0/16, and both of the VPC's route
+// tables propagating the on-prem prefix from the VGW.
+func LabScenario() *Scenario {
+	yes := true
+	installed := At(mustTime("2026-01-05T10:00:00Z"))
+	conn := func(id, name, loc, dev, logical string) Connection {
+		return Connection{
+			OwnerAccount: LabAccount, ConnectionID: id, ConnectionName: name,
+			ConnectionState: "available", Region: LabRegion, Location: loc,
+			Bandwidth: "1Gbps", AwsDevice: dev, AwsDeviceV2: dev, AwsLogicalDeviceID: logical,
+			HasLogicalRedundancy: "no", JumboFrameCapable: &yes,
+		}
+	}
+	vif := func(id, conn, loc string, vlan int, customer, amazon, peer, dev string) VirtualInterface {
+		return VirtualInterface{
+			OwnerAccount: LabAccount, VirtualInterfaceID: id, Location: loc,
+			ConnectionID: conn, VirtualInterfaceType: "private",
+			VirtualInterfaceName: fmt.Sprintf("dxwatch-lab-vlan%d", vlan),
+			Vlan:                 vlan, Asn: lab.OnPremASN, AmazonSideAsn: lab.AmazonASN,
+			AmazonAddress: amazon, CustomerAddress: customer, AddressFamily: "ipv4",
+			VirtualInterfaceState: "available", Mtu: 1500, JumboFrameCapable: &yes,
+			DirectConnectGatewayID: LabDXGateway, Region: LabRegion,
+			AwsDeviceV2: dev, AwsLogicalDeviceID: dev,
+			BgpPeers: []BGPPeer{{
+				BgpPeerID: peer, Asn: lab.OnPremASN, AddressFamily: "ipv4",
+				AmazonAddress: amazon, CustomerAddress: customer,
+				BgpPeerState: "available", BgpStatus: "up",
+				AwsDeviceV2: dev, AwsLogicalDeviceID: dev,
+			}},
+		}
+	}
+	routes := func(vif string, prepend bool) []Route {
+		path := []int64{lab.OnPremASN}
+		if prepend {
+			path = []int64{lab.OnPremASN, lab.OnPremASN, lab.OnPremASN}
+		}
+		return []Route{
+			{VirtualInterfaceID: vif, Cidr: LabOnPremCIDR, AddressFamily: "ipv4", RouteDirection: "accepted",
+				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed},
+			{VirtualInterfaceID: vif, Cidr: lab.VPCCIDR, AddressFamily: "ipv4", RouteDirection: "advertised",
+				AsPath: []AsPathSegment{{Path: []int64{lab.AmazonASN}, PathType: "seq"}}, RouteInstalledAt: installed},
+		}
+	}
+	table := func(id string, main bool) RouteTable {
+		return RouteTable{
+			RouteTableID: id, VpcID: LabVPC, Main: main, PropagatingVgws: []string{LabVGW},
+			OwnerAccount: LabAccount, Region: LabRegion,
+			Routes: []EC2Path{
+				{DestinationCidrBlock: lab.VPCCIDR, GatewayID: "local", State: "active", Origin: "CreateRouteTable"},
+				{DestinationCidrBlock: LabOnPremCIDR, GatewayID: LabVGW, State: "active", Origin: "EnableVgwRoutePropagation"},
+			},
+		}
+	}
+	sc := &Scenario{
+		Accounts: []Account{{AccountID: LabAccount, AccessKeyID: LabAccessKey}},
+		Connections: []Connection{
+			conn(LabConnection1, "dxwatch-lab-primary", "EqDC2", "EqDC2-123h49s71dabc", "EqDC2-123h49s71dabc"),
+			conn(LabConnection2, "dxwatch-lab-secondary", "EqDC6", "EqDC6-2bo6hk5ds42lq", "EqDC6-2bo6hk5ds42lq"),
+		},
+		VirtualInterfaces: []VirtualInterface{
+			vif(LabVIF1, LabConnection1, "EqDC2", lab.PrimaryVLAN, lab.PrimaryCustomer+"/30", lab.PrimaryAmazon+"/30", "dxpeer-lab0001", "EqDC2-123h49s71dabc"),
+			vif(LabVIF2, LabConnection2, "EqDC6", lab.SecondaryVLAN, lab.SecondaryCustomer+"/30", lab.SecondaryAmazon+"/30", "dxpeer-lab0002", "EqDC6-2bo6hk5ds42lq"),
+		},
+		DirectConnectGateways: []DirectConnectGateway{{
+			DirectConnectGatewayID: LabDXGateway, DirectConnectGatewayName: "dxwatch-lab",
+			AmazonSideAsn: lab.AmazonASN, OwnerAccount: LabAccount, DirectConnectGatewayState: "available",
+		}},
+		Associations: []Association{{
+			DirectConnectGatewayID: LabDXGateway, DirectConnectGatewayOwnerAccount: LabAccount,
+			AssociationState: "associated", AssociationID: LabAssociation,
+			AssociatedGateway: AssociatedGateway{ID: LabVGW, Type: "virtualPrivateGateway", OwnerAccount: LabAccount, Region: LabRegion},
+			AllowedPrefixes:   []RouteFilterPrefix{{Cidr: lab.VPCCIDR}},
+			VirtualGatewayID:  LabVGW, VirtualGatewayRegion: LabRegion, VirtualGatewayOwnerAccount: LabAccount,
+		}},
+		Routes: append(routes(LabVIF1, false), routes(LabVIF2, true)...),
+		VPNGateways: []VPNGateway{{
+			VpnGatewayID: LabVGW, State: "available", Type: "ipsec.1", AmazonSideAsn: lab.AmazonASN,
+			Attachments:  []VPCAttachment{{VpcID: LabVPC, State: "attached"}},
+			OwnerAccount: LabAccount, Region: LabRegion,
+		}},
+		VPCs:        []VPC{{VpcID: LabVPC, State: "available", CidrBlock: lab.VPCCIDR, OwnerAccount: LabAccount, Region: LabRegion}},
+		RouteTables: []RouteTable{table(LabRouteTable1, true), table(LabRouteTable2, false)},
+	}
+	return sc
+}

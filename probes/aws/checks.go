@@ -1,0 +1,978 @@
+package aws
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// routeLimit is how many prefixes AWS accepts from on-prem on a private or
+// transit VIF; above it the BGP session goes idle.
+const routeLimit = 100
+
+// checker evaluates the checks of one snapshot.
+type checker struct {
+	cfg  Config
+	site probes.Site
+	s    *snapshot
+	now  time.Time
+	out  []probes.CheckResult
+}
+
+func (c *checker) add(name string, order int, link string, st probes.CheckStatus, fix, format string, args ...any) {
+	if st == probes.Pass {
+		fix = ""
+	}
+	c.out = append(c.out, probes.CheckResult{
+		Name: name, Order: order, Link: link, Status: st,
+		Reason: fmt.Sprintf(format, args...), Fix: fix, Time: c.now,
+	})
+}
+
+// evaluate turns a snapshot into checks, in checklist order.
+func evaluate(cfg Config, site probes.Site, s *snapshot, now time.Time) []probes.CheckResult {
+	c := &checker{cfg: cfg, site: site, s: s, now: now}
+	c.accounts()
+	c.discovery()
+	for _, lv := range s.links {
+		c.connection(lv)
+	}
+	c.redundancy()
+	for _, lv := range s.links {
+		c.vif(lv)
+	}
+	c.mtu()
+	c.returnPath()
+	c.gateway()
+	c.vgws()
+	c.tables()
+	slices.SortStableFunc(c.out, func(a, b probes.CheckResult) int { return a.Order - b.Order })
+	return c.out
+}
+
+// where names the places looked in, for "not found" reasons.
+func (c *checker) where() string {
+	var names []string
+	for _, a := range c.cfg.accounts() {
+		n := a.Name
+		if id := c.s.idents[a.Name]; id.accountID != "" {
+			n += " (" + id.accountID + ")"
+		}
+		names = append(names, n)
+	}
+	return fmt.Sprintf("accounts %s, regions %s", strings.Join(names, ", "), strings.Join(c.cfg.Regions, ", "))
+}
+
+func (c *checker) accounts() {
+	for i, a := range c.cfg.accounts() {
+		name := "aws.account." + a.Name
+		id := c.s.idents[a.Name]
+		switch {
+		case id.err != nil:
+			fix := "give dxwatch credentials through the SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance or task role, web identity)"
+			if act, denied := deniedAction(id.err); denied && act == "sts:AssumeRole" {
+				fix = fmt.Sprintf("allow sts:AssumeRole on %s for the dxwatch identity, and trust that identity in the role's trust policy", a.RoleARN)
+				if a.ExternalIDFile != "" {
+					fix += " with the external ID in " + a.ExternalIDFile
+				}
+			}
+			c.add(name, probes.OrderConnection, "", probes.Fail, fix, "credentials do not work: %v", id.err)
+		case a.AccountID != "" && id.accountID != a.AccountID:
+			c.add(name, probes.OrderConnection, "", probes.Fail,
+				fmt.Sprintf("use credentials (or a role_arn) of account %s, or correct accounts[%d].account_id", a.AccountID, i),
+				"the credentials are %s in account %s, accounts[%d].account_id is %s", id.arn, id.accountID, i, a.AccountID)
+		default:
+			c.add(name, probes.OrderConnection, "", probes.Pass, "", "credentials of %s (account %s)", id.arn, id.accountID)
+		}
+		for _, r := range c.cfg.Regions {
+			c.api(tkey{a.Name, r}, id)
+		}
+	}
+}
+
+func (c *checker) api(k tkey, id identity) {
+	name := "aws.api." + k.account + "." + k.region
+	t := c.s.targets[k]
+	if id.err != nil && k.region != c.cfg.Regions[0] {
+		c.add(name, probes.OrderConnection+1, "", probes.Skip, "", "not polled: the credentials of account %s do not work (aws.account.%s)", k.account, k.account)
+		return
+	}
+	if t == nil || t.ok() {
+		calls := 0
+		if t != nil {
+			calls = t.calls
+		}
+		c.add(name, probes.OrderConnection+1, "", probes.Pass, "", "%d calls succeeded", calls)
+		return
+	}
+	var denied, other []string
+	for _, f := range t.failures {
+		if f.denied {
+			if !slices.Contains(denied, f.action) {
+				denied = append(denied, f.action)
+			}
+		} else if !slices.Contains(other, f.action) {
+			other = append(other, f.action)
+		}
+	}
+	fix := fmt.Sprintf("transient errors are retried with adaptive backoff and polled again within %s; if they persist check the AWS Health Dashboard, the network path to the AWS endpoints and aws.timeout", c.cfg.PollInterval)
+	if len(denied) > 0 {
+		who := "the dxwatch identity"
+		if id.arn != "" {
+			who = id.arn
+		}
+		fix = fmt.Sprintf("allow %s in the IAM policy of %s (deploy/iam-policy.json lists every action dxwatch needs)", strings.Join(denied, ", "), who)
+	}
+	reason := fmt.Sprintf("%d of %d calls failed", len(t.failures), t.calls)
+	if len(denied) > 0 {
+		reason += "; access denied to " + strings.Join(denied, ", ")
+	}
+	if len(other) > 0 {
+		reason += "; errors in " + strings.Join(other, ", ")
+	}
+	c.add(name, probes.OrderConnection+1, "", probes.Fail, fix, "%s: %v", reason, t.failures[0].err)
+}
+
+// lookupProblem explains why something was not found: a failed account or
+// region may hide it (skip), else it is not there (fail).
+func (c *checker) lookupProblem(name string, order int, link, what, fix string) {
+	if f := c.s.anyFailed(); f != nil {
+		c.add(name, order, link, probes.Skip, "", "%s not found, but %s could not be read: %v", what, f.key, f.err)
+		return
+	}
+	c.add(name, order, link, probes.Fail, fix, "%s not found in %s", what, c.where())
+}
+
+func (c *checker) discovery() {
+	var b strings.Builder
+	for _, lv := range c.s.links {
+		fmt.Fprintf(&b, "link %s: ", lv.link.Name)
+		switch {
+		case lv.vif != nil:
+			fmt.Fprintf(&b, "VIF %s", deref(lv.vif.VirtualInterfaceId))
+			if lv.discoveredVIF {
+				b.WriteString(" (discovered)")
+			}
+		default:
+			b.WriteString("no VIF")
+		}
+		if lv.conn != nil {
+			fmt.Fprintf(&b, " on %s", deref(lv.conn.ConnectionId))
+			if lv.discoveredConn {
+				b.WriteString(" (discovered)")
+			}
+		}
+		b.WriteString("; ")
+	}
+	if c.s.gw != nil {
+		fmt.Fprintf(&b, "DX gateway %s (%s) with %d VIF attachments", c.s.gwID, deref(c.s.gw.gw.DirectConnectGatewayName), len(c.s.gw.attachments))
+		for _, a := range c.s.gw.assocs {
+			if ag := a.AssociatedGateway; ag != nil {
+				fmt.Fprintf(&b, ", associated with %s %s (%s, %s)", ag.Type, deref(ag.Id), deref(ag.OwnerAccount), deref(ag.Region))
+			}
+		}
+		b.WriteString("; ")
+	}
+	for _, g := range c.s.vgws {
+		fmt.Fprintf(&b, "VGW %s", g.id)
+		for _, v := range g.vpcs {
+			fmt.Fprintf(&b, " -> %s", v)
+			if d := c.s.vpcs[v]; d != nil {
+				fmt.Fprintf(&b, " %s", joinPrefixes(d.cidrs))
+			}
+			var rts []string
+			for _, t := range c.s.tables {
+				if t.vpc == v {
+					rts = append(rts, t.id)
+				}
+			}
+			fmt.Fprintf(&b, " with route tables %s", strings.Join(rts, ", "))
+		}
+		b.WriteString("; ")
+	}
+	reason := strings.TrimSuffix(b.String(), "; ")
+	st := probes.Pass
+	if len(c.s.vifs) == 0 {
+		st = probes.Warn
+	}
+	c.add("aws.discovery", probes.OrderConnection+2, "", st,
+		"set dx_gateway_id, or links[].connection_id and links[].vif_id, to what the Direct Connect console shows", "%s", reason)
+}
+
+func (c *checker) connection(lv linkView) {
+	name := "aws.connection." + lv.link.Name + ".state"
+	order := probes.OrderConnection + 10
+	link := lv.link.Name
+	if lv.conn == nil {
+		if lv.link.ConnectionID == "" {
+			c.add(name, order, link, probes.Skip, "", "no connection_id on links[%d] and no VIF found to discover it from", lv.index)
+			return
+		}
+		c.lookupProblem(name, order, link, "connection "+lv.link.ConnectionID,
+			fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].connection_id", lv.link.ConnectionID, lv.index))
+		return
+	}
+	cn := lv.conn
+	id, region := deref(cn.ConnectionId), deref(cn.Region)
+	if region == "" {
+		region = cn.key.region
+	}
+	desc := fmt.Sprintf("%s %s at %s", id, deref(cn.Bandwidth), deref(cn.Location))
+	if pn := deref(cn.PartnerName); pn != "" {
+		desc += " via " + pn
+	}
+	switch st := cn.ConnectionState; st {
+	case dxtypes.ConnectionStateAvailable:
+		c.add(name, order, link, probes.Pass, "", "%s is available", desc)
+	case dxtypes.ConnectionStateOrdering:
+		c.add(name, order, link, probes.Warn,
+			fmt.Sprintf("accept it in the Direct Connect console (Connections, %s, Accept) or run: %s", id,
+				cli(region, "directconnect confirm-connection --connection-id", id)),
+			"hosted connection %s is waiting for you to accept it (state ordering)", desc)
+	case dxtypes.ConnectionStateRequested:
+		loaFix := fmt.Sprintf("download the LOA-CFA (%s --query loaContent --output text | base64 -d > %s-loa.pdf) and give it to the colocation provider to order the cross-connect",
+			cli(region, "directconnect describe-loa --connection-id", id), id)
+		loa := ""
+		if l, ok := c.s.loas[id]; ok {
+			if l.err != nil {
+				loa = fmt.Sprintf("; the LOA-CFA could not be read: %v", l.err)
+			} else {
+				loa = fmt.Sprintf("; LOA-CFA available (%s, %d bytes)", l.contentType, l.size)
+			}
+		}
+		if cn.LoaIssueTime == nil {
+			c.add(name, order, link, probes.Warn, loaFix, "%s: LOA-CFA issued, cross-connect pending (state requested; AWS reports no issue time)%s", desc, loa)
+			return
+		}
+		age := c.now.Sub(*cn.LoaIssueTime)
+		left := loaValidity - age
+		if left <= 0 {
+			c.add(name, order, link, probes.Fail,
+				"the LOA-CFA is valid for 90 days: download a fresh one with "+cli(region, "directconnect describe-loa --connection-id", id)+" (open an AWS support case if it is not renewed) and give it to the colocation provider",
+				"%s: LOA-CFA issued %s, %d days ago, expired %d days ago; the cross-connect is still pending",
+				desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(-left))
+			return
+		}
+		c.add(name, order, link, probes.Warn, loaFix, "%s: LOA-CFA issued %s, %d days ago, %d days left of 90; the cross-connect is pending%s",
+			desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(left), loa)
+	case dxtypes.ConnectionStatePending:
+		c.add(name, order, link, probes.Warn,
+			"wait for AWS to finish; if it stays pending for more than 72 hours, check the cross-connect with the colocation provider and open an AWS support case",
+			"%s is pending: the cross-connect is done and AWS is provisioning the port", desc)
+	case dxtypes.ConnectionStateDown:
+		c.add(name, order, link, probes.Fail,
+			"check the cross-connect, the optics and the light levels with the colocation provider (layer 1), and the port's speed and auto-negotiation settings on the router",
+			"%s is down: the port has no link", desc)
+	case dxtypes.ConnectionStateRejected:
+		c.add(name, order, link, probes.Fail,
+			fmt.Sprintf("ask %s for a new hosted connection and accept it, then set links[%d].connection_id", orDefault(deref(cn.PartnerName), "the partner"), lv.index),
+			"hosted connection %s was rejected", desc)
+	case dxtypes.ConnectionStateDeleting, dxtypes.ConnectionStateDeleted:
+		c.add(name, order, link, probes.Fail,
+			fmt.Sprintf("the connection is gone: order a new one and set links[%d].connection_id", lv.index),
+			"%s is %s", desc, st)
+	default:
+		c.add(name, order, link, probes.Fail, "open an AWS support case: the connection's state is unknown to AWS itself",
+			"%s is in state %q", desc, st)
+	}
+
+	if lc, ok := c.cfg.link(lv.link.Name); ok {
+		if lc.Bandwidth != "" {
+			n := "aws.connection." + lv.link.Name + ".bandwidth"
+			if got := deref(cn.Bandwidth); !strings.EqualFold(got, lc.Bandwidth) {
+				c.add(n, order+1, link, probes.Fail,
+					fmt.Sprintf("set aws.links[].bandwidth to %s if that is what was ordered; otherwise order a %s connection (dedicated) or ask the partner to change the hosted connection", got, lc.Bandwidth),
+					"%s is %s, the config says %s", id, got, lc.Bandwidth)
+			} else {
+				c.add(n, order+1, link, probes.Pass, "", "%s is %s as configured", id, got)
+			}
+		}
+		if lc.Location != "" {
+			n := "aws.connection." + lv.link.Name + ".location"
+			if got := deref(cn.Location); !strings.EqualFold(got, lc.Location) {
+				c.add(n, order+2, link, probes.Fail,
+					fmt.Sprintf("set aws.links[].location to %s if that is the intended location, otherwise the connection was ordered at the wrong location", got),
+					"%s is at %s, the config says %s", id, got, lc.Location)
+			} else {
+				c.add(n, order+2, link, probes.Pass, "", "%s is at %s as configured", id, got)
+			}
+		}
+	}
+}
+
+// pair returns the primary and secondary link views (by role, else the
+// first two links).
+func (c *checker) pair() (prim, sec *linkView) {
+	for i := range c.s.links {
+		lv := &c.s.links[i]
+		switch {
+		case lv.link.Role == probes.RolePrimary && prim == nil:
+			prim = lv
+		case lv.link.Role == probes.RoleSecondary && sec == nil:
+			sec = lv
+		}
+	}
+	if (prim == nil || sec == nil) && len(c.s.links) >= 2 {
+		return &c.s.links[0], &c.s.links[1]
+	}
+	return prim, sec
+}
+
+func (c *checker) redundancy() {
+	prim, sec := c.pair()
+	if prim == nil || sec == nil {
+		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Warn,
+			"order a second connection on a different AWS device, ideally at a second location (see the AWS Direct Connect Resiliency Toolkit)",
+			"only one link is configured: no redundancy")
+		return
+	}
+	if prim.conn == nil || sec.conn == nil {
+		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Skip, "", "the connections of both links are needed")
+		return
+	}
+	a, b := prim.conn, sec.conn
+	dev := func(x *connData) string { return deref(x.AwsDeviceV2) }
+	logical := func(x *connData) string { return deref(x.AwsLogicalDeviceId) }
+	lr := fmt.Sprintf("hasLogicalRedundancy %s/%s", orDefault(string(a.HasLogicalRedundancy), "unknown"), orDefault(string(b.HasLogicalRedundancy), "unknown"))
+	switch {
+	case dev(a) != "" && dev(a) == dev(b):
+		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Fail,
+			"one AWS device failure or maintenance takes both links down: order one of the connections on a different device (ask for it in the order, or use the Resiliency Toolkit which places them apart)",
+			"%s and %s terminate on the same AWS device %s (%s)", deref(a.ConnectionId), deref(b.ConnectionId), dev(a), lr)
+	case logical(a) != "" && logical(a) == logical(b):
+		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Fail,
+			"order one of the connections on a different AWS logical device",
+			"%s and %s share the AWS logical device %s (%s)", deref(a.ConnectionId), deref(b.ConnectionId), logical(a), lr)
+	default:
+		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Pass, "",
+			"%s on %s and %s on %s are on different AWS devices (%s)", deref(a.ConnectionId), dev(a), deref(b.ConnectionId), dev(b), lr)
+	}
+	if la, lb := deref(a.Location), deref(b.Location); la == lb {
+		c.add("aws.redundancy.location", probes.OrderRedundancy+1, "", probes.Warn,
+			"for maximum resiliency put the second connection in a different Direct Connect location",
+			"both connections are at %s: an outage of that location takes both links down", la)
+	} else {
+		c.add("aws.redundancy.location", probes.OrderRedundancy+1, "", probes.Pass, "", "connections at %s and %s", la, lb)
+	}
+}
+
+// gatewayFlag is the --*-gateway-id argument of a confirm command.
+func (c *checker) gatewayFlag() string {
+	switch {
+	case c.cfg.DXGatewayID != "":
+		return "--direct-connect-gateway-id " + c.cfg.DXGatewayID
+	case c.cfg.VirtualGatewayID != "":
+		return "--virtual-gateway-id " + c.cfg.VirtualGatewayID
+	case c.s.gwID != "":
+		return "--direct-connect-gateway-id " + c.s.gwID
+	}
+	return "--direct-connect-gateway-id <dx-gateway-id>"
+}
+
+func (c *checker) vif(lv linkView) {
+	link := lv.link.Name
+	pre := "aws.vif." + link + "."
+	if lv.vif == nil {
+		switch {
+		case lv.link.VIFID != "":
+			c.lookupProblem(pre+"state", probes.OrderVIF, link, "VIF "+lv.link.VIFID,
+				fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].vif_id", lv.link.VIFID, lv.index))
+		default:
+			c.lookupProblem(pre+"state", probes.OrderVIF, link,
+				fmt.Sprintf("a VIF for link %s (VLAN %d, Amazon address %s)", link, lv.link.VLAN, lv.link.AmazonAddress),
+				fmt.Sprintf("create the VIF on the link's connection with VLAN %d, or set links[%d].vif_id", lv.link.VLAN, lv.index))
+		}
+		return
+	}
+	v := lv.vif
+	id := deref(v.VirtualInterfaceId)
+	region := orDefault(deref(v.Region), v.key.region)
+	typ := deref(v.VirtualInterfaceType)
+
+	// State.
+	switch st := v.VirtualInterfaceState; st {
+	case dxtypes.VirtualInterfaceStateAvailable:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Pass, "", "%s VIF %s is available", typ, id)
+	case dxtypes.VirtualInterfaceStateConfirming:
+		var cmd string
+		switch typ {
+		case "transit":
+			cmd = cli(region, "directconnect confirm-transit-virtual-interface --virtual-interface-id", id, "--direct-connect-gateway-id", orDefault(c.cfg.DXGatewayID, "<dx-gateway-id>"))
+		case "public":
+			cmd = cli(region, "directconnect confirm-public-virtual-interface --virtual-interface-id", id)
+		default:
+			cmd = cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag())
+		}
+		c.add(pre+"state", probes.OrderVIF, link, probes.Warn,
+			"accept it in the Direct Connect console (Virtual interfaces, "+id+", Accept) or run: "+cmd,
+			"hosted %s VIF %s is waiting for you to accept it (state confirming)", typ, id)
+	case dxtypes.VirtualInterfaceStateVerifying, dxtypes.VirtualInterfaceStatePending:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Warn,
+			"wait for AWS; a public VIF stays verifying until AWS has verified the ownership of its prefixes",
+			"VIF %s is %s", id, st)
+	case dxtypes.VirtualInterfaceStateTesting:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Warn,
+			"a BGP failover test is running: wait for it to end or stop it with "+cli(region, "directconnect stop-bgp-failover-test --virtual-interface-id", id),
+			"VIF %s is testing: its BGP sessions are held down", id)
+	case dxtypes.VirtualInterfaceStateDown:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Fail,
+			fmt.Sprintf("check VLAN %d on the router's sub-interface, the peer addresses and the BGP session (%s prints a sample router configuration)", v.Vlan,
+				cli(region, "directconnect describe-router-configuration --virtual-interface-id", id)),
+			"VIF %s is down", id)
+	case dxtypes.VirtualInterfaceStateDeleting, dxtypes.VirtualInterfaceStateDeleted, dxtypes.VirtualInterfaceStateRejected:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Fail,
+			fmt.Sprintf("create a new VIF (or ask the partner for a new hosted VIF) and set links[%d].vif_id", lv.index),
+			"VIF %s is %s", id, st)
+	default:
+		c.add(pre+"state", probes.OrderVIF, link, probes.Fail, "open an AWS support case", "VIF %s is in state %q", id, st)
+	}
+
+	// VLAN, addresses, family, ASNs.
+	var bad []string
+	if lv.link.VLAN != 0 && int(v.Vlan) != lv.link.VLAN {
+		bad = append(bad, fmt.Sprintf("VLAN is %d, links[%d].vlan is %d", v.Vlan, lv.index, lv.link.VLAN))
+	}
+	if lv.link.AmazonAddress.IsValid() && !prefixEqual(deref(v.AmazonAddress), lv.link.AmazonAddress) {
+		bad = append(bad, fmt.Sprintf("Amazon address is %s, links[%d] says %s", orDefault(deref(v.AmazonAddress), "none"), lv.index, lv.link.AmazonAddress))
+	}
+	if lv.link.CustomerAddress.IsValid() && !prefixEqual(deref(v.CustomerAddress), lv.link.CustomerAddress) {
+		bad = append(bad, fmt.Sprintf("customer address is %s, links[%d] says %s", orDefault(deref(v.CustomerAddress), "none"), lv.index, lv.link.CustomerAddress))
+	}
+	if lv.link.AmazonAddress.IsValid() {
+		want := dxtypes.AddressFamilyIPv4
+		if lv.link.AmazonAddress.Addr().Is6() {
+			want = dxtypes.AddressFamilyIPv6
+		}
+		if v.AddressFamily != "" && v.AddressFamily != want {
+			bad = append(bad, fmt.Sprintf("address family is %s, the link's addresses are %s", v.AddressFamily, want))
+		}
+	}
+	asn := int64(v.Asn)
+	if v.AsnLong != nil && *v.AsnLong != 0 {
+		asn = *v.AsnLong
+	}
+	if c.cfg.CustomerASN != 0 && asn != int64(c.cfg.CustomerASN) {
+		bad = append(bad, fmt.Sprintf("customer ASN is %d, aws.customer_asn is %d", asn, c.cfg.CustomerASN))
+	}
+	if want := c.site.Routing.AmazonASN; want != 0 && v.AmazonSideAsn != nil && *v.AmazonSideAsn != int64(want) {
+		bad = append(bad, fmt.Sprintf("Amazon-side ASN is %d, routing.amazon_asn is %d", *v.AmazonSideAsn, want))
+	}
+	if len(bad) > 0 {
+		c.add(pre+"config", probes.OrderVIF+1, link, probes.Fail,
+			fmt.Sprintf("the VLAN, peer addresses and ASNs of a VIF cannot be changed: correct links[%d] (and the router) to match AWS, or recreate the VIF with the configured values", lv.index),
+			"VIF %s: %s", id, strings.Join(bad, "; "))
+	} else {
+		c.add(pre+"config", probes.OrderVIF+1, link, probes.Pass, "",
+			"VIF %s: VLAN %d, %s %s -> Amazon %s, ASN %d, Amazon ASN %d", id, v.Vlan, v.AddressFamily,
+			deref(v.CustomerAddress), deref(v.AmazonAddress), asn, deref(v.AmazonSideAsn))
+	}
+
+	// BGP peers as AWS sees them.
+	var down, waiting, up []string
+	for _, p := range v.BgpPeers {
+		d := fmt.Sprintf("%s (%s -> %s, %s/%s)", peerLabel(p), deref(p.CustomerAddress), deref(p.AmazonAddress), p.BgpPeerState, p.BgpStatus)
+		switch {
+		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && p.BgpStatus == dxtypes.BGPStatusUp:
+			up = append(up, d)
+		case p.BgpPeerState == dxtypes.BGPPeerStatePending || p.BgpPeerState == dxtypes.BGPPeerStateVerifying:
+			waiting = append(waiting, d)
+		default:
+			down = append(down, d)
+		}
+	}
+	bgpFix := fmt.Sprintf("check the BGP session on the edge router: neighbor %s remote-as %d on VLAN %d with the VIF's MD5 key, the customer address %s on the sub-interface (%s prints a sample configuration)",
+		stripLen(deref(v.AmazonAddress)), deref(v.AmazonSideAsn), v.Vlan, deref(v.CustomerAddress),
+		cli(region, "directconnect describe-router-configuration --virtual-interface-id", id))
+	switch {
+	case len(v.BgpPeers) == 0:
+		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s has no BGP peer", id)
+	case len(down) > 0:
+		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s: BGP down for %s", id, strings.Join(down, ", "))
+	case len(waiting) > 0:
+		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn, "wait for AWS to provision the BGP peer", "VIF %s: BGP peer not ready: %s", id, strings.Join(waiting, ", "))
+	default:
+		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Pass, "", "VIF %s: BGP up: %s", id, strings.Join(up, ", "))
+	}
+
+	// Attached to the configured gateway.
+	dxgw, vgw := deref(v.DirectConnectGatewayId), deref(v.VirtualGatewayId)
+	switch {
+	case c.cfg.DXGatewayID != "" && dxgw != c.cfg.DXGatewayID:
+		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Fail,
+			fmt.Sprintf("a VIF cannot move to another gateway: recreate it attached to DX gateway %s, or set aws.dx_gateway_id to %s", c.cfg.DXGatewayID, orDefault(dxgw, "its gateway")),
+			"VIF %s is attached to %s, not to DX gateway %s", id, orDefault(dxgw+vgw, "no gateway"), c.cfg.DXGatewayID)
+	case c.cfg.VirtualGatewayID != "" && vgw != c.cfg.VirtualGatewayID:
+		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Fail,
+			fmt.Sprintf("a VIF cannot move to another gateway: recreate it attached to %s, or set aws.virtual_gateway_id to %s", c.cfg.VirtualGatewayID, orDefault(vgw, "its gateway")),
+			"VIF %s is attached to %s, not to %s", id, orDefault(dxgw+vgw, "no gateway"), c.cfg.VirtualGatewayID)
+	case dxgw == "" && vgw == "" && typ != "public":
+		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Fail,
+			"accept the VIF with a gateway: "+cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag()),
+			"VIF %s is attached to no gateway", id)
+	default:
+		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Pass, "", "VIF %s is attached to %s", id, orDefault(dxgw, vgw))
+	}
+
+	c.vifRoutes(lv)
+}
+
+// vifRoutes checks the routes AWS accepted on and advertised over the VIF.
+func (c *checker) vifRoutes(lv linkView) {
+	v, link := lv.vif, lv.link.Name
+	name := "aws.vif." + link + ".routes"
+	id := deref(v.VirtualInterfaceId)
+	if !v.routesDone {
+		c.add(name, probes.OrderVIF+4, link, probes.Skip, "", "routes of VIF %s could not be listed: %v", id, v.routesErr)
+		return
+	}
+	accepted := routeCIDRs(v.accepted)
+	advertised := routeCIDRs(v.advertised)
+	want := c.site.Routing.ExpectedPrefixes
+	if len(want) == 0 {
+		for _, d := range c.s.vpcs {
+			want = append(want, d.cidrs...)
+		}
+	}
+	var missing []string
+	for _, p := range want {
+		if !slices.Contains(advertised, p.String()) {
+			missing = append(missing, p.String())
+		}
+	}
+	summary := fmt.Sprintf("AWS accepted %d prefixes from on-prem (%s) and advertises %d (%s)",
+		len(accepted), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
+	limited := deref(v.VirtualInterfaceType) != "public"
+	switch {
+	case len(accepted) == 0:
+		c.add(name, probes.OrderVIF+4, link, probes.Fail,
+			fmt.Sprintf("advertise the on-prem prefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", stripLen(deref(v.AmazonAddress))),
+			"VIF %s: AWS accepted no prefix from on-prem; %s", id, summary)
+	case limited && len(accepted) >= routeLimit:
+		c.add(name, probes.OrderVIF+4, link, probes.Fail,
+			"summarise the on-prem prefixes: AWS accepts at most 100 on a private or transit VIF and drops the session above it",
+			"VIF %s: %d prefixes accepted, the limit is %d; %s", id, len(accepted), routeLimit, summary)
+	case len(missing) > 0:
+		c.add(name, probes.OrderVIF+4, link, probes.Fail,
+			"check that the DX gateway association's allowed prefixes include "+strings.Join(missing, ", ")+" and that the gateway is associated with the VPC's VGW",
+			"VIF %s: AWS does not advertise %s; %s", id, strings.Join(missing, ", "), summary)
+	case limited && len(accepted) >= routeLimit*8/10:
+		c.add(name, probes.OrderVIF+4, link, probes.Warn,
+			"summarise the on-prem prefixes before reaching the limit of 100: above it AWS drops the BGP session",
+			"VIF %s: %d prefixes accepted, close to the limit of %d; %s", id, len(accepted), routeLimit, summary)
+	default:
+		c.add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
+	}
+}
+
+func (c *checker) mtu() {
+	prim, sec := c.pair()
+	if prim == nil || sec == nil || prim.vif == nil || sec.vif == nil {
+		return
+	}
+	a, b := prim.vif, sec.vif
+	ma, mb := deref(a.Mtu), deref(b.Mtu)
+	if ma == mb {
+		c.add("aws.vif.mtu", probes.OrderVIF+10, "", probes.Pass, "", "both VIFs use MTU %d", ma)
+		return
+	}
+	// Bring the smaller up when its connection allows jumbo frames, else
+	// the larger down.
+	low, high, lowM, highM := a, b, ma, mb
+	if ma > mb {
+		low, high, lowM, highM = b, a, mb, ma
+	}
+	fix := cli(orDefault(deref(low.Region), low.key.region), "directconnect update-virtual-interface-attributes --virtual-interface-id",
+		deref(low.VirtualInterfaceId), "--mtu", itoa(int64(highM)))
+	if !deref(low.JumboFrameCapable) {
+		fix = cli(orDefault(deref(high.Region), high.key.region), "directconnect update-virtual-interface-attributes --virtual-interface-id",
+			deref(high.VirtualInterfaceId), "--mtu", itoa(int64(lowM)))
+	}
+	c.add("aws.vif.mtu", probes.OrderVIF+10, "", probes.Fail, "make both VIFs use the same MTU (the router's sub-interfaces too): "+fix,
+		"VIF %s uses MTU %d and VIF %s MTU %d: a failover changes the path MTU and large packets are dropped",
+		deref(a.VirtualInterfaceId), ma, deref(b.VirtualInterfaceId), mb)
+}
+
+// pref is how AWS ranks a route it accepted for return traffic: the
+// local-preference community first (7224:7300 high, 7224:7200 medium,
+// 7224:7100 low; none is treated as medium), then the shorter AS path.
+type pref struct {
+	local  int
+	asPath int
+}
+
+func routePref(r dxtypes.Route) pref {
+	p := pref{local: 2}
+	for _, cm := range r.Communities {
+		switch cm {
+		case "7224:7100":
+			p.local = 1
+		case "7224:7200":
+			p.local = 2
+		case "7224:7300":
+			p.local = 3
+		}
+	}
+	for _, seg := range r.AsPath {
+		if seg.PathType == dxtypes.AsPathTypeSet {
+			p.asPath++
+		} else {
+			p.asPath += len(seg.Path)
+		}
+	}
+	return p
+}
+
+func (p pref) better(q pref) int {
+	if p.local != q.local {
+		return p.local - q.local
+	}
+	return q.asPath - p.asPath
+}
+
+func (c *checker) returnPath() {
+	const name = "aws.routing.return_path"
+	mode := c.site.Routing.Mode
+	prim, sec := c.pair()
+	if mode == "" || prim == nil || sec == nil {
+		return
+	}
+	if c.site.Routing.Primary != "" {
+		for i := range c.s.links {
+			lv := &c.s.links[i]
+			if lv.link.Name == c.site.Routing.Primary && lv != prim {
+				prim, sec = lv, prim
+			}
+		}
+	}
+	if prim.vif == nil || sec.vif == nil || !prim.vif.routesDone || !sec.vif.routesDone {
+		c.add(name, probes.OrderVIF+11, "", probes.Skip, "", "the accepted routes of both VIFs are needed")
+		return
+	}
+	secRoutes := map[string]dxtypes.Route{}
+	for _, r := range sec.vif.accepted {
+		secRoutes[deref(r.Cidr)] = r
+	}
+	var preferP, preferS, equal []string
+	for _, r := range prim.vif.accepted {
+		cidr := deref(r.Cidr)
+		s, ok := secRoutes[cidr]
+		if !ok {
+			continue
+		}
+		switch d := routePref(r).better(routePref(s)); {
+		case d > 0:
+			preferP = append(preferP, cidr)
+		case d < 0:
+			preferS = append(preferS, cidr)
+		default:
+			equal = append(equal, cidr)
+		}
+	}
+	if len(preferP)+len(preferS)+len(equal) == 0 {
+		c.add(name, probes.OrderVIF+11, "", probes.Warn,
+			"advertise the same on-prem prefixes on both links so that either can carry return traffic",
+			"no on-prem prefix is accepted on both %s and %s", prim.link.Name, sec.link.Name)
+		return
+	}
+	pn, sn := prim.link.Name, sec.link.Name
+	prepend := fmt.Sprintf("on the edge router of %s, prepend the on-prem ASN to the routes sent to AWS (route-map: set as-path prepend %d %d), or tag the routes on %s with community 7224:7300 and on %s with 7224:7100",
+		sn, max(c.cfg.CustomerASN, 65000), max(c.cfg.CustomerASN, 65000), pn, sn)
+	switch mode {
+	case probes.ModeActivePassive:
+		switch {
+		case len(preferS) > 0:
+			c.add(name, probes.OrderVIF+11, "", probes.Fail, prepend,
+				"AWS prefers %s, the secondary, for return traffic to %s", sn, strings.Join(head(preferS, 5), ", "))
+		case len(equal) > 0:
+			c.add(name, probes.OrderVIF+11, "", probes.Fail, prepend,
+				"AWS load-balances return traffic to %s over both links (same local preference and AS path length): return traffic does not follow the primary %s",
+				strings.Join(head(equal, 5), ", "), pn)
+		default:
+			c.add(name, probes.OrderVIF+11, "", probes.Pass, "", "AWS prefers %s, the primary, for return traffic to %s", pn, strings.Join(head(preferP, 5), ", "))
+		}
+	default:
+		if len(preferP)+len(preferS) > 0 {
+			c.add(name, probes.OrderVIF+11, "", probes.Warn,
+				"for active/active, advertise the prefixes on both links with the same AS path and no 7224:7x00 community",
+				"active/active is configured but AWS prefers one link for %s", strings.Join(head(append(preferP, preferS...), 5), ", "))
+			return
+		}
+		c.add(name, probes.OrderVIF+11, "", probes.Pass, "", "AWS balances return traffic to %s over both links", strings.Join(head(equal, 5), ", "))
+	}
+}
+
+func (c *checker) gateway() {
+	s := c.s
+	if s.gwID == "" {
+		return
+	}
+	if s.gw == nil {
+		if errors.Is(s.gwErr, errNotFound) {
+			c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Fail,
+				"check aws.dx_gateway_id against the Direct Connect console, or add the account that owns the gateway to aws.accounts",
+				"DX gateway %s not found in %s", s.gwID, c.where())
+			return
+		}
+		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Skip, "", "DX gateway %s could not be read: %v", s.gwID, s.gwErr)
+		return
+	}
+	gw := s.gw.gw
+	home := s.gw.key.region
+	switch st := gw.DirectConnectGatewayState; st {
+	case dxtypes.DirectConnectGatewayStateAvailable:
+		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Pass, "", "DX gateway %s (%s) is available", s.gwID, deref(gw.DirectConnectGatewayName))
+	case dxtypes.DirectConnectGatewayStatePending:
+		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Warn, "wait for AWS to create the gateway", "DX gateway %s is pending", s.gwID)
+	default:
+		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Fail,
+			"create a DX gateway ("+cli(home, "directconnect create-direct-connect-gateway --direct-connect-gateway-name dxwatch --amazon-side-asn", itoa(int64(c.site.Routing.AmazonASN)))+") and set aws.dx_gateway_id",
+			"DX gateway %s is %s %s", s.gwID, st, deref(gw.StateChangeError))
+	}
+	if want := c.site.Routing.AmazonASN; want != 0 {
+		got := deref(gw.AmazonSideAsn)
+		if got != int64(want) {
+			c.add("aws.dxgw.asn", probes.OrderGateway+1, "", probes.Fail,
+				fmt.Sprintf("the Amazon-side ASN of a DX gateway cannot be changed: set routing.amazon_asn to %d and the edge routers' remote-as to match, or recreate the gateway with ASN %d", got, want),
+				"DX gateway %s has Amazon-side ASN %d, routing.amazon_asn is %d", s.gwID, got, want)
+		} else {
+			c.add("aws.dxgw.asn", probes.OrderGateway+1, "", probes.Pass, "", "DX gateway %s has Amazon-side ASN %d as configured", s.gwID, got)
+		}
+	}
+	if s.gw.err != nil {
+		c.add("aws.dxgw.associations", probes.OrderGateway+2, "", probes.Skip, "", "associations of DX gateway %s could not be read: %v", s.gwID, s.gw.err)
+		return
+	}
+	if len(s.gw.assocs) == 0 {
+		c.add("aws.dxgw.associations", probes.OrderGateway+2, "", probes.Fail,
+			"associate the VPC's virtual private gateway: "+cli(home, "directconnect create-direct-connect-gateway-association --direct-connect-gateway-id", s.gwID,
+				"--gateway-id <vgw-id> --add-allowed-prefixes-to-direct-connect-gateway cidr=<vpc-cidr>"),
+			"DX gateway %s is associated with no gateway", s.gwID)
+		return
+	}
+	for _, a := range s.gw.assocs {
+		c.association(a, home)
+	}
+}
+
+func (c *checker) association(a dxtypes.DirectConnectGatewayAssociation, home string) {
+	ag := deref(a.AssociatedGateway)
+	gid := orDefault(deref(ag.Id), deref(a.VirtualGatewayId))
+	name := "aws.dxgw.association." + gid
+	assoc := deref(a.AssociationId)
+	var allowed []netip.Prefix
+	for _, p := range a.AllowedPrefixesToDirectConnectGateway {
+		if pfx, err := netip.ParsePrefix(deref(p.Cidr)); err == nil {
+			allowed = append(allowed, pfx.Masked())
+		}
+	}
+	switch st := a.AssociationState; st {
+	case dxtypes.DirectConnectGatewayAssociationStateAssociated:
+	case dxtypes.DirectConnectGatewayAssociationStateAssociating, dxtypes.DirectConnectGatewayAssociationStateUpdating:
+		c.add(name, probes.OrderGateway+2, "", probes.Warn, "wait for AWS to finish the association", "association %s with %s is %s", assoc, gid, st)
+		return
+	default:
+		c.add(name, probes.OrderGateway+2, "", probes.Fail,
+			"associate it again: "+cli(home, "directconnect create-direct-connect-gateway-association --direct-connect-gateway-id", c.s.gwID, "--gateway-id", gid),
+			"association %s with %s is %s %s", assoc, gid, st, deref(a.StateChangeError))
+		return
+	}
+	// Allowed prefixes must cover every CIDR of the VPC behind the gateway.
+	var cidrs []netip.Prefix
+	known := false
+	for _, g := range c.s.vgws {
+		if g.id != gid {
+			continue
+		}
+		for _, v := range g.vpcs {
+			if d := c.s.vpcs[v]; d != nil {
+				cidrs = append(cidrs, d.cidrs...)
+				known = true
+			}
+		}
+	}
+	if ag.Type == dxtypes.GatewayTypeTransitGateway {
+		c.add(name, probes.OrderGateway+2, "", probes.Pass, "",
+			"associated with transit gateway %s, allowed prefixes %s (VPCs behind transit gateways are not checked)", gid, joinPrefixes(allowed))
+		return
+	}
+	if !known {
+		c.add(name, probes.OrderGateway+2, "", probes.Warn,
+			fmt.Sprintf("add account %s (the VGW's owner) to aws.accounts and region %s to aws.regions so that the VPC CIDRs can be checked", deref(ag.OwnerAccount), deref(ag.Region)),
+			"associated with %s, allowed prefixes %s; the VPC behind it is not visible", gid, joinPrefixes(allowed))
+		return
+	}
+	var uncovered []string
+	for _, cidr := range cidrs {
+		if !slices.ContainsFunc(allowed, func(p netip.Prefix) bool { return p.Bits() <= cidr.Bits() && p.Contains(cidr.Addr()) }) {
+			uncovered = append(uncovered, cidr.String())
+		}
+	}
+	if len(uncovered) > 0 {
+		args := make([]string, len(uncovered))
+		for i, u := range uncovered {
+			args[i] = "cidr=" + u
+		}
+		c.add(name, probes.OrderGateway+2, "", probes.Fail,
+			cli(home, "directconnect update-direct-connect-gateway-association --association-id", assoc, "--add-allowed-prefixes-to-direct-connect-gateway", strings.Join(args, " ")),
+			"allowed prefixes %s of the association with %s do not cover VPC CIDR %s: AWS does not advertise it on-prem", joinPrefixes(allowed), gid, strings.Join(uncovered, ", "))
+		return
+	}
+	c.add(name, probes.OrderGateway+2, "", probes.Pass, "", "associated with %s; allowed prefixes %s cover the VPC CIDRs %s", gid, joinPrefixes(allowed), joinPrefixes(cidrs))
+}
+
+func (c *checker) vgws() {
+	for _, g := range c.s.vgws {
+		name := "aws.vgw." + g.id + ".attachment"
+		region := orDefault(g.region, g.key.region)
+		switch {
+		case !g.visible:
+			c.add(name, probes.OrderGateway+3, "", probes.Skip, "",
+				"VGW %s is in account %s, which is not in aws.accounts (add it to check the VPC and its route tables)", g.id, g.owner)
+			continue
+		case errors.Is(g.err, errNotFound):
+			c.lookupProblem(name, probes.OrderGateway+3, "", "VGW "+g.id, "check the gateway association or aws.virtual_gateway_id")
+			continue
+		case g.err != nil:
+			c.add(name, probes.OrderGateway+3, "", probes.Skip, "", "VGW %s could not be read: %v", g.id, g.err)
+			continue
+		}
+		var attached, attaching []string
+		for _, a := range g.gw.VpcAttachments {
+			switch a.State {
+			case ec2types.AttachmentStatusAttached:
+				attached = append(attached, deref(a.VpcId))
+			case ec2types.AttachmentStatusAttaching:
+				attaching = append(attaching, deref(a.VpcId))
+			}
+		}
+		switch {
+		case len(attached) > 0:
+			c.add(name, probes.OrderGateway+3, "", probes.Pass, "", "VGW %s is attached to %s", g.id, strings.Join(attached, ", "))
+		case len(attaching) > 0:
+			c.add(name, probes.OrderGateway+3, "", probes.Warn, "wait for the attachment to complete", "VGW %s is attaching to %s", g.id, strings.Join(attaching, ", "))
+		default:
+			c.add(name, probes.OrderGateway+3, "", probes.Fail,
+				cli(region, "ec2 attach-vpn-gateway --vpn-gateway-id", g.id, "--vpc-id <vpc-id>"),
+				"VGW %s (%s) is attached to no VPC", g.id, g.gw.State)
+		}
+	}
+}
+
+func (c *checker) tables() {
+	// On-prem prefixes AWS accepted over any VIF: each should be in every
+	// route table.
+	var onPrem []string
+	for _, id := range c.s.vifIDs() {
+		for _, p := range routeCIDRs(c.s.vifs[id].accepted) {
+			if !slices.Contains(onPrem, p) {
+				onPrem = append(onPrem, p)
+			}
+		}
+	}
+	for _, t := range c.s.tables {
+		region := t.key.region
+		pre := "aws.route_table." + t.id + "."
+		if !t.propagates() {
+			c.add(pre+"propagation", probes.OrderPropagation, "", probes.Fail,
+				cli(region, "ec2 enable-vgw-route-propagation --route-table-id", t.id, "--gateway-id", t.vgw),
+				"route table %s of %s does not propagate routes from %s: subnets using it cannot reach on-prem", t.id, t.vpc, t.vgw)
+			c.add(pre+"routes", probes.OrderPropagation+1, "", probes.Skip, "", "route propagation is disabled on %s", t.id)
+			continue
+		}
+		c.add(pre+"propagation", probes.OrderPropagation, "", probes.Pass, "", "route table %s of %s propagates routes from %s", t.id, t.vpc, t.vgw)
+
+		var active, blackhole, static []string
+		for _, r := range t.vgwRoutes() {
+			switch {
+			case !r.active:
+				blackhole = append(blackhole, r.dest)
+			case r.origin == ec2types.RouteOriginEnableVgwRoutePropagation:
+				active = append(active, r.dest)
+			default:
+				static = append(static, r.dest)
+			}
+		}
+		var missing []string
+		for _, p := range onPrem {
+			if !slices.Contains(active, p) && !slices.Contains(static, p) {
+				missing = append(missing, p)
+			}
+		}
+		switch {
+		case len(blackhole) > 0:
+			c.add(pre+"routes", probes.OrderPropagation+1, "", probes.Fail,
+				fmt.Sprintf("the VGW no longer has a path for %s: check BGP on both VIFs (aws.vif.*.bgp) and the on-prem advertisement; a static route stays blackhole until removed: %s",
+					strings.Join(blackhole, ", "), cli(region, "ec2 delete-route --route-table-id", t.id, "--destination-cidr-block", blackhole[0])),
+				"route table %s: %s via %s is blackhole", t.id, strings.Join(blackhole, ", "), t.vgw)
+		case len(active) == 0 && len(static) == 0:
+			c.add(pre+"routes", probes.OrderPropagation+1, "", probes.Fail,
+				"no on-prem prefix reaches the VGW: check BGP on the VIFs (aws.vif.*.bgp) and that the edge routers advertise the on-prem prefixes",
+				"route table %s has no active route via %s", t.id, t.vgw)
+		case len(missing) > 0:
+			c.add(pre+"routes", probes.OrderPropagation+1, "", probes.Warn,
+				"check the DX gateway association's allowed prefixes and the VGW; propagated routes can take a minute to appear",
+				"route table %s lacks %s, which AWS accepted from on-prem; active: %s", t.id, strings.Join(missing, ", "), strings.Join(active, ", "))
+		default:
+			reason := fmt.Sprintf("route table %s: %s active via %s (EnableVgwRoutePropagation)", t.id, strings.Join(head(active, 5), ", "), t.vgw)
+			if len(static) > 0 {
+				reason += "; static: " + strings.Join(static, ", ")
+			}
+			c.add(pre+"routes", probes.OrderPropagation+1, "", probes.Pass, "", "%s", reason)
+		}
+	}
+}
+
+func routeCIDRs(rs []dxtypes.Route) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if cidr := deref(r.Cidr); cidr != "" && !slices.Contains(out, cidr) {
+			out = append(out, cidr)
+		}
+	}
+	return out
+}
+
+func prefixEqual(aws string, want netip.Prefix) bool {
+	got, err := netip.ParsePrefix(aws)
+	return err == nil && got == want
+}
+
+func stripLen(s string) string {
+	a, _, _ := strings.Cut(s, "/")
+	return a
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func head(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}
+
+func days(d time.Duration) int { return int(d.Hours() / 24) }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,428 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+)
+
+// want is one expected check verdict; every string in has must appear in
+// the check's reason or fix.
+type want struct {
+	check  string
+	status probes.CheckStatus
+	has    []string
+}
+
+func TestLabScenarioPasses(t *testing.T) {
+	_, url := fake(t, awstest.LabScenario())
+	p, logs := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatalf("Poll: %v\nlogs:\n%s", err, logs)
+	}
+	checks := p.Checks()
+	for _, c := range checks {
+		if c.Status != probes.Pass {
+			t.Errorf("%s: %s: %s (fix: %s)", c.Name, c.Status, c.Reason, c.Fix)
+		}
+	}
+	golden(t, "lab_checks.golden", dumpChecks(checks))
+	if logs.String() != "" {
+		t.Errorf("a good poll logged:\n%s", logs)
+	}
+}
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(b) != got {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, b)
+	}
+}
+
+func TestChecks(t *testing.T) {
+	conn1 := func(sc *awstest.Scenario) *awstest.Connection { return sc.Connection(awstest.LabConnection1) }
+	vif1 := func(sc *awstest.Scenario) *awstest.VirtualInterface { return sc.VIF(awstest.LabVIF1) }
+	routesOf := func(sc *awstest.Scenario, vif, dir string) (out []*awstest.Route) {
+		for i := range sc.Routes {
+			if sc.Routes[i].VirtualInterfaceID == vif && sc.Routes[i].RouteDirection == dir {
+				out = append(out, &sc.Routes[i])
+			}
+		}
+		return out
+	}
+	dropRoutes := func(sc *awstest.Scenario, vif, dir string) {
+		var keep []awstest.Route
+		for _, r := range sc.Routes {
+			if r.VirtualInterfaceID != vif || r.RouteDirection != dir {
+				keep = append(keep, r)
+			}
+		}
+		sc.Routes = keep
+	}
+	addAccepted := func(sc *awstest.Scenario, vif string, n int) {
+		for i := range n {
+			sc.Routes = append(sc.Routes, awstest.Route{
+				VirtualInterfaceID: vif, Cidr: fmt.Sprintf("10.%d.%d.0/24", i/256, i%256),
+				RouteDirection: "accepted", AddressFamily: "ipv4",
+			})
+		}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*awstest.Scenario)
+		config func(*Config)
+		site   func(*probes.Site)
+		want   []want
+	}{
+		{
+			name:   "hosted connection awaiting acceptance",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "ordering"; conn1(sc).PartnerName = "Pureport" },
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+				"waiting for you to accept", "via Pureport",
+				"aws directconnect confirm-connection --connection-id dxcon-lab0001 --region us-east-1",
+			}}},
+		},
+		{
+			name: "LOA issued 12 days ago",
+			mutate: func(sc *awstest.Scenario) {
+				conn1(sc).ConnectionState = "requested"
+				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-12 * 24 * time.Hour))
+			},
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+				"LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90", "LOA-CFA available (application/pdf",
+				"aws directconnect describe-loa --connection-id dxcon-lab0001 --region us-east-1",
+			}}},
+		},
+		{
+			name: "LOA expired",
+			mutate: func(sc *awstest.Scenario) {
+				conn1(sc).ConnectionState = "requested"
+				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-100 * 24 * time.Hour))
+			},
+			want: []want{{"aws.connection.primary.state", probes.Fail, []string{"expired 10 days ago", "download a fresh one"}}},
+		},
+		{
+			name:   "LOA without issue time",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "requested" },
+			want:   []want{{"aws.connection.primary.state", probes.Warn, []string{"no issue time", "LOA-CFA available"}}},
+		},
+		{
+			name:   "connection pending",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "pending" },
+			want:   []want{{"aws.connection.primary.state", probes.Warn, []string{"pending", "72 hours"}}},
+		},
+		{
+			name:   "connection down",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "down" },
+			want:   []want{{"aws.connection.primary.state", probes.Fail, []string{"is down", "cross-connect"}}},
+		},
+		{
+			name:   "hosted connection rejected",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "rejected" },
+			want:   []want{{"aws.connection.primary.state", probes.Fail, []string{"rejected", "links[0].connection_id"}}},
+		},
+		{
+			name:   "connection deleted",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "deleted" },
+			want:   []want{{"aws.connection.primary.state", probes.Fail, []string{"is deleted"}}},
+		},
+		{
+			name:   "connection not visible",
+			mutate: func(sc *awstest.Scenario) { sc.Connections = sc.Connections[1:] },
+			want: []want{{"aws.connection.primary.state", probes.Fail, []string{
+				"connection dxcon-lab0001 not found in accounts default (111122223333), regions us-east-1",
+			}}},
+		},
+		{
+			name: "bandwidth and location as configured",
+			config: func(c *Config) {
+				c.Links = []LinkConfig{{Name: "primary", Bandwidth: "10Gbps", Location: "EqDC2"}}
+			},
+			want: []want{
+				{"aws.connection.primary.bandwidth", probes.Fail, []string{"is 1Gbps, the config says 10Gbps"}},
+				{"aws.connection.primary.location", probes.Pass, []string{"at EqDC2 as configured"}},
+			},
+		},
+		{
+			name: "both connections on one device and location",
+			mutate: func(sc *awstest.Scenario) {
+				c2 := sc.Connection(awstest.LabConnection2)
+				c1 := conn1(sc)
+				c2.AwsDeviceV2, c2.AwsLogicalDeviceID, c2.Location = c1.AwsDeviceV2, c1.AwsLogicalDeviceID, c1.Location
+			},
+			want: []want{
+				{"aws.redundancy.devices", probes.Fail, []string{"same AWS device EqDC2-123h49s71dabc", "hasLogicalRedundancy no/no"}},
+				{"aws.redundancy.location", probes.Warn, []string{"both connections are at EqDC2"}},
+			},
+		},
+		{
+			name:   "hosted VIF awaiting acceptance",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "confirming" },
+			want: []want{{"aws.vif.primary.state", probes.Warn, []string{
+				"aws directconnect confirm-private-virtual-interface --virtual-interface-id dxvif-lab0001 --direct-connect-gateway-id " + awstest.LabDXGateway + " --region us-east-1",
+			}}},
+		},
+		{
+			name: "hosted transit VIF awaiting acceptance",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).VirtualInterfaceState, vif1(sc).VirtualInterfaceType = "confirming", "transit"
+			},
+			want: []want{{"aws.vif.primary.state", probes.Warn, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab0001"}}},
+		},
+		{
+			name:   "VIF down",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "down" },
+			want:   []want{{"aws.vif.primary.state", probes.Fail, []string{"VIF dxvif-lab0001 is down", "VLAN 101", "describe-router-configuration"}}},
+		},
+		{
+			name:   "VIF deleted",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "deleted" },
+			want:   []want{{"aws.vif.primary.state", probes.Fail, []string{"is deleted"}}},
+		},
+		{
+			name:   "VIF under failover test",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "testing" },
+			want:   []want{{"aws.vif.primary.state", probes.Warn, []string{"stop-bgp-failover-test"}}},
+		},
+		{
+			name: "VIF VLAN, addresses and ASN differ from the config",
+			mutate: func(sc *awstest.Scenario) {
+				v := vif1(sc)
+				v.Vlan, v.AmazonAddress, v.Asn = 201, "169.254.99.1/30", 65001
+			},
+			want: []want{{"aws.vif.primary.config", probes.Fail, []string{
+				"VLAN is 201, links[0].vlan is 101", "Amazon address is 169.254.99.1/30, links[0] says 169.254.10.1/30",
+				"customer ASN is 65001, aws.customer_asn is 65000",
+			}}},
+		},
+		{
+			name: "BGP peer down",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers[0].BgpStatus = "down"
+			},
+			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "neighbor 169.254.10.1 remote-as 64512 on VLAN 101"}}},
+		},
+		{
+			name:   "VIF on another DX gateway",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).DirectConnectGatewayID = "00000000-0000-4000-8000-000000000000" },
+			want:   []want{{"aws.vif.primary.gateway", probes.Fail, []string{"not to DX gateway " + awstest.LabDXGateway}}},
+		},
+		{
+			name:   "no on-prem prefix accepted",
+			mutate: func(sc *awstest.Scenario) { dropRoutes(sc, awstest.LabVIF1, "accepted") },
+			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"AWS accepted no prefix from on-prem", "advertise the on-prem prefixes"}}},
+		},
+		{
+			name:   "close to the route limit",
+			mutate: func(sc *awstest.Scenario) { addAccepted(sc, awstest.LabVIF1, 84) },
+			want:   []want{{"aws.vif.primary.routes", probes.Warn, []string{"85 prefixes accepted, close to the limit of 100"}}},
+		},
+		{
+			name:   "at the route limit",
+			mutate: func(sc *awstest.Scenario) { addAccepted(sc, awstest.LabVIF1, 99) },
+			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"100 prefixes accepted, the limit is 100"}}},
+		},
+		{
+			name:   "VPC CIDR not advertised",
+			mutate: func(sc *awstest.Scenario) { dropRoutes(sc, awstest.LabVIF1, "advertised") },
+			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"AWS does not advertise 198.18.0.0/16"}}},
+		},
+		{
+			name: "secondary not prepended",
+			mutate: func(sc *awstest.Scenario) {
+				routesOf(sc, awstest.LabVIF2, "accepted")[0].AsPath[0].Path = []int64{lab.OnPremASN}
+			},
+			want: []want{{"aws.routing.return_path", probes.Fail, []string{"load-balances return traffic to 192.0.2.0/24", "set as-path prepend 65000 65000"}}},
+		},
+		{
+			name: "secondary preferred by community",
+			mutate: func(sc *awstest.Scenario) {
+				routesOf(sc, awstest.LabVIF2, "accepted")[0].Communities = []string{"7224:7300"}
+			},
+			want: []want{{"aws.routing.return_path", probes.Fail, []string{"AWS prefers secondary, the secondary"}}},
+		},
+		{
+			name:   "active/active with a prepend",
+			site:   func(s *probes.Site) { s.Routing.Mode = probes.ModeActiveActive },
+			want:   []want{{"aws.routing.return_path", probes.Warn, []string{"active/active is configured but AWS prefers one link"}}},
+			mutate: func(*awstest.Scenario) {},
+		},
+		{
+			name: "MTU differs between the links",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).Mtu = 9001
+			},
+			want: []want{{"aws.vif.mtu", probes.Fail, []string{
+				"aws directconnect update-virtual-interface-attributes --virtual-interface-id dxvif-lab0002 --mtu 9001 --region us-east-1",
+			}}},
+		},
+		{
+			name:   "DX gateway ASN differs",
+			mutate: func(sc *awstest.Scenario) { sc.DirectConnectGateways[0].AmazonSideAsn = 64513 },
+			want:   []want{{"aws.dxgw.asn", probes.Fail, []string{"Amazon-side ASN 64513, routing.amazon_asn is 64512"}}},
+		},
+		{
+			name:   "DX gateway missing",
+			mutate: func(sc *awstest.Scenario) { sc.DirectConnectGateways = nil },
+			want:   []want{{"aws.dxgw.state", probes.Fail, []string{"not found in accounts default"}}},
+		},
+		{
+			name:   "DX gateway deleted",
+			mutate: func(sc *awstest.Scenario) { sc.DirectConnectGateways[0].DirectConnectGatewayState = "deleted" },
+			want:   []want{{"aws.dxgw.state", probes.Fail, []string{"is deleted"}}},
+		},
+		{
+			name: "allowed prefixes do not cover the VPC",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: "198.18.0.0/24"}}
+			},
+			want: []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Fail, []string{
+				"do not cover VPC CIDR 198.18.0.0/16",
+				"aws directconnect update-direct-connect-gateway-association --association-id " + awstest.LabAssociation +
+					" --add-allowed-prefixes-to-direct-connect-gateway cidr=198.18.0.0/16 --region us-east-1",
+			}}},
+		},
+		{
+			name:   "association in progress",
+			mutate: func(sc *awstest.Scenario) { sc.Associations[0].AssociationState = "associating" },
+			want:   []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Warn, []string{"is associating"}}},
+		},
+		{
+			name:   "no association",
+			mutate: func(sc *awstest.Scenario) { sc.Associations = nil },
+			want:   []want{{"aws.dxgw.associations", probes.Fail, []string{"create-direct-connect-gateway-association"}}},
+		},
+		{
+			name:   "VGW detached",
+			mutate: func(sc *awstest.Scenario) { sc.VPNGateways[0].Attachments[0].State = "detached" },
+			want: []want{{"aws.vgw." + awstest.LabVGW + ".attachment", probes.Fail, []string{
+				"attached to no VPC", "aws ec2 attach-vpn-gateway --vpn-gateway-id " + awstest.LabVGW,
+			}}},
+		},
+		{
+			name:   "propagation disabled on one route table",
+			mutate: func(sc *awstest.Scenario) { sc.RouteTable(awstest.LabRouteTable2).PropagatingVgws = nil },
+			want: []want{
+				{"aws.route_table." + awstest.LabRouteTable2 + ".propagation", probes.Fail, []string{
+					"aws ec2 enable-vgw-route-propagation --route-table-id " + awstest.LabRouteTable2 + " --gateway-id " + awstest.LabVGW + " --region us-east-1",
+				}},
+				{"aws.route_table." + awstest.LabRouteTable1 + ".propagation", probes.Pass, nil},
+			},
+		},
+		{
+			name:   "blackhole route",
+			mutate: func(sc *awstest.Scenario) { sc.RouteTable(awstest.LabRouteTable1).Routes[1].State = "blackhole" },
+			want: []want{{"aws.route_table." + awstest.LabRouteTable1 + ".routes", probes.Fail, []string{
+				"route table " + awstest.LabRouteTable1 + ": 192.0.2.0/24 via " + awstest.LabVGW + " is blackhole",
+			}}},
+		},
+		{
+			name: "nothing propagated",
+			mutate: func(sc *awstest.Scenario) {
+				rt := sc.RouteTable(awstest.LabRouteTable1)
+				rt.Routes = rt.Routes[:1]
+			},
+			want: []want{{"aws.route_table." + awstest.LabRouteTable1 + ".routes", probes.Fail, []string{"no active route via"}}},
+		},
+		{
+			name: "discovery from the DX gateway alone",
+			site: func(s *probes.Site) {
+				for i := range s.Links {
+					s.Links[i].ConnectionID, s.Links[i].VIFID = "", ""
+				}
+			},
+			want: []want{
+				{"aws.discovery", probes.Pass, []string{
+					"link primary: VIF dxvif-lab0001 (discovered) on dxcon-lab0001 (discovered)",
+					"link secondary: VIF dxvif-lab0002 (discovered) on dxcon-lab0002 (discovered)",
+					"with route tables " + awstest.LabRouteTable1 + ", " + awstest.LabRouteTable2,
+				}},
+				{"aws.connection.secondary.state", probes.Pass, nil},
+				{"aws.route_table." + awstest.LabRouteTable2 + ".propagation", probes.Pass, nil},
+			},
+		},
+		{
+			name: "discovery from connection IDs alone",
+			config: func(c *Config) {
+				c.DXGatewayID = ""
+			},
+			site: func(s *probes.Site) {
+				for i := range s.Links {
+					s.Links[i].VIFID = ""
+				}
+			},
+			want: []want{
+				{"aws.discovery", probes.Pass, []string{"VIF dxvif-lab0002 (discovered) on dxcon-lab0002", "DX gateway " + awstest.LabDXGateway}},
+				{"aws.dxgw.state", probes.Pass, nil},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc := awstest.LabScenario()
+			if tt.mutate != nil {
+				tt.mutate(sc)
+			}
+			cfg, site := labConfig(), labSite()
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			if tt.site != nil {
+				tt.site(&site)
+			}
+			_, url := fake(t, sc)
+			p, logs := testProbe(t, cfg, site, url)
+			if err := p.Poll(context.Background()); err != nil {
+				t.Fatalf("Poll: %v\n%s", err, logs)
+			}
+			checkWants(t, p.Checks(), tt.want)
+		})
+	}
+}
+
+func checkWants(t *testing.T, checks []probes.CheckResult, wants []want) {
+	t.Helper()
+	byName := checksByName(checks)
+	for _, w := range wants {
+		c, ok := byName[w.check]
+		if !ok {
+			t.Errorf("no check %s; checks:\n%s", w.check, dumpChecks(checks))
+			continue
+		}
+		if c.Status != w.status {
+			t.Errorf("%s is %s, want %s: %s (fix: %s)", w.check, c.Status, w.status, c.Reason, c.Fix)
+		}
+		for _, h := range w.has {
+			if !strings.Contains(c.Reason+"\n"+c.Fix, h) {
+				t.Errorf("%s lacks %q:\nreason: %s\nfix: %s", w.check, h, c.Reason, c.Fix)
+			}
+		}
+		if c.Status == probes.Pass && c.Fix != "" {
+			t.Errorf("%s passes with a fix: %s", w.check, c.Fix)
+		}
+		if c.Status == probes.Fail && c.Fix == "" {
+			t.Errorf("%s fails without a fix", w.check)
+		}
+	}
+}

@@ -1,0 +1,830 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/directconnect"
+	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// maxPages bounds every pagination loop.
+const maxPages = 100
+
+// parallelism bounds the calls in flight at once.
+const parallelism = 4
+
+// tkey is one account (by configured name) in one region.
+type tkey struct{ account, region string }
+
+func (k tkey) String() string { return k.account + "/" + k.region }
+
+// failure is one API call that failed after its retries.
+type failure struct {
+	key    tkey
+	action string // IAM action, or the denied one when credentials failed
+	denied bool
+	err    error
+}
+
+type targetState struct {
+	calls    int
+	failures []failure
+}
+
+func (t *targetState) ok() bool { return len(t.failures) == 0 }
+
+type identity struct {
+	accountID, arn string
+	err            error
+}
+
+type connData struct {
+	dxtypes.Connection
+	key tkey
+}
+
+type vifData struct {
+	dxtypes.VirtualInterface
+	key                  tkey
+	accepted, advertised []dxtypes.Route
+	routesErr            error
+	routesDone           bool
+}
+
+type loaInfo struct {
+	contentType string
+	size        int
+	err         error
+}
+
+type gatewayData struct {
+	gw          dxtypes.DirectConnectGateway
+	key         tkey
+	assocs      []dxtypes.DirectConnectGatewayAssociation
+	attachments []dxtypes.DirectConnectGatewayAttachment
+	err         error // associations or attachments could not be read
+}
+
+type vgwData struct {
+	id, owner, region string
+	key               tkey
+	visible           bool // its owner account is configured
+	gw                *ec2types.VpnGateway
+	err               error
+	vpcs              []string
+}
+
+type vpcData struct {
+	id, vgw string
+	key     tkey
+	cidrs   []netip.Prefix
+}
+
+type tableData struct {
+	id, vpc, vgw string
+	key          tkey
+	rt           ec2types.RouteTable
+}
+
+// propagates says whether the table propagates routes from its VGW.
+func (t *tableData) propagates() bool {
+	return slices.ContainsFunc(t.rt.PropagatingVgws, func(g ec2types.PropagatingVgw) bool { return deref(g.GatewayId) == t.vgw })
+}
+
+type vgwRoute struct {
+	dest   string
+	active bool
+	origin ec2types.RouteOrigin
+}
+
+// vgwRoutes returns the table's routes whose target is its VGW.
+func (t *tableData) vgwRoutes() []vgwRoute {
+	var out []vgwRoute
+	for _, r := range t.rt.Routes {
+		if deref(r.GatewayId) != t.vgw {
+			continue
+		}
+		dest := deref(r.DestinationCidrBlock)
+		if dest == "" {
+			dest = deref(r.DestinationIpv6CidrBlock)
+		}
+		out = append(out, vgwRoute{dest: dest, active: r.State == ec2types.RouteStateActive, origin: r.Origin})
+	}
+	return out
+}
+
+// linkView is one site link with the AWS objects found for it.
+type linkView struct {
+	link           probes.Link
+	index          int
+	conn           *connData
+	vif            *vifData
+	discoveredVIF  bool
+	discoveredConn bool
+}
+
+// snapshot is everything one poll found; it is never modified once stored.
+type snapshot struct {
+	at time.Time
+
+	mu       sync.Mutex
+	targets  map[tkey]*targetState
+	failures []failure
+
+	idents   map[string]identity // by account name
+	allConns []*connData
+	allVIFs  []*vifData
+	conns    map[string]*connData // the site's connections
+	vifs     map[string]*vifData  // the site's VIFs
+	links    []linkView
+	loas     map[string]loaInfo
+
+	gwID  string // configured or discovered
+	gw    *gatewayData
+	gwErr error
+
+	vgws   []*vgwData
+	vpcs   map[string]*vpcData
+	tables []*tableData
+}
+
+func (s *snapshot) err() error {
+	if len(s.failures) == 0 {
+		return nil
+	}
+	keys := map[tkey]bool{}
+	for _, f := range s.failures {
+		keys[f.key] = true
+	}
+	f := s.failures[0]
+	return fmt.Errorf("%d failed calls in %d account/regions, first in %s: %s: %w", len(s.failures), len(keys), f.key, f.action, f.err)
+}
+
+func (s *snapshot) connIDs() []string { return sortedKeys(s.conns) }
+func (s *snapshot) vifIDs() []string  { return sortedKeys(s.vifs) }
+
+// loaDaysLeft returns the days left of a requested connection's LOA-CFA.
+func (s *snapshot) loaDaysLeft(id string) (float64, bool) {
+	c := s.conns[id]
+	if c == nil || c.ConnectionState != dxtypes.ConnectionStateRequested || c.LoaIssueTime == nil {
+		return 0, false
+	}
+	return loaValidity.Hours()/24 - s.at.Sub(*c.LoaIssueTime).Hours()/24, true
+}
+
+// loaValidity is how long an LOA-CFA stays valid.
+const loaValidity = 90 * 24 * time.Hour
+
+// anyFailed returns the first failure of any target, or nil.
+func (s *snapshot) anyFailed() *failure {
+	if len(s.failures) == 0 {
+		return nil
+	}
+	return &s.failures[0]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// call runs one API call with the configured timeout and records its
+// failure: a metric (through the SDK middleware), one log line and the
+// snapshot's failures.
+func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	err := fn(cctx)
+	s.mu.Lock()
+	t := s.targets[k]
+	if t == nil {
+		t = &targetState{}
+		s.targets[k] = t
+	}
+	t.calls++
+	s.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("%s: no answer within timeout %s: %w", action, p.cfg.Timeout, err)
+	}
+	f := failure{key: k, action: action, err: err}
+	if a, ok := deniedAction(err); ok {
+		f.denied = true
+		if a != "" {
+			f.action = a
+		}
+	}
+	s.mu.Lock()
+	t.failures = append(t.failures, f)
+	s.failures = append(s.failures, f)
+	s.mu.Unlock()
+	if ctx.Err() == nil {
+		attrs := []any{"account", k.account, "region", k.region, "action", f.action, "err", err}
+		if f.denied {
+			attrs = append(attrs, "fix", fmt.Sprintf("allow %s in the IAM policy of the dxwatch identity (see deploy/iam-policy.json)", f.action))
+		}
+		p.log.Warn("aws api call failed", attrs...)
+	}
+	return err
+}
+
+// deniedAction says whether err is an access-denied error and, when the
+// denied call was the AssumeRole under the credentials, returns
+// "sts:AssumeRole".
+func deniedAction(err error) (string, bool) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || !isDeniedCode(apiErr.ErrorCode()) {
+		return "", false
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if oe, ok := e.(*smithy.OperationError); ok && oe.Operation() == "AssumeRole" {
+			return "sts:AssumeRole", true
+		}
+	}
+	return "", true
+}
+
+// pages calls fn page by page until the token runs out, at most maxPages.
+func (p *Probe) pages(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context, token *string) (*string, error)) error {
+	var token *string
+	for range maxPages {
+		var next *string
+		err := p.call(ctx, s, k, action, func(ctx context.Context) error {
+			var err error
+			next, err = fn(ctx, token)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if next == nil || *next == "" {
+			return nil
+		}
+		if token != nil && *next == *token {
+			err := fmt.Errorf("%s: the next-page token repeats %q", action, *next)
+			s.mu.Lock()
+			s.failures = append(s.failures, failure{key: k, action: action, err: err})
+			s.targets[k].failures = append(s.targets[k].failures, failure{key: k, action: action, err: err})
+			s.mu.Unlock()
+			return err
+		}
+		token = next
+	}
+	return fmt.Errorf("%s: more than %d pages", action, maxPages)
+}
+
+func parallel(fns []func()) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallelism)
+	for _, fn := range fns {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn()
+		})
+	}
+	wg.Wait()
+}
+
+// collect runs one poll and returns its snapshot.
+func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapshot {
+	s := &snapshot{
+		at: p.now(), targets: map[tkey]*targetState{}, idents: map[string]identity{},
+		conns: map[string]*connData{}, vifs: map[string]*vifData{}, loas: map[string]loaInfo{},
+		vpcs: map[string]*vpcData{},
+	}
+	home := p.cfg.Regions[0]
+	for _, ac := range clients {
+		for _, r := range p.cfg.Regions {
+			s.targets[tkey{ac.cfg.Name, r}] = &targetState{}
+		}
+	}
+
+	// 1. Who are we in each account (this also assumes the roles).
+	var fns []func()
+	var idMu sync.Mutex
+	for _, ac := range clients {
+		fns = append(fns, func() {
+			var out *sts.GetCallerIdentityOutput
+			err := p.call(ctx, s, tkey{ac.cfg.Name, home}, "sts:GetCallerIdentity", func(ctx context.Context) error {
+				var err error
+				out, err = ac.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+				return err
+			})
+			id := identity{err: err}
+			if err == nil {
+				id.accountID, id.arn = deref(out.Account), deref(out.Arn)
+			}
+			idMu.Lock()
+			s.idents[ac.cfg.Name] = id
+			idMu.Unlock()
+		})
+	}
+	parallel(fns)
+
+	// 2. Connections and VIFs in every account and region.
+	type regional struct {
+		conns []*connData
+		vifs  []*vifData
+	}
+	found := map[tkey]*regional{}
+	fns = fns[:0]
+	for _, ac := range clients {
+		if s.idents[ac.cfg.Name].err != nil {
+			continue // its credentials do not work: every call would fail alike
+		}
+		for _, r := range p.cfg.Regions {
+			k := tkey{ac.cfg.Name, r}
+			res := &regional{}
+			found[k] = res
+			dx := ac.dx[r]
+			fns = append(fns, func() {
+				p.pages(ctx, s, k, "directconnect:DescribeConnections", func(ctx context.Context, tok *string) (*string, error) {
+					out, err := dx.DescribeConnections(ctx, &directconnect.DescribeConnectionsInput{NextToken: tok})
+					if err != nil {
+						return nil, err
+					}
+					for _, c := range out.Connections {
+						res.conns = append(res.conns, &connData{Connection: c, key: k})
+					}
+					return out.NextToken, nil
+				})
+				p.pages(ctx, s, k, "directconnect:DescribeVirtualInterfaces", func(ctx context.Context, tok *string) (*string, error) {
+					out, err := dx.DescribeVirtualInterfaces(ctx, &directconnect.DescribeVirtualInterfacesInput{NextToken: tok})
+					if err != nil {
+						return nil, err
+					}
+					for _, v := range out.VirtualInterfaces {
+						res.vifs = append(res.vifs, &vifData{VirtualInterface: v, key: k})
+					}
+					return out.NextToken, nil
+				})
+			})
+		}
+	}
+	parallel(fns)
+	for _, ac := range clients {
+		for _, r := range p.cfg.Regions {
+			if res := found[tkey{ac.cfg.Name, r}]; res != nil {
+				s.allConns = append(s.allConns, res.conns...)
+				s.allVIFs = append(s.allVIFs, res.vifs...)
+			}
+		}
+	}
+
+	// 3. Match the site's links to what was found.
+	s.matchLinks(p.cfg, p.deps.Site)
+
+	// 4. The DX gateway, its associations and attachments.
+	s.gwID = p.cfg.DXGatewayID
+	if s.gwID == "" {
+		for _, lv := range s.links {
+			if lv.vif != nil && deref(lv.vif.DirectConnectGatewayId) != "" {
+				s.gwID = *lv.vif.DirectConnectGatewayId
+				break
+			}
+		}
+	}
+	if s.gwID != "" {
+		p.collectGateway(ctx, s, clients)
+	}
+
+	// 5. Routes on each VIF, LOAs of requested connections.
+	fns = fns[:0]
+	var loaMu sync.Mutex
+	for _, id := range s.vifIDs() {
+		v := s.vifs[id]
+		ac := clientsFor(clients, v.key.account)
+		fns = append(fns, func() { p.collectRoutes(ctx, s, ac.dx[v.key.region], v) })
+	}
+	for _, id := range s.connIDs() {
+		c := s.conns[id]
+		if c.ConnectionState != dxtypes.ConnectionStateRequested {
+			continue
+		}
+		p.mu.Lock()
+		cached, ok := p.loas[id]
+		p.mu.Unlock()
+		if ok && cached.err == nil {
+			s.loas[id] = cached
+			continue
+		}
+		dx := clientsFor(clients, c.key.account).dx[c.key.region]
+		fns = append(fns, func() {
+			var out *directconnect.DescribeLoaOutput
+			err := p.call(ctx, s, c.key, "directconnect:DescribeLoa", func(ctx context.Context) error {
+				var err error
+				out, err = dx.DescribeLoa(ctx, &directconnect.DescribeLoaInput{
+					ConnectionId: &id, LoaContentType: dxtypes.LoaContentTypePdf,
+				})
+				return err
+			})
+			l := loaInfo{err: err}
+			if err == nil {
+				l.contentType, l.size = string(out.LoaContentType), len(out.LoaContent)
+			}
+			loaMu.Lock()
+			s.loas[id] = l
+			loaMu.Unlock()
+		})
+	}
+	parallel(fns)
+
+	// 6. VGWs, their VPCs and route tables.
+	p.collectVGWs(ctx, s, clients)
+	return s
+}
+
+func clientsFor(clients []*accountClients, name string) *accountClients {
+	for _, ac := range clients {
+		if ac.cfg.Name == name {
+			return ac
+		}
+	}
+	return nil
+}
+
+// accountByID returns the configured account whose credentials belong to
+// the AWS account id.
+func (s *snapshot) accountByID(id string) (string, bool) {
+	for _, name := range sortedKeys(s.idents) {
+		if i := s.idents[name]; i.err == nil && i.accountID == id {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// matchLinks finds each site link's connection and VIF: by the configured
+// IDs, else by discovery (VIFs on the DX gateway, the VGW or the link's
+// connection, matched by peer addresses, then by VLAN).
+func (s *snapshot) matchLinks(cfg Config, site probes.Site) {
+	connByID := map[string]*connData{}
+	for _, c := range s.allConns {
+		connByID[deref(c.ConnectionId)] = c
+	}
+	for i, l := range site.Links {
+		lv := linkView{link: l, index: i}
+		if l.VIFID != "" {
+			for _, v := range s.allVIFs {
+				if deref(v.VirtualInterfaceId) == l.VIFID {
+					lv.vif = v
+				}
+			}
+		} else {
+			var cands []*vifData
+			for _, v := range s.allVIFs {
+				if (cfg.DXGatewayID != "" && deref(v.DirectConnectGatewayId) == cfg.DXGatewayID) ||
+					(cfg.VirtualGatewayID != "" && deref(v.VirtualGatewayId) == cfg.VirtualGatewayID) ||
+					(l.ConnectionID != "" && deref(v.ConnectionId) == l.ConnectionID) {
+					cands = append(cands, v)
+				}
+			}
+			for _, v := range cands {
+				if addrEqual(deref(v.AmazonAddress), l.AmazonAddress) && addrEqual(deref(v.CustomerAddress), l.CustomerAddress) {
+					lv.vif = v
+					break
+				}
+			}
+			if lv.vif == nil && l.VLAN != 0 {
+				for _, v := range cands {
+					if int(v.Vlan) == l.VLAN {
+						lv.vif = v
+						break
+					}
+				}
+			}
+			lv.discoveredVIF = lv.vif != nil
+		}
+		connID := l.ConnectionID
+		if connID == "" && lv.vif != nil {
+			connID = deref(lv.vif.ConnectionId)
+			lv.discoveredConn = connID != ""
+		}
+		lv.conn = connByID[connID]
+		if lv.conn != nil {
+			s.conns[connID] = lv.conn
+		}
+		if lv.vif != nil {
+			s.vifs[deref(lv.vif.VirtualInterfaceId)] = lv.vif
+		}
+		s.links = append(s.links, lv)
+	}
+}
+
+func addrEqual(aws string, want netip.Prefix) bool {
+	if !want.IsValid() || aws == "" {
+		return false
+	}
+	got, err := netip.ParsePrefix(aws)
+	if err != nil {
+		a, err := netip.ParseAddr(aws)
+		return err == nil && a == want.Addr()
+	}
+	return got.Addr() == want.Addr()
+}
+
+// collectGateway finds the DX gateway in the accounts (it is global: it is
+// looked up in each account's first region) and reads its associations and
+// VIF attachments.
+func (p *Probe) collectGateway(ctx context.Context, s *snapshot, clients []*accountClients) {
+	home := p.cfg.Regions[0]
+	var lookupErr error
+	for _, ac := range clients {
+		if s.idents[ac.cfg.Name].err != nil {
+			lookupErr = s.idents[ac.cfg.Name].err
+			continue
+		}
+		k := tkey{ac.cfg.Name, home}
+		dx := ac.dx[home]
+		var gw *dxtypes.DirectConnectGateway
+		err := p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGateways", func(ctx context.Context, tok *string) (*string, error) {
+			out, err := dx.DescribeDirectConnectGateways(ctx, &directconnect.DescribeDirectConnectGatewaysInput{
+				DirectConnectGatewayId: &s.gwID, NextToken: tok,
+			})
+			if err != nil {
+				return nil, err
+			}
+			for i := range out.DirectConnectGateways {
+				if deref(out.DirectConnectGateways[i].DirectConnectGatewayId) == s.gwID {
+					gw = &out.DirectConnectGateways[i]
+				}
+			}
+			return out.NextToken, nil
+		})
+		if err != nil {
+			lookupErr = err
+			continue
+		}
+		if gw == nil {
+			continue
+		}
+		gd := &gatewayData{gw: *gw, key: k}
+		s.gw = gd
+		gd.err = errors.Join(
+			p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAssociations", func(ctx context.Context, tok *string) (*string, error) {
+				out, err := dx.DescribeDirectConnectGatewayAssociations(ctx, &directconnect.DescribeDirectConnectGatewayAssociationsInput{
+					DirectConnectGatewayId: &s.gwID, NextToken: tok,
+				})
+				if err != nil {
+					return nil, err
+				}
+				gd.assocs = append(gd.assocs, out.DirectConnectGatewayAssociations...)
+				return out.NextToken, nil
+			}),
+			p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAttachments", func(ctx context.Context, tok *string) (*string, error) {
+				out, err := dx.DescribeDirectConnectGatewayAttachments(ctx, &directconnect.DescribeDirectConnectGatewayAttachmentsInput{
+					DirectConnectGatewayId: &s.gwID, NextToken: tok,
+				})
+				if err != nil {
+					return nil, err
+				}
+				gd.attachments = append(gd.attachments, out.DirectConnectGatewayAttachments...)
+				return out.NextToken, nil
+			}),
+		)
+		return
+	}
+	if lookupErr != nil {
+		s.gwErr = lookupErr
+		return
+	}
+	s.gwErr = errNotFound
+}
+
+// collectRoutes lists the routes AWS accepted from and advertised to
+// on-prem over the VIF.
+func (p *Probe) collectRoutes(ctx context.Context, s *snapshot, dx *directconnect.Client, v *vifData) {
+	id := deref(v.VirtualInterfaceId)
+	for _, dir := range []dxtypes.RouteDirection{dxtypes.RouteDirectionAccepted, dxtypes.RouteDirectionAdvertised} {
+		var routes []dxtypes.Route
+		err := p.pages(ctx, s, v.key, "directconnect:ListVirtualInterfaceRoutes", func(ctx context.Context, tok *string) (*string, error) {
+			out, err := dx.ListVirtualInterfaceRoutes(ctx, &directconnect.ListVirtualInterfaceRoutesInput{
+				VirtualInterfaceId: &id, NextToken: tok, MaxResults: awssdk.Int32(100),
+				Filters: &dxtypes.RouteFilters{RouteDirection: dir},
+			})
+			if err != nil {
+				return nil, err
+			}
+			routes = append(routes, out.Routes...)
+			return out.NextToken, nil
+		})
+		if err != nil {
+			v.routesErr = err
+			return
+		}
+		if dir == dxtypes.RouteDirectionAccepted {
+			v.accepted = routes
+		} else {
+			v.advertised = routes
+		}
+	}
+	v.routesDone = true
+}
+
+// collectVGWs reads the VGWs behind the gateway (its associations, the
+// configured VGW, VIFs attached to a VGW), the VPCs they are attached to
+// and those VPCs' route tables.
+func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*accountClients) {
+	seen := map[string]*vgwData{}
+	add := func(id, owner, region string) {
+		if id == "" || seen[id] != nil {
+			return
+		}
+		g := &vgwData{id: id, owner: owner, region: region}
+		seen[id] = g
+		s.vgws = append(s.vgws, g)
+	}
+	if s.gw != nil {
+		for _, a := range s.gw.assocs {
+			if ag := a.AssociatedGateway; ag != nil && ag.Type == dxtypes.GatewayTypeVirtualPrivateGateway {
+				add(deref(ag.Id), deref(ag.OwnerAccount), deref(ag.Region))
+			} else if deref(a.VirtualGatewayId) != "" {
+				// Older associations name only the VGW: search for it.
+				add(*a.VirtualGatewayId, "", "")
+			}
+		}
+	}
+	for _, lv := range s.links {
+		if lv.vif != nil && deref(lv.vif.VirtualGatewayId) != "" {
+			add(*lv.vif.VirtualGatewayId, deref(lv.vif.OwnerAccount), lv.vif.key.region)
+		}
+	}
+	if p.cfg.VirtualGatewayID != "" && seen[p.cfg.VirtualGatewayID] == nil {
+		// Owner and region unknown: the first account whose home region
+		// has it. Regions are tried in order.
+		add(p.cfg.VirtualGatewayID, "", "")
+	}
+
+	groups := map[tkey][]*vgwData{}
+	for _, g := range s.vgws {
+		switch {
+		case g.owner != "" && g.region != "":
+			name, ok := s.accountByID(g.owner)
+			if !ok {
+				continue // not visible: say so in the checks
+			}
+			g.key, g.visible = tkey{name, g.region}, true
+		default:
+			// Look for it in every target, first hit wins.
+			g.visible = true
+			for _, ac := range clients {
+				if s.idents[ac.cfg.Name].err != nil {
+					continue
+				}
+				for _, r := range p.cfg.Regions {
+					k := tkey{ac.cfg.Name, r}
+					var n int
+					if err := p.call(ctx, s, k, "ec2:DescribeVpnGateways", func(ctx context.Context) error {
+						out, err := ac.ec2[r].DescribeVpnGateways(ctx, &ec2.DescribeVpnGatewaysInput{VpnGatewayIds: []string{g.id}})
+						if err == nil {
+							n = len(out.VpnGateways)
+						}
+						return err
+					}); err == nil && n > 0 && g.key == (tkey{}) {
+						g.key = k
+					}
+				}
+			}
+			if g.key == (tkey{}) {
+				g.err = errNotFound
+				continue
+			}
+		}
+		groups[g.key] = append(groups[g.key], g)
+	}
+
+	var fns []func()
+	var mu sync.Mutex
+	for _, k := range sortedTkeys(groups) {
+		gs := groups[k]
+		ac := clientsFor(clients, k.account)
+		cl := ac.ec2[k.region]
+		fns = append(fns, func() {
+			ids := make([]string, len(gs))
+			for i, g := range gs {
+				ids[i] = g.id
+			}
+			var gws []ec2types.VpnGateway
+			err := p.call(ctx, s, k, "ec2:DescribeVpnGateways", func(ctx context.Context) error {
+				out, err := cl.DescribeVpnGateways(ctx, &ec2.DescribeVpnGatewaysInput{
+					Filters: []ec2types.Filter{{Name: awssdk.String("vpn-gateway-id"), Values: ids}},
+				})
+				if err == nil {
+					gws = out.VpnGateways
+				}
+				return err
+			})
+			vpcVGW := map[string]string{}
+			for _, g := range gs {
+				g.err = err
+				if err != nil {
+					continue
+				}
+				i := slices.IndexFunc(gws, func(x ec2types.VpnGateway) bool { return deref(x.VpnGatewayId) == g.id })
+				if i < 0 {
+					g.err = errNotFound
+					continue
+				}
+				g.gw = &gws[i]
+				for _, a := range g.gw.VpcAttachments {
+					if a.State == ec2types.AttachmentStatusAttached || a.State == ec2types.AttachmentStatusAttaching {
+						g.vpcs = append(g.vpcs, deref(a.VpcId))
+						vpcVGW[deref(a.VpcId)] = g.id
+					}
+				}
+			}
+			if len(vpcVGW) == 0 {
+				return
+			}
+			vpcIDs := sortedKeys(vpcVGW)
+			var vpcs []*vpcData
+			err = p.pages(ctx, s, k, "ec2:DescribeVpcs", func(ctx context.Context, tok *string) (*string, error) {
+				out, err := cl.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
+					Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
+				})
+				if err != nil {
+					return nil, err
+				}
+				for _, v := range out.Vpcs {
+					d := &vpcData{id: deref(v.VpcId), vgw: vpcVGW[deref(v.VpcId)], key: k}
+					for _, a := range v.CidrBlockAssociationSet {
+						if a.CidrBlockState != nil && a.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
+							continue
+						}
+						if pfx, err := netip.ParsePrefix(deref(a.CidrBlock)); err == nil {
+							d.cidrs = append(d.cidrs, pfx)
+						}
+					}
+					if len(d.cidrs) == 0 {
+						if pfx, err := netip.ParsePrefix(deref(v.CidrBlock)); err == nil {
+							d.cidrs = append(d.cidrs, pfx)
+						}
+					}
+					vpcs = append(vpcs, d)
+				}
+				return out.NextToken, nil
+			})
+			var tables []*tableData
+			if err == nil {
+				p.pages(ctx, s, k, "ec2:DescribeRouteTables", func(ctx context.Context, tok *string) (*string, error) {
+					out, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+						Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
+						MaxResults: awssdk.Int32(100),
+					})
+					if err != nil {
+						return nil, err
+					}
+					for _, rt := range out.RouteTables {
+						vpc := deref(rt.VpcId)
+						tables = append(tables, &tableData{id: deref(rt.RouteTableId), vpc: vpc, vgw: vpcVGW[vpc], key: k, rt: rt})
+					}
+					return out.NextToken, nil
+				})
+			}
+			mu.Lock()
+			for _, v := range vpcs {
+				s.vpcs[v.id] = v
+			}
+			s.tables = append(s.tables, tables...)
+			mu.Unlock()
+		})
+	}
+	parallel(fns)
+	sort.Slice(s.tables, func(i, j int) bool { return s.tables[i].id < s.tables[j].id })
+}
+
+func sortedTkeys[V any](m map[tkey]V) []tkey {
+	keys := make([]tkey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	return keys
+}
+
+// cli returns an AWS CLI command line for a fix.
+func cli(region string, args ...string) string {
+	return "aws " + strings.Join(args, " ") + " --region " + region
+}

@@ -1,0 +1,181 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	connectionStateDesc = prometheus.NewDesc("dxwatch_aws_connection_state",
+		"Direct Connect connection state: 1 for the current state, 0 for the others.", []string{"connection", "state"}, nil)
+	vifStateDesc = prometheus.NewDesc("dxwatch_aws_vif_state",
+		"Virtual interface state: 1 for the current state, 0 for the others.", []string{"vif", "state"}, nil)
+	vifBGPUpDesc = prometheus.NewDesc("dxwatch_aws_vif_bgp_up",
+		"AWS's view of a VIF's BGP peer: 1 when bgpStatus is up.", []string{"vif", "peer"}, nil)
+	propagationDesc = prometheus.NewDesc("dxwatch_aws_route_propagation_enabled",
+		"1 when the route table propagates routes from the virtual private gateway.", []string{"route_table", "gateway"}, nil)
+	routeActiveDesc = prometheus.NewDesc("dxwatch_aws_route_active",
+		"Route to the virtual private gateway in a VPC route table: 1 active, 0 blackhole.", []string{"route_table", "destination"}, nil)
+	loaExpiryDesc = prometheus.NewDesc("dxwatch_aws_loa_expiry_days",
+		"Days left before the LOA-CFA of a requested connection expires (90 days after issue).", []string{"connection"}, nil)
+	lastSuccessDesc = prometheus.NewDesc("dxwatch_aws_last_success_timestamp_seconds",
+		"Unix time of the last poll in which every call in the account and region succeeded (0 before the first).", []string{"account", "region"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{connectionStateDesc, vifStateDesc, vifBGPUpDesc, propagationDesc,
+		routeActiveDesc, loaExpiryDesc, lastSuccessDesc} {
+		ch <- d
+	}
+	p.apiCalls.Describe(ch)
+}
+
+// Collect implements prometheus.Collector from the cached snapshot; it
+// never calls the AWS API.
+func (p *Probe) Collect(ch chan<- prometheus.Metric) {
+	p.apiCalls.Collect(ch)
+	p.mu.Lock()
+	snap := p.snap
+	last := make(map[tkey]float64, len(p.lastSuccess))
+	for k, t := range p.lastSuccess {
+		last[k] = float64(t.UnixNano()) / 1e9
+	}
+	p.mu.Unlock()
+
+	for _, a := range p.cfg.accounts() {
+		for _, r := range p.cfg.Regions {
+			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, last[tkey{a.Name, r}], a.Name, r)
+		}
+	}
+	if snap == nil {
+		return
+	}
+	for _, id := range snap.connIDs() {
+		c := snap.conns[id]
+		for _, s := range dxtypes.ConnectionState("").Values() {
+			ch <- prometheus.MustNewConstMetric(connectionStateDesc, prometheus.GaugeValue, b2f(c.ConnectionState == s), id, string(s))
+		}
+		if days, ok := snap.loaDaysLeft(id); ok {
+			ch <- prometheus.MustNewConstMetric(loaExpiryDesc, prometheus.GaugeValue, days, id)
+		}
+	}
+	for _, id := range snap.vifIDs() {
+		v := snap.vifs[id]
+		for _, s := range dxtypes.VirtualInterfaceState("").Values() {
+			ch <- prometheus.MustNewConstMetric(vifStateDesc, prometheus.GaugeValue, b2f(v.VirtualInterfaceState == s), id, string(s))
+		}
+		for _, peer := range v.BgpPeers {
+			ch <- prometheus.MustNewConstMetric(vifBGPUpDesc, prometheus.GaugeValue,
+				b2f(peer.BgpStatus == dxtypes.BGPStatusUp), id, peerLabel(peer))
+		}
+	}
+	for _, t := range snap.tables {
+		ch <- prometheus.MustNewConstMetric(propagationDesc, prometheus.GaugeValue, b2f(t.propagates()), t.id, t.vgw)
+		seen := map[string]bool{}
+		for _, r := range t.vgwRoutes() {
+			if seen[r.dest] {
+				continue
+			}
+			seen[r.dest] = true
+			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, b2f(r.active), t.id, r.dest)
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func peerLabel(p dxtypes.BGPPeer) string {
+	if p.BgpPeerId != nil && *p.BgpPeerId != "" {
+		return *p.BgpPeerId
+	}
+	return deref(p.CustomerAddress)
+}
+
+// serviceActions maps the SDK's service IDs to IAM service prefixes.
+var serviceActions = map[string]string{"Direct Connect": "directconnect", "EC2": "ec2", "STS": "sts"}
+
+// iamAction returns the IAM action of the operation in ctx:
+// "directconnect:DescribeConnections".
+func iamAction(ctx context.Context) string {
+	svc := awsmiddleware.GetServiceID(ctx)
+	if p, ok := serviceActions[svc]; ok {
+		svc = p
+	}
+	return strings.ToLower(svc) + ":" + awsmiddleware.GetOperationName(ctx)
+}
+
+// countCalls is an SDK API option: it counts every attempt (retries
+// included) by IAM action and result class.
+func (p *Probe) countCalls(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("dxwatchCountCalls",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleFinalize(ctx, in)
+			p.apiCalls.WithLabelValues(iamAction(ctx), resultClass(err)).Inc()
+			return out, md, err
+		}), "Retry", middleware.After)
+}
+
+var throttleCodes = []string{"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
+	"RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException"}
+
+// resultClass sorts an attempt's error into a bounded label value.
+func resultClass(err error) string {
+	if err == nil {
+		return "success"
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); {
+		case slices.Contains(throttleCodes, code):
+			return "throttled"
+		case isDeniedCode(code):
+			return "denied"
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return "server_error"
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return "timeout"
+	}
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		return "malformed"
+	}
+	return "error"
+}
+
+func isDeniedCode(code string) bool {
+	switch code {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
+		"AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException":
+		return true
+	}
+	return false
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

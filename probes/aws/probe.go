@@ -1,0 +1,248 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/directconnect"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Kind is the probe kind, as in the configuration section `aws:`.
+const Kind = "aws"
+
+// Probe polls the AWS API, caches what it found and serves it as checks and
+// const metrics. It implements probes.Probe and probes.Checker.
+type Probe struct {
+	name string
+	cfg  Config
+	deps probes.Deps
+	log  *slog.Logger
+
+	externalIDs map[string]string // account name -> external ID
+
+	// Seams for tests: where the base SDK config comes from, the clock,
+	// and how hard the retryer tries.
+	loadConfig  func(ctx context.Context, region string) (awssdk.Config, error)
+	now         func() time.Time
+	maxAttempts int
+	maxBackoff  time.Duration
+
+	transport *http.Transport
+	apiCalls  *prometheus.CounterVec
+
+	clientsMu sync.Mutex
+	clients   []*accountClients // nil until the first poll
+
+	mu          sync.Mutex
+	snap        *snapshot
+	checks      []probes.CheckResult
+	lastSuccess map[tkey]time.Time
+	loas        map[string]loaInfo // DescribeLoa results, kept while the connection stays requested
+}
+
+// accountClients are the SDK clients of one account, one per region.
+type accountClients struct {
+	cfg AccountConfig
+	aws awssdk.Config
+	sts *sts.Client
+	dx  map[string]*directconnect.Client
+	ec2 map[string]*ec2.Client
+}
+
+// New builds the probe. It reads the external ID files but opens no
+// connection; the SDK configuration is loaded on the first poll.
+func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
+	deps = deps.WithDefaults(Kind, name)
+	if err := cfg.Validate(deps.Site); err != nil {
+		return nil, err
+	}
+	p := &Probe{
+		name: name, cfg: cfg, deps: deps, log: deps.Logger,
+		externalIDs: map[string]string{},
+		loadConfig:  loadDefaultConfig,
+		now:         time.Now,
+		maxAttempts: 5,
+		maxBackoff:  20 * time.Second,
+		lastSuccess: map[tkey]time.Time{},
+		loas:        map[string]loaInfo{},
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dxwatch_aws_api_calls_total",
+			Help: "AWS API call attempts by IAM action and result (success, throttled, denied, server_error, timeout, malformed, error).",
+		}, []string{"operation", "result"}),
+	}
+	for i, a := range cfg.accounts() {
+		if a.ExternalIDFile == "" {
+			continue
+		}
+		b, err := os.ReadFile(a.ExternalIDFile)
+		if err != nil {
+			return nil, fmt.Errorf("accounts[%d].external_id_file: %w", i, err)
+		}
+		id := strings.TrimSpace(string(b))
+		if id == "" {
+			return nil, fmt.Errorf("accounts[%d].external_id_file: %s is empty", i, a.ExternalIDFile)
+		}
+		p.externalIDs[a.Name] = id
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = cfg.Timeout
+	tr.MaxIdleConnsPerHost = 4
+	p.transport = tr
+	return p, nil
+}
+
+func loadDefaultConfig(ctx context.Context, region string) (awssdk.Config, error) {
+	// The default chain: environment, shared config and credentials files,
+	// SSO, web identity, ECS and EC2 instance roles. AWS_ENDPOINT_URL and
+	// AWS_ENDPOINT_URL_{DIRECT_CONNECT,EC2,STS} are honoured by the clients.
+	return config.LoadDefaultConfig(ctx, config.WithRegion(region))
+}
+
+// Name returns the probe's name.
+func (p *Probe) Name() string { return p.name }
+
+// Run polls until ctx ends, every poll_interval with ±10% jitter.
+func (p *Probe) Run(ctx context.Context) error {
+	defer p.transport.CloseIdleConnections()
+	for {
+		start := p.now()
+		err := p.Poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.deps.Status.Done(start, err)
+		t := time.NewTimer(p.jitter())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Probe) jitter() time.Duration {
+	d := p.cfg.PollInterval
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// Checks returns the checks of the last poll (nothing before the first).
+func (p *Probe) Checks() []probes.CheckResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]probes.CheckResult(nil), p.checks...)
+}
+
+// Poll runs one round: it calls the API in every account and region,
+// caches the result, evaluates the checks and reports them to the
+// observer. It returns an error when some account or region failed; the
+// others are still polled and cached. `dxwatch verify` calls it once.
+func (p *Probe) Poll(ctx context.Context) error {
+	clients, err := p.accountClients(ctx)
+	if err != nil {
+		return err
+	}
+	snap := p.collect(ctx, clients)
+	now := p.now()
+	checks := evaluate(p.cfg, p.deps.Site, snap, now)
+
+	p.mu.Lock()
+	for k, t := range snap.targets {
+		if t.ok() {
+			p.lastSuccess[k] = snap.at
+		}
+	}
+	for id, l := range snap.loas {
+		p.loas[id] = l
+	}
+	for id := range p.loas {
+		if c, ok := snap.conns[id]; !ok || c.ConnectionState != "requested" {
+			delete(p.loas, id)
+		}
+	}
+	p.snap, p.checks = snap, checks
+	p.mu.Unlock()
+
+	for _, c := range checks {
+		if c.Status == probes.Skip {
+			continue
+		}
+		p.deps.Observer.Observe(probes.Observation{
+			Time: c.Time, Event: probes.AWSCheck, Probe: p.name,
+			Check: c.Name, Link: c.Link, Up: c.Status != probes.Fail, Detail: c.Reason,
+		})
+	}
+	return snap.err()
+}
+
+// accountClients builds the SDK clients once; a failure (a broken shared
+// config file) is retried on the next poll.
+func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
+	p.clientsMu.Lock()
+	defer p.clientsMu.Unlock()
+	if p.clients != nil {
+		return p.clients, nil
+	}
+	home := p.cfg.Regions[0]
+	base, err := p.loadConfig(ctx, home)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	base.Region = home
+	base.HTTPClient = &http.Client{Transport: p.transport}
+	base.Retryer = func() awssdk.Retryer {
+		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+				so.MaxAttempts = p.maxAttempts
+				so.MaxBackoff = p.maxBackoff
+				so.Backoff = retry.NewExponentialJitterBackoff(p.maxBackoff)
+			})
+		})
+	}
+	base.APIOptions = append(base.APIOptions, p.countCalls)
+
+	var out []*accountClients
+	for _, a := range p.cfg.accounts() {
+		ac := &accountClients{cfg: a, aws: base.Copy(), dx: map[string]*directconnect.Client{}, ec2: map[string]*ec2.Client{}}
+		if a.RoleARN != "" {
+			ext := p.externalIDs[a.Name]
+			prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "dxwatch"
+				if ext != "" {
+					o.ExternalID = &ext
+				}
+			})
+			ac.aws.Credentials = awssdk.NewCredentialsCache(prov)
+		}
+		ac.sts = sts.NewFromConfig(ac.aws)
+		for _, r := range p.cfg.Regions {
+			ac.dx[r] = directconnect.NewFromConfig(ac.aws, func(o *directconnect.Options) { o.Region = r })
+			ac.ec2[r] = ec2.NewFromConfig(ac.aws, func(o *ec2.Options) { o.Region = r })
+		}
+		out = append(out, ac)
+	}
+	p.clients = out
+	return out, nil
+}
+
+// errNotFound says a resource is not visible in any configured account.
+var errNotFound = errors.New("not found")
