@@ -1,0 +1,18 @@
+// Package drill runs `dxwatch drill`: a measured failover test of the
+// primary Direct Connect link. It refuses to start unless every pre-check
+// passes (both links up, the primary carrying the traffic, the secondary
+// carrying every expected prefix, no failover in the last --quiet, --yes
+// or --dry-run), then fails the primary over (AWS: StartBgpFailoverTest on
+// the primary VIF's BGP peers for a bounded duration; the lab: cut the
+// primary), measures with the agent's own probes and health model (time to
+// detect, each VPC target's outage, the path and BGP changes with their
+// times), holds, fails back (StopBgpFailoverTest, also on Ctrl-C and on
+// abort: the secondary down or no link carrying the traffic), measures the
+// failback, and records the provider's test history
+// (ListVirtualInterfaceTestHistory).
+//
+// IAM actions on top of the read-only policy: directconnect:StartBgpFailoverTest,
+// directconnect:StopBgpFailoverTest, directconnect:ListVirtualInterfaceTestHistory
+// (aws.DrillActions). The probes need what the daemon's need (CAP_NET_RAW
+// for ICMP).
+package drill

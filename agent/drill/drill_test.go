@@ -1,0 +1,395 @@
+package drill_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent/drill"
+	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+)
+
+func site() probes.Site {
+	return probes.Site{
+		Name: "lab",
+		Links: []probes.Link{
+			{Name: "primary", Role: probes.RolePrimary, ConnectionID: awstest.LabConnection1, VIFID: awstest.LabVIF1,
+				CustomerAddress: netip.MustParsePrefix("169.254.10.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.10.1/30"), VLAN: 101},
+			{Name: "secondary", Role: probes.RoleSecondary, ConnectionID: awstest.LabConnection2, VIFID: awstest.LabVIF2,
+				CustomerAddress: netip.MustParsePrefix("169.254.20.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.20.1/30"), VLAN: 102},
+		},
+		Targets: []probes.Target{{Name: "i1", Host: "198.18.0.10"}},
+		Routing: probes.Routing{Mode: probes.ModeActivePassive, Primary: "primary",
+			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/16")}, AmazonASN: 64512},
+	}
+}
+
+var t0 = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
+
+// healthy is both links up, the primary active, the prefix on both.
+func healthy() health.Status {
+	link := func(name, peer string, active bool) health.LinkStatus {
+		return health.LinkStatus{Name: name, State: health.StateUp, Active: active, Reasons: []string{}, Evidence: []health.Evidence{
+			{Source: "bgp_session", Name: peer, OK: true, Fresh: true},
+			{Source: "bgp_prefix", Name: "198.18.0.0/16", OK: true, Fresh: true},
+		}}
+	}
+	return health.Status{Site: "lab", Mode: probes.ModeActivePassive, Time: t0, Active: []string{"primary"}, ActiveKnown: true,
+		Links: []health.LinkStatus{link("primary", "169.254.10.1", true), link("secondary", "169.254.20.1", false)},
+		Feeds: []health.Evidence{{Source: "bgp_session", Name: "192.0.2.1", OK: true, Fresh: true}}}
+}
+
+type nopMethod struct{}
+
+func (nopMethod) Name() string                                { return "nop" }
+func (nopMethod) Fail(ctx context.Context) (string, error)    { return "", nil }
+func (nopMethod) Restore(ctx context.Context) (string, error) { return "", nil }
+
+func TestPreChecks(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(*health.Status, *[]health.Event, *drill.Options)
+		failed []string // names of the failing checks
+		reason string   // in the failing check's reason
+	}{
+		{"all good", nil, nil, ""},
+		{"not confirmed", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Yes = false }, []string{drill.CheckConfirmed}, "--yes"},
+		{"dry run", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
+		{"no method", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
+		{"secondary down", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.Links[1].State, s.Links[1].Reasons = health.StateDown, []string{"BGP session down (peer 169.254.20.1: hold timer expired)"}
+		}, []string{drill.CheckLinksUp}, "secondary is down: BGP session down"},
+		{"primary degraded", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.Links[0].State = health.StateDegraded
+		}, []string{drill.CheckLinksUp}, "primary is degraded"},
+		{"secondary lacks the prefix", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.Links[1].Evidence[1].OK = false
+		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
+		{"no BGP feed: prefixes not checked", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.Feeds = nil
+			for i := range s.Links {
+				s.Links[i].Evidence = nil
+			}
+		}, nil, ""},
+		{"recent failover", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			*e = append(*e, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
+		}, []string{drill.CheckQuiet}, "10m0s ago, within 30m0s"},
+		{"old failover", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			*e = append(*e, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-2 * time.Hour), From: []string{"primary"}, To: []string{"secondary"}})
+		}, nil, ""},
+		{"secondary active", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.Active = []string{"secondary"}
+		}, []string{drill.CheckPrimaryActive}, "not the primary primary alone"},
+		{"active unknown", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.ActiveKnown, s.Active = false, nil
+		}, []string{drill.CheckPrimaryActive}, "not known"},
+		{"failover in progress", func(s *health.Status, e *[]health.Event, o *drill.Options) {
+			s.InProgress = &health.Event{Kind: health.KindFailover}
+		}, []string{drill.CheckPrimaryActive}, "in progress"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, evs := healthy(), []health.Event{}
+			o := drill.Options{Method: nopMethod{}, Yes: true}
+			if tc.edit != nil {
+				tc.edit(&st, &evs, &o)
+			}
+			var failed []string
+			for _, c := range drill.PreChecks(site(), st, evs, t0, o) {
+				if c.Status == probes.Fail {
+					failed = append(failed, c.Name)
+					if tc.reason != "" && !strings.Contains(c.Reason, tc.reason) {
+						t.Errorf("%s: reason %q lacks %q", c.Name, c.Reason, tc.reason)
+					}
+					if c.Fix == "" {
+						t.Errorf("%s fails without a fix", c.Name)
+					}
+				}
+			}
+			if strings.Join(failed, ",") != strings.Join(tc.failed, ",") {
+				t.Errorf("failed checks %v, want %v", failed, tc.failed)
+			}
+		})
+	}
+}
+
+// fakeWatch stands for the agent's probes and health model: the test's
+// simulated method changes it as a real failover would.
+type fakeWatch struct {
+	mu  sync.Mutex
+	st  health.Status
+	evs []health.Event
+}
+
+func (w *fakeWatch) Status() health.Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.st
+}
+
+func (w *fakeWatch) Events() []health.Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]health.Event(nil), w.evs...)
+}
+
+func (w *fakeWatch) set(f func(*health.Status)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(&w.st)
+}
+
+// simulated wraps a real method and plays what the health model would
+// report after it: the failover (or, with secondaryDies, the secondary
+// going down) and the failback.
+type simulated struct {
+	drill.Method
+	w             *fakeWatch
+	rec           *drill.Recorder
+	secondaryDies bool
+	fails, stops  int
+}
+
+func (s *simulated) Fail(ctx context.Context) (string, error) {
+	d, err := s.Method.Fail(ctx)
+	if err != nil {
+		return d, err
+	}
+	s.fails++
+	now := time.Now()
+	if s.secondaryDies {
+		s.w.set(func(st *health.Status) {
+			st.Links[1].State, st.Links[1].Reasons = health.StateDown, []string{"data plane down"}
+		})
+		return d, nil
+	}
+	s.w.set(func(st *health.Status) {
+		st.Links[0].State, st.Links[0].Active, st.Links[1].Active, st.Active = health.StateDown, false, true, []string{"secondary"}
+	})
+	s.rec.Hook(health.Event{ID: 10, Kind: health.KindLinkState, Time: now.Add(300 * time.Millisecond), Link: "primary", Previous: health.StateUp, State: health.StateDown, Reasons: []string{"BGP session down (peer 169.254.10.1: BGP failover test)"}})
+	start, restored := now.Add(200*time.Millisecond), now.Add(1100*time.Millisecond)
+	s.rec.Hook(health.Event{ID: 11, Kind: health.KindFailover, Time: now.Add(300 * time.Millisecond), From: []string{"primary"}, To: []string{"secondary"},
+		Direction: health.DirectionFailover, Cause: "primary: BGP session down", Started: &start, Restored: &restored, Measured: true, Complete: true,
+		Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond),
+		Targets:  []health.TargetOutage{{Target: "i1", Lost: 8, Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond), Restored: true}},
+		Timeline: []health.Step{{Time: now.Add(300 * time.Millisecond), What: "bgp_session_down", Link: "primary", Detail: "peer 169.254.10.1"}, {Time: now.Add(400 * time.Millisecond), What: "bgp_best_path", Link: "secondary", Detail: "198.18.0.0/16 via secondary"}}})
+	return d, nil
+}
+
+func (s *simulated) Restore(ctx context.Context) (string, error) {
+	d, err := s.Method.Restore(ctx)
+	s.stops++
+	now := time.Now()
+	s.w.set(func(st *health.Status) { st.Links[0].State, st.Active = health.StateUp, []string{"primary"} })
+	s.rec.Hook(health.Event{ID: 12, Kind: health.KindFailover, Time: now.Add(2 * time.Second), From: []string{"secondary"}, To: []string{"primary"},
+		Direction: health.DirectionFailback, Cause: "BGP best path moved to primary", Measured: true, Complete: true})
+	return d, err
+}
+
+// History passes through to the wrapped method.
+func (s *simulated) History(ctx context.Context) ([]drill.TestRecord, error) {
+	return s.Method.(drill.Historian).History(ctx)
+}
+
+// awsAPI returns the real AWS probe talking to a fake AWS endpoint with
+// the given access key.
+func awsAPI(t *testing.T, url, accessKey string) *aws.Probe {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL_DIRECT_CONNECT", url)
+	t.Setenv("AWS_ENDPOINT_URL_EC2", url)
+	t.Setenv("AWS_ENDPOINT_URL_STS", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", accessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awstest.LabSecretKey)
+	t.Setenv("AWS_REGION", awstest.LabRegion)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	cfg := aws.DefaultConfig()
+	cfg.Regions = []string{awstest.LabRegion}
+	cfg.DXGatewayID = awstest.LabDXGateway
+	cfg.Timeout = 5 * time.Second
+	p, err := aws.New("aws", cfg, probes.Deps{Site: site(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const partnerKey = "AKIAPARTNER000000001"
+
+func fakeAWS(t *testing.T) (*awstest.Server, string) {
+	sc := awstest.LabScenario()
+	// A partner account owns the secondary's connection (a hosted VIF):
+	// it sees the VIF but may not test it.
+	sc.Accounts = append(sc.Accounts, awstest.Account{AccountID: "444455556666", AccessKeyID: partnerKey})
+	sc.Connection(awstest.LabConnection2).OwnerAccount = "444455556666"
+	return awstest.Start(t, sc)
+}
+
+func opts(m drill.Method) drill.Options {
+	return drill.Options{Method: m, Yes: true, Hold: 100 * time.Millisecond, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond, AbortAfter: time.Second}
+}
+
+func TestDrillAWS(t *testing.T) {
+	srv, url := fakeAWS(t)
+	w := &fakeWatch{st: healthy()}
+	rec := &drill.Recorder{}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: drill.TestDuration(opts(nil))}
+	sim := &simulated{Method: m, w: w, rec: rec}
+	rep, err := drill.Run(context.Background(), site(), w, rec, opts(sim))
+	if err != nil {
+		t.Fatalf("drill: %v", err)
+	}
+	calls := srv.Calls()
+	for _, a := range aws.DrillActions {
+		if calls[a] != 1 {
+			t.Errorf("%s called %d times, want 1 (calls %v)", a, calls[a], calls)
+		}
+	}
+	if d := drill.TestDuration(drill.Options{}); d != 7*time.Minute {
+		t.Errorf("AWS test duration %s, want hold+2×timeout rounded up to minutes: 7m", d)
+	}
+	f := rep.Failover
+	if f == nil || f.Event == nil || f.Event.ID != 11 || f.OutageSeconds == nil || *f.OutageSeconds != 0.8 || len(f.Targets) != 1 {
+		t.Fatalf("failover phase: %+v", f)
+	}
+	if f.DetectSeconds == nil || *f.DetectSeconds <= 0 || *f.DetectSeconds > 1 {
+		t.Errorf("time to detect %v, want the simulated 0.2 s after the action", f.DetectSeconds)
+	}
+	if !strings.Contains(f.ActionDetail, "StartBgpFailoverTest "+awstest.LabVIF1) || !strings.Contains(f.ActionDetail, "in_progress") {
+		t.Errorf("failover action detail %q", f.ActionDetail)
+	}
+	whats := []string{}
+	for _, s := range f.Steps {
+		whats = append(whats, s.What)
+	}
+	if strings.Join(whats, ",") != "link_state,bgp_session_down,bgp_best_path" {
+		t.Errorf("failover steps %v", whats)
+	}
+	if rep.Failback == nil || rep.Failback.Event == nil || rep.Failback.Event.ID != 12 {
+		t.Errorf("failback phase: %+v", rep.Failback)
+	}
+	if len(rep.History) != 1 || rep.History[0].Status != "completed" || rep.History[0].VIF != awstest.LabVIF1 || rep.History[0].End.IsZero() {
+		t.Errorf("test history %+v", rep.History)
+	}
+	if rep.ExitCode() != 0 {
+		t.Errorf("exit code %d", rep.ExitCode())
+	}
+
+	// Every output format carries the figures.
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return rep.WriteText(b) },
+		"markdown": func(b *bytes.Buffer) error { return rep.WriteMarkdown(b) },
+		"json":     func(b *bytes.Buffer) error { return rep.WriteJSON(b) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"0.8", "dxtest-1", "bgp_best_path"} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s output lacks %q:\n%s", name, want, b.String())
+			}
+		}
+		if name == "json" && !json.Valid(b.Bytes()) {
+			t.Errorf("invalid JSON")
+		}
+	}
+}
+
+func TestDrillAWSNotOwner(t *testing.T) {
+	srv, url := fakeAWS(t)
+	w := &fakeWatch{st: healthy()}
+	rec := &drill.Recorder{}
+	// The partner's credentials see the hosted VIF but do not own it.
+	m := &drill.AWSMethod{API: awsAPI(t, url, partnerKey), VIF: awstest.LabVIF2, Duration: time.Minute}
+	rep, err := drill.Run(context.Background(), site(), w, rec, opts(m))
+	if err == nil || !errors.Is(err, aws.ErrNotOwner) {
+		t.Fatalf("drill with the partner's credentials: %v, want ErrNotOwner", err)
+	}
+	if n := srv.Calls()["directconnect:StartBgpFailoverTest"]; n != 0 {
+		t.Errorf("StartBgpFailoverTest called %d times", n)
+	}
+	if rep.ExitCode() == 0 {
+		t.Error("exit code 0")
+	}
+}
+
+func TestDrillAbortStops(t *testing.T) {
+	srv, url := fakeAWS(t)
+	w := &fakeWatch{st: healthy()}
+	rec := &drill.Recorder{}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
+	sim := &simulated{Method: m, w: w, rec: rec, secondaryDies: true}
+	rep, err := drill.Run(context.Background(), site(), w, rec, opts(sim))
+	if !errors.Is(err, drill.ErrAborted) || !strings.Contains(rep.Aborted, "secondary secondary is down") {
+		t.Fatalf("drill: %v (aborted %q), want an abort because the secondary is down", err, rep.Aborted)
+	}
+	if c := srv.Calls(); c["directconnect:StartBgpFailoverTest"] != 1 || c["directconnect:StopBgpFailoverTest"] != 1 {
+		t.Errorf("calls %v: want one start and one stop", c)
+	}
+	hist, err := m.History(context.Background())
+	if err != nil || len(hist) != 1 || hist[0].Status != "completed" {
+		t.Errorf("history after the abort: %+v, %v", hist, err)
+	}
+}
+
+func TestDrillInterruptStops(t *testing.T) {
+	srv, url := fakeAWS(t)
+	w := &fakeWatch{st: healthy()}
+	rec := &drill.Recorder{}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
+	sim := &simulated{Method: m, w: w, rec: rec}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opts(sim)
+	o.Hold = time.Minute
+	go func() { // Ctrl-C while holding on the secondary
+		for srv.Calls()["directconnect:StartBgpFailoverTest"] == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	rep, err := drill.Run(ctx, site(), w, rec, o)
+	if err == nil {
+		t.Error("an interrupted drill returned no error")
+	}
+	if c := srv.Calls(); c["directconnect:StopBgpFailoverTest"] != 1 {
+		t.Errorf("calls %v: want the test stopped on interrupt", c)
+	}
+	if rep.Failback == nil || rep.Failback.Event == nil {
+		t.Errorf("the failback of an interrupted drill is not measured: %+v", rep.Failback)
+	}
+}
+
+func TestDrillRefused(t *testing.T) {
+	srv, url := fakeAWS(t)
+	st := healthy()
+	st.Links[1].State = health.StateDown
+	w := &fakeWatch{st: st}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
+	o := opts(m)
+	o.Warmup = 10 * time.Millisecond
+	rep, err := drill.Run(context.Background(), site(), w, &drill.Recorder{}, o)
+	if !errors.Is(err, drill.ErrRefused) || !rep.Refused || !strings.Contains(err.Error(), "secondary is down") {
+		t.Fatalf("drill with the secondary down: %v", err)
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("a refused drill called AWS: %v", srv.Calls())
+	}
+	var b bytes.Buffer
+	rep.WriteText(&b)
+	if !strings.Contains(b.String(), "REFUSED") {
+		t.Errorf("text report:\n%s", b.String())
+	}
+}
