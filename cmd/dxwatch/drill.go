@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent"
+	"github.com/dxwatch/dxwatch/agent/drill"
+	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws"
+)
+
+func drillCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("drill", stderr)
+	cfgFile := fs.String("config", defaultConfig, "configuration file")
+	output := fs.String("output", "text", "output format: text, json or markdown")
+	yes := fs.Bool("yes", false, "confirm: fail the primary link over for real")
+	dryRun := fs.Bool("dry-run", false, "run the pre-checks only")
+	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or lab; default aws, or lab with --lab")
+	labDir := fs.String("lab", "", "run directory of a dxlab lab (/run/dxlab/<prefix>): cut and restore its primary link")
+	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws)")
+	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
+	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
+	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently")
+	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for fresh evidence on every link before the pre-checks")
+	abortAfter := fs.Duration("abort-after", 10*time.Second, "fail back at once when the secondary is down or nothing carries the traffic this long")
+	pingInterval := fs.Duration("ping-interval", 20*time.Millisecond, "ping interval during the drill (the outage is measured within one interval)")
+	lf := logFlags{}
+	lf.register(fs)
+	fs.Lookup("log.level").DefValue = "warn"
+	lf.level = "warn"
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	write := map[string]func(*drill.Report, io.Writer) error{
+		"text": (*drill.Report).WriteText, "json": (*drill.Report).WriteJSON, "markdown": (*drill.Report).WriteMarkdown,
+	}[*output]
+	if write == nil {
+		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
+		return exitUsage
+	}
+	if *method == "" {
+		*method = "aws"
+		if *labDir != "" {
+			*method = "lab"
+		}
+	}
+	a, err := agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	o := drill.Options{Yes: *yes, DryRun: *dryRun, Hold: *hold, Timeout: *timeout, Quiet: *quiet,
+		Warmup: *warmup, AbortAfter: *abortAfter, Progress: stderr}
+	rec := &drill.Recorder{}
+	w, err := a.Watch(ctx, agent.WatchOptions{PingInterval: *pingInterval, OnEvent: rec.Hook})
+	if err != nil {
+		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
+		return exitUsage
+	}
+	defer w.Stop()
+	site := w.Site()
+	o.Method, err = drillMethod(*method, *labDir, *regions, site, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
+		return exitUsage
+	}
+	rep, err := drill.Run(ctx, site, w, rec, o)
+	if werr := write(rep, stdout); werr != nil {
+		fmt.Fprintln(stderr, werr)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "drill: %v\n", err)
+		if errors.Is(err, drill.ErrRefused) || errors.Is(err, drill.ErrAborted) {
+			return 1
+		}
+	}
+	return rep.ExitCode()
+}
+
+func drillMethod(method, labDir, regions string, site probes.Site, o drill.Options) (drill.Method, error) {
+	primary, ok := site.Link(site.Routing.Primary)
+	if !ok {
+		for _, l := range site.Links {
+			if l.Role == probes.RolePrimary {
+				primary, ok = l, true
+			}
+		}
+	}
+	if !ok {
+		return nil, errors.New("no primary link in the configuration: set routing.primary or a link's role: primary")
+	}
+	switch method {
+	case "lab":
+		if labDir == "" {
+			return nil, errors.New("--method lab needs --lab <run directory of the lab>")
+		}
+		l, err := lab.Attach(labDir)
+		if err != nil {
+			return nil, fmt.Errorf("attach to the lab in %s: %w", labDir, err)
+		}
+		return drill.FuncMethod{N: "lab",
+			FailFunc: func(ctx context.Context) (string, error) {
+				return "lab: cut " + lab.LinkPrimary + " (carrier loss at both ends)", l.Cut(lab.LinkPrimary, false)
+			},
+			RestoreFunc: func(ctx context.Context) (string, error) {
+				return "lab: restore " + lab.LinkPrimary, l.Restore(lab.LinkPrimary)
+			},
+		}, nil
+	case "aws":
+		if primary.VIFID == "" {
+			return nil, fmt.Errorf("link %s has no vif_id: the AWS failover test needs the primary's virtual interface", primary.Name)
+		}
+		cfg := aws.DefaultConfig()
+		for _, r := range strings.Split(regions, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				cfg.Regions = append(cfg.Regions, r)
+			}
+		}
+		if len(cfg.Regions) == 0 {
+			return nil, errors.New("--aws.region (or AWS_REGION) is needed for the AWS failover test")
+		}
+		p, err := aws.New("drill", cfg, probes.Deps{Site: site}.WithDefaults("aws", "drill"))
+		if err != nil {
+			return nil, err
+		}
+		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.TestDuration(o)}, nil
+	}
+	return nil, fmt.Errorf("--method: %q is not a method: want aws or lab", method)
+}
