@@ -97,7 +97,7 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "hosted connection awaiting acceptance",
 			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "ordering"; conn1(sc).PartnerName = "Pureport" },
-			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+			want: []want{{"aws.connection.primary.state", probes.Fail, []string{
 				"waiting for you to accept", "via Pureport",
 				"aws directconnect confirm-connection --connection-id dxcon-lab00001 --region us-east-1",
 			}}},
@@ -178,7 +178,7 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "hosted VIF awaiting acceptance",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "confirming" },
-			want: []want{{"aws.vif.primary.state", probes.Warn, []string{
+			want: []want{{"aws.vif.primary.state", probes.Fail, []string{
 				"aws directconnect confirm-private-virtual-interface --virtual-interface-id dxvif-lab00001 --direct-connect-gateway-id " + awstest.LabDXGateway + " --region us-east-1",
 			}}},
 		},
@@ -187,7 +187,7 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).VirtualInterfaceState, vif1(sc).VirtualInterfaceType = "confirming", "transit"
 			},
-			want: []want{{"aws.vif.primary.state", probes.Warn, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab00001"}}},
+			want: []want{{"aws.vif.primary.state", probes.Fail, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab00001"}}},
 		},
 		{
 			name:   "VIF down",
