@@ -5,6 +5,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws"
 	"github.com/dxwatch/dxwatch/probes/ping"
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
@@ -29,6 +30,13 @@ func probeSpecs(cfg *config.Config) []probeSpec {
 			build: func(d probes.Deps) (probes.Probe, error) { return trace.New("trace", c, d) },
 		})
 	}
+	if cfg.Has("aws") {
+		c := cfg.AWS
+		specs = append(specs, probeSpec{
+			kind: "aws", name: "aws", key: []any{c, site},
+			build: func(d probes.Deps) (probes.Probe, error) { return aws.New("aws", c, d) },
+		})
+	}
 	return specs
 }
 
@@ -42,6 +50,10 @@ func skippedParts(cfg *config.Config) []probes.CheckResult {
 	if len(cfg.Targets) == 0 {
 		skip("ping.targets", "no VPC targets configured: only the links' Amazon addresses are pinged", "add targets: the private addresses of instances in each VPC")
 		skip("trace", "no VPC targets configured: nothing to trace", "add targets: the private addresses of instances in each VPC")
+	}
+	if !cfg.Has("aws") {
+		skip("aws", "no aws section: connections, virtual interfaces, gateways and route propagation were not checked",
+			"add an aws section with the regions and the Direct Connect gateway ID (docs/configuration.md), and read-only credentials (deploy/iam-policy.json)")
 	}
 	return out
 }

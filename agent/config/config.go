@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws"
 	"github.com/dxwatch/dxwatch/probes/ping"
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	// The probe kinds, one section each.
 	Ping  ping.Config  `yaml:"ping"`
 	Trace trace.Config `yaml:"trace"`
+	AWS   aws.Config   `yaml:"aws"`
 
 	// Health tunes the engine that fuses the evidence into link state.
 	Health health.Config `yaml:"health"`
@@ -70,6 +72,7 @@ func Default() Config {
 		Routing: RoutingConfig{Mode: probes.ModeActivePassive, AmazonASN: 64512},
 		Ping:    ping.DefaultConfig(),
 		Trace:   trace.DefaultConfig(),
+		AWS:     aws.DefaultConfig(),
 		Health:  health.DefaultConfig(),
 	}
 }

@@ -233,7 +233,9 @@ func (c *checker) connection(lv linkView) {
 	case dxtypes.ConnectionStateAvailable:
 		c.add(name, order, link, probes.Pass, "", "%s is available", desc)
 	case dxtypes.ConnectionStateOrdering:
-		c.add(name, order, link, probes.Warn,
+		// Until it is accepted no traffic can cross it: at turn-up this
+		// is the step that blocks everything after it.
+		c.add(name, order, link, probes.Fail,
 			fmt.Sprintf("accept it in the Direct Connect console (Connections, %s, Accept) or run: %s", id,
 				cli(region, "directconnect confirm-connection --connection-id", id)),
 			"hosted connection %s is waiting for you to accept it (state ordering)", desc)
@@ -411,7 +413,7 @@ func (c *checker) vif(lv linkView) {
 		default:
 			cmd = cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag())
 		}
-		c.add(pre+"state", probes.OrderVIF, link, probes.Warn,
+		c.add(pre+"state", probes.OrderVIF, link, probes.Fail,
 			"accept it in the Direct Connect console (Virtual interfaces, "+id+", Accept) or run: "+cmd,
 			"hosted %s VIF %s is waiting for you to accept it (state confirming)", typ, id)
 	case dxtypes.VirtualInterfaceStateVerifying, dxtypes.VirtualInterfaceStatePending:

@@ -97,9 +97,9 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "hosted connection awaiting acceptance",
 			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "ordering"; conn1(sc).PartnerName = "Pureport" },
-			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+			want: []want{{"aws.connection.primary.state", probes.Fail, []string{
 				"waiting for you to accept", "via Pureport",
-				"aws directconnect confirm-connection --connection-id dxcon-lab0001 --region us-east-1",
+				"aws directconnect confirm-connection --connection-id dxcon-lab00001 --region us-east-1",
 			}}},
 		},
 		{
@@ -110,7 +110,7 @@ func TestChecks(t *testing.T) {
 			},
 			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
 				"LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90", "LOA-CFA available (application/pdf",
-				"aws directconnect describe-loa --connection-id dxcon-lab0001 --region us-east-1",
+				"aws directconnect describe-loa --connection-id dxcon-lab00001 --region us-east-1",
 			}}},
 		},
 		{
@@ -150,7 +150,7 @@ func TestChecks(t *testing.T) {
 			name:   "connection not visible",
 			mutate: func(sc *awstest.Scenario) { sc.Connections = sc.Connections[1:] },
 			want: []want{{"aws.connection.primary.state", probes.Fail, []string{
-				"connection dxcon-lab0001 not found in accounts default (111122223333), regions us-east-1",
+				"connection dxcon-lab00001 not found in accounts default (111122223333), regions us-east-1",
 			}}},
 		},
 		{
@@ -178,8 +178,8 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "hosted VIF awaiting acceptance",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "confirming" },
-			want: []want{{"aws.vif.primary.state", probes.Warn, []string{
-				"aws directconnect confirm-private-virtual-interface --virtual-interface-id dxvif-lab0001 --direct-connect-gateway-id " + awstest.LabDXGateway + " --region us-east-1",
+			want: []want{{"aws.vif.primary.state", probes.Fail, []string{
+				"aws directconnect confirm-private-virtual-interface --virtual-interface-id dxvif-lab00001 --direct-connect-gateway-id " + awstest.LabDXGateway + " --region us-east-1",
 			}}},
 		},
 		{
@@ -187,12 +187,12 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).VirtualInterfaceState, vif1(sc).VirtualInterfaceType = "confirming", "transit"
 			},
-			want: []want{{"aws.vif.primary.state", probes.Warn, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab0001"}}},
+			want: []want{{"aws.vif.primary.state", probes.Fail, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab00001"}}},
 		},
 		{
 			name:   "VIF down",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).VirtualInterfaceState = "down" },
-			want:   []want{{"aws.vif.primary.state", probes.Fail, []string{"VIF dxvif-lab0001 is down", "VLAN 101", "describe-router-configuration"}}},
+			want:   []want{{"aws.vif.primary.state", probes.Fail, []string{"VIF dxvif-lab00001 is down", "VLAN 101", "describe-router-configuration"}}},
 		},
 		{
 			name:   "VIF deleted",
@@ -273,7 +273,7 @@ func TestChecks(t *testing.T) {
 				vif1(sc).Mtu = 9001
 			},
 			want: []want{{"aws.vif.mtu", probes.Fail, []string{
-				"aws directconnect update-virtual-interface-attributes --virtual-interface-id dxvif-lab0002 --mtu 9001 --region us-east-1",
+				"aws directconnect update-virtual-interface-attributes --virtual-interface-id dxvif-lab00002 --mtu 9001 --region us-east-1",
 			}}},
 		},
 		{
@@ -353,8 +353,8 @@ func TestChecks(t *testing.T) {
 			},
 			want: []want{
 				{"aws.discovery", probes.Pass, []string{
-					"link primary: VIF dxvif-lab0001 (discovered) on dxcon-lab0001 (discovered)",
-					"link secondary: VIF dxvif-lab0002 (discovered) on dxcon-lab0002 (discovered)",
+					"link primary: VIF dxvif-lab00001 (discovered) on dxcon-lab00001 (discovered)",
+					"link secondary: VIF dxvif-lab00002 (discovered) on dxcon-lab00002 (discovered)",
 					"with route tables " + awstest.LabRouteTable1 + ", " + awstest.LabRouteTable2,
 				}},
 				{"aws.connection.secondary.state", probes.Pass, nil},
@@ -372,7 +372,7 @@ func TestChecks(t *testing.T) {
 				}
 			},
 			want: []want{
-				{"aws.discovery", probes.Pass, []string{"VIF dxvif-lab0002 (discovered) on dxcon-lab0002", "DX gateway " + awstest.LabDXGateway}},
+				{"aws.discovery", probes.Pass, []string{"VIF dxvif-lab00002 (discovered) on dxcon-lab00002", "DX gateway " + awstest.LabDXGateway}},
 				{"aws.dxgw.state", probes.Pass, nil},
 			},
 		},

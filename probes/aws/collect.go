@@ -187,6 +187,15 @@ func (s *snapshot) loaDaysLeft(id string) (float64, bool) {
 	return loaValidity.Hours()/24 - s.at.Sub(*c.LoaIssueTime).Hours()/24, true
 }
 
+// loaExpiry returns when the LOA-CFA of a requested connection expires.
+func (s *snapshot) loaExpiry(id string) (time.Time, bool) {
+	c := s.conns[id]
+	if c == nil || c.ConnectionState != dxtypes.ConnectionStateRequested || c.LoaIssueTime == nil {
+		return time.Time{}, false
+	}
+	return c.LoaIssueTime.Add(loaValidity), true
+}
+
 // loaValidity is how long an LOA-CFA stays valid.
 const loaValidity = 90 * 24 * time.Hour
 

@@ -26,8 +26,8 @@ var (
 		"1 when the route table propagates routes from the virtual private gateway.", []string{"route_table", "gateway"}, nil)
 	routeActiveDesc = prometheus.NewDesc("dxwatch_aws_route_active",
 		"Route to the virtual private gateway in a VPC route table: 1 active, 0 blackhole.", []string{"route_table", "destination"}, nil)
-	loaExpiryDesc = prometheus.NewDesc("dxwatch_aws_loa_expiry_days",
-		"Days left before the LOA-CFA of a requested connection expires (90 days after issue).", []string{"connection"}, nil)
+	loaExpiryDesc = prometheus.NewDesc("dxwatch_aws_loa_expiry_timestamp_seconds",
+		"Unix time at which the LOA-CFA of a requested connection expires (90 days after issue); (this - time()) / 86400 is the days left.", []string{"connection"}, nil)
 	lastSuccessDesc = prometheus.NewDesc("dxwatch_aws_last_success_timestamp_seconds",
 		"Unix time of the last poll in which every call in the account and region succeeded (0 before the first).", []string{"account", "region"}, nil)
 )
@@ -66,8 +66,8 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		for _, s := range dxtypes.ConnectionState("").Values() {
 			ch <- prometheus.MustNewConstMetric(connectionStateDesc, prometheus.GaugeValue, b2f(c.ConnectionState == s), id, string(s))
 		}
-		if days, ok := snap.loaDaysLeft(id); ok {
-			ch <- prometheus.MustNewConstMetric(loaExpiryDesc, prometheus.GaugeValue, days, id)
+		if exp, ok := snap.loaExpiry(id); ok {
+			ch <- prometheus.MustNewConstMetric(loaExpiryDesc, prometheus.GaugeValue, float64(exp.UnixNano())/1e9, id)
 		}
 	}
 	for _, id := range snap.vifIDs() {

@@ -368,7 +368,7 @@ func TestMetrics(t *testing.T) {
 	}
 	names := []string{
 		"dxwatch_aws_connection_state", "dxwatch_aws_vif_state", "dxwatch_aws_vif_bgp_up",
-		"dxwatch_aws_route_propagation_enabled", "dxwatch_aws_route_active", "dxwatch_aws_loa_expiry_days",
+		"dxwatch_aws_route_propagation_enabled", "dxwatch_aws_route_active", "dxwatch_aws_loa_expiry_timestamp_seconds",
 		"dxwatch_aws_last_success_timestamp_seconds",
 	}
 	var b strings.Builder
@@ -381,7 +381,7 @@ func TestMetrics(t *testing.T) {
 	for _, pr := range problems {
 		// The issue fixes this name; days are what an engineer reads off
 		// an LOA.
-		if pr.Metric == "dxwatch_aws_loa_expiry_days" && strings.Contains(pr.Text, "base unit") {
+		if pr.Metric == "dxwatch_aws_loa_expiry_timestamp_seconds" && strings.Contains(pr.Text, "base unit") {
 			continue
 		}
 		t.Errorf("lint: %s: %s", pr.Metric, pr.Text)

@@ -1,0 +1,416 @@
+package agent_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent"
+	"github.com/dxwatch/dxwatch/dashboards/promtest"
+	"github.com/dxwatch/dxwatch/lab"
+)
+
+// labConfig is dxwatch's configuration for the lab, probing every 100 ms so
+// that a failover is seen as it happens.
+const labConfig = `site: lab
+links:
+  - name: primary
+    role: primary
+    connection_id: dxcon-lab00001
+    vif_id: dxvif-lab00001
+    customer_address: 169.254.10.2/30
+    amazon_address: 169.254.10.1/30
+    vlan: 101
+  - name: secondary
+    role: secondary
+    connection_id: dxcon-lab00002
+    vif_id: dxvif-lab00002
+    customer_address: 169.254.20.2/30
+    amazon_address: 169.254.20.1/30
+    vlan: 102
+targets:
+  - name: i1
+    address: 198.18.0.10
+  - name: i2
+    address: 198.18.0.11
+routing:
+  mode: active_passive
+  primary: primary
+  expected_prefixes: [198.18.0.0/16]
+ping:
+  interval: 100ms
+  timeout: 100ms
+trace:
+  interval: 2s
+bgp:
+  local_asn: 65000
+  router_id: 192.0.2.10
+  peers:
+    - name: edge1
+      address: 192.0.2.1
+      asn: 65000
+  bmp:
+    listen_address: 192.0.2.10:11019
+`
+
+const agentListen = "127.0.0.1:9479"
+
+// TestLabAgentChild is the agent itself, run by the lab tests inside the
+// lab's agent host.
+func TestLabAgentChild(t *testing.T) {
+	if !lab.InChild() {
+		t.Skip("runs only inside a lab host, started by the TestLabAgent* tests")
+	}
+	a, err := agent.New(agent.Options{ConfigFile: os.Getenv("DXWATCH_CONFIG"), ListenAddresses: []string{agentListen}, Version: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// labAgent brings a lab up and runs the agent in its agent host; it returns
+// the lab and a client that reaches the agent.
+func labAgent(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
+	t.Helper()
+	l := lab.ForTest(t, o)
+	f := filepath.Join(l.Dir(), "dxwatch-e2e.yaml")
+	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lab.StartChild(t, l, lab.HostAgent, "TestLabAgentChild", "DXWATCH_CONFIG="+f)
+	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
+	t.Cleanup(c.http.CloseIdleConnections)
+	c.waitFor(60*time.Second, "agent ready", func() bool {
+		code, _ := c.get("/readyz")
+		return code == 200
+	})
+	return l, c
+}
+
+type agentClient struct {
+	t    *testing.T
+	http *http.Client
+}
+
+func (c *agentClient) get(path string) (int, []byte) {
+	resp, err := c.http.Get("http://" + agentListen + path)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+type status struct {
+	Active []string `json:"active"`
+	Links  []struct {
+		Name    string   `json:"name"`
+		State   string   `json:"state"`
+		Active  bool     `json:"active"`
+		Reasons []string `json:"reasons"`
+	} `json:"links"`
+}
+
+func (s status) link(name string) (state string, reasons []string) {
+	for _, l := range s.Links {
+		if l.Name == name {
+			return l.State, l.Reasons
+		}
+	}
+	return "", nil
+}
+
+type event struct {
+	ID            int       `json:"id"`
+	Kind          string    `json:"kind"`
+	Direction     string    `json:"direction"`
+	From          []string  `json:"from"`
+	To            []string  `json:"to"`
+	Started       time.Time `json:"started"`
+	Time          time.Time `json:"time"`
+	Complete      bool      `json:"complete"`
+	OutageSeconds float64   `json:"outage_seconds"`
+	Targets       []struct {
+		Target        string  `json:"target"`
+		OutageSeconds float64 `json:"outage_seconds"`
+		Lost          int     `json:"lost"`
+	} `json:"targets"`
+}
+
+func (c *agentClient) status() status {
+	var s status
+	if code, b := c.get("/api/status"); code == 200 {
+		json.Unmarshal(b, &s)
+	}
+	return s
+}
+
+func (c *agentClient) events(kinds ...string) []event {
+	var all, out []event
+	if code, b := c.get("/api/events"); code == 200 {
+		json.Unmarshal(b, &all)
+	}
+	for _, e := range all {
+		for _, k := range kinds {
+			if e.Kind == k {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// waitFor polls cond every 20 ms for at most d.
+func (c *agentClient) waitFor(d time.Duration, what string, cond func() bool) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			c.t.Fatalf("%s: not within %s; status: %+v", what, d, c.status())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func (c *agentClient) active(link string) func() bool {
+	return func() bool {
+		s := c.status()
+		return len(s.Active) == 1 && s.Active[0] == link
+	}
+}
+
+func (c *agentClient) linkState(link, state string) func() bool {
+	return func() bool {
+		st, _ := c.status().link(link)
+		return st == state
+	}
+}
+
+// failovers returns the completed failover and failback events.
+func (c *agentClient) failovers() []event {
+	var out []event
+	for _, e := range c.events("failover", "failback") {
+		if e.Complete {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestLabAgentFailover cuts the primary link under a running agent and a
+// real Prometheus with the shipped rules: the agent declares the primary
+// down, moves the active link, records one failover with its measured
+// outage (compared with fping's, run at the same time in the same host),
+// and the failover and link-down alerts fire; after the restore, one
+// failback, and the alerts resolve.
+func TestLabAgentFailover(t *testing.T) {
+	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
+	prom := promtest.ForTest(t, promtest.Config{
+		Targets:   []string{agentListen},
+		Labels:    map[string]string{"site": "lab"},
+		RuleFiles: []string{"../dashboards/alerts.yaml"},
+		MaxFor:    2 * time.Second,
+		Command: func(ctx context.Context, argv ...string) *exec.Cmd {
+			return l.Command(ctx, lab.HostAgent, argv...)
+		},
+		DialContext: l.DialContext(lab.HostAgent),
+	})
+	c.waitFor(60*time.Second, "primary active", c.active("primary"))
+	c.waitFor(30*time.Second, "both links up", func() bool {
+		return c.linkState("primary", "up")() && c.linkState("secondary", "up")()
+	})
+
+	fp := startFping(t, l, lab.Instance1)
+	cut := time.Now()
+	if err := l.Cut("primary", false); err != nil {
+		t.Fatal(err)
+	}
+	down := c.waitFor(10*time.Second, "primary down", c.linkState("primary", "down"))
+	t.Logf("carrier cut: primary down in the agent's status %s after the cut (polled every 20 ms)", down.Round(time.Millisecond))
+	c.waitFor(30*time.Second, "secondary active", c.active("secondary"))
+	c.waitFor(30*time.Second, "failover event", func() bool { return len(c.failovers()) == 1 })
+	ev := c.failovers()[0]
+	if ev.Kind != "failover" || strings.Join(ev.From, ",") != "primary" || strings.Join(ev.To, ",") != "secondary" {
+		t.Errorf("event = %+v, want a failover from primary to secondary", ev)
+	}
+	t.Logf("failover event: detected %s after the cut, outage %.3f s", ev.Time.Sub(cut).Round(time.Millisecond), ev.OutageSeconds)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := prom.WaitForAlert(ctx, "DirectConnectLinkDown", "firing", map[string]string{"link": "primary"}); err != nil {
+		t.Error(err)
+	}
+	if _, err := prom.WaitForAlert(ctx, "DirectConnectFailover", "firing", nil); err != nil {
+		t.Error(err)
+	}
+
+	// fping's view of the same outage, toward the same instance.
+	fpLost := fp.stop()
+	fpOutage := float64(fpLost) * 0.010
+	for _, tg := range ev.Targets {
+		if tg.Target == "i1" {
+			t.Logf("outage to i1: dxwatch %.3f s, fping -l -p 10 %.3f s (%d lost)", tg.OutageSeconds, fpOutage, fpLost)
+			if math.Abs(tg.OutageSeconds-fpOutage) > 0.100 {
+				t.Errorf("dxwatch's outage %.3f s is not within one probe interval (100 ms) of fping's %.3f s", tg.OutageSeconds, fpOutage)
+			}
+		}
+	}
+
+	if err := l.Restore("primary"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(60*time.Second, "primary active again", c.active("primary"))
+	c.waitFor(30*time.Second, "failback event", func() bool { return len(c.failovers()) == 2 })
+	if fb := c.failovers()[1]; fb.Kind != "failback" || strings.Join(fb.To, ",") != "primary" {
+		t.Errorf("second event = %+v, want a failback to primary", fb)
+	}
+	if err := prom.WaitForNoAlert(ctx, "DirectConnectLinkDown", map[string]string{"link": "primary"}); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestLabAgentGreyFailure stops forwarding on the primary without carrier
+// loss and without BFD: BGP would need its 90 s hold timer, the agent must
+// see the data plane down within three probe intervals.
+func TestLabAgentGreyFailure(t *testing.T) {
+	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne, NoBFD: true}, labConfig)
+	c.waitFor(60*time.Second, "primary active", c.active("primary"))
+	c.waitFor(30*time.Second, "primary up", c.linkState("primary", "up"))
+	if err := l.Cut("primary", true); err != nil {
+		t.Fatal(err)
+	}
+	d := c.waitFor(10*time.Second, "primary down", c.linkState("primary", "down"))
+	_, reasons := c.status().link("primary")
+	t.Logf("silent cut, no BFD: primary down %s after the cut; reasons %q", d.Round(time.Millisecond), reasons)
+	if !strings.Contains(strings.Join(reasons, ";"), "data plane down, BGP still up") {
+		t.Errorf("reasons %q do not say the data plane is down while BGP is up", reasons)
+	}
+	if err := l.Restore("primary"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(30*time.Second, "primary up again", c.linkState("primary", "up"))
+}
+
+// TestLabAgentFlapStorm cuts and restores the primary 20 times: exactly one
+// failover and one failback per cycle, and no goroutine growth.
+func TestLabAgentFlapStorm(t *testing.T) {
+	cycles := 20
+	if v, err := strconv.Atoi(os.Getenv("DXWATCH_LAB_STORM")); err == nil && v > 0 {
+		cycles = v
+	}
+	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
+	c.waitFor(60*time.Second, "primary active", c.active("primary"))
+	c.waitFor(30*time.Second, "first trace settles", func() bool { return len(c.failovers()) == 0 && c.linkState("secondary", "up")() })
+	goroutines := func() float64 {
+		_, b := c.get("/metrics")
+		m := regexp.MustCompile(`(?m)^go_goroutines (\d+)`).FindSubmatch(b)
+		if m == nil {
+			t.Fatal("no go_goroutines in /metrics")
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	before := goroutines()
+	for i := 1; i <= cycles; i++ {
+		if err := l.Cut("primary", false); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor(30*time.Second, fmt.Sprintf("cycle %d: failover", i), func() bool { return len(c.failovers()) == 2*i-1 })
+		if err := l.Restore("primary"); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor(60*time.Second, fmt.Sprintf("cycle %d: failback", i), func() bool { return len(c.failovers()) == 2*i })
+	}
+	evs := c.failovers()
+	for i, e := range evs {
+		want := "failover"
+		if i%2 == 1 {
+			want = "failback"
+		}
+		if e.Kind != want {
+			t.Errorf("event %d is a %s, want a %s", i, e.Kind, want)
+		}
+	}
+	after := goroutines()
+	t.Logf("%d cycles: %d events; goroutines %v before, %v after", cycles, len(evs), before, after)
+	if after > before+10 {
+		t.Errorf("goroutines grew from %v to %v across the storm", before, after)
+	}
+}
+
+// fping runs `fping -l -p 10` toward addr inside the agent host and counts
+// the echoes it lost.
+type fping struct {
+	cmd  *exec.Cmd
+	seqs chan int
+}
+
+func startFping(t *testing.T, l *lab.Lab, addr string) *fping {
+	t.Helper()
+	cmd := l.Command(context.Background(), lab.HostAgent, "fping", "-l", "-p", "10", "-t", "100", addr)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("fping: %v (apt-get install fping)", err)
+	}
+	f := &fping{cmd: cmd, seqs: make(chan int, 1<<16)}
+	seqRE := regexp.MustCompile(`: \[(\d+)\], `)
+	go func() {
+		defer close(f.seqs)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := seqRE.FindStringSubmatch(sc.Text()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				f.seqs <- n
+			}
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return f
+}
+
+// stop ends fping and returns how many echoes went unanswered between its
+// first and last reply.
+func (f *fping) stop() int {
+	time.Sleep(500 * time.Millisecond) // the last replies after the restore
+	f.cmd.Process.Signal(syscall.SIGTERM)
+	seen := map[int]bool{}
+	first, last := -1, -1
+	for s := range f.seqs {
+		if first < 0 {
+			first = s
+		}
+		seen[s] = true
+		last = s
+	}
+	f.cmd.Wait()
+	lost := 0
+	for s := first; s <= last; s++ {
+		if !seen[s] {
+			lost++
+		}
+	}
+	return lost
+}
