@@ -122,6 +122,9 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/-/reload", 405, "reload with POST"},
 		{"GET", "/api/nothing", 404, "no such API"},
 		{"GET", "/nothing", 404, ""},
+		{"GET", "/", 200, "<!doctype html>"},
+		{"GET", "/api/site", 200, `"primary"`},
+		{"GET", "/api/checks", 200, `[`},
 	} {
 		t.Run(tc.method+tc.path, func(t *testing.T) {
 			code, body := get(t, c, tc.method, base+tc.path)

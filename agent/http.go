@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/dxwatch/dxwatch/agent/statuspage"
+	"github.com/dxwatch/dxwatch/probes"
 )
 
 // Handler returns the agent's HTTP handler: /metrics, /healthz, /readyz,
@@ -53,14 +56,16 @@ func (a *Agent) Handler() http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><title>dxwatch</title><h1>dxwatch</h1><ul><li><a href="metrics">metrics</a><li><a href="readyz">readiness</a></ul>`)
+	// The status page, and the two API views it adds: the configured site
+	// and every probe's checks.
+	sp := statuspage.Handler(statuspage.Options{
+		Site:    func() probes.Site { return a.cur.Load().cfg.Topology() },
+		Checks:  func() []probes.CheckResult { return a.cur.Load().checks() },
+		Version: a.opts.Version,
 	})
+	mux.Handle("/", sp)
+	mux.Handle(statuspage.SitePath, sp)
+	mux.Handle(statuspage.ChecksPath, sp)
 	return mux
 }
 
