@@ -255,20 +255,19 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 	w.dirty = true
 	switch ev.kind {
 	case bmpConnected:
-		if old, ok := w.bmp[ev.router]; ok {
-			w.closeRouter(old, ev.t)
-		}
-		w.bmp[ev.router] = &bmpRouter{name: ev.router, addr: ev.remote, conn: ev.conn, since: ev.t, peers: map[netip.Addr]*bmpPeer{}}
+		// Keyed by connection: a second connection from the same address
+		// (a restarting router, or garbage) leaves the first one alone.
+		w.bmp[ev.conn] = &bmpRouter{name: ev.router, addr: ev.remote, conn: ev.conn, since: ev.t, peers: map[netip.Addr]*bmpPeer{}}
 		return
 	case bmpClosed:
-		if r, ok := w.bmp[ev.router]; ok && r.conn == ev.conn {
+		if r, ok := w.bmp[ev.conn]; ok {
 			w.closeRouter(r, ev.t)
-			delete(w.bmp, ev.router)
+			delete(w.bmp, ev.conn)
 		}
 		return
 	}
-	r, ok := w.bmp[ev.router]
-	if !ok || r.conn != ev.conn {
+	r, ok := w.bmp[ev.conn]
+	if !ok {
 		return
 	}
 	h := ev.msg.PeerHeader

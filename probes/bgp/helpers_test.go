@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/netip"
 	"strconv"
@@ -90,7 +91,7 @@ func newSpeaker(t testing.TB, asn uint32, addr string, port int) *speaker {
 type peerOpt func(*api.Peer)
 
 func withKey(k string) peerOpt { return func(p *api.Peer) { p.Conf.AuthPassword = k } }
-func passive() peerOpt        { return func(p *api.Peer) { p.Transport.PassiveMode = true } }
+func passive() peerOpt         { return func(p *api.Peer) { p.Transport.PassiveMode = true } }
 func from(local string) peerOpt {
 	return func(p *api.Peer) { p.Transport.LocalAddress = local }
 }
@@ -246,6 +247,10 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if debugProbe != nil {
+				b, _ := json.MarshalIndent(debugProbe.Routes(), "", " ")
+				t.Logf("routes: %s", b)
+			}
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -285,3 +290,6 @@ func (p *Probe) check(name string) probes.CheckResult {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// debugProbe, when set, is dumped when eventually times out.
+var debugProbe *Probe

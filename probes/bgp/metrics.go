@@ -99,11 +99,19 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 	counter(resyncsDesc, float64(p.resyncs.Load()))
 	counter(bmpErrorsDesc, float64(p.bmpErrors.Load()))
 	gauge(bmpRoutersDesc, float64(len(r.BMPRouters)))
+	// A router may hold two connections for a moment (a BMP restart):
+	// one series per router and link, up when any connection says so.
+	type rl struct{ router, link string }
+	bmpUp := map[rl]bool{}
 	for _, rv := range r.BMPRouters {
 		for _, bp := range rv.Peers {
 			if bp.Link != "" {
-				gauge(bmpPeerUpDesc, b2f(bp.Up), rv.Name, bp.Link)
+				k := rl{rv.Name, bp.Link}
+				bmpUp[k] = bmpUp[k] || bp.Up
 			}
 		}
+	}
+	for k, up := range bmpUp {
+		gauge(bmpPeerUpDesc, b2f(up), k.router, k.link)
 	}
 }

@@ -139,7 +139,7 @@ type worker struct {
 	bgp    *server.BgpServer
 	ctx    context.Context
 	peers  []*peerRun
-	bmp    map[string]*bmpRouter
+	bmp    map[uint64]*bmpRouter
 	dirty  bool
 	relHit bool
 	relAt  time.Time
@@ -150,7 +150,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	p.started = time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := &worker{p: p, s: newState(p.deps.Site, p.cfg.LocalASN, p.cfg.KeepOnlyRelevant), ctx: ctx, bmp: map[string]*bmpRouter{}}
+	w := &worker{p: p, s: newState(p.deps.Site, p.cfg.LocalASN, p.cfg.KeepOnlyRelevant), ctx: ctx, bmp: map[uint64]*bmpRouter{}}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
@@ -633,4 +633,3 @@ func (w *worker) health() error {
 // BMPAddr returns the BMP station's listening address once Run has opened
 // it (nil before, or when the station is off).
 func (p *Probe) BMPAddr() *net.TCPAddr { return p.bmpAddr.Load() }
-

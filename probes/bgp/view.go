@@ -176,7 +176,9 @@ func (w *worker) publish(now time.Time) {
 		slices.SortFunc(rv.Peers, func(a, b BMPPeerView) int { return strings.Compare(a.Address, b.Address) })
 		r.BMPRouters = append(r.BMPRouters, rv)
 	}
-	slices.SortFunc(r.BMPRouters, func(a, b RouterView) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(r.BMPRouters, func(a, b RouterView) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), a.ConnectedSince.Compare(b.ConnectedSince))
+	})
 
 	expected := s.site.Routing.ExpectedPrefixes
 	for l, link := range s.site.Links {
@@ -221,16 +223,19 @@ func (w *worker) publish(now time.Time) {
 
 // linkSession is the link's DX session state as BMP reports it.
 func (w *worker) linkSession(l int) SessionView {
-	var names []string
-	for n := range w.bmp {
-		names = append(names, n)
+	var conns []uint64
+	for c := range w.bmp {
+		conns = append(conns, c)
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		for _, bp := range w.bmp[n].peers {
+	// The newest connection that knows the session speaks for it.
+	slices.Sort(conns)
+	slices.Reverse(conns)
+	for _, c := range conns {
+		r := w.bmp[c]
+		for _, bp := range r.peers {
 			if bp.link == l && bp.known {
 				up := bp.up
-				return SessionView{Source: "bmp", Router: n, Up: &up, Since: timePtr(bp.since), Reason: bp.reason}
+				return SessionView{Source: "bmp", Router: r.name, Up: &up, Since: timePtr(bp.since), Reason: bp.reason}
 			}
 		}
 	}
