@@ -334,6 +334,13 @@ func (w *worker) watchPeer(i int, current bool) error {
 func (p *Probe) apiPeer(i int) *api.Peer {
 	pc := p.cfg.Peers[i]
 	hold := uint64(pc.holdTime() / time.Second)
+	// After a reset GoBGP waits ConnectRetry before it dials again, or,
+	// for a passive peer, before it accepts again: short, so that a flap
+	// is seen to end quickly; an active peer dials no more than every 5s.
+	retry := uint64(5)
+	if pc.Passive {
+		retry = 1
+	}
 	fams := []*api.Family{
 		{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST},
 		{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST},
@@ -352,7 +359,7 @@ func (p *Probe) apiPeer(i int) *api.Peer {
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			HoldTime:               hold,
 			KeepaliveInterval:      max(hold/3, 1),
-			ConnectRetry:           5,
+			ConnectRetry:           retry,
 			IdleHoldTimeAfterReset: 1,
 		}},
 	}
