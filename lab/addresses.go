@@ -48,4 +48,19 @@ const (
 	HostVPC   = "vpc"
 	HostInst1 = "i1"
 	HostInst2 = "i2"
+
+	// Inside the "AWS" region: each AWS router reaches the VPC router over
+	// its own transit /30 in 198.19.0.0/16 (iBGP, ASN 64512).
+	TransitNet1  = "198.19.1.0/30"
+	AWS1Transit  = "198.19.1.1" // aws1's end
+	VPCTransit1  = "198.19.1.2" // the VPC router's end toward aws1
+	TransitNet2  = "198.19.2.0/30"
+	AWS2Transit  = "198.19.2.1"
+	VPCTransit2  = "198.19.2.2"
+	VPCSubnet    = "198.18.0.0/24" // the instances' LAN behind the VPC router
+	OnPremPrefix = OnPremLAN       // what the edge routers advertise to AWS
+
+	// Link names as Cut, Restore, Flap and Brownout take them.
+	LinkPrimary   = "primary"
+	LinkSecondary = "secondary"
 )

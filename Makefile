@@ -1,0 +1,50 @@
+# dxwatch — see README.md. `sudo make demo` runs the lab demo; `sudo make check` runs every test.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+PKGS      := ./...
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: all build deps test test-lab lint bench demo check clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/dxwatch ./cmd/dxwatch
+
+deps:
+	./scripts/deps.sh
+
+# Unit and loopback tests. Lab tests (TestLab*) are left to test-lab.
+test:
+	$(GO) test -race -count=1 -skip '^TestLab' $(PKGS)
+
+# Integration tests against the network-namespace lab (root, FRR). One
+# package at a time: each brings its own lab up and tears it down.
+test-lab: deps
+	@[ "$$(id -u)" -eq 0 ] || { echo "test-lab needs root (network namespaces, FRR): sudo make test-lab"; exit 1; }
+	$(GO) test -race -count=1 -p 1 -timeout 40m -run '^TestLab' $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt would change:"; echo "$$out"; exit 1; }
+	@[ -x $(STATICCHECK) ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(STATICCHECK) $(PKGS)
+	@cp go.mod /tmp/dxwatch.go.mod.bak && cp go.sum /tmp/dxwatch.go.sum.bak && $(GO) mod tidy && \
+	  if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes go.mod/go.sum: run it and commit"; \
+	  cp /tmp/dxwatch.go.mod.bak go.mod; cp /tmp/dxwatch.go.sum.bak go.sum; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+# The lab demo: lab, agent, Prometheus with the alert rules. Ctrl-C tears it down.
+demo: deps build
+	@[ "$$(id -u)" -eq 0 ] || { echo "the demo needs root (network namespaces): sudo make demo"; exit 1; }
+	$(GO) run ./lab/cmd/dxlab demo --dxwatch bin/dxwatch
+
+# Everything CI runs: lint, unit tests, lab tests.
+check: deps lint test test-lab
+
+clean:
+	rm -rf bin dist

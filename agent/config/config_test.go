@@ -1,0 +1,92 @@
+package config
+
+import (
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .err files in testdata/invalid")
+
+func TestExamplesAreValid(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("example does not load:\n%v", err)
+			}
+			site := cfg.Topology()
+			if len(site.Links) != 2 || site.Routing.Primary != "primary" {
+				t.Errorf("site = %+v, want two links with primary preferred", site)
+			}
+		})
+	}
+}
+
+// TestInvalid loads every file in testdata/invalid and compares the whole
+// error with the golden file beside it: each message names its path and line.
+func TestInvalid(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid testdata: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			_, err := Load(f)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".err"
+			got := err.Error() + "\n"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("no golden file (run go test ./agent/config -update): %v", rerr)
+			}
+			if got != string(want) {
+				t.Errorf("error differs from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func TestTopology(t *testing.T) {
+	cfg, err := Load("../../examples/hosted-pureport.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := cfg.Topology()
+	l, ok := site.LinkByAmazonAddress(netip.MustParseAddr("169.254.100.6"))
+	if !ok || l.Name != "secondary" || l.VLAN != 2002 {
+		t.Errorf("LinkByAmazonAddress(169.254.100.6) = %+v, %v", l, ok)
+	}
+	if site.Routing.Primary != "primary" || site.Routing.Mode != probes.ModeActivePassive || site.Routing.AmazonASN != 64512 {
+		t.Errorf("routing = %+v: primary must default to the link with role primary", site.Routing)
+	}
+	if got := len(site.Routing.ExpectedPrefixes); got != 2 {
+		t.Errorf("expected prefixes = %d, want 2", got)
+	}
+}
+
+func TestLineOfMissingKeyIsItsParent(t *testing.T) {
+	_, err := Parse("x.yaml", []byte("site: dc1\nlinks:\n  - name: a\n    role: primary\n    vlan: 5\n"))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if !strings.Contains(err.Error(), "links[0].customer_address (line 3): missing") {
+		t.Errorf("error does not place the missing key at its link's line:\n%v", err)
+	}
+}

@@ -1,0 +1,273 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dxwatch/dxwatch/agent/config"
+	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// probeSpec is one probe the configuration asks for. key is everything the
+// probe is built from: a probe whose key did not change keeps running across
+// a reload.
+type probeSpec struct {
+	kind, name string
+	key        any
+	build      func(probes.Deps) (probes.Probe, error)
+	// update, when set, applies a changed configuration to a running probe
+	// of the same kind and name, which then keeps its unchanged parts (the
+	// ping probe keeps the counters of unchanged targets).
+	update func(probes.Probe) error
+}
+
+// runner is one running probe.
+type runner struct {
+	spec   probeSpec
+	probe  probes.Probe
+	status *probes.Status
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// generation is everything built from one configuration: its registry, its
+// probes and its API handlers. It is replaced whole on reload.
+type generation struct {
+	cfg     *config.Config
+	reg     *prometheus.Registry
+	runners []*runner
+	reused  map[*runner]bool
+	api     map[string]http.Handler
+	metrics http.Handler
+
+	// health fuses the probes' observations; one model per generation.
+	health       *health.Model
+	healthCancel context.CancelFunc
+	healthDone   chan struct{}
+}
+
+// build constructs a generation from cfg, taking over the runners of old
+// whose configuration is unchanged. It starts nothing.
+func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) {
+	g := &generation{
+		cfg:    cfg,
+		reg:    prometheus.NewRegistry(),
+		reused: map[*runner]bool{},
+		api:    map[string]http.Handler{},
+	}
+	site := cfg.Topology()
+	g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), health.WithTrigger(a.traceNow))
+	for _, h := range g.health.APIHandlers() {
+		g.api[h.APIPath()] = h
+	}
+	for _, spec := range probeSpecs(cfg) {
+		if r := old.find(spec); r != nil {
+			g.runners = append(g.runners, r)
+			g.reused[r] = true
+			continue
+		}
+		if r := old.findKind(spec); r != nil && spec.update != nil {
+			// Applied before the swap: a failure leaves the probe as it was
+			// and the reload is refused.
+			if err := spec.update(r.probe); err != nil {
+				return nil, fmt.Errorf("update %s probe %q: %w", spec.kind, spec.name, err)
+			}
+			r.spec = spec
+			g.runners = append(g.runners, r)
+			g.reused[r] = true
+			continue
+		}
+		status := probes.NewStatus(spec.kind, spec.name)
+		p, err := spec.build(probes.Deps{
+			Logger:   a.logger.With("probe", spec.name, "kind", spec.kind),
+			Site:     site,
+			Observer: &a.observer,
+			Status:   status,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("build %s probe %q: %w", spec.kind, spec.name, err)
+		}
+		g.runners = append(g.runners, &runner{spec: spec, probe: p, status: status})
+	}
+
+	var statuses probes.StatusCollector
+	for _, r := range g.runners {
+		statuses = append(statuses, r.status)
+		if err := g.reg.Register(r.probe); err != nil {
+			return nil, fmt.Errorf("register metrics of %s probe %q: %w", r.spec.kind, r.spec.name, err)
+		}
+		if h, ok := r.probe.(probes.APIHandler); ok {
+			g.api[h.APIPath()] = h
+		}
+	}
+	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), g.health)
+	g.metrics = promhttp.HandlerFor(prometheus.Gatherers{a.base, g.reg}, promhttp.HandlerOpts{
+		ErrorLog:          slogPrinter{a.logger},
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	})
+	return g, nil
+}
+
+// find returns the runner of g that runs spec unchanged.
+func (g *generation) find(spec probeSpec) *runner {
+	if g == nil {
+		return nil
+	}
+	for _, r := range g.runners {
+		if r.spec.kind == spec.kind && r.spec.name == spec.name && reflect.DeepEqual(r.spec.key, spec.key) {
+			return r
+		}
+	}
+	return nil
+}
+
+// findKind returns the runner of g of the same kind and name as spec.
+func (g *generation) findKind(spec probeSpec) *runner {
+	if g == nil {
+		return nil
+	}
+	for _, r := range g.runners {
+		if r.spec.kind == spec.kind && r.spec.name == spec.name {
+			return r
+		}
+	}
+	return nil
+}
+
+// kept returns the runners this generation took over from the previous one.
+func (g *generation) kept() []*runner {
+	var rs []*runner
+	for r := range g.reused {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// start runs the health model and every probe that is not already running,
+// and points the probes' observations at this generation's model.
+func (g *generation) start(ctx context.Context, obs *forwardObserver) {
+	hctx, hcancel := context.WithCancel(ctx)
+	g.healthCancel, g.healthDone = hcancel, make(chan struct{})
+	go func() {
+		defer close(g.healthDone)
+		g.health.Run(hctx)
+	}()
+	if obs != nil {
+		var o probes.Observer = g.health
+		obs.target.Store(&o)
+	}
+	for _, r := range g.runners {
+		if g.reused[r] {
+			continue
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r.cancel, r.done = cancel, make(chan struct{})
+		go func() {
+			defer close(r.done)
+			start := time.Now()
+			if err := r.probe.Run(rctx); err != nil {
+				// The probe cannot work at all: show it, keep the others.
+				r.status.Done(start, err)
+			}
+		}()
+	}
+}
+
+// stop cancels every probe except those in keep and waits for them until
+// ctx is done.
+func (g *generation) stop(ctx context.Context, keep ...*runner) {
+	kept := map[*runner]bool{}
+	for _, r := range keep {
+		kept[r] = true
+	}
+	var wait []*runner
+	for _, r := range g.runners {
+		if kept[r] || r.cancel == nil {
+			continue
+		}
+		r.cancel()
+		wait = append(wait, r)
+	}
+	if g.healthCancel != nil {
+		g.healthCancel()
+		wait = append(wait, &runner{done: g.healthDone})
+	}
+	for _, r := range wait {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// notReady lists the probes that have not completed a first round.
+func (g *generation) notReady() []string {
+	var names []string
+	for _, r := range g.runners {
+		select {
+		case <-r.status.Ready():
+		default:
+			names = append(names, r.spec.kind+"/"+r.spec.name)
+		}
+	}
+	return names
+}
+
+// checks returns the latest verification checks of every probe.
+func (g *generation) checks() []probes.CheckResult {
+	all := g.health.Checks()
+	for _, r := range g.runners {
+		if c, ok := r.probe.(probes.Checker); ok {
+			all = append(all, c.Checks()...)
+		}
+	}
+	return all
+}
+
+var checkOKDesc = prometheus.NewDesc("dxwatch_check_ok",
+	"Whether a verification check passes (1; a warning also counts) or fails (0). Skipped checks are not exported.",
+	[]string{"check"}, nil)
+
+// checkCollector exports dxwatch_check_ok from the probes' cached checks.
+type checkCollector struct{ g *generation }
+
+func (c checkCollector) Describe(ch chan<- *prometheus.Desc) { ch <- checkOKDesc }
+
+func (c checkCollector) Collect(ch chan<- prometheus.Metric) {
+	seen := map[string]bool{}
+	for _, r := range c.g.checks() {
+		if r.Status == probes.Skip || seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		v := 0.0
+		if r.Status == probes.Pass || r.Status == probes.Warn {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(checkOKDesc, prometheus.GaugeValue, v, r.Name)
+	}
+}
+
+var linkInfoDesc = prometheus.NewDesc("dxwatch_link_info",
+	"A configured Direct Connect link: its role and AWS IDs; always 1. Join on link to tell a failover from a failback.",
+	[]string{"link", "role", "connection", "vif"}, nil)
+
+// siteCollector exports the configured topology as info metrics.
+type siteCollector probes.Site
+
+func (c siteCollector) Describe(ch chan<- *prometheus.Desc) { ch <- linkInfoDesc }
+
+func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.Links {
+		ch <- prometheus.MustNewConstMetric(linkInfoDesc, prometheus.GaugeValue, 1, l.Name, l.Role, l.ConnectionID, l.VIFID)
+	}
+}

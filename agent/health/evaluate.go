@@ -1,0 +1,656 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"sort"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Reason bits: a link's state changes only when its state or the set of
+// rules behind it changes, so that reasons are rendered (and allocate) only
+// then, not on every observation.
+const (
+	sigSessionDown = 1 << iota
+	sigSessionSomeDown
+	sigPrefixesWithdrawn
+	sigPrefixSomeWithdrawn
+	sigGrey
+	sigDataDown
+	sigSomeEchoDown
+	sigLoss
+	sigRTT
+	sigEchoStale
+	sigAWS
+	sigNoEvidence
+)
+
+// evaluate brings link states, active links and the failover machine up to
+// date. at is the time of the observation that prompted it (now on a tick):
+// the time recorded for the changes it finds.
+func (m *Model) evaluate(at, now time.Time) {
+	m.evalAt = now
+	feedDown := m.feedDown()
+	var down uint64
+	for i, l := range m.links {
+		st, sig := m.evalLink(i, now, feedDown, nil)
+		if st != l.state || sig != l.sig {
+			m.changeLink(i, st, sig, at, now, feedDown)
+		}
+		if st == StateDown {
+			down |= 1 << i
+		}
+	}
+	m.downMask = down
+	for _, ts := range m.targets {
+		m.evalTarget(ts, now, feedDown)
+	}
+	cur, known := m.siteActive()
+	m.current, m.curKnown = cur, known
+	if known {
+		switch {
+		case !m.known:
+			// The first picture is adopted, not reported as a failover.
+			if cur != 0 {
+				m.stable, m.known = cur, true
+			}
+		case m.pending == nil:
+			if cur != m.stable {
+				m.open(cur, at, now)
+			}
+		case cur != m.pending.to:
+			m.retarget(cur, at)
+		}
+	}
+	if m.pending != nil {
+		m.tryClose(now)
+	}
+}
+
+// feedDown says whether every BGP feed session to the edge routers is down:
+// then the prefixes and best paths the feed reported say nothing about the
+// links (GoBGP drops a dead peer's routes).
+func (m *Model) feedDown() bool {
+	if len(m.feeds) == 0 {
+		return false
+	}
+	for _, f := range m.feeds {
+		if f.up {
+			return false
+		}
+	}
+	return true
+}
+
+// evalLink applies the state rules (README) to link i. With why set it
+// appends the reasons behind the state.
+func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (State, uint64) {
+	l := m.links[i]
+	c := &m.cfg
+	var sig uint64
+	positive := false
+	say := func(format string, args ...any) {
+		*why = append(*why, fmt.Sprintf(format, args...))
+	}
+
+	var sUp, sDown int
+	var firstDown *boolEv
+	for _, s := range l.sessions {
+		if !fresh(s.at, c.StaleAfter.BGP, now) {
+			continue
+		}
+		if s.up {
+			sUp++
+		} else if sDown++; firstDown == nil {
+			firstDown = s
+		}
+	}
+	if sDown > 0 {
+		if sUp == 0 {
+			sig |= sigSessionDown
+		} else {
+			sig |= sigSessionSomeDown
+		}
+		if why != nil {
+			say("BGP session down (%s)", joinDetail("peer "+firstDown.key, firstDown.detail))
+		}
+	}
+
+	var pUp, pDown int
+	var firstW *boolEv
+	if !feedDown {
+		for _, p := range l.prefixes {
+			if !fresh(p.at, c.StaleAfter.BGP, now) {
+				continue
+			}
+			if p.up {
+				pUp++
+			} else if pDown++; firstW == nil {
+				firstW = p
+			}
+		}
+	}
+	if pDown > 0 {
+		if pUp == 0 {
+			sig |= sigPrefixesWithdrawn
+		} else {
+			sig |= sigPrefixSomeWithdrawn
+		}
+		if why != nil {
+			switch {
+			case pUp == 0 && pDown > 1:
+				say("all %d expected prefixes withdrawn", pDown)
+			case pDown > 1:
+				say("expected prefix %s and %d more withdrawn", firstW.key, pDown-1)
+			default:
+				say("expected prefix %s withdrawn", firstW.key)
+			}
+		}
+	}
+	bgpUp := sUp > 0 || pUp > 0
+	positive = positive || bgpUp
+
+	var nFresh, nDown int
+	var worst, stale *echoState
+	for _, e := range l.pinned {
+		if !e.seen {
+			continue
+		}
+		if !fresh(e.last(), c.StaleAfter.Ping, now) {
+			stale = e
+			continue
+		}
+		nFresh++
+		if e.down {
+			nDown++
+			if worst == nil || e.run > worst.run {
+				worst = e
+			}
+			continue
+		}
+		positive = true
+		if e.lossy {
+			sig |= sigLoss
+			if why != nil {
+				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn, e.name, 100*c.LossThreshold)
+			}
+		}
+		if e.slow {
+			sig |= sigRTT
+			if why != nil {
+				say("mean RTT %s over the last %d replies from %s (threshold %s)", e.meanRTT().Round(time.Microsecond), e.wreplies, e.name, c.RTTThreshold)
+			}
+		}
+	}
+	if nDown > 0 {
+		lost := "recovering"
+		if worst.run > 0 {
+			lost = fmt.Sprintf("%d echoes to %s lost in a row", worst.run, worst.name)
+		} else if why != nil {
+			lost = fmt.Sprintf("echoes to %s answered again, %d of %d replies needed", worst.name, worst.okRun, c.RecoverAfter)
+		}
+		switch {
+		case nDown < nFresh:
+			sig |= sigSomeEchoDown
+			if why != nil {
+				say("%s", lost)
+			}
+		case bgpUp:
+			sig |= sigGrey
+			if why != nil {
+				say("data plane down, BGP still up (%s)", lost)
+			}
+		default:
+			sig |= sigDataDown
+			if why != nil {
+				say("data plane down (%s)", lost)
+			}
+		}
+	}
+	if stale != nil && nFresh == 0 {
+		sig |= sigEchoStale
+		if why != nil {
+			say("no echo result from %s since %s (stale after %s)", stale.name, stale.last().UTC().Format(time.RFC3339Nano), c.StaleAfter.Ping)
+		}
+	}
+
+	for _, a := range l.aws {
+		if !fresh(a.at, c.StaleAfter.AWS, now) {
+			continue
+		}
+		if a.up {
+			positive = true
+			continue
+		}
+		sig |= sigAWS
+		if why != nil {
+			say("AWS check %s", joinDetail(a.key+" failing", a.detail))
+		}
+	}
+	if !l.traced.IsZero() && fresh(l.traced, c.StaleAfter.Trace, now) {
+		positive = true
+	}
+
+	switch {
+	case sig&(sigSessionDown|sigPrefixesWithdrawn|sigGrey|sigDataDown) != 0:
+		return StateDown, sig
+	case sig != 0:
+		return StateDegraded, sig
+	case positive:
+		return StateUp, sig
+	}
+	if why != nil {
+		say("no fresh evidence")
+	}
+	return StateUnknown, sig | sigNoEvidence
+}
+
+func (m *Model) reasons(i int, now time.Time) []string {
+	why := []string{}
+	m.evalLink(i, now, m.feedDown(), &why)
+	return why
+}
+
+// changeLink records link i's new state (or only its new set of reasons).
+func (m *Model) changeLink(i int, st State, sig uint64, at, now time.Time, feedDown bool) {
+	l := m.links[i]
+	prev := l.state
+	l.sig = sig
+	if st == prev {
+		return
+	}
+	if at.Before(l.since) {
+		at = l.since
+	}
+	l.state, l.since = st, at
+	switch {
+	case st == StateDown:
+		// The trouble began with the first loss of the run that took the
+		// data plane down, or now.
+		t := at
+		for _, e := range l.pinned {
+			if e.down && e.run > 0 && e.runStart.Before(t) {
+				t = e.runStart
+			}
+		}
+		l.trouble = t
+	case st == StateDegraded && prev != StateDown:
+		l.trouble = at
+	case st == StateUp:
+		l.trouble = time.Time{}
+	}
+	why := []string{}
+	m.evalLink(i, now, feedDown, &why)
+	if st == StateUp {
+		why = nil
+	}
+	m.note(Step{Time: at, What: StepLinkState, Link: l.link.Name, Detail: joinDetail(string(st), first(why))})
+	m.record(Event{Kind: KindLinkState, Time: at, Link: l.link.Name, State: st, Previous: prev, Reasons: why})
+	if st == StateDown || prev == StateDown {
+		for _, ts := range m.targets {
+			m.fire(ts, now)
+		}
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// evalTarget decides which links carry the traffic to one VPC target.
+func (m *Model) evalTarget(ts *targetState, now time.Time, feedDown bool) {
+	c := &m.cfg
+	var base uint64
+	src := ""
+	traceFresh := ts.trace != 0 && fresh(ts.traceAt, c.StaleAfter.Trace, now)
+	bp := ts.best
+	if bp != nil && (feedDown || bp.at.IsZero() || !fresh(bp.at, c.StaleAfter.BGP, now)) {
+		bp = nil
+	}
+	var withdrawn, present uint64
+	if ts.best != nil && !feedDown {
+		for i, l := range m.links {
+			for _, p := range l.prefixes {
+				if p.pfx == ts.best.pfx && fresh(p.at, c.StaleAfter.BGP, now) {
+					if p.up {
+						present |= 1 << i
+					} else {
+						withdrawn |= 1 << i
+					}
+				}
+			}
+		}
+	}
+	if m.site.Routing.Mode == probes.ModeActiveActive {
+		// Multipath: the trace's ECMP discovery shows every link in use;
+		// without it, every link that carries the prefix is in use.
+		switch {
+		case traceFresh:
+			base, src = ts.trace, "trace"
+		case bp != nil:
+			base, src = present|maskOfIndex(bp.link), "bgp"
+		}
+	} else {
+		// One best path: the newer of the trace and the BGP best path wins.
+		switch {
+		case traceFresh && (bp == nil || !ts.traceAt.Before(bp.at)):
+			base, src = ts.trace, "trace"
+		case bp != nil:
+			base, src = maskOfIndex(bp.link), "bgp"
+		}
+	}
+	base &^= m.downMask | withdrawn
+	if base == 0 && ts.echo != nil && ts.echo.answering() && fresh(ts.echo.last(), c.StaleAfter.Ping, now) {
+		// The target answers while the evidence points at links that are
+		// down: the traffic must cross the one link left.
+		if cand := m.allMask &^ (m.downMask | withdrawn); bits.OnesCount64(cand) == 1 {
+			base, src = cand, "inferred"
+		}
+	}
+	ts.active, ts.known, ts.source = base, src != "", src
+}
+
+// siteActive returns the set of links carrying the traffic to most VPC
+// targets, and whether any target's path is known.
+func (m *Model) siteActive() (uint64, bool) {
+	counts := m.scratch[:0]
+	for _, ts := range m.targets {
+		if !ts.known {
+			continue
+		}
+		found := false
+		for j := range counts {
+			if counts[j].mask == ts.active {
+				counts[j].count++
+				found = true
+				break
+			}
+		}
+		if !found {
+			counts = append(counts, maskCount{ts.active, 1})
+		}
+	}
+	m.scratch = counts
+	if len(counts) == 0 {
+		return 0, false
+	}
+	best := counts[0]
+	for _, c := range counts[1:] {
+		switch {
+		case c.count > best.count:
+			best = c
+		case c.count < best.count:
+		case c.mask == m.stable && m.known:
+			best = c
+		case best.mask == m.stable && m.known:
+		case c.mask < best.mask:
+			best = c
+		}
+	}
+	return best.mask, true
+}
+
+// open starts a failover: the active links left m.stable at at.
+func (m *Model) open(cur uint64, at, now time.Time) {
+	p := &pending{from: m.stable, to: cur, openAt: at, toAt: at, trouble: at}
+	left := p.from &^ cur
+	for i, l := range m.links {
+		if left&(1<<i) == 0 {
+			continue
+		}
+		if (l.state == StateDown || l.state == StateDegraded) && !l.trouble.IsZero() && l.trouble.Before(p.trouble) {
+			p.trouble = l.trouble
+		}
+		for _, e := range l.pinned {
+			if e.run > 0 && (p.pinnedLoss.IsZero() || e.runStart.Before(p.pinnedLoss)) {
+				p.pinnedLoss, p.pinnedLossWho = e.runStart, e.name
+			}
+		}
+	}
+	ws := p.trouble
+	for _, ts := range m.targets {
+		ts.okAfter = 0
+		if e := ts.echo; e != nil && e.gap.open && e.gap.firstLoss.Before(ws) && e.gap.firstLoss.After(at.Add(-m.cfg.RestoreTimeout)) {
+			ws = e.gap.firstLoss
+		}
+	}
+	p.windowStart = ws.Add(-m.cfg.Lookback)
+	p.cause = m.cause(left, cur, now)
+	m.pending = p
+	m.note(Step{Time: at, What: StepActiveChange, Detail: m.label(p.from) + " → " + m.label(cur)})
+	m.log.Info("active link changing", "from", m.label(p.from), "to", m.label(cur), "cause", p.cause)
+}
+
+func (m *Model) retarget(cur uint64, at time.Time) {
+	p := m.pending
+	m.note(Step{Time: at, What: StepActiveChange, Detail: m.label(p.to) + " → " + m.label(cur)})
+	p.to, p.toAt = cur, at
+	for _, ts := range m.targets {
+		ts.okAfter = 0
+	}
+}
+
+func (m *Model) cause(left, cur uint64, now time.Time) string {
+	for i, l := range m.links {
+		if left&(1<<i) != 0 && (l.state == StateDown || l.state == StateDegraded) {
+			if why := m.reasons(i, now); len(why) > 0 {
+				return l.link.Name + ": " + why[0]
+			}
+		}
+	}
+	if cur == 0 {
+		return "no link carries the traffic to the VPC targets"
+	}
+	sources := map[string]int{}
+	for _, ts := range m.targets {
+		if ts.known && ts.active == cur {
+			sources[ts.source]++
+		}
+	}
+	switch {
+	case sources["bgp"] >= sources["trace"] && sources["bgp"] >= sources["inferred"]:
+		return "BGP best path moved to " + m.label(cur)
+	case sources["trace"] >= sources["inferred"]:
+		return "traced path now crosses " + m.label(cur)
+	}
+	return "only " + m.label(cur) + " is up while the VPC targets answer"
+}
+
+// tryClose closes the pending failover once traffic flows on the new path:
+// every VPC target with fresh echo results answered recover_after times
+// after the change, or restore_timeout passed.
+func (m *Model) tryClose(now time.Time) {
+	p := m.pending
+	if p.to == 0 {
+		return // nothing carries traffic: the outage goes on
+	}
+	if now.Sub(p.toAt) < m.cfg.RestoreTimeout {
+		for _, ts := range m.targets {
+			e := ts.echo
+			if e == nil || !e.seen || !fresh(e.last(), m.cfg.StaleAfter.Ping, now) {
+				continue
+			}
+			if e.gap.open && e.gap.firstLoss.Before(p.openAt.Add(-m.cfg.RestoreTimeout)) {
+				continue // dead long before this failover
+			}
+			if e.gap.open || ts.okAfter < m.cfg.RecoverAfter {
+				return
+			}
+		}
+	}
+	ev := m.buildEvent(p, now, true)
+	m.pending = nil
+	lost := 0
+	for _, t := range ev.Targets {
+		lost += t.Lost
+	}
+	if p.from == p.to && lost == 0 {
+		m.log.Debug("active link came back with no echo lost, no event", "links", m.label(p.to))
+		return
+	}
+	m.stable = p.to
+	m.record(ev)
+}
+
+// buildEvent describes the pending failover p as of now.
+func (m *Model) buildEvent(p *pending, now time.Time, final bool) Event {
+	ev := Event{Kind: KindFailover, Time: p.openAt, From: m.namesOf(p.from), To: m.namesOf(p.to), Cause: p.cause}
+	switch {
+	case p.from == p.to:
+		ev.Kind = KindOutage
+	case m.primary >= 0 && p.from&(1<<m.primary) != 0 && p.to&(1<<m.primary) == 0:
+		ev.Direction = DirectionFailover
+	case m.primary >= 0 && p.to&(1<<m.primary) != 0 && p.from&(1<<m.primary) == 0:
+		ev.Direction = DirectionFailback
+	default:
+		ev.Direction = DirectionChange
+	}
+	started := p.trouble
+	firstLoss, firstWho := p.pinnedLoss, p.pinnedLossWho
+	var restored time.Time
+	complete := final
+	for _, ts := range m.targets {
+		e := ts.echo
+		if e == nil || !e.seen {
+			continue
+		}
+		ev.Measured = true
+		to := TargetOutage{Target: ts.target.Name, Restored: true}
+		var lastBefore, firstAfter time.Time
+		found := false
+		e.gapsSince(p.windowStart, now, func(g gap) {
+			found = true
+			to.Lost += g.lost
+			to.Outage += Duration(g.outage())
+			if !g.start.IsZero() && (lastBefore.IsZero() || g.start.Before(lastBefore)) {
+				lastBefore = g.start
+			}
+			if g.open || g.end.IsZero() {
+				to.Restored = false
+			} else if g.end.After(firstAfter) {
+				firstAfter = g.end
+			}
+			if firstLoss.IsZero() || g.firstLoss.Before(firstLoss) {
+				firstLoss, firstWho = g.firstLoss, ts.target.Name
+			}
+		})
+		if !found {
+			continue
+		}
+		if !lastBefore.IsZero() {
+			to.LastReply = ptr(lastBefore)
+		}
+		if to.Restored {
+			to.FirstReply = ptr(firstAfter)
+			if firstAfter.After(restored) {
+				restored = firstAfter
+			}
+			if !lastBefore.IsZero() {
+				to.Gap = Duration(firstAfter.Sub(lastBefore))
+			}
+		} else {
+			complete = false
+		}
+		ev.Outage = max(ev.Outage, to.Outage)
+		ev.Gap = max(ev.Gap, to.Gap)
+		ev.Targets = append(ev.Targets, to)
+	}
+	if !firstLoss.IsZero() && firstLoss.Before(started) {
+		started = firstLoss
+	}
+	ev.Started = ptr(started)
+	if !restored.IsZero() {
+		ev.Restored = ptr(restored)
+	}
+	ev.Complete = complete
+	ev.Timeline = m.timeline(p, started, firstLoss, firstWho, restored, now)
+	return ev
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// timeline assembles the steps of a failover from the notes taken since its
+// window opened: the first of each kind of step per link, every active-link
+// change, and the first loss and restoration measured.
+func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho string, restored, now time.Time) []Step {
+	from := p.windowStart
+	if started.Before(from) {
+		from = started
+	}
+	var steps []Step
+	if !firstLoss.IsZero() {
+		s := Step{Time: firstLoss, What: StepFirstLoss, Target: firstWho}
+		if e, ok := m.pinned[firstWho]; ok && e.link >= 0 {
+			s.Target, s.Link = "", m.links[e.link].link.Name
+			s.Detail = "echo to " + firstWho
+		}
+		steps = append(steps, s)
+	}
+	seen := map[string]bool{}
+	m.notes.each(func(n *Step) {
+		if n.Time.Before(from) || n.Time.After(now) {
+			return
+		}
+		key := n.What + "|" + n.Link + "|" + n.Target
+		if n.What == StepLinkState || n.What == StepActiveChange {
+			key += "|" + n.Detail
+		}
+		if !seen[key] {
+			seen[key] = true
+			steps = append(steps, *n)
+		}
+	})
+	if !restored.IsZero() {
+		steps = append(steps, Step{Time: restored, What: StepTrafficRestored, Detail: "every VPC target answers again"})
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Time.Before(steps[j].Time) })
+	if len(steps) > maxTimeline {
+		// Keep the start and the end of a long story.
+		steps = append(steps[:maxTimeline/2], steps[len(steps)-maxTimeline/2:]...)
+	}
+	return steps
+}
+
+// record stores ev, logs it as one line, counts it and hands it to the hook.
+func (m *Model) record(ev Event) {
+	m.nextID++
+	ev.ID = m.nextID
+	m.events.add(ev)
+	switch ev.Kind {
+	case KindLinkState:
+		level := slog.LevelInfo
+		if ev.State == StateDown {
+			level = slog.LevelWarn
+		}
+		m.log.Log(context.Background(), level, "link state changed", "event_id", ev.ID, "link", ev.Link,
+			"state", string(ev.State), "previous", string(ev.Previous), "reasons", ev.Reasons, "time", ev.Time)
+	default:
+		m.last = &ev
+		args := []any{"event_id", ev.ID, "kind", string(ev.Kind), "from", m.label(m.maskOf(ev.From)), "to", m.label(m.maskOf(ev.To)),
+			"direction", ev.Direction, "cause", ev.Cause, "time", ev.Time, "measured", ev.Measured, "complete", ev.Complete,
+			"outage_seconds", time.Duration(ev.Outage).Seconds(), "gap_seconds", time.Duration(ev.Gap).Seconds()}
+		if ev.Started != nil {
+			args = append(args, "started", *ev.Started)
+		}
+		if ev.Restored != nil {
+			args = append(args, "restored", *ev.Restored)
+		}
+		m.log.Warn(string(ev.Kind), args...)
+		if ev.Kind == KindFailover {
+			m.failovers[[2]string{m.label(m.maskOf(ev.From)), m.label(m.maskOf(ev.To))}]++
+			if ev.Measured {
+				m.hist.Observe(time.Duration(ev.Outage).Seconds())
+			}
+		}
+	}
+	if m.hook != nil {
+		m.outEvents = append(m.outEvents, ev)
+	}
+}

@@ -1,0 +1,93 @@
+package health
+
+import (
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	linkUpDesc = prometheus.NewDesc("dxwatch_link_up",
+		"Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.", []string{"link"}, nil)
+	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
+		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
+	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
+		"1 for the link's current state (up, degraded, down, unknown).", []string{"link", "state"}, nil)
+	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
+		"Changes of the site's active link(s); from and to name the links joined by '+', or none.", []string{"from", "to"}, nil)
+	droppedDesc = prometheus.NewDesc("dxwatch_health_observations_dropped_total",
+		"Observations dropped because the health model's queue was full.", nil, nil)
+	ignoredDesc = prometheus.NewDesc("dxwatch_health_observations_ignored_total",
+		"Observations the health model ignored, by reason (stale, out_of_order, unknown_link, unknown_target, unknown_event, too_many).", []string{"reason"}, nil)
+)
+
+// ignoreReasons are exported from the start, so that rate() sees the first.
+var ignoreReasons = []string{"stale", "out_of_order", "unknown_link", "unknown_target", "unknown_event", "too_many"}
+
+// Describe implements prometheus.Collector.
+func (m *Model) Describe(ch chan<- *prometheus.Desc) {
+	ch <- linkUpDesc
+	ch <- linkActiveDesc
+	ch <- linkStateDesc
+	ch <- failoversDesc
+	ch <- droppedDesc
+	ch <- ignoredDesc
+	m.hist.Describe(ch)
+}
+
+// Collect implements prometheus.Collector: const metrics from a snapshot
+// taken under the lock, plus the outage histogram.
+func (m *Model) Collect(ch chan<- prometheus.Metric) {
+	type linkSnap struct {
+		name   string
+		state  State
+		active bool
+	}
+	type pair struct {
+		from, to string
+		n        float64
+	}
+	m.mu.Lock()
+	links := make([]linkSnap, len(m.links))
+	for i, l := range m.links {
+		links[i] = linkSnap{l.link.Name, l.state, m.activeMask()&(1<<i) != 0}
+	}
+	pairs := make([]pair, 0, len(m.failovers))
+	for k, n := range m.failovers {
+		pairs = append(pairs, pair{k[0], k[1], n})
+	}
+	ignored := make(map[string]float64, len(m.ignored))
+	for k, n := range m.ignored {
+		ignored[k] = n
+	}
+	m.mu.Unlock()
+
+	for _, l := range links {
+		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, b2f(l.state == StateUp || l.state == StateDegraded), l.name)
+		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, b2f(l.active), l.name)
+		for _, s := range states {
+			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, b2f(l.state == s), l.name, string(s))
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].from != pairs[j].from {
+			return pairs[i].from < pairs[j].from
+		}
+		return pairs[i].to < pairs[j].to
+	})
+	for _, p := range pairs {
+		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, p.n, p.from, p.to)
+	}
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(m.dropped.Load()))
+	for _, r := range ignoreReasons {
+		ch <- prometheus.MustNewConstMetric(ignoredDesc, prometheus.CounterValue, ignored[r], r)
+	}
+	m.hist.Collect(ch)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

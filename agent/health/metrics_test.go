@@ -1,0 +1,106 @@
+package health
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+func TestMetrics(t *testing.T) {
+	h := newHarness(t, testSite(probes.ModeActivePassive), nil)
+
+	// Before any evidence every series exists: links unknown, no failover.
+	want := `
+# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none.
+# TYPE dxwatch_failovers_total counter
+dxwatch_failovers_total{from="primary",to="secondary"} 0
+dxwatch_failovers_total{from="secondary",to="primary"} 0
+# HELP dxwatch_link_active 1 while the traffic to the VPC targets crosses the link.
+# TYPE dxwatch_link_active gauge
+dxwatch_link_active{link="primary"} 0
+dxwatch_link_active{link="secondary"} 0
+# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.
+# TYPE dxwatch_link_up gauge
+dxwatch_link_up{link="primary"} 0
+dxwatch_link_up{link="secondary"} 0
+`
+	if err := testutil.CollectAndCompare(h.m, strings.NewReader(want), "dxwatch_link_up", "dxwatch_link_active", "dxwatch_failovers_total"); err != nil {
+		t.Errorf("at start: %v", err)
+	}
+
+	_, obs := cleanCut()
+	h.feed(obs)
+	want = `
+# HELP dxwatch_failover_duration_seconds Measured traffic outage of each failover of the site's active link (lost echoes × probe interval, the longest among the VPC targets).
+# TYPE dxwatch_failover_duration_seconds histogram
+dxwatch_failover_duration_seconds_bucket{le="0.01"} 1
+dxwatch_failover_duration_seconds_bucket{le="0.025"} 1
+dxwatch_failover_duration_seconds_bucket{le="0.05"} 1
+dxwatch_failover_duration_seconds_bucket{le="0.1"} 1
+dxwatch_failover_duration_seconds_bucket{le="0.25"} 1
+dxwatch_failover_duration_seconds_bucket{le="0.5"} 1
+dxwatch_failover_duration_seconds_bucket{le="1"} 2
+dxwatch_failover_duration_seconds_bucket{le="2.5"} 2
+dxwatch_failover_duration_seconds_bucket{le="5"} 2
+dxwatch_failover_duration_seconds_bucket{le="10"} 2
+dxwatch_failover_duration_seconds_bucket{le="30"} 2
+dxwatch_failover_duration_seconds_bucket{le="60"} 2
+dxwatch_failover_duration_seconds_bucket{le="90"} 2
+dxwatch_failover_duration_seconds_bucket{le="120"} 2
+dxwatch_failover_duration_seconds_bucket{le="+Inf"} 2
+dxwatch_failover_duration_seconds_sum 0.9
+dxwatch_failover_duration_seconds_count 2
+# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none.
+# TYPE dxwatch_failovers_total counter
+dxwatch_failovers_total{from="primary",to="secondary"} 1
+dxwatch_failovers_total{from="secondary",to="primary"} 1
+# HELP dxwatch_health_observations_dropped_total Observations dropped because the health model's queue was full.
+# TYPE dxwatch_health_observations_dropped_total counter
+dxwatch_health_observations_dropped_total 0
+# HELP dxwatch_link_active 1 while the traffic to the VPC targets crosses the link.
+# TYPE dxwatch_link_active gauge
+dxwatch_link_active{link="primary"} 1
+dxwatch_link_active{link="secondary"} 0
+# HELP dxwatch_link_state 1 for the link's current state (up, degraded, down, unknown).
+# TYPE dxwatch_link_state gauge
+dxwatch_link_state{link="primary",state="degraded"} 0
+dxwatch_link_state{link="primary",state="down"} 0
+dxwatch_link_state{link="primary",state="unknown"} 0
+dxwatch_link_state{link="primary",state="up"} 1
+dxwatch_link_state{link="secondary",state="degraded"} 0
+dxwatch_link_state{link="secondary",state="down"} 0
+dxwatch_link_state{link="secondary",state="unknown"} 0
+dxwatch_link_state{link="secondary",state="up"} 1
+# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.
+# TYPE dxwatch_link_up gauge
+dxwatch_link_up{link="primary"} 1
+dxwatch_link_up{link="secondary"} 1
+`
+	if err := testutil.CollectAndCompare(h.m, strings.NewReader(want),
+		"dxwatch_link_up", "dxwatch_link_active", "dxwatch_link_state", "dxwatch_failovers_total",
+		"dxwatch_failover_duration_seconds", "dxwatch_health_observations_dropped_total"); err != nil {
+		t.Errorf("after failover and failback: %v", err)
+	}
+
+	problems, err := testutil.CollectAndLint(h.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+
+	// The agent registers the model as a checked collector: Describe must
+	// cover every metric Collect sends.
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(h.m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("pedantic gather: %v", err)
+	}
+}

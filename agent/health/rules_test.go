@@ -1,0 +1,92 @@
+package health
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+func echo(t time.Duration, lost bool, seq int) probes.Observation {
+	o := probes.Observation{Time: at(t), Event: probes.EchoReply, Probe: "ping", Target: "primary-peer", Link: "primary", Seq: seq, RTT: ms(2)}
+	if lost {
+		o.Event, o.RTT, o.Count = probes.EchoLost, 0, 0
+	}
+	return o
+}
+
+func echoes(from time.Duration, pattern string) []probes.Observation {
+	var obs []probes.Observation
+	for i, c := range pattern {
+		obs = append(obs, echo(from+ms(100*i), c == 'x', i+1))
+	}
+	return obs
+}
+
+func awsCheck(t time.Duration, up bool, detail string) probes.Observation {
+	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.vif.primary.bgp", Link: "primary", Up: up, Detail: detail}
+}
+
+// TestLinkRules checks the state rules of the README's table one by one, on
+// the primary link.
+func TestLinkRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		obs     []probes.Observation
+		until   time.Duration // advance the clock to this offset before looking
+		state   State
+		reasons []string
+	}{
+		{name: "no evidence", state: StateUnknown, reasons: []string{"no fresh evidence"}},
+		{name: "BGP session up", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, "")}, state: StateUp, reasons: []string{}},
+		{name: "BGP session down", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", false, "hold timer expired")},
+			state: StateDown, reasons: []string{"BGP session down (peer 169.254.10.1: hold timer expired)"}},
+		{name: "expected prefix withdrawn", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, ""), prefix(ms(20), "primary", true), prefix(ms(30), "primary", false)},
+			state: StateDown, reasons: []string{"expected prefix 198.18.0.0/16 withdrawn"}},
+		{name: "grey failure", obs: append([]probes.Observation{session(ms(10), "primary", "169.254.10.1", true, "")}, echoes(ms(100), "...xxx")...),
+			state: StateDown, reasons: []string{"data plane down, BGP still up (3 echoes to primary-peer lost in a row)"}},
+		{name: "data plane down without BGP evidence", obs: echoes(ms(100), "...xxx"),
+			state: StateDown, reasons: []string{"data plane down (3 echoes to primary-peer lost in a row)"}},
+		{name: "two lost is not down", obs: echoes(ms(100), "...xx"), state: StateUp, reasons: []string{}},
+		{name: "recovering needs recover_after replies", obs: echoes(ms(100), "...xxx.."),
+			state: StateDown, reasons: []string{"data plane down (echoes to primary-peer answered again, 2 of 3 replies needed)"}},
+		{name: "recovered, loss still in the window", obs: echoes(ms(100), "........xxx..."),
+			state: StateDegraded, reasons: []string{"loss 21% over the last 14 echoes to primary-peer (threshold 5%)"}},
+		{name: "loss over threshold", obs: echoes(ms(100), "....x....x....x....x"),
+			state: StateDegraded, reasons: []string{"loss 20% over the last 20 echoes to primary-peer (threshold 5%)"}},
+		{name: "RTT over threshold", mutate: func(c *Config) { c.RTTThreshold = ms(1) }, obs: echoes(ms(100), "...."),
+			state: StateDegraded, reasons: []string{"mean RTT 2ms over the last 4 replies from primary-peer (threshold 1ms)"}},
+		{name: "AWS check failing", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, ""), awsCheck(ms(20), false, "AWS reports the BGP peer down")},
+			state: StateDegraded, reasons: []string{"AWS check aws.vif.primary.bgp failing: AWS reports the BGP peer down"}},
+		{name: "AWS check stale", obs: []probes.Observation{awsCheck(ms(20), true, "")}, until: 11 * time.Minute,
+			state: StateUnknown, reasons: []string{"no fresh evidence"}},
+		{name: "trace only, fresh", obs: []probes.Observation{traceObs(ms(20), "app1", false, "primary")}, state: StateUp, reasons: []string{}},
+		{name: "trace only, stale", obs: []probes.Observation{traceObs(ms(20), "app1", false, "primary")}, until: 3 * time.Minute,
+			state: StateUnknown, reasons: []string{"no fresh evidence"}},
+		{name: "ping probe silent", obs: echoes(ms(100), "...."), until: 10 * time.Second,
+			state: StateDegraded, reasons: []string{"no echo result from primary-peer since 2025-06-01T12:00:00.4Z (stale after 5s)"}},
+		{name: "BGP feed down: withdrawals say nothing", obs: append([]probes.Observation{
+			session(ms(10), "", "192.0.2.1", true, ""), prefix(ms(20), "primary", true),
+			session(ms(500), "", "192.0.2.1", false, "edge router reset"), prefix(ms(510), "primary", false)}, echoes(ms(100), "......")...),
+			state: StateUp, reasons: []string{}},
+		{name: "unknown link ignored", obs: []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Peer: "x", Link: "tertiary", Up: false}},
+			state: StateUnknown, reasons: []string{"no fresh evidence"}},
+		{name: "link named by its Amazon address", obs: []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Peer: "x", Link: "169.254.10.1", Up: false}},
+			state: StateDown, reasons: []string{"BGP session down (peer x)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, testSite(probes.ModeActivePassive), tt.mutate)
+			h.feed(merge(tt.obs))
+			if tt.until > 0 {
+				h.advance(at(tt.until))
+			}
+			l := h.link("primary")
+			if l.State != tt.state || !slices.Equal(l.Reasons, tt.reasons) {
+				t.Errorf("got %s %q\nwant %s %q", l.State, l.Reasons, tt.state, tt.reasons)
+			}
+		})
+	}
+}

@@ -1,0 +1,280 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Status is the whole picture, as /api/status serves it and as the status
+// page and `verify` render it.
+type Status struct {
+	Site string    `json:"site"`
+	Mode string    `json:"mode"`
+	Time time.Time `json:"time"`
+	// Active lists the links carrying the traffic to most VPC targets now;
+	// empty while that is unknown (ActiveKnown false) or while nothing
+	// carries it (a failover in progress, both links down).
+	Active      []string       `json:"active"`
+	ActiveKnown bool           `json:"active_known"`
+	Links       []LinkStatus   `json:"links"`
+	Targets     []TargetStatus `json:"targets"`
+	Feeds       []Evidence     `json:"bgp_feeds,omitempty"`
+	AWS         []Evidence     `json:"aws,omitempty"` // AWS checks that belong to no link
+	// InProgress is the failover under way, as far as it is known.
+	InProgress *Event `json:"failover_in_progress,omitempty"`
+	// LastFailover is the last finished failover or outage.
+	LastFailover *Event               `json:"last_failover,omitempty"`
+	Checks       []probes.CheckResult `json:"checks"`
+	Dropped      uint64               `json:"observations_dropped"`
+}
+
+// LinkStatus is one link's fused state and the evidence behind it.
+type LinkStatus struct {
+	Name     string       `json:"name"`
+	Role     string       `json:"role,omitempty"`
+	State    State        `json:"state"`
+	Since    time.Time    `json:"since"`
+	Reasons  []string     `json:"reasons"`
+	Active   bool         `json:"active"`
+	Evidence []Evidence   `json:"evidence"`
+	Echo     []EchoStatus `json:"echo,omitempty"`
+}
+
+// Evidence is one piece of yes/no evidence about a link.
+type Evidence struct {
+	Source string    `json:"source"` // bgp_session, bgp_prefix, aws, trace
+	Name   string    `json:"name"`   // the peer, prefix, check or target
+	OK     bool      `json:"ok"`
+	Fresh  bool      `json:"fresh"`
+	Detail string    `json:"detail,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+// EchoStatus summarises a pinged target's latest results.
+type EchoStatus struct {
+	Target          string     `json:"target"`
+	Fresh           bool       `json:"fresh"`
+	LastReply       *time.Time `json:"last_reply,omitempty"`
+	LastLoss        *time.Time `json:"last_loss,omitempty"`
+	ConsecutiveLost int        `json:"consecutive_lost"`
+	Down            bool       `json:"down"`
+	Samples         int        `json:"samples"`
+	LossRatio       float64    `json:"loss_ratio"`
+	MeanRTT         Duration   `json:"mean_rtt_seconds"`
+}
+
+// TargetStatus is one VPC target: which links carry its traffic and how
+// that is known.
+type TargetStatus struct {
+	Name   string   `json:"name"`
+	Host   string   `json:"host"`
+	Active []string `json:"active"`
+	// Source says how Active is known: trace, bgp, inferred (the only link
+	// up while the target answers) or "" (unknown).
+	Source  string      `json:"source"`
+	Prefix  string      `json:"prefix,omitempty"`
+	Reached bool        `json:"trace_reached"`
+	Echo    *EchoStatus `json:"echo,omitempty"`
+}
+
+// Status returns the whole picture as of the last evaluation.
+func (m *Model) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.evalAt
+	if now.IsZero() {
+		now = m.now()
+	}
+	feedDown := m.feedDown()
+	c := &m.cfg
+	s := Status{
+		Site:        m.site.Name,
+		Mode:        m.site.Routing.Mode,
+		Time:        now,
+		Active:      m.namesOf(m.activeMask()),
+		ActiveKnown: m.curKnown,
+		Dropped:     m.dropped.Load(),
+	}
+	for i, l := range m.links {
+		ls := LinkStatus{
+			Name: l.link.Name, Role: l.link.Role, State: l.state, Since: l.since,
+			Reasons: []string{}, Evidence: []Evidence{}, Active: m.activeMask()&(1<<i) != 0,
+		}
+		if l.state != StateUp {
+			m.evalLink(i, now, feedDown, &ls.Reasons)
+		}
+		for _, ev := range l.sessions {
+			ls.Evidence = append(ls.Evidence, evidence("bgp_session", ev, c.StaleAfter.BGP, now))
+		}
+		for _, ev := range l.prefixes {
+			e := evidence("bgp_prefix", ev, c.StaleAfter.BGP, now)
+			e.Fresh = e.Fresh && !feedDown
+			ls.Evidence = append(ls.Evidence, e)
+		}
+		for _, ev := range l.aws {
+			ls.Evidence = append(ls.Evidence, evidence("aws", ev, c.StaleAfter.AWS, now))
+		}
+		for _, ts := range m.targets {
+			if ts.trace&(1<<i) != 0 && !ts.traceAt.IsZero() {
+				ls.Evidence = append(ls.Evidence, Evidence{Source: "trace", Name: ts.target.Name, OK: true,
+					Fresh: fresh(ts.traceAt, c.StaleAfter.Trace, now), Time: ts.traceAt, Detail: "the path crosses the link"})
+			}
+		}
+		for _, e := range l.pinned {
+			ls.Echo = append(ls.Echo, m.echoStatus(e, now))
+		}
+		s.Links = append(s.Links, ls)
+	}
+	for _, ts := range m.targets {
+		t := TargetStatus{Name: ts.target.Name, Host: ts.target.Host, Active: m.namesOf(ts.active), Source: ts.source, Reached: ts.reached}
+		if ts.best != nil {
+			t.Prefix = ts.best.pfx.String()
+		}
+		if ts.echo != nil {
+			es := m.echoStatus(ts.echo, now)
+			t.Echo = &es
+		}
+		s.Targets = append(s.Targets, t)
+	}
+	for _, ev := range m.feeds {
+		s.Feeds = append(s.Feeds, evidence("bgp_session", ev, c.StaleAfter.BGP, now))
+	}
+	for _, ev := range m.siteAWS {
+		s.AWS = append(s.AWS, evidence("aws", ev, c.StaleAfter.AWS, now))
+	}
+	if m.pending != nil {
+		ev := m.buildEvent(m.pending, now, false)
+		s.InProgress = &ev
+	}
+	if m.last != nil {
+		ev := *m.last
+		s.LastFailover = &ev
+	}
+	s.Checks = m.checksLocked(now)
+	return s
+}
+
+// activeMask returns the links carrying traffic now, 0 when unknown.
+func (m *Model) activeMask() uint64 {
+	if !m.curKnown {
+		return 0
+	}
+	return m.current
+}
+
+func evidence(source string, ev *boolEv, limit time.Duration, now time.Time) Evidence {
+	return Evidence{Source: source, Name: ev.key, OK: ev.up, Fresh: fresh(ev.at, limit, now), Detail: ev.detail, Time: ev.at}
+}
+
+func (m *Model) echoStatus(e *echoState, now time.Time) EchoStatus {
+	s := EchoStatus{
+		Target: e.name, Fresh: e.seen && fresh(e.last(), m.cfg.StaleAfter.Ping, now),
+		ConsecutiveLost: e.run, Down: e.down, Samples: e.wn, LossRatio: e.lossRatio(), MeanRTT: Duration(e.meanRTT()),
+	}
+	if !e.lastReply.IsZero() {
+		s.LastReply = ptr(e.lastReply)
+	}
+	if !e.lastLoss.IsZero() {
+		s.LastLoss = ptr(e.lastLoss)
+	}
+	return s
+}
+
+// Events returns the recorded events, oldest first.
+func (m *Model) Events() []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	evs := make([]Event, 0, m.events.len())
+	m.events.each(func(e *Event) { evs = append(evs, *e) })
+	return evs
+}
+
+// OrderHealth places the health model's checks after the probes' in the
+// turn-up checklist.
+const OrderHealth = probes.OrderTrace + 100
+
+// Checks implements probes.Checker: one check per link ("health.link.<name>")
+// and one for the active link against the routing intent ("health.active").
+func (m *Model) Checks() []probes.CheckResult {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.evalAt
+	if now.IsZero() {
+		now = m.now()
+	}
+	return m.checksLocked(now)
+}
+
+func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
+	feedDown := m.feedDown()
+	out := []probes.CheckResult{}
+	for i, l := range m.links {
+		r := probes.CheckResult{Name: "health.link." + l.link.Name, Order: OrderHealth, Link: l.link.Name, Time: now}
+		why := []string{}
+		m.evalLink(i, now, feedDown, &why)
+		r.Reason = strings.Join(why, "; ")
+		switch l.state {
+		case StateUp:
+			r.Status, r.Reason = probes.Pass, "link up"
+		case StateDegraded:
+			r.Status, r.Fix = probes.Warn, linkFix(l.sig)
+		case StateDown:
+			r.Status, r.Fix = probes.Fail, linkFix(l.sig)
+		default:
+			r.Status = probes.Skip
+			r.Reason = "no fresh evidence about the link yet: no probe has reported on it"
+		}
+		out = append(out, r)
+	}
+	r := probes.CheckResult{Name: "health.active", Order: OrderHealth + 1, Time: now}
+	active := m.label(m.current)
+	switch {
+	case !m.curKnown:
+		r.Status, r.Reason = probes.Skip, "which link carries the traffic is not known: no fresh trace, BGP best path or echo result for the VPC targets"
+	case m.current == 0:
+		r.Status, r.Reason = probes.Fail, "no link carries the traffic to the VPC targets"
+		r.Fix = "check both links' state above; the VPC targets are unreachable over Direct Connect"
+	case m.site.Routing.Mode == probes.ModeActiveActive:
+		up := m.allMask &^ m.downMask
+		if m.current == up {
+			r.Status, r.Reason = probes.Pass, "traffic crosses "+active+" (active/active)"
+		} else {
+			r.Status, r.Reason = probes.Warn, fmt.Sprintf("traffic crosses %s only, while %s are up (active/active)", active, m.label(up))
+			r.Fix = "check that the edge router uses BGP multipath (maximum-paths) over both links and that both links carry the same AS_PATH length"
+		}
+	case m.primary >= 0:
+		p := m.links[m.primary].link.Name
+		if m.current == 1<<m.primary {
+			r.Status, r.Reason = probes.Pass, "traffic crosses the primary link "+p
+		} else {
+			r.Status, r.Reason = probes.Warn, fmt.Sprintf("traffic crosses %s, not the primary link %s", active, p)
+			r.Fix = "if the primary is up, check the routing intent: the secondary should be prepended (AS_PATH) or tagged with a lower local-preference community (7224:7100)"
+		}
+	default:
+		r.Status, r.Reason = probes.Pass, "traffic crosses "+active
+	}
+	return append(out, r)
+}
+
+func linkFix(sig uint64) string {
+	switch {
+	case sig&sigGrey != 0:
+		return "the link drops traffic while its BGP session stays up: check the cross-connect and the provider; enable BFD on the edge router's Direct Connect neighbors so BGP fails over in about a second instead of the hold time"
+	case sig&(sigSessionDown|sigSessionSomeDown) != 0:
+		return "check the BGP session on the edge router (show bgp neighbor): VLAN, peer addresses, MD5 key and the AWS console's BGP status for the virtual interface"
+	case sig&(sigPrefixesWithdrawn|sigPrefixSomeWithdrawn) != 0:
+		return "check the routes the virtual interface receives: DX gateway associations and the allowed prefixes, and the edge router's inbound policy"
+	case sig&sigDataDown != 0:
+		return "the link's Amazon peer does not answer: check the physical link, the VLAN and the edge router's interface"
+	case sig&(sigLoss|sigRTT|sigSomeEchoDown) != 0:
+		return "check the link for errors and congestion (interface counters, the provider's status)"
+	case sig&sigEchoStale != 0:
+		return "the ping probe stopped reporting: check dxwatch's logs and dxwatch_probe_success"
+	case sig&sigAWS != 0:
+		return "see the AWS checks for the exact step"
+	}
+	return ""
+}

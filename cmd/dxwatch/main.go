@@ -1,0 +1,269 @@
+// Command dxwatch verifies and monitors AWS Direct Connect links from the
+// on-premises side. See `dxwatch help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent"
+	"github.com/dxwatch/dxwatch/agent/config"
+)
+
+// Set at build time: -ldflags "-X main.version=… -X main.revision=…".
+var (
+	version  = "dev"
+	revision = "unknown"
+)
+
+// exitUsage is the exit code for a command line that cannot run (2, as for
+// verify's "could not run").
+const exitUsage = 2
+
+type command struct {
+	name, summary, usage, example string
+	run                           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run the monitoring daemon", "dxwatch run [flags]",
+			"dxwatch run --config /etc/dxwatch/dxwatch.yaml --web.listen-address :9479", runCmd},
+		{"check-config", "validate a configuration file, print every problem", "dxwatch check-config --config FILE [FILE...]",
+			"dxwatch check-config --config examples/dedicated.yaml", checkConfigCmd},
+		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
+			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.", verifyCmd},
+		{"version", "print the version", "dxwatch version", "dxwatch version", versionCmd},
+	}
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "dxwatch: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `dxwatch verifies and monitors AWS Direct Connect links from the on-premises side.
+
+Usage: dxwatch <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'dxwatch <command> --help' for a command's flags and an example.\n")
+}
+
+// newFlags returns a flag set whose --help prints the command's usage, its
+// example and its flags.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		for _, c := range commands() {
+			if c.name == name {
+				fmt.Fprintf(stderr, "%s: %s\n\nUsage: %s\n\nExample:\n  %s\n\nFlags:\n", c.name, c.summary, c.usage, c.example)
+			}
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args; it returns -1 to go on, or the exit code.
+func parse(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return exitUsage
+	}
+	return -1
+}
+
+type logFlags struct{ level, format string }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log.level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&l.format, "log.format", "text", "log format: text or json")
+}
+
+func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log.level: %q is not a level: want debug, info, warn or error", l.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log.format: %q is not a format: want text or json", l.format)
+}
+
+const defaultConfig = "/etc/dxwatch/dxwatch.yaml"
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", stderr)
+	cfgFile := fs.String("config", defaultConfig, "configuration file")
+	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
+	webCfg := fs.String("web.config.file", "", "exporter-toolkit web configuration file enabling TLS and/or basic auth")
+	var lf logFlags
+	lf.register(fs)
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	a, err := agent.New(agent.Options{
+		ConfigFile: *cfgFile, Logger: logger,
+		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
+		Version: version, Revision: revision,
+	})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = a.Reload() // logged by the agent
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		logger.Error("stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check-config", stderr)
+	cfgFile := fs.String("config", defaultConfig, "configuration file; more files may follow as arguments (--config examples/*.yaml)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	code := 0
+	for _, f := range append([]string{*cfgFile}, fs.Args()...) {
+		cfg, err := config.Load(f)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = cfg.ResolveNames(ctx, f)
+			cancel()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: valid\n", f)
+	}
+	return code
+}
+
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("version", stderr)
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	fmt.Fprintf(stdout, "dxwatch %s (revision %s, %s %s/%s)\n", version, revision, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+func verifyCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", stderr)
+	cfgFile := fs.String("config", defaultConfig, "configuration file")
+	output := fs.String("output", "text", "output format: text, json or markdown")
+	checks := fs.String("checks", "", "only the checks whose names start with one of these comma-separated prefixes (aws.,bgp.intent,ping.)")
+	minDur := fs.Duration("min-duration", 5*time.Second, "run the probes at least this long, so that pings and traces gather evidence")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting for a probe's first round after this long")
+	lf := logFlags{}
+	lf.register(fs)
+	fs.Lookup("log.level").DefValue = "warn"
+	lf.level = "warn"
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	write := map[string]func(agent.Report, io.Writer) error{
+		"text": agent.Report.WriteText, "json": agent.Report.WriteJSON, "markdown": agent.Report.WriteMarkdown,
+	}[*output]
+	if write == nil {
+		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
+		return exitUsage
+	}
+	a, err := agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var sel []string
+	if *checks != "" {
+		sel = strings.Split(*checks, ",")
+	}
+	rep, err := a.Verify(ctx, agent.VerifyOptions{Checks: sel, MinDuration: *minDur, Timeout: *timeout, Progress: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "verify could not run: %v\n", err)
+		return exitUsage
+	}
+	if err := write(rep, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	return rep.ExitCode()
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestDispatch(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"no command", nil, 2, "Commands:"},
+		{"help", []string{"help"}, 0, "check-config"},
+		{"unknown", []string{"nope"}, 2, `unknown command "nope"`},
+		{"version", []string{"version"}, 0, "dxwatch dev"},
+		{"run help has an example", []string{"run", "--help"}, 0, "Example:"},
+		{"check-config all examples", []string{"check-config", "--config", "../../examples/dedicated.yaml", "../../examples/hosted-pureport.yaml"}, 0, "hosted-pureport.yaml: valid"},
+		{"check-config invalid", []string{"check-config", "--config", "../../agent/config/testdata/invalid/vlan-out-of-range.yaml"}, 1, "links[1].vlan (line 14): 4095 is out of range"},
+		{"check-config missing file", []string{"check-config", "--config", "/nonexistent.yaml"}, 1, "no such file"},
+		{"verify bad output", []string{"verify", "--output", "xml"}, 2, `"xml" is not a format`},
+		{"bad log level", []string{"run", "--config", "../../examples/dedicated.yaml", "--log.level", "loud"}, 2, `"loud" is not a level`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := dispatch(tc.args, &out, &out)
+			if code != tc.code || !strings.Contains(out.String(), tc.contains) {
+				t.Errorf("dxwatch %v = %d\n%s\nwant %d containing %q", tc.args, code, out.String(), tc.code, tc.contains)
+			}
+		})
+	}
+}

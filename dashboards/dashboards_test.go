@@ -1,0 +1,739 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+)
+
+var (
+	update     = flag.Bool("update", false, "rewrite testdata/metrics.golden from the running agent at -metrics-url")
+	metricsURL = flag.String("metrics-url", "http://127.0.0.1:9479/metrics", "the /metrics of a running dxwatch, read by -update")
+)
+
+const (
+	goldenFile    = "testdata/metrics.golden"
+	runbookFile   = "../docs/runbook.md"
+	runbookPrefix = "https://github.com/dxwatch/dxwatch/blob/main/docs/runbook.md#"
+)
+
+// targetLabels are the labels Prometheus adds to every series of a dxwatch
+// target: instance and job always, site through the deployment's target
+// labels (docs/deployment.md).
+var targetLabels = []string{"instance", "job", "site"}
+
+// metricSet maps every queryable metric name to the labels it carries.
+type metricSet map[string]map[string]bool
+
+func (m metricSet) add(name string, lbls ...string) {
+	if m[name] == nil {
+		m[name] = map[string]bool{}
+	}
+	for _, l := range append(lbls, targetLabels...) {
+		m[name][l] = true
+	}
+}
+
+// loadGolden reads the exposition in testdata/metrics.golden and returns
+// every name a query can use: counters and gauges as exposed, histograms as
+// name_bucket (with le), name_sum, name_count and the bare name (native
+// histograms), summaries as name, name_sum, name_count. Prometheus's own
+// per-target series (up, scrape_*) are added.
+func loadGolden(t *testing.T) metricSet {
+	t.Helper()
+	data, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := parseExposition(data)
+	if err != nil {
+		t.Fatalf("%s: %v", goldenFile, err)
+	}
+	ms := metricSet{}
+	for name, fam := range fams {
+		var lbls []string
+		for _, m := range fam.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				lbls = append(lbls, lp.GetName())
+			}
+		}
+		switch fam.GetType() {
+		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+			ms.add(name, lbls...)
+			ms.add(name+"_bucket", append(lbls, "le")...)
+			ms.add(name+"_sum", lbls...)
+			ms.add(name+"_count", lbls...)
+		case dto.MetricType_SUMMARY:
+			ms.add(name, append(lbls, "quantile")...)
+			ms.add(name+"_sum", lbls...)
+			ms.add(name+"_count", lbls...)
+		case dto.MetricType_COUNTER:
+			ms.add(name, lbls...)
+			if !strings.HasSuffix(name, "_total") { // OpenMetrics-style TYPE line
+				ms.add(name+"_total", lbls...)
+			}
+		default:
+			ms.add(name, lbls...)
+		}
+	}
+	for _, n := range []string{"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"} {
+		ms.add(n)
+	}
+	return ms
+}
+
+func parseExposition(data []byte) (map[string]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	return p.TextToMetricFamilies(bytes.NewReader(data))
+}
+
+// TestMetricsGolden checks the golden exposition, and with -update rewrites
+// it from a running agent's /metrics.
+func TestMetricsGolden(t *testing.T) {
+	if *update {
+		client := &http.Client{Timeout: 10 * time.Second}
+		resp, err := client.Get(*metricsURL)
+		if err != nil {
+			t.Fatalf("fetch the agent's metrics for -update: %v", err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("fetch %s: status %d, %v", *metricsURL, resp.StatusCode, err)
+		}
+		if _, err := parseExposition(body); err != nil {
+			t.Fatalf("%s is not a text exposition: %v", *metricsURL, err)
+		}
+		if err := os.WriteFile(goldenFile, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := loadGolden(t)
+	var n int
+	for name := range ms {
+		if strings.HasPrefix(name, "dxwatch_") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("%s has no dxwatch_ metric", goldenFile)
+	}
+}
+
+// varRef matches Grafana template variable references: ${name},
+// ${name:format}, $name and [[name]].
+var varRef = regexp.MustCompile(`\$\{(\w+)(?::[\w]+)?\}|\$(\w+)|\[\[(\w+)\]\]`)
+
+// builtinVars are Grafana's own variables and what they become in a query.
+var builtinVars = map[string]string{
+	"__rate_interval": "1m",
+	"__interval":      "1m",
+	"__range":         "6h",
+	"__range_s":       "21600",
+	"__range_ms":      "21600000",
+	"__interval_ms":   "60000",
+}
+
+// substitute replaces template variables with values that parse in the
+// same position: durations for Grafana's built-ins, a label value for the
+// dashboard's variables. It reports references to undefined variables.
+func substitute(expr string, defined map[string]bool) (string, []string) {
+	var unknown []string
+	out := varRef.ReplaceAllStringFunc(expr, func(s string) string {
+		m := varRef.FindStringSubmatch(s)
+		name := m[1] + m[2] + m[3]
+		if v, ok := builtinVars[name]; ok {
+			return v
+		}
+		if !defined[name] {
+			unknown = append(unknown, name)
+		}
+		return "x"
+	})
+	return out, unknown
+}
+
+// hardCoded matches a selector on instance with a literal value.
+var hardCoded = regexp.MustCompile(`\binstance\s*(=|!=|=~|!~)\s*"[^$"]`)
+
+var promqlParser = parser.NewParser(parser.Options{})
+
+// checkExpr parses a PromQL expression after variable substitution and
+// checks every selector against the golden metrics. It returns the problems.
+func checkExpr(expr string, defined map[string]bool, ms metricSet) []string {
+	var problems []string
+	if strings.TrimSpace(expr) == "" {
+		return []string{"empty expression"}
+	}
+	if hardCoded.MatchString(expr) {
+		problems = append(problems, "hard-coded instance in "+expr)
+	}
+	sub, unknown := substitute(expr, defined)
+	for _, u := range unknown {
+		problems = append(problems, fmt.Sprintf("undefined variable $%s", u))
+	}
+	e, err := promqlParser.ParseExpr(sub)
+	if err != nil {
+		return append(problems, fmt.Sprintf("does not parse: %v\n\t%s", err, sub))
+	}
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		name := vs.Name
+		for _, m := range vs.LabelMatchers {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
+				name = m.Value
+			}
+		}
+		if name == "" {
+			problems = append(problems, fmt.Sprintf("selector %s has no metric name", vs))
+			return nil
+		}
+		known, ok := ms[name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("metric %s is not in %s", name, goldenFile))
+			return nil
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name != model.MetricNameLabel && !known[m.Name] {
+				problems = append(problems, fmt.Sprintf("%s has no label %q", name, m.Name))
+			}
+		}
+		return nil
+	})
+	return problems
+}
+
+// The parts of Grafana's JSON model the tests look at.
+type (
+	dashboard struct {
+		UID           string `json:"uid"`
+		Title         string `json:"title"`
+		SchemaVersion int    `json:"schemaVersion"`
+		Templating    struct {
+			List []variable `json:"list"`
+		} `json:"templating"`
+		Annotations struct {
+			List []annotation `json:"list"`
+		} `json:"annotations"`
+		Panels []panel `json:"panels"`
+	}
+	variable struct {
+		Name       string          `json:"name"`
+		Type       string          `json:"type"`
+		Query      json.RawMessage `json:"query"`
+		Datasource *datasourceRef  `json:"datasource"`
+	}
+	annotation struct {
+		Name       string         `json:"name"`
+		BuiltIn    int            `json:"builtIn"`
+		Expr       string         `json:"expr"`
+		Datasource *datasourceRef `json:"datasource"`
+	}
+	panel struct {
+		ID         int            `json:"id"`
+		Type       string         `json:"type"`
+		Title      string         `json:"title"`
+		Datasource *datasourceRef `json:"datasource"`
+		GridPos    *struct {
+			H, W, X, Y int
+		} `json:"gridPos"`
+		Targets []struct {
+			Expr       string         `json:"expr"`
+			RefID      string         `json:"refId"`
+			Datasource *datasourceRef `json:"datasource"`
+		} `json:"targets"`
+		FieldConfig struct {
+			Defaults struct {
+				Unit string `json:"unit"`
+			} `json:"defaults"`
+		} `json:"fieldConfig"`
+		Panels []panel `json:"panels"`
+	}
+	datasourceRef struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	}
+)
+
+// variableQuery returns the PromQL inside a query variable's definition:
+// label_values(expr, label) or query_result(expr); "" for queries without
+// an expression (label_values(label), label_names()).
+func variableQuery(raw json.RawMessage) (string, error) {
+	var q string
+	if err := json.Unmarshal(raw, &q); err != nil {
+		var obj struct {
+			Query string `json:"query"`
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return "", fmt.Errorf("query is neither a string nor an object: %s", raw)
+		}
+		q = obj.Query
+	}
+	q = strings.TrimSpace(q)
+	switch {
+	case strings.HasPrefix(q, "label_values(") && strings.HasSuffix(q, ")"):
+		inner := q[len("label_values(") : len(q)-1]
+		i := strings.LastIndex(inner, ",")
+		if i < 0 {
+			return "", nil
+		}
+		return strings.TrimSpace(inner[:i]), nil
+	case strings.HasPrefix(q, "query_result(") && strings.HasSuffix(q, ")"):
+		return q[len("query_result(") : len(q)-1], nil
+	}
+	return "", fmt.Errorf("unsupported variable query %q", q)
+}
+
+func dashboardFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := fs.Glob(FS, "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("want the overview and link dashboards embedded, got %v", files)
+	}
+	return files
+}
+
+func TestDashboards(t *testing.T) {
+	ms := loadGolden(t)
+	uids := map[string]string{}
+	for _, file := range dashboardFiles(t) {
+		t.Run(file, func(t *testing.T) {
+			data, err := FS.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(data))
+			var d dashboard
+			if err := dec.Decode(&d); err != nil {
+				t.Fatalf("not a JSON dashboard: %v", err)
+			}
+			if !regexp.MustCompile(`^dxwatch-[a-z0-9-]{1,32}$`).MatchString(d.UID) {
+				t.Errorf("uid %q: want a stable dxwatch-… uid of at most 40 characters", d.UID)
+			}
+			if other, dup := uids[d.UID]; dup {
+				t.Errorf("uid %q also used by %s", d.UID, other)
+			}
+			uids[d.UID] = file
+			if d.Title == "" {
+				t.Error("dashboard has no title")
+			}
+			if d.SchemaVersion < 38 {
+				t.Errorf("schemaVersion %d: want a Grafana 10+ model (38 or later)", d.SchemaVersion)
+			}
+
+			defined := map[string]bool{}
+			for _, v := range d.Templating.List {
+				defined[v.Name] = true
+			}
+			for _, want := range []string{"datasource", "site", "link", "target"} {
+				if !defined[want] {
+					t.Errorf("no template variable %q", want)
+				}
+			}
+			for _, v := range d.Templating.List {
+				switch v.Type {
+				case "datasource":
+					var q string
+					if err := json.Unmarshal(v.Query, &q); err != nil || q != "prometheus" {
+						t.Errorf("variable %s: want a prometheus datasource variable, query %s", v.Name, v.Query)
+					}
+				case "query":
+					checkDatasource(t, "variable "+v.Name, v.Datasource)
+					expr, err := variableQuery(v.Query)
+					if err != nil {
+						t.Errorf("variable %s: %v", v.Name, err)
+						continue
+					}
+					if expr != "" {
+						for _, p := range checkExpr(expr, defined, ms) {
+							t.Errorf("variable %s: %s", v.Name, p)
+						}
+					}
+				default:
+					t.Errorf("variable %s: unexpected type %q", v.Name, v.Type)
+				}
+			}
+			for _, a := range d.Annotations.List {
+				if a.BuiltIn == 1 {
+					continue
+				}
+				checkDatasource(t, "annotation "+a.Name, a.Datasource)
+				for _, p := range checkExpr(a.Expr, defined, ms) {
+					t.Errorf("annotation %s: %s", a.Name, p)
+				}
+			}
+
+			ids := map[int]bool{}
+			var walk func([]panel)
+			walk = func(ps []panel) {
+				for _, p := range ps {
+					where := fmt.Sprintf("panel %d %q", p.ID, p.Title)
+					if ids[p.ID] {
+						t.Errorf("%s: duplicate id", where)
+					}
+					ids[p.ID] = true
+					if p.Title == "" {
+						t.Errorf("%s: no title", where)
+					}
+					if p.GridPos == nil || p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X+p.GridPos.W > 24 {
+						t.Errorf("%s: bad gridPos %+v", where, p.GridPos)
+					}
+					if p.Type == "row" {
+						walk(p.Panels)
+						continue
+					}
+					if p.FieldConfig.Defaults.Unit == "" {
+						t.Errorf("%s: no unit (fieldConfig.defaults.unit)", where)
+					}
+					checkDatasource(t, where, p.Datasource)
+					if len(p.Targets) == 0 {
+						t.Errorf("%s: no query", where)
+					}
+					for _, tg := range p.Targets {
+						checkDatasource(t, where+" query "+tg.RefID, tg.Datasource)
+						for _, prob := range checkExpr(tg.Expr, defined, ms) {
+							t.Errorf("%s query %s: %s", where, tg.RefID, prob)
+						}
+					}
+				}
+			}
+			walk(d.Panels)
+		})
+	}
+}
+
+func checkDatasource(t *testing.T, where string, ds *datasourceRef) {
+	t.Helper()
+	if ds == nil || ds.UID != "${datasource}" {
+		t.Errorf("%s: datasource %+v, want uid ${datasource}", where, ds)
+	}
+}
+
+// ruleFile is the Prometheus rule file format, as far as the tests need it.
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Record      string            `yaml:"record"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+func loadRules(t *testing.T) ruleFile {
+	t.Helper()
+	data, err := FS.ReadFile(AlertRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf ruleFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rf); err != nil {
+		t.Fatalf("%s: %v", AlertRules, err)
+	}
+	return rf
+}
+
+// githubAnchors returns the anchors GitHub generates for the Markdown
+// headings of a file.
+func githubAnchors(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	drop := regexp.MustCompile(`[^\p{L}\p{N}\- _]`)
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		a := strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(h), ""), " ", "-")
+		anchors[a] = true
+	}
+	return anchors
+}
+
+func TestAlertRules(t *testing.T) {
+	ms := loadGolden(t)
+	anchors := githubAnchors(t, runbookFile)
+	seen := map[string]bool{}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				t.Errorf("group %s: recording rule %q: this file holds alerts only", g.Name, r.Record)
+				continue
+			}
+			t.Run(r.Alert, func(t *testing.T) {
+				if seen[r.Alert] {
+					t.Errorf("alert defined twice")
+				}
+				seen[r.Alert] = true
+				for _, p := range checkExpr(r.Expr, nil, ms) {
+					t.Error(p)
+				}
+				if r.For != "" {
+					if _, err := model.ParseDuration(r.For); err != nil {
+						t.Errorf("for %q: %v", r.For, err)
+					}
+				}
+				if s := r.Labels["severity"]; s != "critical" && s != "warning" {
+					t.Errorf("severity %q, want critical or warning", s)
+				}
+				for _, k := range []string{"summary", "description", "runbook_url"} {
+					if r.Annotations[k] == "" {
+						t.Errorf("no %s annotation", k)
+					}
+				}
+				if !strings.Contains(r.Annotations["summary"], "$labels.site") {
+					t.Errorf("summary does not name the site: %q", r.Annotations["summary"])
+				}
+				want := runbookPrefix + strings.ToLower(r.Alert)
+				if r.Annotations["runbook_url"] != want {
+					t.Errorf("runbook_url %q, want %q", r.Annotations["runbook_url"], want)
+				}
+				if !anchors[strings.ToLower(r.Alert)] {
+					t.Errorf("%s has no section %q", runbookFile, r.Alert)
+				}
+			})
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no alert rules")
+	}
+}
+
+// TestAlertRulesCovered checks that alerts_test.yaml has, for every alert,
+// a case where it fires and one where it must not.
+func TestAlertRulesCovered(t *testing.T) {
+	data, err := os.ReadFile("alerts_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tf struct {
+		Tests []struct {
+			AlertRuleTest []struct {
+				Alertname string `yaml:"alertname"`
+				ExpAlerts []any  `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		} `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(data, &tf); err != nil {
+		t.Fatal(err)
+	}
+	fires, silent := map[string]int{}, map[string]int{}
+	for _, tc := range tf.Tests {
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.Alertname]++
+			} else {
+				silent[a.Alertname]++
+			}
+		}
+	}
+	var names []string
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			names = append(names, r.Alert)
+		}
+	}
+	for _, n := range names {
+		if fires[n] == 0 || silent[n] == 0 {
+			t.Errorf("%s: %d firing and %d silent cases in alerts_test.yaml, want at least one of each", n, fires[n], silent[n])
+		}
+	}
+	for n := range fires {
+		if !slices.Contains(names, n) {
+			t.Errorf("alerts_test.yaml tests %s, which alerts.yaml does not define", n)
+		}
+	}
+}
+
+func TestPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not found: apt-get install prometheus")
+	}
+	for _, args := range [][]string{
+		{"check", "rules", AlertRules},
+		{"test", "rules", "alerts_test.yaml"},
+	} {
+		t.Run(strings.Join(args[:2], "_"), func(t *testing.T) {
+			out, err := exec.Command(promtool, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+}
+
+func TestEmbeddedFiles(t *testing.T) {
+	var got []string
+	err := fs.WalkDir(FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			got = append(got, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	want := []string{
+		AlertRules, LinkDashboard, OverviewDashboard,
+		"provisioning/dashboards/dxwatch.yaml",
+		"provisioning/datasources/prometheus.yaml",
+	}
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("embedded files %v, want %v", got, want)
+	}
+	// Every embedded file is the one in the source tree.
+	for _, f := range got {
+		disk, err := os.ReadFile(filepath.FromSlash(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb, _ := FS.ReadFile(f)
+		if !bytes.Equal(disk, emb) {
+			t.Errorf("%s: embedded copy differs", f)
+		}
+	}
+}
+
+func TestProvisioning(t *testing.T) {
+	var dp struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name    string `yaml:"name"`
+			Type    string `yaml:"type"`
+			Folder  string `yaml:"folder"`
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	decodeEmbedded(t, "provisioning/dashboards/dxwatch.yaml", &dp)
+	if dp.APIVersion != 1 || len(dp.Providers) != 1 || dp.Providers[0].Type != "file" || !filepath.IsAbs(dp.Providers[0].Options.Path) {
+		t.Errorf("dashboard provider: %+v", dp)
+	}
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, Type, URL, Access string
+			UID                     string `yaml:"uid"`
+		} `yaml:"datasources"`
+	}
+	decodeEmbedded(t, "provisioning/datasources/prometheus.yaml", &ds)
+	if ds.APIVersion != 1 || len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || ds.Datasources[0].URL == "" {
+		t.Errorf("datasource: %+v", ds)
+	}
+}
+
+func decodeEmbedded(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := FS.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// TestCheckExpr keeps the checker itself honest: it must catch what it is
+// there to catch.
+func TestCheckExpr(t *testing.T) {
+	ms := metricSet{}
+	ms.add("dxwatch_link_up", "link")
+	ms.add("dxwatch_ping_rtt_seconds_bucket", "target", "le")
+	defined := map[string]bool{"site": true, "link": true}
+	tests := []struct {
+		name, expr string
+		want       string // substring of the first problem; "" for none
+	}{
+		{"ok", `dxwatch_link_up{site=~"$site", link=~"${link}"}`, ""},
+		{"rate interval", `histogram_quantile(0.9, sum by (le) (rate(dxwatch_ping_rtt_seconds_bucket[$__rate_interval])))`, ""},
+		{"range subquery", `max_over_time(dxwatch_link_up[$__range:1m])`, ""},
+		{"unknown metric", `dxwatch_link_upp`, "not in"},
+		{"unknown label", `dxwatch_link_up{peer="x"}`, `no label "peer"`},
+		{"undefined variable", `dxwatch_link_up{link="$lnk"}`, "undefined variable $lnk"},
+		{"hard-coded instance", `dxwatch_link_up{instance="10.0.0.1:9479"}`, "hard-coded instance"},
+		{"syntax", `sum(dxwatch_link_up`, "does not parse"},
+		{"no name", `{link="a"}`, "no metric name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checkExpr(tc.expr, defined, ms)
+			switch {
+			case tc.want == "" && len(got) > 0:
+				t.Errorf("problems %q, want none", got)
+			case tc.want != "" && (len(got) == 0 || !strings.Contains(got[0], tc.want)):
+				t.Errorf("problems %q, want one containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDocsNameRealAlerts keeps the documentation in step with the rules:
+// every alert name the runbook and the deployment guide mention exists,
+// and every YAML example in the deployment guide parses.
+func TestDocsNameRealAlerts(t *testing.T) {
+	defined := map[string]bool{}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			defined[r.Alert] = true
+		}
+	}
+	name := regexp.MustCompile(`\b(?:DirectConnect|DXWatch)[A-Za-z]+\b`)
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	for _, doc := range []string{runbookFile, "../docs/deployment.md"} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range name.FindAllString(string(data), -1) {
+			if !defined[n] {
+				t.Errorf("%s mentions %s, which alerts.yaml does not define", doc, n)
+			}
+		}
+		for i, m := range block.FindAllSubmatch(data, -1) {
+			var v any
+			if err := yaml.Unmarshal(m[1], &v); err != nil {
+				t.Errorf("%s: YAML example %d: %v", doc, i+1, err)
+			}
+		}
+	}
+}

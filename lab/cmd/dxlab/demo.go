@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dxwatch/dxwatch/lab"
+)
+
+// demo brings a lab up, runs dxwatch and Prometheus inside its agent host,
+// forwards their ports to 127.0.0.1 and waits for Ctrl-C, then tears it
+// all down.
+func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
+	fs := flag.NewFlagSet("dxlab demo", flag.ContinueOnError)
+	dxwatch := fs.String("dxwatch", "bin/dxwatch", "dxwatch binary")
+	config := fs.String("config", "lab/dxwatch.yaml", "dxwatch configuration")
+	edge := fs.String("edge", lab.EdgeOne, "edge variant: one or two")
+	port := fs.Int("port", 9479, "dxwatch's port, in the agent host and on 127.0.0.1")
+	promPort := fs.Int("prometheus-port", 9090, "Prometheus's port, in the agent host and on 127.0.0.1 (0: no Prometheus)")
+	rules := fs.String("rules", "dashboards/alerts.yaml", "alert rule files for Prometheus (glob)")
+	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("the demo needs root (network namespaces): sudo make demo")
+	}
+	bin, err := filepath.Abs(*dxwatch)
+	if err != nil {
+		return err
+	}
+	cfg, err := filepath.Abs(*config)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{bin, cfg} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("demo: %w (make build first)", err)
+		}
+	}
+	if err := lab.Install(ctx, logf); err != nil {
+		return err
+	}
+	upCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	l, err := lab.Up(upCtx, lab.Options{Edge: *edge, Dir: *dir, Logf: logf})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := l.Down(); err != nil {
+			logf("down: %v", err)
+		}
+	}()
+
+	agentAddr := net.JoinHostPort(lab.AgentAddress, strconv.Itoa(*port))
+	dxLog := filepath.Join(l.Dir(), "dxwatch.log")
+	dx, err := startLogged(ctx, l, dxLog, bin, "run", "--config", cfg, "--web.listen-address", agentAddr)
+	if err != nil {
+		return fmt.Errorf("start dxwatch: %w", err)
+	}
+	exited := make(chan error, 2)
+	go func() { exited <- fmt.Errorf("dxwatch exited: %v (log: %s)", <-dx, dxLog) }()
+
+	fwdErr := make(chan error, 2)
+	go func() {
+		fwdErr <- forward(ctx, l, net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)), agentAddr, logf)
+	}()
+
+	promURL := ""
+	if *promPort != 0 {
+		promAddr := net.JoinHostPort(lab.AgentAddress, strconv.Itoa(*promPort))
+		promCfg, err := prometheusConfig(l.Dir(), agentAddr, *rules)
+		if err != nil {
+			return err
+		}
+		pl := filepath.Join(l.Dir(), "prometheus.log")
+		p, err := startLogged(ctx, l, pl, "prometheus", "--config.file="+promCfg,
+			"--storage.tsdb.path="+filepath.Join(l.Dir(), "prometheus"), "--web.listen-address="+promAddr)
+		if err != nil {
+			return fmt.Errorf("start prometheus: %w", err)
+		}
+		go func() { exited <- fmt.Errorf("prometheus exited: %v (log: %s)", <-p, pl) }()
+		go func() {
+			fwdErr <- forward(ctx, l, net.JoinHostPort("127.0.0.1", strconv.Itoa(*promPort)), promAddr, logf)
+		}()
+		promURL = fmt.Sprintf("http://127.0.0.1:%d/", *promPort)
+	}
+
+	fmt.Printf(`
+dxwatch lab demo: lab %[1]s (%[2]s edge), dxwatch runs in the agent host (%[3]s)
+
+  dxwatch status   http://127.0.0.1:%[4]d/
+  dxwatch metrics  http://127.0.0.1:%[4]d/metrics
+`, l.Prefix(), l.Edge(), lab.AgentAddress, *port)
+	if promURL != "" {
+		fmt.Printf("  Prometheus       %s  (alerts: %salerts)\n", promURL, promURL)
+	}
+	fmt.Printf(`
+In another shell:
+  go run ./lab/cmd/dxlab status
+  go run ./lab/cmd/dxlab cut primary            # carrier loss
+  go run ./lab/cmd/dxlab cut primary --silent   # grey failure: only BFD notices
+  go run ./lab/cmd/dxlab restore primary
+  go run ./lab/cmd/dxlab flap secondary --times 3 --every 10s
+  go run ./lab/cmd/dxlab brownout primary --loss 20
+  go run ./lab/cmd/dxlab exec agent -- traceroute -n %[1]s
+
+Logs: %[2]s. Ctrl-C tears everything down.
+`, lab.Instance1, l.Dir())
+
+	select {
+	case <-ctx.Done():
+		fmt.Println("\ntearing the lab down")
+		return nil
+	case err := <-exited:
+		return err
+	case err := <-fwdErr:
+		return err
+	}
+}
+
+// startLogged starts argv in the agent host with its output in logFile and
+// returns a channel that receives its exit. Down kills it with everything
+// else in the lab.
+func startLogged(ctx context.Context, l *lab.Lab, logFile string, argv ...string) (<-chan error, error) {
+	f, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
+	cmd := l.Command(ctx, lab.HostAgent, argv...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- cmd.Wait()
+		f.Close()
+	}()
+	return done, nil
+}
+
+// prometheusConfig writes a Prometheus configuration scraping dxwatch,
+// with the rule files that match rules copied beside it.
+func prometheusConfig(dir, target, rules string) (string, error) {
+	files, err := filepath.Glob(rules)
+	if err != nil {
+		return "", fmt.Errorf("rules %q: %w", rules, err)
+	}
+	var ruleFiles []string
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("rules-%d-%s", i, filepath.Base(f)))
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return "", err
+		}
+		ruleFiles = append(ruleFiles, fmt.Sprintf("%q", dst))
+	}
+	text := fmt.Sprintf(`global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files: [%s]
+scrape_configs:
+  - job_name: dxwatch
+    static_configs:
+      - targets: [%q]
+        labels:
+          site: lab
+`, strings.Join(ruleFiles, ", "), target)
+	p := filepath.Join(dir, "prometheus.yml")
+	return p, os.WriteFile(p, []byte(text), 0o644)
+}

@@ -1,0 +1,23 @@
+// Package lab builds a Direct Connect setup in Linux network namespaces
+// with real routing daemons (FRR from Debian), for dxwatch's integration
+// tests and its demo.
+//
+// Two "AWS" routers (aws1, aws2; ASN 64512) each hold one link (primary,
+// secondary) to the on-prem edge router(s) with eBGP, MD5, AWS's timers and
+// BFD, and reach a VPC router (iBGP) in front of two instances. On-prem is
+// one edge router with both links (EdgeOne) or two joined by iBGP
+// (EdgeTwo), with an agent host on the LAN that every edge accepts a BGP
+// session (ADD-PATH) from and streams BMP to. See README.md for the drawing
+// and addresses.go for every address.
+//
+// Every lab host is a namespace named <prefix>-<host> where prefix is
+// "dxl" and four random hex digits, so labs never collide and leftovers are
+// easy to spot; every run-time file (configs, sockets, pid and log files,
+// state.json) lives in the run directory DefaultDir/<prefix>. Down removes
+// all of it.
+//
+// Privileges: root (namespaces, veths, nftables, starting FRR as the frr
+// user). Nothing the lab does sends a packet outside its namespaces; tests
+// probe lab addresses only from inside a lab host (Exec, Command,
+// DialContext, Listen, StartChild).
+package lab

@@ -1,0 +1,386 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+)
+
+// FRR configuration of each router, one file per daemon (each daemon reads
+// only its own, so no daemon trips over another's commands).
+
+// edgeTmpl renders an on-prem edge router's bgpd.conf. The routing intent
+// lives in four route-maps that SetMode rewrites: FROM-PRIMARY raises the
+// primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
+// AWS (and its VPC router) prefer the primary for the return path.
+// soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
+// dump is made from.
+var edgeTmpl = template.Must(template.New("edge").Parse(`frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
+!
+route-map FROM-PRIMARY permit 10
+{{- if .ActivePassive}}
+ set local-preference 200
+{{- end}}
+exit
+!
+route-map FROM-SECONDARY permit 10
+exit
+!
+route-map TO-PRIMARY permit 10
+ match ip address prefix-list ONPREM
+exit
+!
+route-map TO-SECONDARY permit 10
+ match ip address prefix-list ONPREM
+{{- if .ActivePassive}}
+ set as-path prepend {{.ASN}} {{.ASN}}
+{{- end}}
+exit
+!
+router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ coalesce-time 100
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ bgp route-map delay-timer 0
+{{- range .Links}}
+ neighbor {{.Amazon}} remote-as {{$.AmazonASN}}
+ neighbor {{.Amazon}} description {{.Name}}
+ neighbor {{.Amazon}} password {{.MD5}}
+ neighbor {{.Amazon}} timers connect 1
+ neighbor {{.Amazon}} advertisement-interval 0
+{{- if $.BFD}}
+ neighbor {{.Amazon}} bfd profile dx
+{{- end}}
+{{- end}}
+{{- range .Peers}}
+ neighbor {{.Address}} remote-as {{$.ASN}}
+ neighbor {{.Address}} description {{.Name}}
+ neighbor {{.Address}} timers connect 1
+ neighbor {{.Address}} advertisement-interval 0
+{{- end}}
+ neighbor {{.Agent}} remote-as {{.ASN}}
+ neighbor {{.Agent}} description agent
+ neighbor {{.Agent}} passive
+ neighbor {{.Agent}} advertisement-interval 0
+{{- if .AgentMD5}}
+ neighbor {{.Agent}} password {{.AgentMD5}}
+{{- end}}
+ !
+ address-family ipv4 unicast
+  network {{.OnPrem}}
+  maximum-paths 2
+  maximum-paths ibgp 2
+{{- range .Links}}
+  neighbor {{.Amazon}} soft-reconfiguration inbound
+{{- if eq .Name "primary"}}
+  neighbor {{.Amazon}} route-map FROM-PRIMARY in
+  neighbor {{.Amazon}} route-map TO-PRIMARY out
+{{- else}}
+  neighbor {{.Amazon}} route-map FROM-SECONDARY in
+  neighbor {{.Amazon}} route-map TO-SECONDARY out
+{{- end}}
+{{- end}}
+{{- range .Peers}}
+  neighbor {{.Address}} soft-reconfiguration inbound
+  neighbor {{.Address}} addpath-tx-all-paths
+{{- end}}
+  neighbor {{.Agent}} route-reflector-client
+  neighbor {{.Agent}} addpath-tx-all-paths
+ exit-address-family
+ !
+ bmp targets agent
+  bmp monitor ipv4 unicast pre-policy
+  bmp monitor ipv4 unicast post-policy
+  bmp connect {{.Agent}} port {{.BMPPort}} min-retry 100 max-retry 2000
+ exit
+exit
+!
+`))
+
+// awsTmpl renders an "AWS" router's bgpd.conf: eBGP to the customer over
+// the link with AWS's timers and MD5, BFD passive, the VPC CIDR originated,
+// on-prem routes passed to the VPC router with next-hop-self, and AWS's
+// local-preference communities honoured.
+var awsTmpl = template.Must(template.New("aws").Parse(`frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
+!
+bgp community-list standard AWS-LOW seq 5 permit 7224:7100
+bgp community-list standard AWS-MEDIUM seq 5 permit 7224:7200
+bgp community-list standard AWS-HIGH seq 5 permit 7224:7300
+!
+route-map FROM-CUSTOMER permit 10
+ match community AWS-HIGH
+ set local-preference 300
+exit
+!
+route-map FROM-CUSTOMER permit 20
+ match community AWS-MEDIUM
+ set local-preference 200
+exit
+!
+route-map FROM-CUSTOMER permit 30
+ match community AWS-LOW
+ set local-preference 100
+exit
+!
+route-map FROM-CUSTOMER permit 40
+exit
+!
+route-map TO-CUSTOMER permit 10
+ match ip address prefix-list VPC
+exit
+!
+route-map TO-VPC deny 10
+ match ip address prefix-list VPC
+exit
+!
+route-map TO-VPC permit 20
+exit
+!
+router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ coalesce-time 100
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+{{- with .Link}}
+ neighbor {{.Customer}} remote-as {{$.CustomerASN}}
+ neighbor {{.Customer}} description {{.Name}}
+ neighbor {{.Customer}} password {{.MD5}}
+ neighbor {{.Customer}} timers 30 90
+ neighbor {{.Customer}} timers connect 1
+ neighbor {{.Customer}} advertisement-interval 0
+{{- if $.BFD}}
+ neighbor {{.Customer}} bfd profile aws
+{{- end}}
+{{- end}}
+ neighbor {{.VPCPeer}} remote-as {{.ASN}}
+ neighbor {{.VPCPeer}} description vpc
+ neighbor {{.VPCPeer}} timers connect 1
+ neighbor {{.VPCPeer}} advertisement-interval 0
+ !
+ address-family ipv4 unicast
+  network {{.VPCCIDR}}
+  neighbor {{.Link.Customer}} route-map FROM-CUSTOMER in
+  neighbor {{.Link.Customer}} route-map TO-CUSTOMER out
+  neighbor {{.VPCPeer}} next-hop-self
+  neighbor {{.VPCPeer}} route-map TO-VPC out
+ exit-address-family
+exit
+!
+`))
+
+// vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers;
+// its best path (or both, in active/active) decides the return link.
+var vpcTmpl = template.Must(template.New("vpc").Parse(`frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ coalesce-time 100
+{{- range .Peers}}
+ neighbor {{.Address}} remote-as {{$.ASN}}
+ neighbor {{.Address}} description {{.Name}}
+ neighbor {{.Address}} timers connect 1
+ neighbor {{.Address}} advertisement-interval 0
+{{- end}}
+ !
+ address-family ipv4 unicast
+  maximum-paths ibgp 2
+ exit-address-family
+exit
+!
+`))
+
+// speakerTmpl renders the bgpd.conf of a throwaway BGP speaker on the agent
+// host, used by the lab's own test to see what the edges send the agent.
+var speakerTmpl = template.Must(template.New("speaker").Parse(`frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ coalesce-time 100
+{{- range .Peers}}
+ neighbor {{.Address}} remote-as {{$.ASN}}
+ neighbor {{.Address}} description {{.Name}}
+ neighbor {{.Address}} timers connect 1
+{{- if $.AgentMD5}}
+ neighbor {{.Address}} password {{$.AgentMD5}}
+{{- end}}
+{{- end}}
+exit
+!
+`))
+
+// bfdTmpl renders bfdd.conf: AWS's 300 ms x 3, passive on the AWS side.
+var bfdTmpl = template.Must(template.New("bfd").Parse(`frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+bfd
+ profile {{.Profile}}
+  detect-multiplier 3
+  receive-interval 300
+  transmit-interval 300
+{{- if .Passive}}
+  passive-mode
+{{- end}}
+ exit
+ !
+exit
+!
+`))
+
+// peer is a named BGP neighbor in a template.
+type peer struct{ Name, Address string }
+
+// routerConfig is what a router's daemons read at start.
+type routerConfig struct {
+	Zebra string
+	BGP   string
+	BFD   string // empty: bfdd does not run
+}
+
+// renderRouter renders the configuration files of router h.
+func (t *topology) renderRouter(h, mode string) (routerConfig, error) {
+	var c routerConfig
+	c.Zebra = fmt.Sprintf("frr defaults traditional\nhostname %s\nlog timestamp precision 3\n!\n", h)
+	var buf bytes.Buffer
+	bfdProfile, bfdPassive := "", false
+	switch h {
+	case HostEdge1, HostEdge2:
+		data := struct {
+			Host, RouterID, OnPrem, Agent, AgentMD5 string
+			ASN, AmazonASN, BMPPort                 int
+			ActivePassive, BFD                      bool
+			Links                                   []link
+			Peers                                   []peer
+		}{
+			Host: h, RouterID: Edge1LAN, OnPrem: OnPremPrefix, Agent: AgentAddress,
+			ASN: OnPremASN, AmazonASN: AmazonASN, BMPPort: BMPPort,
+			ActivePassive: mode != ModeActiveActive, BFD: !t.NoBFD,
+		}
+		if h == HostEdge2 {
+			data.RouterID = Edge2LAN
+		}
+		if t.AgentMD5 {
+			data.AgentMD5 = AgentMD5
+		}
+		for _, l := range t.Links {
+			if l.Edge == h {
+				data.Links = append(data.Links, l)
+			}
+		}
+		if t.Edge == EdgeTwo {
+			if h == HostEdge1 {
+				data.Peers = []peer{{HostEdge2, Edge2LAN}}
+			} else {
+				data.Peers = []peer{{HostEdge1, Edge1LAN}}
+			}
+		}
+		if err := edgeTmpl.Execute(&buf, data); err != nil {
+			return c, fmt.Errorf("render %s bgpd.conf: %w", h, err)
+		}
+		bfdProfile = "dx"
+	case HostAWS1, HostAWS2:
+		var l link
+		for _, x := range t.Links {
+			if x.AWS == h {
+				l = x
+			}
+		}
+		vpcPeer := VPCTransit1
+		if h == HostAWS2 {
+			vpcPeer = VPCTransit2
+		}
+		data := struct {
+			Host, RouterID, VPCPeer, VPCCIDR, VPCRange string
+			ASN, CustomerASN                           int
+			BFD                                        bool
+			Link                                       link
+		}{
+			Host: h, RouterID: l.Amazon, VPCPeer: vpcPeer, VPCCIDR: VPCCIDR, VPCRange: "198.18.0.0/15",
+			ASN: AmazonASN, CustomerASN: OnPremASN, BFD: !t.NoBFD, Link: l,
+		}
+		if err := awsTmpl.Execute(&buf, data); err != nil {
+			return c, fmt.Errorf("render %s bgpd.conf: %w", h, err)
+		}
+		bfdProfile, bfdPassive = "aws", true
+	case HostVPC:
+		data := struct {
+			Host, RouterID string
+			ASN            int
+			Peers          []peer
+		}{Host: h, RouterID: VPCRouter, ASN: AmazonASN, Peers: []peer{{HostAWS1, AWS1Transit}, {HostAWS2, AWS2Transit}}}
+		if err := vpcTmpl.Execute(&buf, data); err != nil {
+			return c, fmt.Errorf("render %s bgpd.conf: %w", h, err)
+		}
+	default:
+		return c, fmt.Errorf("render %s: not a router", h)
+	}
+	c.BGP = buf.String()
+	if bfdProfile != "" && !t.NoBFD {
+		buf.Reset()
+		data := struct {
+			Host, Profile string
+			Passive       bool
+		}{h, bfdProfile, bfdPassive}
+		if err := bfdTmpl.Execute(&buf, data); err != nil {
+			return c, fmt.Errorf("render %s bfdd.conf: %w", h, err)
+		}
+		c.BFD = buf.String()
+	}
+	return c, nil
+}
+
+// renderSpeaker renders the bgpd.conf of a test speaker on the agent host
+// that peers with every edge router.
+func (t *topology) renderSpeaker() (string, error) {
+	data := struct {
+		Host, RouterID, AgentMD5 string
+		ASN                      int
+		Peers                    []peer
+	}{Host: HostAgent, RouterID: AgentAddress, ASN: OnPremASN}
+	if t.AgentMD5 {
+		data.AgentMD5 = AgentMD5
+	}
+	for _, e := range t.edges() {
+		addr := Edge1LAN
+		if e == HostEdge2 {
+			addr = Edge2LAN
+		}
+		data.Peers = append(data.Peers, peer{e, addr})
+	}
+	var buf bytes.Buffer
+	if err := speakerTmpl.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("render speaker bgpd.conf: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// modeCommands returns the vtysh configuration lines that switch an edge
+// router's route-maps to mode.
+func modeCommands(mode string) []string {
+	cmds := []string{"configure terminal", "route-map FROM-PRIMARY permit 10"}
+	if mode == ModeActiveActive {
+		cmds = append(cmds, "no set local-preference")
+	} else {
+		cmds = append(cmds, "set local-preference 200")
+	}
+	cmds = append(cmds, "exit", "route-map TO-SECONDARY permit 10")
+	if mode == ModeActiveActive {
+		cmds = append(cmds, "no set as-path prepend")
+	} else {
+		cmds = append(cmds, fmt.Sprintf("set as-path prepend %d %d", OnPremASN, OnPremASN))
+	}
+	return append(cmds, "exit", "end", "clear bgp ipv4 unicast * soft")
+}

@@ -1,0 +1,181 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SkipMessage is why lab tests skip when they cannot run.
+const SkipMessage = "needs root and the lab: run make test-lab"
+
+// envChild marks a test binary re-run inside a lab host by StartChild;
+// envDir carries the lab's run directory to it.
+const (
+	envChild = "DXLAB_CHILD"
+	envDir   = "DXLAB_DIR"
+)
+
+// Available reports why the lab cannot run here, or nil.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return errors.New("not root")
+	}
+	return checkTools()
+}
+
+// ForTest brings a lab up for a test, or skips the test (not root, FRR
+// missing, or inside a StartChild child). The lab goes down in t.Cleanup,
+// also when the test fails. Its run directory is under TestDir unless
+// o.Dir says otherwise (leftovers of a killed test run:
+// `dxlab down --all --dir /run/dxlab/test`).
+func ForTest(t testing.TB, o Options) *Lab {
+	t.Helper()
+	if InChild() {
+		t.Skip("inside a lab child: the parent owns the lab")
+	}
+	if err := Available(); err != nil {
+		t.Skipf("%s (%v)", SkipMessage, err)
+	}
+	if o.Logf == nil {
+		o.Logf = t.Logf
+	}
+	if o.Dir == "" {
+		o.Dir = TestDir
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := Up(ctx, o)
+	if err != nil {
+		t.Fatalf("lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		l.SetLogf(func(string, ...any) {})
+		if err := l.Down(); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	return l
+}
+
+// InChild reports whether this test binary runs as a StartChild child.
+func InChild() bool { return os.Getenv(envChild) != "" }
+
+// FromChild returns the lab a StartChild child runs in.
+func FromChild() (*Lab, error) {
+	d := os.Getenv(envDir)
+	if d == "" {
+		return nil, errors.New("not a lab child: " + envDir + " unset")
+	}
+	return Attach(d)
+}
+
+// Child is a test binary re-run inside a lab host.
+type Child struct {
+	cmd   *exec.Cmd
+	lines chan string
+	done  chan struct{}
+	err   error
+}
+
+// StartChild re-runs the current test binary inside a lab host's
+// namespace, running only the test function name (which should call
+// InChild and skip when false), with env added to its environment. The
+// child's standard output is readable line by line with Line; its standard
+// error goes to ours. The child is killed in t.Cleanup.
+func StartChild(t testing.TB, l *Lab, host, name string, env ...string) *Child {
+	t.Helper()
+	c, err := startChild(l, host, name, env)
+	if err != nil {
+		t.Fatalf("start child %s in %s: %v", name, host, err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c
+}
+
+func startChild(l *Lab, host, name string, env []string) (*Child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	cmd := l.Command(context.Background(), host, exe, "-test.run", "^"+name+"$", "-test.count", "1", "-test.v")
+	cmd.Env = append(append(os.Environ(), envChild+"=1", envDir+"="+l.Dir()), env...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &Child{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// Line returns the child's next line of standard output; io.EOF once the
+// child has exited and every line was read.
+func (c *Child) Line(ctx context.Context) (string, error) {
+	select {
+	case s, ok := <-c.lines:
+		if !ok {
+			return "", io.EOF
+		}
+		return s, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Wait waits for the child to exit (after its output is read) and returns
+// its exit error.
+func (c *Child) Wait() error {
+	go func() {
+		for range c.lines { //nolint:revive // drain so the child never blocks on stdout
+		}
+	}()
+	<-c.done
+	return c.err
+}
+
+// Stop terminates the child (SIGTERM, then SIGKILL after 5 s) and waits
+// for it.
+func (c *Child) Stop() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		c.cmd.Process.Kill()
+	}
+	err := c.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return nil // killed by us
+	}
+	if err != nil {
+		return fmt.Errorf("child: %w", err)
+	}
+	return nil
+}

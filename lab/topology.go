@@ -1,0 +1,231 @@
+package lab
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Edge variants.
+const (
+	EdgeOne = "one" // one edge router (edge1) with both links
+	EdgeTwo = "two" // edge1 holds the primary link, edge2 the secondary, iBGP between them
+)
+
+// link is one Direct Connect link: a veth pair between an edge router and
+// an AWS router. The interfaces are named after the VIF's VLAN (vlan101 at
+// both ends) but carry no 802.1Q tag: the lab's kernels may lack 8021q.
+type link struct {
+	Name     string // LinkPrimary or LinkSecondary
+	Edge     string // host of the customer end
+	EdgeIf   string // interface in the edge namespace
+	AWS      string // host of the Amazon end
+	AWSIf    string
+	VLAN     int
+	Customer string
+	Amazon   string
+	Net      string
+	MD5      string
+	Transit  string // the AWS router's transit address toward the VPC router
+}
+
+// session is a BGP session the lab expects, seen from host toward peer.
+type session struct {
+	Host string
+	Peer string
+	// Over names the link the session rides on: cut with it. Empty for
+	// sessions that never cross a Direct Connect link.
+	Over string
+	// Routes says when the host must have received routes on the session:
+	// "always", "never", or a link name (routes flow while that link is up).
+	Routes string
+	BFD    bool
+}
+
+// veth is a veth pair between two lab hosts.
+type veth struct {
+	A, AIf, B, BIf string
+}
+
+// host is one network namespace of the lab.
+type host struct {
+	Name   string
+	Router bool     // runs FRR (zebra, bgpd, and bfdd unless NoBFD)
+	Setup  []string // `ip -batch` lines run inside the namespace once the veths exist
+}
+
+// topology is the whole lab for one variant, before any of it exists.
+type topology struct {
+	Edge     string
+	NoBFD    bool
+	AgentMD5 bool
+	Hosts    []host
+	Veths    []veth
+	Links    []link
+	Sessions []session
+}
+
+// edges returns the edge router hosts of the variant.
+func (t *topology) edges() []string {
+	if t.Edge == EdgeTwo {
+		return []string{HostEdge1, HostEdge2}
+	}
+	return []string{HostEdge1}
+}
+
+// link returns the link named name.
+func (t *topology) link(name string) (link, bool) {
+	for _, l := range t.Links {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return link{}, false
+}
+
+// routers returns the hosts that run FRR.
+func (t *topology) routers() []string {
+	var r []string
+	for _, h := range t.Hosts {
+		if h.Router {
+			r = append(r, h.Name)
+		}
+	}
+	return r
+}
+
+// newTopology lays out the lab for an edge variant.
+func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
+	if edge == "" {
+		edge = EdgeOne
+	}
+	if edge != EdgeOne && edge != EdgeTwo {
+		return nil, fmt.Errorf("edge variant %q: want %q or %q", edge, EdgeOne, EdgeTwo)
+	}
+	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: agentMD5}
+	secondaryEdge := HostEdge1
+	if edge == EdgeTwo {
+		secondaryEdge = HostEdge2
+	}
+	t.Links = []link{
+		{Name: LinkPrimary, Edge: HostEdge1, EdgeIf: "vlan101", AWS: HostAWS1, AWSIf: "vlan101", VLAN: PrimaryVLAN,
+			Customer: PrimaryCustomer, Amazon: PrimaryAmazon, Net: PrimaryNet, MD5: PrimaryMD5, Transit: AWS1Transit},
+		{Name: LinkSecondary, Edge: secondaryEdge, EdgeIf: "vlan102", AWS: HostAWS2, AWSIf: "vlan102", VLAN: SecondaryVLAN,
+			Customer: SecondaryCustomer, Amazon: SecondaryAmazon, Net: SecondaryNet, MD5: SecondaryMD5, Transit: AWS2Transit},
+	}
+
+	setup := map[string][]string{}
+	add := func(h string, lines ...string) { setup[h] = append(setup[h], lines...) }
+	for _, h := range []string{HostAgent, HostEdge1, HostEdge2, HostAWS1, HostAWS2, HostVPC, HostInst1, HostInst2} {
+		add(h, "link set lo up")
+	}
+
+	// On-prem LAN: a bridge in edge1 with the agent (and edge2) as ports.
+	add(HostEdge1, "link add lan type bridge", "link set lan up", "addr add "+Edge1LAN+"/24 dev lan")
+	t.Veths = append(t.Veths, veth{HostEdge1, "agent", HostAgent, "eth0"})
+	add(HostEdge1, "link set agent master lan", "link set agent up")
+	add(HostAgent, "link set eth0 up", "addr add "+AgentAddress+"/24 dev eth0", "route add default via "+Edge1LAN)
+	if edge == EdgeTwo {
+		t.Veths = append(t.Veths, veth{HostEdge1, "edge2", HostEdge2, "lan"})
+		add(HostEdge1, "link set edge2 master lan", "link set edge2 up")
+		add(HostEdge2, "link set lan up", "addr add "+Edge2LAN+"/24 dev lan")
+		// Each edge resolves the other's Amazon /30 (the next hop of the
+		// routes it learns over iBGP, next hop unchanged) across the LAN.
+		add(HostEdge1, "route add "+SecondaryNet+" via "+Edge2LAN)
+		add(HostEdge2, "route add "+PrimaryNet+" via "+Edge1LAN)
+	}
+
+	// The Direct Connect links.
+	for _, l := range t.Links {
+		t.Veths = append(t.Veths, veth{l.Edge, l.EdgeIf, l.AWS, l.AWSIf})
+		for _, end := range []struct{ h, ifc, addr string }{{l.Edge, l.EdgeIf, l.Customer}, {l.AWS, l.AWSIf, l.Amazon}} {
+			add(end.h, "addr add "+end.addr+"/30 dev "+end.ifc, "link set "+end.ifc+" up")
+		}
+	}
+
+	// AWS side: each AWS router reaches the VPC router over a transit /30.
+	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf string }{
+		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1"},
+		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2"},
+	} {
+		t.Veths = append(t.Veths, veth{x.aws, "vpc", HostVPC, x.vpcIf})
+		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr)
+		add(HostVPC, "link set "+x.vpcIf+" up", "addr add "+x.vpcAddr+"/30 dev "+x.vpcIf)
+	}
+	add(HostVPC, "link add lan type bridge", "link set lan up", "addr add "+VPCRouter+"/24 dev lan")
+	for _, x := range []struct{ h, addr string }{{HostInst1, Instance1}, {HostInst2, Instance2}} {
+		t.Veths = append(t.Veths, veth{HostVPC, x.h, x.h, "eth0"})
+		add(HostVPC, "link set "+x.h+" master lan", "link set "+x.h+" up")
+		add(x.h, "link set eth0 up", "addr add "+x.addr+"/24 dev eth0", "route add default via "+VPCRouter)
+	}
+
+	order := []string{HostAgent, HostEdge1}
+	if edge == EdgeTwo {
+		order = append(order, HostEdge2)
+	}
+	order = append(order, HostAWS1, HostAWS2, HostVPC, HostInst1, HostInst2)
+	for _, h := range order {
+		router := h != HostAgent && h != HostInst1 && h != HostInst2
+		t.Hosts = append(t.Hosts, host{Name: h, Router: router, Setup: setup[h]})
+	}
+
+	// Sessions the lab expects (the agent's sessions are not among them:
+	// they come up only when a speaker runs on the agent host).
+	bfd := !noBFD
+	for _, l := range t.Links {
+		t.Sessions = append(t.Sessions,
+			session{Host: l.Edge, Peer: l.Amazon, Over: l.Name, Routes: l.Name, BFD: bfd},
+			session{Host: l.AWS, Peer: l.Customer, Over: l.Name, Routes: l.Name, BFD: bfd})
+	}
+	t.Sessions = append(t.Sessions,
+		session{Host: HostAWS1, Peer: VPCTransit1, Routes: "never"},
+		session{Host: HostAWS2, Peer: VPCTransit2, Routes: "never"},
+		session{Host: HostVPC, Peer: AWS1Transit, Routes: LinkPrimary},
+		session{Host: HostVPC, Peer: AWS2Transit, Routes: LinkSecondary})
+	if edge == EdgeTwo {
+		t.Sessions = append(t.Sessions,
+			session{Host: HostEdge1, Peer: Edge2LAN, Routes: "always"},
+			session{Host: HostEdge2, Peer: Edge1LAN, Routes: "always"})
+	}
+	return t, nil
+}
+
+// expectedNextHops returns, for a router, the next hops its selected route
+// must use (edges: toward the VPC CIDR, among the links' Amazon addresses;
+// the VPC router: toward on-prem, among the AWS routers' transit addresses)
+// given the routing mode and which links are down.
+func (t *topology) expectedNextHops(h, mode string, down map[string]bool) []string {
+	var up []link
+	for _, l := range t.Links {
+		if !down[l.Name] {
+			up = append(up, l)
+		}
+	}
+	pick := func(ls []link, f func(link) string) []string {
+		var r []string
+		for _, l := range ls {
+			r = append(r, f(l))
+		}
+		slices.Sort(r)
+		return r
+	}
+	active := up
+	if mode != ModeActiveActive && len(up) > 1 {
+		active = up[:1] // the primary, first in t.Links
+	}
+	if h == HostVPC {
+		return pick(active, func(l link) string { return l.Transit })
+	}
+	if mode == ModeActiveActive {
+		// An edge prefers its own eBGP paths over iBGP ones.
+		var own []link
+		for _, l := range up {
+			if l.Edge == h {
+				own = append(own, l)
+			}
+		}
+		if len(own) > 0 {
+			active = own
+		}
+	}
+	return pick(active, func(l link) string { return l.Amazon })
+}
