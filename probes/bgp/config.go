@@ -41,7 +41,8 @@ type PeerConfig struct {
 	Name string `yaml:"name"`
 	// Address is the router's address, IPv4 or IPv6.
 	Address string `yaml:"address"`
-	// ASN is the router's ASN.
+	// ASN is the router's ASN; 0 means local_asn (iBGP, the usual case:
+	// the router then keeps the Amazon next hops and local preference).
 	ASN uint32 `yaml:"asn"`
 	// Port is the router's BGP port; 0 means 179.
 	Port int `yaml:"port"`
@@ -120,6 +121,13 @@ func (p PeerConfig) holdTime() time.Duration {
 	return p.HoldTime
 }
 
+func (p PeerConfig) asn(local uint32) uint32 {
+	if p.ASN == 0 {
+		return local
+	}
+	return p.ASN
+}
+
 func (p PeerConfig) addPathReceive() bool {
 	return p.AddPathReceive == nil || *p.AddPathReceive
 }
@@ -173,9 +181,6 @@ func (c Config) Validate(site probes.Site) error {
 				ps.Addf(at("address"), "%s is already the address of peers[%d]", a, j)
 			}
 			addrs[a] = i
-		}
-		if p.ASN == 0 {
-			ps.Addf(at("asn"), "missing: the edge router's ASN")
 		}
 		if p.Port < 0 || p.Port > 65535 {
 			ps.Addf(at("port"), "%d is out of range 1-65535", p.Port)

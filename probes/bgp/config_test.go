@@ -33,7 +33,6 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			`peers[1].name: "edge1" is already the name of peers[0]`,
 			`peers[1].address: not an IP address: "10.0.0.300"`,
-			"peers[1].asn: missing: the edge router's ASN",
 			"peers[1].port: -1 is out of range 1-65535",
 			"peers[1].passive: a passive peer needs listen_port (e.g. 179): with listen_port 0 dxwatch opens no listener",
 			"peers[1].hold_time: hold_time 1.5s is below the minimum 3s",

@@ -348,7 +348,7 @@ func (p *Probe) apiPeer(i int) *api.Peer {
 	peer := &api.Peer{
 		Conf: &api.PeerConf{
 			NeighborAddress: p.peerIP[i].String(),
-			PeerAsn:         pc.ASN,
+			PeerAsn:         pc.asn(p.cfg.LocalASN),
 			AuthPassword:    p.keys[i],
 			Description:     pc.Name,
 		},
