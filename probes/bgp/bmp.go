@@ -1,0 +1,450 @@
+package bgp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+const (
+	// maxBMPMessage bounds one BMP message: a BGP message (65535 with
+	// extended messages) plus the BMP and per-peer headers, with room.
+	maxBMPMessage = 1 << 17
+	// maxBMPConns bounds concurrent BMP connections.
+	maxBMPConns = 64
+)
+
+type bmpKind uint8
+
+const (
+	bmpConnected bmpKind = iota + 1
+	bmpClosed
+	bmpMessage
+)
+
+type bmpEvent struct {
+	kind   bmpKind
+	conn   uint64
+	router string
+	remote netip.Addr
+	msg    *bmp.BMPMessage
+	err    error
+	t      time.Time
+}
+
+// serveBMP accepts BMP connections until ctx ends, then closes them all.
+func (p *Probe) serveBMP(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) {
+	var mu sync.Mutex
+	conns := map[net.Conn]struct{}{}
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	defer stop()
+	var id uint64
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Error("bmp station: accept", "err", err)
+			}
+			return
+		}
+		mu.Lock()
+		if len(conns) >= maxBMPConns || ctx.Err() != nil {
+			mu.Unlock()
+			p.bmpErrors.Add(1)
+			p.log.Warn("bmp station: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", maxBMPConns)
+			c.Close()
+			continue
+		}
+		conns[c] = struct{}{}
+		mu.Unlock()
+		id++
+		wg.Add(1)
+		go func(c net.Conn, id uint64) {
+			defer wg.Done()
+			p.readBMP(ctx, c, id)
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
+			c.Close()
+		}(c, id)
+	}
+}
+
+// routerName names a BMP router by the configured peer with its address,
+// else by the address itself.
+func (p *Probe) routerName(a netip.Addr) string {
+	for i, ip := range p.peerIP {
+		if ip == a {
+			return p.cfg.Peers[i].Name
+		}
+	}
+	return a.String()
+}
+
+// send queues a BMP event for the worker. Unlike GoBGP's callbacks, a BMP
+// reader may wait: TCP flow control then slows the router down, so nothing
+// is dropped and nothing grows.
+func (p *Probe) send(ctx context.Context, ev *bmpEvent) bool {
+	select {
+	case p.queue <- event{kind: evBMP, bmp: ev, t: ev.t}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// readBMP reads one router's BMP stream (RFC 7854).
+func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
+	remote := netip.Addr{}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		remote, _ = netip.AddrFromSlice(ta.IP)
+		remote = remote.Unmap()
+	}
+	router := p.routerName(remote)
+	log := p.log.With("router", router, "remote", c.RemoteAddr().String())
+	log.Info("bmp router connected")
+	if !p.send(ctx, &bmpEvent{kind: bmpConnected, conn: id, router: router, remote: remote, t: time.Now()}) {
+		return
+	}
+	// What each monitored session negotiated, from its Peer Up: the
+	// encoding of its UPDATEs (ADD-PATH, 2-byte AS) depends on it.
+	opts := map[netip.Addr][]*gobgp.MarshallingOption{}
+	optsFor := func(h bmp.BMPPeerHeader) []*gobgp.MarshallingOption { return opts[h.PeerAddress] }
+	hdr := make([]byte, bmp.BMP_HEADER_SIZE)
+	var closeErr error
+	for {
+		if _, err := io.ReadFull(c, hdr); err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				closeErr = err
+			}
+			break
+		}
+		n := binary.BigEndian.Uint32(hdr[1:5])
+		if hdr[0] != bmp.BMP_VERSION || n < bmp.BMP_HEADER_SIZE || n > maxBMPMessage {
+			p.bmpErrors.Add(1)
+			closeErr = fmt.Errorf("not a BMP v3 stream (version %d, length %d): closing", hdr[0], n)
+			log.Warn("bmp station: bad input", "err", closeErr)
+			break
+		}
+		buf := make([]byte, n)
+		copy(buf, hdr)
+		if _, err := io.ReadFull(c, buf[bmp.BMP_HEADER_SIZE:]); err != nil {
+			closeErr = fmt.Errorf("read bmp message: %w", err)
+			break
+		}
+		msg, err := bmp.ParseBMPMessageWithOptions(buf, optsFor)
+		if err != nil {
+			// The framing is intact: skip the message, keep the stream.
+			p.bmpErrors.Add(1)
+			log.Warn("bmp station: malformed message skipped", "type", hdr[5], "err", err)
+			continue
+		}
+		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok {
+			opts[msg.PeerHeader.PeerAddress] = negotiated(up)
+		}
+		t := time.Now()
+		if ts := msg.PeerHeader.Timestamp; ts > 0 {
+			sec, frac := math.Modf(ts)
+			t = time.Unix(int64(sec), int64(frac*1e9))
+		}
+		if !p.send(ctx, &bmpEvent{kind: bmpMessage, conn: id, router: router, remote: remote, msg: msg, t: t}) {
+			return
+		}
+		if _, ok := msg.Body.(*bmp.BMPTermination); ok {
+			break
+		}
+	}
+	if closeErr != nil {
+		log.Warn("bmp router disconnected", "err", closeErr)
+	} else {
+		log.Info("bmp router disconnected")
+	}
+	p.send(ctx, &bmpEvent{kind: bmpClosed, conn: id, router: router, remote: remote, err: closeErr, t: time.Now()})
+}
+
+// negotiated derives the UPDATE encoding of a monitored session from the
+// two OPENs of its Peer Up: the Adj-RIB-In carries path IDs when the
+// router offered to receive them and the peer to send them.
+func negotiated(up *bmp.BMPPeerUpNotification) []*gobgp.MarshallingOption {
+	caps := func(m *gobgp.BGPMessage) (map[gobgp.Family]gobgp.BGPAddPathMode, bool) {
+		ap := map[gobgp.Family]gobgp.BGPAddPathMode{}
+		as4 := false
+		if m == nil {
+			return ap, false
+		}
+		open, ok := m.Body.(*gobgp.BGPOpen)
+		if !ok {
+			return ap, false
+		}
+		for _, op := range open.OptParams {
+			pc, ok := op.(*gobgp.OptionParameterCapability)
+			if !ok {
+				continue
+			}
+			for _, c := range pc.Capability {
+				switch v := c.(type) {
+				case *gobgp.CapAddPath:
+					for _, t := range v.Tuples {
+						ap[t.Family] = t.Mode
+					}
+				case *gobgp.CapFourOctetASNumber:
+					as4 = true
+				}
+			}
+		}
+		return ap, as4
+	}
+	sent, sent4 := caps(up.SentOpenMsg)
+	recv, recv4 := caps(up.ReceivedOpenMsg)
+	o := &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{}, Use2ByteAS: !(sent4 && recv4)}
+	for f, m := range sent {
+		if m&gobgp.BGP_ADD_PATH_RECEIVE != 0 && recv[f]&gobgp.BGP_ADD_PATH_SEND != 0 {
+			o.AddPath[f] = gobgp.BGP_ADD_PATH_RECEIVE
+		}
+	}
+	return []*gobgp.MarshallingOption{o}
+}
+
+// bmpRouter is the worker's record of one BMP connection.
+type bmpRouter struct {
+	name     string
+	addr     netip.Addr
+	conn     uint64
+	since    time.Time
+	sysName  string
+	sysDescr string
+	peers    map[netip.Addr]*bmpPeer
+}
+
+// bmpPeer is one monitored session of a BMP router: for a Direct Connect
+// link, the router's session with AWS.
+type bmpPeer struct {
+	addr        netip.Addr
+	asn         uint32
+	link        int
+	up          bool
+	known       bool
+	since       time.Time
+	reason      string
+	reasonCode  int
+	pre, post   int // source IDs, -1 before the first route
+	updates     uint64
+	withdrawals uint64
+}
+
+func (w *worker) bmpEvent(ev *bmpEvent) {
+	w.dirty = true
+	switch ev.kind {
+	case bmpConnected:
+		// Keyed by connection: a second connection from the same address
+		// (a restarting router, or garbage) leaves the first one alone.
+		w.bmp[ev.conn] = &bmpRouter{name: ev.router, addr: ev.remote, conn: ev.conn, since: ev.t, peers: map[netip.Addr]*bmpPeer{}}
+		return
+	case bmpClosed:
+		if r, ok := w.bmp[ev.conn]; ok {
+			w.closeRouter(r, ev.t)
+			delete(w.bmp, ev.conn)
+		}
+		return
+	}
+	r, ok := w.bmp[ev.conn]
+	if !ok {
+		return
+	}
+	h := ev.msg.PeerHeader
+	switch body := ev.msg.Body.(type) {
+	case *bmp.BMPInitiation:
+		for _, tlv := range body.Info {
+			if s, ok := tlv.(*bmp.BMPInfoTLVString); ok {
+				switch s.Type {
+				case bmp.BMP_INIT_TLV_TYPE_SYS_NAME:
+					r.sysName = s.Value
+				case bmp.BMP_INIT_TLV_TYPE_SYS_DESCR:
+					r.sysDescr = s.Value
+				}
+			}
+		}
+	case *bmp.BMPPeerUpNotification:
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			return
+		}
+		bp := w.bmpPeer(r, h)
+		w.setBMPPeer(r, bp, true, "", 0, ev.t)
+	case *bmp.BMPPeerDownNotification:
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			return
+		}
+		bp := w.bmpPeer(r, h)
+		// RFC 7854 4.9: the peer's routes are gone with the session.
+		w.dropBMPPaths(bp, ev.t)
+		reason := peerDownReason(body)
+		w.setBMPPeer(r, bp, false, reason, int(body.Reason), ev.t)
+	case *bmp.BMPRouteMonitoring:
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB || h.IsAdjRIBOut() || body.BGPUpdate == nil {
+			return
+		}
+		upd, ok := body.BGPUpdate.Body.(*gobgp.BGPUpdate)
+		if !ok {
+			return
+		}
+		bp := w.bmpPeer(r, h)
+		if !bp.known {
+			// Routes before (or without) a Peer Up: the session is up.
+			w.setBMPPeer(r, bp, true, "", 0, ev.t)
+		}
+		kind := srcBMPPre
+		slot := &bp.pre
+		if h.IsPostPolicy() {
+			kind, slot = srcBMPPost, &bp.post
+		}
+		if *slot < 0 {
+			*slot = int(w.s.addSource(&source{kind: kind, name: r.name, addr: bp.addr, link: bp.link, active: true}))
+		}
+		w.bmpUpdate(bp, uint16(*slot), upd, ev.t)
+	}
+}
+
+func (w *worker) bmpPeer(r *bmpRouter, h bmp.BMPPeerHeader) *bmpPeer {
+	a := h.PeerAddress.Unmap()
+	bp, ok := r.peers[a]
+	if !ok {
+		bp = &bmpPeer{addr: a, link: w.s.linkOf(a), pre: -1, post: -1}
+		r.peers[a] = bp
+	}
+	bp.asn = h.PeerAS
+	return bp
+}
+
+func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, code int, t time.Time) {
+	changed := !bp.known || bp.up != up
+	bp.known, bp.up = true, up
+	if up {
+		bp.reason, bp.reasonCode = "", 0
+	} else {
+		bp.reason, bp.reasonCode = reason, code
+	}
+	if !changed {
+		return
+	}
+	bp.since = t
+	link := w.s.linkName(bp.link)
+	if bp.link < 0 {
+		link = ""
+	}
+	detail := "up"
+	if !up {
+		detail = "down: " + reason
+		w.p.log.Warn("bmp: monitored session down", "router", r.name, "peer", bp.addr.String(), "link", link, "reason", reason)
+	}
+	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link, Up: up, Detail: detail})
+}
+
+func (w *worker) dropBMPPaths(bp *bmpPeer, t time.Time) {
+	for _, slot := range []*int{&bp.pre, &bp.post} {
+		if *slot < 0 {
+			continue
+		}
+		n, changed := w.s.dropSource(uint16(*slot), t, false)
+		bp.withdrawals += uint64(n)
+		if changed {
+			w.touched(t)
+		}
+		w.s.sources[*slot] = nil
+		*slot = -1
+	}
+}
+
+// closeRouter forgets a BMP connection: its monitored sessions are no
+// longer known, and their routes no longer seen.
+func (w *worker) closeRouter(r *bmpRouter, t time.Time) {
+	w.s.quiet = true
+	for _, bp := range r.peers {
+		w.dropBMPPaths(bp, t)
+	}
+	w.s.quiet = false
+}
+
+func (w *worker) bmpUpdate(bp *bmpPeer, src uint16, upd *gobgp.BGPUpdate, t time.Time) {
+	withdraw := func(ns []gobgp.PathNLRI) {
+		for _, n := range ns {
+			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
+				bp.withdrawals++
+				if w.s.withdraw(src, pfx.Prefix, n.ID, t) {
+					w.touched(t)
+				}
+			}
+		}
+	}
+	announce := func(ns []gobgp.PathNLRI) {
+		for _, n := range ns {
+			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
+				bp.updates++
+				if w.s.announce(src, pfx.Prefix, n.ID, bp.link, upd.PathAttributes, false, t) {
+					w.touched(t)
+				}
+			}
+		}
+	}
+	withdraw(upd.WithdrawnRoutes)
+	for _, a := range upd.PathAttributes {
+		switch v := a.(type) {
+		case *gobgp.PathAttributeMpUnreachNLRI:
+			withdraw(v.Value)
+		}
+	}
+	announce(upd.NLRI)
+	for _, a := range upd.PathAttributes {
+		if v, ok := a.(*gobgp.PathAttributeMpReachNLRI); ok {
+			announce(v.Value)
+		}
+	}
+}
+
+// peerDownReason renders a Peer Down Notification's reason (RFC 7854 4.9).
+func peerDownReason(b *bmp.BMPPeerDownNotification) string {
+	notif := func() string {
+		if b.BGPNotification == nil {
+			return ""
+		}
+		if n, ok := b.BGPNotification.Body.(*gobgp.BGPNotification); ok {
+			return ": " + gobgp.NewNotificationErrorCode(n.ErrorCode, n.ErrorSubcode).String()
+		}
+		return ""
+	}
+	switch b.Reason {
+	case bmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION:
+		return "local system closed the session, notification sent" + notif()
+	case bmp.BMP_PEER_DOWN_REASON_LOCAL_NO_NOTIFICATION:
+		s := "local system closed the session without a notification"
+		if len(b.Data) >= 2 {
+			s += fmt.Sprintf(" (fsm event %d)", binary.BigEndian.Uint16(b.Data))
+		}
+		return s
+	case bmp.BMP_PEER_DOWN_REASON_REMOTE_BGP_NOTIFICATION:
+		return "remote system closed the session with a notification" + notif()
+	case bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION:
+		return "remote system closed the session without a notification (TCP closed or reset)"
+	case bmp.BMP_PEER_DOWN_REASON_PEER_DE_CONFIGURED:
+		return "peer de-configured"
+	}
+	return fmt.Sprintf("reason code %d", b.Reason)
+}

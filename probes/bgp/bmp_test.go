@@ -1,0 +1,293 @@
+package bgp
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/osrg/gobgp/v4/api"
+	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// bmpSite puts the links' Amazon addresses on loopback, so that real
+// GoBGP "AWS" speakers can hold them.
+func bmpSite() probes.Site {
+	s := testSite()
+	s.Links[0].AmazonAddress = netip.MustParsePrefix("127.0.1.1/30")
+	s.Links[1].AmazonAddress = netip.MustParsePrefix("127.0.2.1/30")
+	return s
+}
+
+func bmpProbe(t *testing.T, site probes.Site, rec probes.Observer) *Probe {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.BMP.ListenAddress = "127.0.0.1:0"
+	p := newTestProbe(t, cfg, site, rec)
+	runProbe(t, p)
+	eventually(t, 5*time.Second, "bmp listener", func() bool { return p.BMPAddr() != nil })
+	return p
+}
+
+func (p *Probe) bmpPeer(addr string) (BMPPeerView, bool) {
+	for _, r := range p.Routes().BMPRouters {
+		for _, bp := range r.Peers {
+			if bp.Address == addr {
+				return bp, true
+			}
+		}
+	}
+	return BMPPeerView{}, false
+}
+
+// TestBMPFromGoBGP: an edge router (GoBGP) peers with an "AWS" router on
+// the primary link's Amazon address and reports it to the station over
+// BMP. The station attributes the routes by monitored peer, and sees the
+// DX session go down with its reason.
+func TestBMPFromGoBGP(t *testing.T) {
+	noLeaks(t)
+	rec := &recorder{}
+	site := bmpSite()
+	p := bmpProbe(t, site, rec)
+	debugProbe = p
+
+	awsPort := freePort(t)
+	aws := newSpeaker(t, 64512, "127.0.1.1", awsPort)
+	aws.addPeer(t, edge1Addr, 65000, passive())
+	aws.announce(t, route{prefix: vpcPrefix, nextHop: netip.MustParseAddr("127.0.1.1"), asPath: []uint32{64512}})
+
+	edge := newSpeaker(t, 65000, edge1Addr, -1)
+	// PRE: pre-policy Adj-RIB-In. (GoBGP 4.8.0's client races with
+	// StopBgp under the race detector when Loc-RIB is monitored: ALL or
+	// LOCAL_RIB; post-policy is covered by TestBMPCrafted.)
+	bmpReq := &api.AddBmpRequest{
+		Address: "127.0.0.1", Port: uint32(p.BMPAddr().Port), Policy: api.AddBmpRequest_MONITORING_POLICY_PRE, SysName: "edge1",
+	}
+	if err := edge.s.AddBmp(context.Background(), bmpReq); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = edge.s.DeleteBmp(context.Background(), &api.DeleteBmpRequest{Address: bmpReq.Address, Port: bmpReq.Port})
+	})
+	edge.addPeer(t, "127.0.1.1", 64512, from(edge1Addr), remotePort(awsPort))
+
+	eventually(t, 20*time.Second, "the prefix over primary from BMP", func() bool {
+		return p.linkPrefix("primary", vpcPrefix).Present
+	})
+	bp, ok := p.bmpPeer("127.0.1.1")
+	if !ok || !bp.Up || bp.Link != "primary" || bp.ASN != 64512 {
+		t.Errorf("monitored peer = %+v, want primary up from AS 64512", bp)
+	}
+	if lv := p.Routes().Links[0]; lv.Session.Source != "bmp" || lv.Session.Up == nil || !*lv.Session.Up {
+		t.Errorf("primary session = %+v, want up from bmp", lv.Session)
+	}
+	if c := p.check("bgp.dx_session.primary"); c.Status != probes.Pass {
+		t.Errorf("bgp.dx_session.primary = %+v", c)
+	}
+	pv := p.linkPrefix("primary", vpcPrefix).Path
+	if pv == nil || !strings.HasPrefix(pv.Source, "127.0.0.1/127.0.1.1") {
+		t.Errorf("path = %+v, want from the BMP router's monitored peer", pv)
+	}
+
+	// The DX session drops: AWS shuts the neighbor down.
+	if err := aws.s.ShutdownPeer(context.Background(), &api.ShutdownPeerRequest{Address: edge1Addr, Communication: "maintenance"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the DX session down over BMP", func() bool {
+		bp, _ := p.bmpPeer("127.0.1.1")
+		return !bp.Up && bp.Reason != ""
+	})
+	bp, _ = p.bmpPeer("127.0.1.1")
+	if bp.ReasonCode != int(bmp.BMP_PEER_DOWN_REASON_REMOTE_BGP_NOTIFICATION) || !strings.Contains(bp.Reason, "cease") {
+		t.Errorf("peer down = %d %q, want a remote notification (cease)", bp.ReasonCode, bp.Reason)
+	}
+	if p.linkPrefix("primary", vpcPrefix).Present {
+		t.Errorf("prefix still present on primary after the DX session went down")
+	}
+	o, ok := rec.find(func(o probes.Observation) bool { return o.Event == probes.BGPSession && o.Link == "primary" && !o.Up })
+	if !ok || o.Peer != "127.0.0.1" || o.Time.IsZero() {
+		t.Errorf("session observation = %+v (found %v)", o, ok)
+	}
+	if c := p.check("bgp.dx_session.primary"); c.Status != probes.Fail || !strings.Contains(c.Reason, "cease") {
+		t.Errorf("bgp.dx_session.primary = %+v", c)
+	}
+}
+
+// bmpConn dials the station.
+func bmpConn(t *testing.T, p *Probe) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", p.BMPAddr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func writeBMP(t *testing.T, c net.Conn, msgs ...*bmp.BMPMessage) {
+	t.Helper()
+	for _, m := range msgs {
+		b, err := m.Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func openMsg(asn uint32, id string, addPath bool) *gobgp.BGPMessage {
+	caps := []gobgp.ParameterCapabilityInterface{
+		gobgp.NewCapMultiProtocol(gobgp.RF_IPv4_UC),
+		gobgp.NewCapFourOctetASNumber(asn),
+	}
+	if addPath {
+		caps = append(caps, gobgp.NewCapAddPath([]*gobgp.CapAddPathTuple{gobgp.NewCapAddPathTuple(gobgp.RF_IPv4_UC, gobgp.BGP_ADD_PATH_BOTH)}))
+	}
+	m, _ := gobgp.NewBGPOpenMessage(23456, 90, netip.MustParseAddr(id), []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
+	return m
+}
+
+func updateMsg(t testing.TB, withdraw []gobgp.PathNLRI, nlri []gobgp.PathNLRI, asPath []uint32, nh string) *gobgp.BGPMessage {
+	t.Helper()
+	var attrs []gobgp.PathAttributeInterface
+	if len(nlri) > 0 {
+		n, _ := gobgp.NewPathAttributeNextHop(netip.MustParseAddr(nh))
+		attrs = []gobgp.PathAttributeInterface{
+			gobgp.NewPathAttributeOrigin(0),
+			gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, asPath)}),
+			n,
+		}
+	}
+	return gobgp.NewBGPUpdateMessage(withdraw, attrs, nlri)
+}
+
+func pnlri(prefix string, id uint32) gobgp.PathNLRI {
+	n, _ := gobgp.NewIPAddrPrefix(netip.MustParsePrefix(prefix))
+	return gobgp.PathNLRI{NLRI: n, ID: id}
+}
+
+// routeMonitoring serializes the UPDATE with ADD-PATH when addPath is set
+// (the encoding the monitored session negotiated).
+func routeMonitoring(t testing.TB, ph bmp.BMPPeerHeader, upd *gobgp.BGPMessage, addPath bool) []byte {
+	t.Helper()
+	var opts []*gobgp.MarshallingOption
+	if addPath {
+		opts = append(opts, &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv4_UC: gobgp.BGP_ADD_PATH_SEND}})
+	}
+	payload, err := upd.Serialize(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bmp.NewBMPRouteMonitoring(ph, nil)
+	m.Body.(*bmp.BMPRouteMonitoring).BGPUpdatePayload = payload
+	b, err := m.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBMPCrafted feeds the station hand-made RFC 7854 messages: an ADD-PATH
+// session with two paths, a withdrawal, pre- and post-policy, a peer down
+// with a NOTIFICATION; then bad input.
+func TestBMPCrafted(t *testing.T) {
+	noLeaks(t)
+	rec := &recorder{}
+	site := testSite()
+	p := bmpProbe(t, site, rec)
+	debugProbe = p
+	c := bmpConn(t, p)
+
+	ts := float64(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).Unix())
+	ph := func(peer string, post bool) bmp.BMPPeerHeader {
+		flags := uint8(0)
+		if post {
+			flags |= bmp.BMP_PEER_FLAG_POST_POLICY
+		}
+		return *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, flags, 0, netip.MustParseAddr(peer), 64512, netip.MustParseAddr("10.0.0.1"), ts)
+	}
+	prim := ph("169.254.10.1", false)
+	up := bmp.NewBMPPeerUpNotification(prim, netip.MustParseAddr("169.254.10.2"), 179, 40000, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true))
+	writeBMP(t, c, bmp.NewBMPInitiation([]bmp.BMPInfoTLVInterface{bmp.NewBMPInfoTLVString(bmp.BMP_INIT_TLV_TYPE_SYS_NAME, "edge1")}), up)
+	if _, err := c.Write(routeMonitoring(t, prim, updateMsg(t, nil, []gobgp.PathNLRI{pnlri(vpcPrefix, 7), pnlri("198.18.5.0/24", 8)}, []uint32{64512, 64512}, "169.254.10.1"), true)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "crafted routes", func() bool { return p.linkPrefix("primary", vpcPrefix).Present })
+	pv := p.linkPrefix("primary", vpcPrefix).Path
+	if pv.PathID != 7 || pv.Prepends != 1 || !pv.Since.Equal(time.Unix(int64(ts), 0)) {
+		t.Errorf("path = %+v, want path id 7, 1 prepend, BMP's timestamp", pv)
+	}
+	if c := p.check("bgp.intent.no_more_specifics"); c.Status != probes.Warn || !strings.Contains(c.Reason, "198.18.5.0/24 over primary") {
+		t.Errorf("more-specific check = %+v", c)
+	}
+	if r := p.Routes(); len(r.BMPRouters) != 1 || r.BMPRouters[0].SysName != "edge1" {
+		t.Errorf("routers = %+v", r.BMPRouters)
+	}
+
+	// Withdraw the more-specific; a malformed Route Monitoring (framing
+	// intact) is skipped without losing the stream.
+	if _, err := c.Write(routeMonitoring(t, prim, updateMsg(t, []gobgp.PathNLRI{pnlri("198.18.5.0/24", 8)}, nil, nil, ""), true)); err != nil {
+		t.Fatal(err)
+	}
+	bad := routeMonitoring(t, prim, updateMsg(t, nil, []gobgp.PathNLRI{pnlri("10.0.0.0/8", 1)}, []uint32{64512}, "169.254.10.1"), true)
+	bad[len(bad)-8] = 0xff // an NLRI length beyond the message
+	bad[bmp.BMP_HEADER_SIZE+bmp.BMP_PEER_HEADER_SIZE+18] = 0xff
+	if _, err := c.Write(bad); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "withdrawal", func() bool { return p.check("bgp.intent.no_more_specifics").Status == probes.Pass })
+
+	// Peer down with a NOTIFICATION from the remote (AWS) side.
+	writeBMP(t, c, bmp.NewBMPPeerDownNotification(prim, bmp.BMP_PEER_DOWN_REASON_REMOTE_BGP_NOTIFICATION,
+		gobgp.NewBGPNotificationMessage(gobgp.BGP_ERROR_HOLD_TIMER_EXPIRED, 0, nil), nil))
+	eventually(t, 10*time.Second, "peer down", func() bool {
+		bp, _ := p.bmpPeer("169.254.10.1")
+		return !bp.Up && strings.Contains(bp.Reason, "hold timer expired")
+	})
+	if p.linkPrefix("primary", vpcPrefix).Present {
+		t.Error("routes of a down peer still present")
+	}
+
+	t.Run("garbage", func(t *testing.T) {
+		before := p.Routes().BMPDecodeErrors
+		g := bmpConn(t, p)
+		if _, err := g.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		// The station closes a stream it cannot frame.
+		_ = g.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := g.Read(make([]byte, 1)); err == nil {
+			t.Error("station kept a garbage stream open")
+		}
+		eventually(t, 5*time.Second, "decode error counted", func() bool { return p.Routes().BMPDecodeErrors > before })
+		// A too-long length is refused the same way.
+		h := bmpConn(t, p)
+		if _, err := h.Write([]byte{3, 0xff, 0xff, 0xff, 0xff, 0}); err != nil {
+			t.Fatal(err)
+		}
+		_ = h.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := h.Read(make([]byte, 1)); err == nil {
+			t.Error("station kept a stream with a 4 GB message open")
+		}
+		// And the station still works.
+		writeBMP(t, c, up)
+		if _, err := c.Write(routeMonitoring(t, prim, updateMsg(t, nil, []gobgp.PathNLRI{pnlri(vpcPrefix, 7)}, []uint32{64512}, "169.254.10.1"), true)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "station alive", func() bool { return p.linkPrefix("primary", vpcPrefix).Present })
+	})
+
+	t.Run("router disconnects", func(t *testing.T) {
+		c.Close()
+		eventually(t, 10*time.Second, "routes of a closed connection gone", func() bool {
+			return !p.linkPrefix("primary", vpcPrefix).Present && len(p.Routes().BMPRouters) == 0
+		})
+	})
+}

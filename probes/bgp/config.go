@@ -1,0 +1,266 @@
+package bgp
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Config is the `bgp:` section: how dxwatch peers with the on-prem edge
+// routers and, optionally, where it listens for BMP from them.
+type Config struct {
+	// LocalASN is dxwatch's own ASN on the sessions to the edge routers
+	// (usually the on-prem ASN: iBGP, so the routers keep the Amazon next
+	// hops and local preference).
+	LocalASN uint32 `yaml:"local_asn"`
+	// RouterID is dxwatch's BGP identifier, an IPv4 address.
+	RouterID string `yaml:"router_id"`
+	// ListenPort is the TCP port for passive peers; 0 opens no listener
+	// (active peering only, no port-179 privilege needed).
+	ListenPort int `yaml:"listen_port"`
+	// Peers are the edge routers.
+	Peers []PeerConfig `yaml:"peers"`
+	// BMP is the BMP station; off when ListenAddress is empty.
+	BMP BMPConfig `yaml:"bmp"`
+	// KeepOnlyRelevant keeps only the expected VPC prefixes, the prefixes
+	// covering them and their more-specifics, and drops everything else on
+	// arrival (edge routers that carry a full Internet table).
+	KeepOnlyRelevant bool `yaml:"keep_only_relevant"`
+}
+
+// PeerConfig is one edge router dxwatch peers with.
+type PeerConfig struct {
+	// Name labels the peer in metrics and checks ("edge1").
+	Name string `yaml:"name"`
+	// Address is the router's address, IPv4 or IPv6.
+	Address string `yaml:"address"`
+	// ASN is the router's ASN; 0 means local_asn (iBGP, the usual case:
+	// the router then keeps the Amazon next hops and local preference).
+	ASN uint32 `yaml:"asn"`
+	// Port is the router's BGP port; 0 means 179.
+	Port int `yaml:"port"`
+	// Passive waits for the router to connect (needs listen_port).
+	Passive bool `yaml:"passive"`
+	// HoldTime is the proposed hold time; 0 means 90s.
+	HoldTime time.Duration `yaml:"hold_time"`
+	// AddPathReceive asks the router for every path (ADD-PATH receive),
+	// so that the backup link's path is visible; unset means true.
+	AddPathReceive *bool `yaml:"add_path_receive"`
+	// MD5KeyFile is a file holding the TCP MD5 key (trailing newline
+	// ignored).
+	MD5KeyFile string `yaml:"md5_key_file"`
+	// MD5KeyEnv is an environment variable holding the TCP MD5 key.
+	MD5KeyEnv string `yaml:"md5_key_env"`
+	// MD5Key exists only to refuse an inline key with a clear message:
+	// keys come from md5_key_file or md5_key_env.
+	MD5Key Secret `yaml:"md5_key"`
+	// GracefulRestart enables the graceful restart helper: the router's
+	// paths are kept (reported as stale) while it restarts. Off by
+	// default, since stale paths would hide a failure.
+	GracefulRestart bool `yaml:"graceful_restart"`
+}
+
+// BMPConfig is the BMP station.
+type BMPConfig struct {
+	// ListenAddress is the station's TCP address (":11019"); empty is off.
+	ListenAddress string `yaml:"listen_address"`
+}
+
+// Secret is a string that never prints: fmt, slog, JSON and YAML output
+// show "[redacted]".
+type Secret string
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return redact(s) }
+
+// GoString implements fmt.GoStringer.
+func (s Secret) GoString() string { return strconv.Quote(redact(s)) }
+
+// MarshalText implements encoding.TextMarshaler (JSON, YAML and slog).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redact(s)), nil }
+
+func redact(s Secret) string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// Defaults.
+const (
+	DefaultPort     = 179
+	DefaultHoldTime = 90 * time.Second
+	maxPeers        = 64
+)
+
+// DefaultConfig returns the defaults the agent decodes the section onto.
+func DefaultConfig() Config {
+	return Config{}
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+
+func (p PeerConfig) port() int {
+	if p.Port == 0 {
+		return DefaultPort
+	}
+	return p.Port
+}
+
+func (p PeerConfig) holdTime() time.Duration {
+	if p.HoldTime == 0 {
+		return DefaultHoldTime
+	}
+	return p.HoldTime
+}
+
+func (p PeerConfig) asn(local uint32) uint32 {
+	if p.ASN == 0 {
+		return local
+	}
+	return p.ASN
+}
+
+func (p PeerConfig) addPathReceive() bool {
+	return p.AddPathReceive == nil || *p.AddPathReceive
+}
+
+// Validate reports every problem of the section, with paths relative to it.
+// It reads no secret.
+func (c Config) Validate(site probes.Site) error {
+	var ps probes.Problems
+	if len(c.Peers) == 0 && c.BMP.ListenAddress == "" {
+		ps.Addf("peers", "no peer and no bmp.listen_address: configure at least one edge router to peer with, or the BMP station")
+	}
+	if len(c.Peers) > 0 {
+		if c.LocalASN == 0 {
+			ps.Addf("local_asn", "missing: set dxwatch's ASN on the sessions to the edge routers (usually the on-prem ASN, for iBGP)")
+		}
+		if c.RouterID == "" {
+			ps.Addf("router_id", "missing: set an IPv4 address, e.g. the agent's own address")
+		} else if a, err := netip.ParseAddr(c.RouterID); err != nil || !a.Is4() {
+			ps.Addf("router_id", "not an IPv4 address: %q", c.RouterID)
+		}
+	}
+	if c.ListenPort < 0 || c.ListenPort > 65535 {
+		ps.Addf("listen_port", "%d is out of range: use 0 (no listener) or a port up to 65535", c.ListenPort)
+	}
+	if len(c.Peers) > maxPeers {
+		ps.Addf("peers", "%d peers is more than the maximum %d", len(c.Peers), maxPeers)
+	}
+	names := map[string]int{}
+	addrs := map[netip.Addr]int{}
+	for i, p := range c.Peers {
+		path := fmt.Sprintf("peers[%d]", i)
+		at := func(k string) string { return probes.JoinPath(path, k) }
+		switch {
+		case p.Name == "":
+			ps.Addf(at("name"), "missing: name the edge router (it labels metrics), e.g. \"edge1\"")
+		case !nameRE.MatchString(p.Name):
+			ps.Addf(at("name"), "%q is not a valid name: use letters, digits, '_', '.', '-' (at most 63)", p.Name)
+		default:
+			if j, ok := names[p.Name]; ok {
+				ps.Addf(at("name"), "%q is already the name of peers[%d]", p.Name, j)
+			}
+			names[p.Name] = i
+		}
+		if p.Address == "" {
+			ps.Addf(at("address"), "missing: the edge router's address")
+		} else if a, err := netip.ParseAddr(p.Address); err != nil {
+			ps.Addf(at("address"), "not an IP address: %q", p.Address)
+		} else {
+			a = a.Unmap()
+			if j, ok := addrs[a]; ok {
+				ps.Addf(at("address"), "%s is already the address of peers[%d]", a, j)
+			}
+			addrs[a] = i
+		}
+		if p.Port < 0 || p.Port > 65535 {
+			ps.Addf(at("port"), "%d is out of range 1-65535", p.Port)
+		}
+		if p.Passive && c.ListenPort == 0 {
+			ps.Addf(at("passive"), "a passive peer needs listen_port (e.g. 179): with listen_port 0 dxwatch opens no listener")
+		}
+		if h := p.HoldTime; h != 0 {
+			switch {
+			case h < 3*time.Second:
+				ps.Addf(at("hold_time"), "hold_time %s is below the minimum 3s", h)
+			case h > 65535*time.Second:
+				ps.Addf(at("hold_time"), "hold_time %s is above the maximum 65535s", h)
+			case h%time.Second != 0:
+				ps.Addf(at("hold_time"), "hold_time %s is not a whole number of seconds", h)
+			}
+		}
+		if p.MD5Key != "" {
+			ps.Addf(at("md5_key"), "an inline MD5 key is not allowed: put the key in a file (md5_key_file) or an environment variable (md5_key_env)")
+		}
+		if p.MD5KeyFile != "" && p.MD5KeyEnv != "" {
+			ps.Addf(at("md5_key_file"), "both md5_key_file and md5_key_env are set: keep one")
+		}
+	}
+	if a := c.BMP.ListenAddress; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			ps.Addf("bmp.listen_address", "not host:port: %q (e.g. \":11019\")", a)
+		} else {
+			if host != "" {
+				if _, err := netip.ParseAddr(host); err != nil {
+					ps.Addf("bmp.listen_address", "not an IP address: %q", host)
+				}
+			}
+			// Port 0 picks a free port (tests); Probe.BMPAddr tells which.
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				ps.Addf("bmp.listen_address", "port %q is not a number from 1 to 65535", port)
+			}
+		}
+	}
+	if c.KeepOnlyRelevant && len(site.Routing.ExpectedPrefixes) == 0 {
+		ps.Addf("keep_only_relevant", "needs the expected VPC prefixes (routing.expected_prefixes): with none, nothing would be kept")
+	}
+	return ps.Err()
+}
+
+// md5Key reads the peer's key from its file or variable. The error names
+// the file or variable, never the content.
+func (p PeerConfig) md5Key() (string, error) {
+	switch {
+	case p.MD5KeyFile != "":
+		b, err := os.ReadFile(p.MD5KeyFile)
+		if err != nil {
+			return "", fmt.Errorf("peer %s: read md5_key_file %s: %w", p.Name, p.MD5KeyFile, unwrapPath(err))
+		}
+		k := strings.TrimRight(string(b), "\r\n")
+		if k == "" {
+			return "", fmt.Errorf("peer %s: md5_key_file %s is empty", p.Name, p.MD5KeyFile)
+		}
+		if len(k) > 80 {
+			return "", fmt.Errorf("peer %s: the key in md5_key_file %s is longer than 80 bytes (the TCP MD5 maximum)", p.Name, p.MD5KeyFile)
+		}
+		return k, nil
+	case p.MD5KeyEnv != "":
+		k, ok := os.LookupEnv(p.MD5KeyEnv)
+		if !ok || k == "" {
+			return "", fmt.Errorf("peer %s: environment variable %s (md5_key_env) is not set or empty", p.Name, p.MD5KeyEnv)
+		}
+		if len(k) > 80 {
+			return "", fmt.Errorf("peer %s: the key in environment variable %s is longer than 80 bytes (the TCP MD5 maximum)", p.Name, p.MD5KeyEnv)
+		}
+		return k, nil
+	}
+	return "", nil
+}
+
+// unwrapPath drops the *PathError wrapper, whose message repeats the path.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

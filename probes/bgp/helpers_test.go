@@ -1,0 +1,295 @@
+package bgp
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Addresses of the in-process tests: every speaker lives on 127.0.0.0/8.
+const (
+	dxAddr    = "127.0.0.1" // dxwatch's side of every session
+	edge1Addr = "127.0.0.2"
+	edge2Addr = "127.0.0.3"
+	vpcPrefix = "198.18.0.0/16"
+)
+
+var (
+	primaryAmazon   = netip.MustParseAddr("169.254.10.1")
+	secondaryAmazon = netip.MustParseAddr("169.254.20.1")
+)
+
+// testSite is the lab's two-link site, active/passive with primary.
+func testSite() probes.Site {
+	return probes.Site{
+		Name: "test",
+		Links: []probes.Link{
+			{Name: "primary", Role: probes.RolePrimary, AmazonAddress: netip.MustParsePrefix("169.254.10.1/30"), CustomerAddress: netip.MustParsePrefix("169.254.10.2/30"), VLAN: 101},
+			{Name: "secondary", Role: probes.RoleSecondary, AmazonAddress: netip.MustParsePrefix("169.254.20.1/30"), CustomerAddress: netip.MustParsePrefix("169.254.20.2/30"), VLAN: 102},
+		},
+		Routing: probes.Routing{
+			Mode:             probes.ModeActivePassive,
+			Primary:          "primary",
+			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(vpcPrefix)},
+			AmazonASN:        64512,
+		},
+	}
+}
+
+// freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// speaker is a real GoBGP speaker standing in for an edge router.
+type speaker struct {
+	s    *server.BgpServer
+	port int
+}
+
+// newSpeaker starts a GoBGP speaker listening on addr:port (port -1: none).
+func newSpeaker(t testing.TB, asn uint32, addr string, port int) *speaker {
+	t.Helper()
+	s := server.NewBgpServer()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Serve()
+	}()
+	g := &api.Global{Asn: asn, RouterId: "10.255.0." + addr[len(addr)-1:], ListenPort: int32(port)}
+	if port > 0 {
+		g.ListenAddresses = []string{addr}
+	}
+	if err := s.StartBgp(context.Background(), &api.StartBgpRequest{Global: g}); err != nil {
+		t.Fatalf("start speaker %s: %v", addr, err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		<-done
+	})
+	return &speaker{s: s, port: port}
+}
+
+type peerOpt func(*api.Peer)
+
+func withKey(k string) peerOpt { return func(p *api.Peer) { p.Conf.AuthPassword = k } }
+func passive() peerOpt         { return func(p *api.Peer) { p.Transport.PassiveMode = true } }
+func from(local string) peerOpt {
+	return func(p *api.Peer) { p.Transport.LocalAddress = local }
+}
+func remotePort(n int) peerOpt { return func(p *api.Peer) { p.Transport.RemotePort = uint32(n) } }
+func sendPaths(n uint32) peerOpt {
+	return func(p *api.Peer) {
+		for _, as := range p.AfiSafis {
+			as.AddPaths = &api.AddPaths{Config: &api.AddPathsConfig{SendMax: n}}
+		}
+	}
+}
+
+// addPeer adds dxwatch (or another speaker) as the speaker's neighbor.
+func (sp *speaker) addPeer(t testing.TB, addr string, asn uint32, opts ...peerOpt) {
+	t.Helper()
+	p := &api.Peer{
+		Conf:      &api.PeerConf{NeighborAddress: addr, PeerAsn: asn},
+		Transport: &api.Transport{},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			ConnectRetry: 1, IdleHoldTimeAfterReset: 1, HoldTime: 9, KeepaliveInterval: 3,
+		}},
+		AfiSafis: []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}, Enabled: true}}},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	if err := sp.s.AddPeer(context.Background(), &api.AddPeerRequest{Peer: p}); err != nil {
+		t.Fatalf("add peer %s: %v", addr, err)
+	}
+}
+
+// route is a path the speaker originates.
+type route struct {
+	prefix    string
+	id        uint32
+	nextHop   netip.Addr
+	asPath    []uint32
+	localPref uint32
+	comms     []uint32
+}
+
+func (r route) path() *apiutil.Path {
+	pfx := netip.MustParsePrefix(r.prefix)
+	nlri, _ := gobgp.NewIPAddrPrefix(pfx)
+	nh, _ := gobgp.NewPathAttributeNextHop(r.nextHop)
+	attrs := []gobgp.PathAttributeInterface{
+		gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, r.asPath)}),
+		nh,
+	}
+	if r.localPref != 0 {
+		attrs = append(attrs, gobgp.NewPathAttributeLocalPref(r.localPref))
+	}
+	if len(r.comms) > 0 {
+		attrs = append(attrs, gobgp.NewPathAttributeCommunities(r.comms))
+	}
+	return &apiutil.Path{Family: gobgp.RF_IPv4_UC, Nlri: nlri, Attrs: attrs, RemoteID: r.id, Age: time.Now().Unix()}
+}
+
+func (sp *speaker) announce(t testing.TB, rs ...route) {
+	t.Helper()
+	var paths []*apiutil.Path
+	for _, r := range rs {
+		paths = append(paths, r.path())
+	}
+	if _, err := sp.s.AddPath(apiutil.AddPathRequest{Paths: paths}); err != nil {
+		t.Fatalf("announce: %v", err)
+	}
+}
+
+func (sp *speaker) withdraw(t testing.TB, rs ...route) {
+	t.Helper()
+	var paths []*apiutil.Path
+	for _, r := range rs {
+		paths = append(paths, r.path())
+	}
+	if err := sp.s.DeletePath(apiutil.DeletePathRequest{Paths: paths}); err != nil {
+		t.Fatalf("withdraw: %v", err)
+	}
+}
+
+// adjIn lists the prefixes the speaker received from neighbor addr.
+func (sp *speaker) adjIn(t testing.TB, addr string) []string {
+	t.Helper()
+	var out []string
+	err := sp.s.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_ADJ_IN, Name: addr, Family: gobgp.RF_IPv4_UC},
+		func(prefix gobgp.NLRI, paths []*apiutil.Path) {
+			for range paths {
+				out = append(out, prefix.String())
+			}
+		})
+	if err != nil {
+		t.Fatalf("list adj-in of %s: %v", addr, err)
+	}
+	return out
+}
+
+// established reports whether the speaker's session with addr is up.
+func (sp *speaker) established(t testing.TB, addr string) bool {
+	t.Helper()
+	up := false
+	_ = sp.s.ListPeer(context.Background(), &api.ListPeerRequest{Address: addr}, func(p *api.Peer) {
+		up = p.State != nil && p.State.SessionState == api.PeerState_SESSION_STATE_ESTABLISHED
+	})
+	return up
+}
+
+// recorder collects observations.
+type recorder struct {
+	mu  sync.Mutex
+	obs []probes.Observation
+}
+
+func (r *recorder) Observe(o probes.Observation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.obs = append(r.obs, o)
+}
+
+func (r *recorder) find(match func(probes.Observation) bool) (probes.Observation, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.obs {
+		if match(o) {
+			return o, true
+		}
+	}
+	return probes.Observation{}, false
+}
+
+// runProbe starts p.Run and stops it at cleanup, failing on an error.
+func runProbe(t testing.TB, p *Probe) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("Run did not return after cancel")
+		}
+	})
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			if debugProbe != nil {
+				b, _ := json.MarshalIndent(debugProbe.Routes(), "", " ")
+				t.Logf("routes: %s", b)
+			}
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *Probe) peerView(name string) PeerView {
+	for _, pv := range p.Routes().Peers {
+		if pv.Name == name {
+			return pv
+		}
+	}
+	return PeerView{}
+}
+
+func (p *Probe) linkPrefix(link, prefix string) LinkPrefixView {
+	for _, lv := range p.Routes().Links {
+		if lv.Name != link {
+			continue
+		}
+		for _, e := range lv.Expected {
+			if e.Prefix == prefix {
+				return e
+			}
+		}
+	}
+	return LinkPrefixView{}
+}
+
+func (p *Probe) check(name string) probes.CheckResult {
+	for _, c := range p.Checks() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return probes.CheckResult{}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// debugProbe, when set, is dumped when eventually times out.
+var debugProbe *Probe

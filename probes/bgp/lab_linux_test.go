@@ -1,0 +1,305 @@
+package bgp
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// labSite is the lab's site (lab/dxwatch.yaml).
+func labSite() probes.Site {
+	return probes.Site{
+		Name: "lab",
+		Links: []probes.Link{
+			{Name: lab.LinkPrimary, Role: probes.RolePrimary, AmazonAddress: netip.MustParsePrefix(lab.PrimaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.PrimaryCustomer + "/30"), VLAN: lab.PrimaryVLAN},
+			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, AmazonAddress: netip.MustParsePrefix(lab.SecondaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.SecondaryCustomer + "/30"), VLAN: lab.SecondaryVLAN},
+		},
+		Routing: probes.Routing{
+			Mode:             probes.ModeActivePassive,
+			Primary:          lab.LinkPrimary,
+			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR)},
+			AmazonASN:        lab.AmazonASN,
+		},
+	}
+}
+
+// TestLabBGPChild runs the probe inside the lab's agent host, peered with
+// edge1 and listening for its BMP, and prints its view and observations
+// as lines for TestLabBGP.
+func TestLabBGPChild(t *testing.T) {
+	if !lab.InChild() {
+		t.Skip("runs inside the lab's agent host, started by TestLabBGP")
+	}
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	emit := func(kind string, v any) {
+		b, _ := json.Marshal(v)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, "%s %s\n", kind, b)
+		out.Flush()
+	}
+	cfg := Config{
+		LocalASN: lab.OnPremASN,
+		RouterID: lab.AgentAddress,
+		Peers:    []PeerConfig{{Name: lab.HostEdge1, Address: lab.Edge1LAN}},
+		BMP:      BMPConfig{ListenAddress: net.JoinHostPort(lab.AgentAddress, itoa(lab.BMPPort))},
+	}
+	p, err := New("bgp", cfg, probes.Deps{Site: labSite(), Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-tick.C:
+			emit("ROUTES", p.Routes())
+		}
+	}
+}
+
+// labWatch follows the child's lines.
+type labWatch struct {
+	mu     sync.Mutex
+	routes Routes
+	obs    []probes.Observation
+}
+
+func (w *labWatch) get() (Routes, []probes.Observation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.routes, append([]probes.Observation(nil), w.obs...)
+}
+
+func linkPrefixOf(r Routes, link, prefix string) LinkPrefixView {
+	for _, lv := range r.Links {
+		if lv.Name == link {
+			for _, e := range lv.Expected {
+				if e.Prefix == prefix {
+					return e
+				}
+			}
+		}
+	}
+	return LinkPrefixView{}
+}
+
+// bgpPath returns the path of the BGP feed (not BMP) over link.
+func bgpPath(r Routes, link, prefix string) *PathView {
+	for _, pv := range r.Expected {
+		if pv.Prefix != prefix {
+			continue
+		}
+		for i, x := range pv.Paths {
+			if x.Link == link && x.Source == lab.HostEdge1 {
+				return &pv.Paths[i]
+			}
+		}
+	}
+	return nil
+}
+
+func bmpPeerOf(r Routes, addr string) (BMPPeerView, bool) {
+	for _, rv := range r.BMPRouters {
+		for _, bp := range rv.Peers {
+			if bp.Address == addr {
+				return bp, true
+			}
+		}
+	}
+	return BMPPeerView{}, false
+}
+
+// TestLabBGP: the probe in the agent host, peered with FRR's edge1 (ADD-PATH)
+// and fed its BMP, sees both links' paths; cutting the primary withdraws its
+// paths and moves the best link, with timestamps, and BMP reports the
+// primary's DX session down with its reason. FRR confirms dxwatch sent it
+// nothing.
+func TestLabBGP(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild")
+	w := &labWatch{}
+	go func() {
+		for {
+			line, err := c.Line(ctx)
+			if err != nil {
+				return
+			}
+			kind, body, _ := strings.Cut(line, " ")
+			switch kind {
+			case "ROUTES":
+				var r Routes
+				if json.Unmarshal([]byte(body), &r) == nil {
+					w.mu.Lock()
+					w.routes = r
+					w.mu.Unlock()
+				}
+			case "OBS":
+				var o probes.Observation
+				if json.Unmarshal([]byte(body), &o) == nil {
+					w.mu.Lock()
+					w.obs = append(w.obs, o)
+					w.mu.Unlock()
+				}
+			}
+		}
+	}()
+	dump := func() {
+		r, obs := w.get()
+		b, _ := json.MarshalIndent(r, "", " ")
+		t.Logf("routes: %s", b)
+		for _, o := range obs {
+			t.Logf("observation: %+v", o)
+		}
+	}
+	wait := func(d time.Duration, what string, cond func(Routes) bool) {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for {
+			r, _ := w.get()
+			if cond(r) {
+				return
+			}
+			if time.Now().After(deadline) {
+				dump()
+				t.Fatalf("timed out after %s waiting for %s", d, what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	vpc := lab.VPCCIDR
+
+	wait(60*time.Second, "both links' paths over BGP and both DX sessions over BMP", func(r Routes) bool {
+		pb, _ := bmpPeerOf(r, lab.PrimaryAmazon)
+		sb, _ := bmpPeerOf(r, lab.SecondaryAmazon)
+		return len(r.Peers) == 1 && r.Peers[0].Up && bgpPath(r, lab.LinkPrimary, vpc) != nil &&
+			bgpPath(r, lab.LinkSecondary, vpc) != nil && pb.Up && sb.Up
+	})
+	r, _ := w.get()
+	prim, sec := linkPrefixOf(r, lab.LinkPrimary, vpc), linkPrefixOf(r, lab.LinkSecondary, vpc)
+	if !prim.Best || sec.Best {
+		t.Errorf("best: primary %v, secondary %v; want primary", prim.Best, sec.Best)
+	}
+	// Every path, from BGP (ADD-PATH) and BMP (pre- and post-policy).
+	for _, x := range r.Expected[0].Paths {
+		t.Logf("%s over %s from %s: path id %d, next hop %s, AS_PATH %v (%d prepends), local pref %d",
+			x.Prefix, x.Link, x.Source, x.PathID, x.NextHop, x.ASPath, x.Prepends, deref(x.LocalPref))
+	}
+	pp, sp := bgpPath(r, lab.LinkPrimary, vpc), bgpPath(r, lab.LinkSecondary, vpc)
+	for _, x := range []*PathView{pp, sp} {
+		if len(x.ASPath) == 0 || x.ASPath[0] != lab.AmazonASN {
+			t.Errorf("AS_PATH %v does not start with %d", x.ASPath, lab.AmazonASN)
+		}
+	}
+	if pp.NextHop != lab.PrimaryAmazon || sp.NextHop != lab.SecondaryAmazon || pp.PathID == sp.PathID {
+		t.Errorf("next hops %s, %s, path ids %d %d", pp.NextHop, sp.NextHop, pp.PathID, sp.PathID)
+	}
+	if deref(pp.LocalPref) <= deref(sp.LocalPref) {
+		t.Errorf("local pref primary %d, secondary %d: the lab prefers the primary", deref(pp.LocalPref), deref(sp.LocalPref))
+	}
+	if c := r.Expected[0]; c.BestLink != lab.LinkPrimary {
+		t.Errorf("best link %q, want primary", c.BestLink)
+	}
+
+	// FRR's own view: edge1 received nothing from dxwatch.
+	out, err := l.Vtysh(ctx, lab.HostEdge1, "show bgp neighbor "+lab.AgentAddress+" json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb map[string]struct {
+		State string `json:"bgpState"`
+		AF    map[string]struct {
+			Accepted int `json:"acceptedPrefixCounter"`
+		} `json:"addressFamilyInfo"`
+	}
+	if err := json.Unmarshal([]byte(out), &nb); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	n := nb[lab.AgentAddress]
+	v4, ok := n.AF["ipv4Unicast"]
+	if n.State != "Established" || !ok || v4.Accepted != 0 {
+		t.Errorf("edge1's neighbor %s: state %q, ipv4 unicast %v (present %v); want Established with 0 prefixes received", lab.AgentAddress, n.State, v4.Accepted, ok)
+	}
+	t.Logf("edge1: neighbor %s %s, %d prefixes accepted from dxwatch", lab.AgentAddress, n.State, v4.Accepted)
+
+	// Cut the primary.
+	cutAt := time.Now()
+	if err := l.Cut(lab.LinkPrimary, false); err != nil {
+		t.Fatal(err)
+	}
+	wait(60*time.Second, "the primary's paths withdrawn, the best link on the secondary, the DX session down over BMP", func(r Routes) bool {
+		pb, _ := bmpPeerOf(r, lab.PrimaryAmazon)
+		return !linkPrefixOf(r, lab.LinkPrimary, vpc).Present && linkPrefixOf(r, lab.LinkSecondary, vpc).Best && !pb.Up
+	})
+	r, obs := w.get()
+	pfx := netip.MustParsePrefix(vpc)
+	var withdrawn, moved, down *probes.Observation
+	for i := range obs {
+		o := &obs[i]
+		switch {
+		case o.Event == probes.BGPPrefix && o.Link == lab.LinkPrimary && o.Prefix == pfx && !o.Up && withdrawn == nil:
+			withdrawn = o
+		case o.Event == probes.BGPBestPath && o.Prefix == pfx && o.Link == lab.LinkSecondary && moved == nil:
+			moved = o
+		case o.Event == probes.BGPSession && o.Link == lab.LinkPrimary && !o.Up && down == nil:
+			down = o
+		}
+	}
+	for what, o := range map[string]*probes.Observation{"primary withdrawn": withdrawn, "best moved to secondary": moved, "primary DX session down (BMP)": down} {
+		if o == nil {
+			t.Errorf("no observation: %s", what)
+			continue
+		}
+		if o.Time.Before(cutAt.Add(-time.Second)) {
+			t.Errorf("%s at %s, before the cut at %s", what, o.Time, cutAt)
+		}
+		t.Logf("%s: %s after the cut (%s)", what, o.Time.Sub(cutAt).Round(time.Millisecond), o.Detail)
+	}
+	pb, _ := bmpPeerOf(r, lab.PrimaryAmazon)
+	if pb.Reason == "" || pb.ReasonCode == 0 {
+		t.Errorf("BMP peer down without a reason: %+v", pb)
+	}
+	t.Logf("BMP: %s down, reason code %d: %s", lab.PrimaryAmazon, pb.ReasonCode, pb.Reason)
+	for _, lv := range r.Links {
+		if lv.Name == lab.LinkPrimary && (lv.LastWithdrawal == nil || lv.Withdrawals == 0) {
+			t.Errorf("primary link: %d withdrawals, last %v", lv.Withdrawals, lv.LastWithdrawal)
+		}
+	}
+
+	if err := l.Restore(lab.LinkPrimary); err != nil {
+		t.Fatal(err)
+	}
+	wait(90*time.Second, "the primary back and best", func(r Routes) bool {
+		return linkPrefixOf(r, lab.LinkPrimary, vpc).Best
+	})
+}
+
+func deref(p *uint32) uint32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -1,0 +1,117 @@
+package bgp
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	sessionUpDesc = prometheus.NewDesc("dxwatch_bgp_session_up",
+		"Whether the BGP session with the edge router is established (1) or not (0).", []string{"peer"}, nil)
+	sessionFlapsDesc = prometheus.NewDesc("dxwatch_bgp_session_flaps_total",
+		"Times the BGP session with the edge router left the established state.", []string{"peer"}, nil)
+	prefixPresentDesc = prometheus.NewDesc("dxwatch_bgp_prefix_present",
+		"Whether the expected prefix is received over the link (1) or not (0).", []string{"link", "prefix"}, nil)
+	receivedPrefixesDesc = prometheus.NewDesc("dxwatch_bgp_received_prefixes",
+		"Prefixes received over the link (kept prefixes only with keep_only_relevant).", []string{"link"}, nil)
+	prependsDesc = prometheus.NewDesc("dxwatch_bgp_as_path_prepends",
+		"AS_PATH prepends (repeated ASNs) of the link's best path for the expected prefix.", []string{"link", "prefix"}, nil)
+	bestLinkDesc = prometheus.NewDesc("dxwatch_bgp_best_link",
+		"1 for the link of the best path for the expected prefix, 0 for the others.", []string{"prefix", "link"}, nil)
+	updatesDesc = prometheus.NewDesc("dxwatch_bgp_updates_total",
+		"Paths announced (kind=update) and withdrawn (kind=withdraw) by the edge router.", []string{"peer", "kind"}, nil)
+	linkUpdatesDesc = prometheus.NewDesc("dxwatch_bgp_link_updates_total",
+		"Paths announced (kind=update) and withdrawn (kind=withdraw) over the link, from every feed.", []string{"link", "kind"}, nil)
+	linkLastUpdateDesc = prometheus.NewDesc("dxwatch_bgp_link_last_update_timestamp_seconds",
+		"Unix time of the last path announced (kind=update) or withdrawn (kind=withdraw) over the link.", []string{"link", "kind"}, nil)
+	intentOKDesc = prometheus.NewDesc("dxwatch_bgp_intent_ok",
+		"Whether the observed routing matches the configured intent for the check (1) or not (0).", []string{"check"}, nil)
+	droppedDesc = prometheus.NewDesc("dxwatch_bgp_events_dropped_total",
+		"GoBGP events dropped because the worker's bounded queue was full (each triggers a resync).", nil, nil)
+	resyncsDesc = prometheus.NewDesc("dxwatch_bgp_resyncs_total",
+		"Times a peer's routes were rebuilt from GoBGP's Adj-RIB-In after dropped events.", nil, nil)
+	bmpPeerUpDesc = prometheus.NewDesc("dxwatch_bmp_peer_up",
+		"Whether the Direct Connect BGP session of the link, as the router reports over BMP, is up (1) or down (0).", []string{"router", "link"}, nil)
+	bmpRoutersDesc = prometheus.NewDesc("dxwatch_bmp_routers_connected",
+		"Routers connected to the BMP station.", nil, nil)
+	bmpErrorsDesc = prometheus.NewDesc("dxwatch_bmp_decode_errors_total",
+		"BMP messages or streams the station could not decode.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{sessionUpDesc, sessionFlapsDesc, prefixPresentDesc, receivedPrefixesDesc, prependsDesc,
+		bestLinkDesc, updatesDesc, linkUpdatesDesc, linkLastUpdateDesc, intentOKDesc, droppedDesc, resyncsDesc,
+		bmpPeerUpDesc, bmpRoutersDesc, bmpErrorsDesc} {
+		ch <- d
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Collect implements prometheus.Collector from the latest snapshot.
+func (p *Probe) Collect(ch chan<- prometheus.Metric) {
+	v := p.view.Load()
+	r := v.routes
+	gauge := func(d *prometheus.Desc, val float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, val, labels...)
+	}
+	counter := func(d *prometheus.Desc, val float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, val, labels...)
+	}
+	for _, pv := range r.Peers {
+		gauge(sessionUpDesc, b2f(pv.Up), pv.Name)
+		counter(sessionFlapsDesc, float64(pv.Flaps), pv.Name)
+		counter(updatesDesc, float64(pv.Updates), pv.Name, "update")
+		counter(updatesDesc, float64(pv.Withdrawals), pv.Name, "withdraw")
+	}
+	for _, lv := range r.Links {
+		gauge(receivedPrefixesDesc, float64(lv.ReceivedPrefixes), lv.Name)
+		counter(linkUpdatesDesc, float64(lv.Updates), lv.Name, "update")
+		counter(linkUpdatesDesc, float64(lv.Withdrawals), lv.Name, "withdraw")
+		if lv.LastUpdate != nil {
+			gauge(linkLastUpdateDesc, float64(lv.LastUpdate.UnixNano())/1e9, lv.Name, "update")
+		}
+		if lv.LastWithdrawal != nil {
+			gauge(linkLastUpdateDesc, float64(lv.LastWithdrawal.UnixNano())/1e9, lv.Name, "withdraw")
+		}
+		for _, e := range lv.Expected {
+			gauge(prefixPresentDesc, b2f(e.Present), lv.Name, e.Prefix)
+			gauge(bestLinkDesc, b2f(e.Best), e.Prefix, lv.Name)
+			if e.Path != nil {
+				gauge(prependsDesc, float64(e.Path.Prepends), lv.Name, e.Prefix)
+			}
+		}
+	}
+	for _, c := range v.checks {
+		if !strings.HasPrefix(c.Name, "bgp.intent.") || c.Status == "skip" {
+			continue
+		}
+		gauge(intentOKDesc, b2f(c.Status == "pass"), c.Name)
+	}
+	counter(droppedDesc, float64(p.dropped.Load()))
+	counter(resyncsDesc, float64(p.resyncs.Load()))
+	counter(bmpErrorsDesc, float64(p.bmpErrors.Load()))
+	gauge(bmpRoutersDesc, float64(len(r.BMPRouters)))
+	// A router may hold two connections for a moment (a BMP restart):
+	// one series per router and link, up when any connection says so.
+	type rl struct{ router, link string }
+	bmpUp := map[rl]bool{}
+	for _, rv := range r.BMPRouters {
+		for _, bp := range rv.Peers {
+			if bp.Link != "" {
+				k := rl{rv.Name, bp.Link}
+				bmpUp[k] = bmpUp[k] || bp.Up
+			}
+		}
+	}
+	for k, up := range bmpUp {
+		gauge(bmpPeerUpDesc, b2f(up), k.router, k.link)
+	}
+}
