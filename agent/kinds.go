@@ -6,6 +6,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
+	"github.com/dxwatch/dxwatch/probes/bgp"
 	"github.com/dxwatch/dxwatch/probes/ping"
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
@@ -30,6 +31,13 @@ func probeSpecs(cfg *config.Config) []probeSpec {
 			build: func(d probes.Deps) (probes.Probe, error) { return trace.New("trace", c, d) },
 		})
 	}
+	if cfg.Has("bgp") && (len(cfg.BGP.Peers) > 0 || cfg.BGP.BMP.ListenAddress != "") {
+		c := cfg.BGP
+		specs = append(specs, probeSpec{
+			kind: "bgp", name: "bgp", key: []any{c, site},
+			build: func(d probes.Deps) (probes.Probe, error) { return bgp.New("bgp", c, d) },
+		})
+	}
 	if cfg.Has("aws") {
 		c := cfg.AWS
 		specs = append(specs, probeSpec{
@@ -50,6 +58,10 @@ func skippedParts(cfg *config.Config) []probes.CheckResult {
 	if len(cfg.Targets) == 0 {
 		skip("ping.targets", "no VPC targets configured: only the links' Amazon addresses are pinged", "add targets: the private addresses of instances in each VPC")
 		skip("trace", "no VPC targets configured: nothing to trace", "add targets: the private addresses of instances in each VPC")
+	}
+	if len(cfg.BGP.Peers) == 0 && cfg.BGP.BMP.ListenAddress == "" {
+		skip("bgp", "no BGP peers and no BMP station configured: the routes received over each link and the routing intent were not checked",
+			"add a bgp section peering with the edge router(s) (docs/configuration.md); dxwatch never advertises a route")
 	}
 	if !cfg.Has("aws") {
 		skip("aws", "no aws section: connections, virtual interfaces, gateways and route propagation were not checked",

@@ -15,6 +15,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
+	"github.com/dxwatch/dxwatch/probes/bgp"
 	"github.com/dxwatch/dxwatch/probes/ping"
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
@@ -30,6 +31,7 @@ type Config struct {
 	// The probe kinds, one section each.
 	Ping  ping.Config  `yaml:"ping"`
 	Trace trace.Config `yaml:"trace"`
+	BGP   bgp.Config   `yaml:"bgp"`
 	AWS   aws.Config   `yaml:"aws"`
 
 	// Health tunes the engine that fuses the evidence into link state.
@@ -72,6 +74,7 @@ func Default() Config {
 		Routing: RoutingConfig{Mode: probes.ModeActivePassive, AmazonASN: 64512},
 		Ping:    ping.DefaultConfig(),
 		Trace:   trace.DefaultConfig(),
+		BGP:     bgp.DefaultConfig(),
 		AWS:     aws.DefaultConfig(),
 		Health:  health.DefaultConfig(),
 	}

@@ -72,6 +72,9 @@ func (c *Config) validate() probes.Problems {
 	site := sectionSite(c.Topology())
 	ps.Merge("ping", c.Ping.Validate(site))
 	ps.Merge("trace", c.Trace.Validate(site))
+	if c.Has("bgp") {
+		ps.Merge("bgp", c.BGP.Validate(site))
+	}
 	if c.Has("aws") {
 		ps.Merge("aws", c.AWS.Validate(site))
 	}
