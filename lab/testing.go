@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -125,11 +126,20 @@ func startChild(l *Lab, host, name string, env []string) (*Child, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
 	c := &Child{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	// Pdeathsig fires when the thread that forked the child exits, not the
+	// process. inNamespace discards the threads it switched, and any pooled
+	// thread may be one: so fork from a thread of our own, locked and kept
+	// alive until the child has exited.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -139,6 +149,9 @@ func startChild(l *Lab, host, name string, env []string) (*Child, error) {
 		c.err = cmd.Wait()
 		close(c.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

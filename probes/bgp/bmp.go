@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -161,11 +160,12 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok {
 			opts[msg.PeerHeader.PeerAddress] = negotiated(up)
 		}
+		// Dated by arrival, not by the per-peer header's timestamp: FRR
+		// fills that with a fixed time (seen in the lab: the same
+		// fraction of a second on every message, peer-downs included,
+		// hundreds of ms before the event), which would date a Direct
+		// Connect session's loss before it happened.
 		t := time.Now()
-		if ts := msg.PeerHeader.Timestamp; ts > 0 {
-			sec, frac := math.Modf(ts)
-			t = time.Unix(int64(sec), int64(frac*1e9))
-		}
 		if !p.send(ctx, &bmpEvent{kind: bmpMessage, conn: id, router: router, remote: remote, msg: msg, t: t}) {
 			return
 		}
@@ -448,3 +448,4 @@ func peerDownReason(b *bmp.BMPPeerDownNotification) string {
 	}
 	return fmt.Sprintf("reason code %d", b.Reason)
 }
+

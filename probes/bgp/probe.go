@@ -305,13 +305,16 @@ func (w *worker) watchPeer(i int, current bool) error {
 	ctx, cancel := context.WithCancel(w.ctx)
 	pr.cancel = cancel
 	err := w.bgp.WatchEvent(ctx, server.WatchEventMessageCallbacks{
-		OnPathUpdate: func(paths []*apiutil.Path, t time.Time) {
+		OnPathUpdate: func(paths []*apiutil.Path, _ time.Time) {
 			// Locally generated withdrawals (WatchAdjInWithdraw) are
 			// sent to every watcher: keep this peer's.
 			if len(paths) > 0 && paths[0].PeerAddress != addr {
 				return
 			}
-			if !p.enqueue(event{kind: evPaths, peer: i, gen: gen, paths: paths, t: t}) {
+			// GoBGP stamps adj-in updates with the path's timestamp, kept
+			// in whole seconds: up to a second before the update arrived.
+			// The time of this callback is exact to the queue's latency.
+			if !p.enqueue(event{kind: evPaths, peer: i, gen: gen, paths: paths, t: time.Now()}) {
 				p.resync[i].Store(true)
 			}
 		},
@@ -609,7 +612,7 @@ func apiStateName(s api.PeerState_SessionState) string {
 // flush reports what changed for the expected prefixes and publishes a new
 // view.
 func (w *worker) flush() {
-	if w.relHit {
+	if w.relHit && !w.syncing(time.Now()) {
 		for _, o := range w.s.evaluate(w.relAt, w.p.name) {
 			w.p.deps.Observer.Observe(o)
 		}
@@ -620,6 +623,25 @@ func (w *worker) flush() {
 		w.publish(time.Now())
 		w.dirty = false
 	}
+}
+
+// initialSync bounds how long a new session's first table is awaited when
+// the router sends no End-of-RIB.
+const initialSync = 3 * time.Second
+
+// syncing reports whether a session is still receiving its initial table
+// (up, no End-of-RIB, for less than initialSync). Its paths arrive in the
+// router's order, not the order of preference: reporting the best path
+// before the table is complete would report a best path that "moved" to
+// whichever link's path came first (seen in the lab: a false failover and
+// failback at every start). Evaluation waits; the ticker retries.
+func (w *worker) syncing(now time.Time) bool {
+	for _, pr := range w.peers {
+		if pr.up && !pr.eorSeen && now.Sub(pr.since) < initialSync {
+			return true
+		}
+	}
+	return false
 }
 
 // health is the round result for Status: an error while a configured feed
