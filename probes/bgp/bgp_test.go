@@ -14,9 +14,9 @@ import (
 
 // noLeaks registers a goroutine-leak check that runs after every other
 // cleanup of the test (cleanups run last-in first-out).
-func noLeaks(t *testing.T) {
+func noLeaks(t *testing.T, extra ...goleak.Option) {
 	t.Helper()
-	opts := []goleak.Option{goleak.IgnoreCurrent()}
+	opts := append([]goleak.Option{goleak.IgnoreCurrent()}, extra...)
 	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }
 

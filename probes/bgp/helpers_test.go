@@ -95,6 +95,9 @@ func passive() peerOpt         { return func(p *api.Peer) { p.Transport.PassiveM
 func from(local string) peerOpt {
 	return func(p *api.Peer) { p.Transport.LocalAddress = local }
 }
+func holdTime(sec uint64) peerOpt {
+	return func(p *api.Peer) { p.Timers.Config.HoldTime, p.Timers.Config.KeepaliveInterval = sec, sec/3 }
+}
 func remotePort(n int) peerOpt { return func(p *api.Peer) { p.Transport.RemotePort = uint32(n) } }
 func sendPaths(n uint32) peerOpt {
 	return func(p *api.Peer) {
@@ -293,3 +296,5 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // debugProbe, when set, is dumped when eventually times out.
 var debugProbe *Probe
+
+func probesDeps() probes.Deps { return probes.Deps{Site: testSite()} }

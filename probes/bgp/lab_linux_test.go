@@ -259,6 +259,11 @@ func TestLabBGP(t *testing.T) {
 	var withdrawn, moved, down *probes.Observation
 	for i := range obs {
 		o := &obs[i]
+		// FRR 8.4 stamps BMP messages up to ~0.5s early (coarse clock):
+		// allow 1s.
+		if o.Time.Before(cutAt.Add(-time.Second)) {
+			continue
+		}
 		switch {
 		case o.Event == probes.BGPPrefix && o.Link == lab.LinkPrimary && o.Prefix == pfx && !o.Up && withdrawn == nil:
 			withdrawn = o

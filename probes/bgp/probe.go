@@ -151,6 +151,7 @@ func (p *Probe) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := &worker{p: p, s: newState(p.deps.Site, p.cfg.LocalASN, p.cfg.KeepOnlyRelevant), ctx: ctx, bmp: map[uint64]*bmpRouter{}}
+	w.s.bgpFeed = len(p.cfg.Peers) > 0
 	var wg sync.WaitGroup
 	defer wg.Wait()
 

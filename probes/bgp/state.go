@@ -73,6 +73,11 @@ type state struct {
 	site     probes.Site
 	localASN uint32
 	keepOnly bool
+	// bgpFeed is set when BGP peers are configured: the best path then
+	// comes from their paths only. BMP's may arrive first, and (FRR)
+	// carry no local preference, which would make the best link flap at
+	// startup.
+	bgpFeed bool
 	// quiet withdraws without counting (a resync or a closed BMP
 	// connection: no route really changed on the link).
 	quiet bool
@@ -276,8 +281,8 @@ func (s *state) markStale(src uint16) bool {
 }
 
 // pool returns the paths of the most specific relevant prefix covering e
-// (e itself first), from the best feed: BGP peering, else BMP post-policy,
-// else BMP pre-policy.
+// (e itself first), from the best feed: BGP peering when configured, else
+// BMP post-policy, else BMP pre-policy.
 func (s *state) pool(e netip.Prefix) (netip.Prefix, []*relPath) {
 	var match netip.Prefix
 	for p := range s.rel {
@@ -292,7 +297,11 @@ func (s *state) pool(e netip.Prefix) (netip.Prefix, []*relPath) {
 }
 
 func (s *state) feedPaths(paths []*relPath) []*relPath {
-	for _, kind := range []srcKind{srcBGP, srcBMPPost, srcBMPPre} {
+	kinds := []srcKind{srcBMPPost, srcBMPPre}
+	if s.bgpFeed {
+		kinds = []srcKind{srcBGP}
+	}
+	for _, kind := range kinds {
 		var out []*relPath
 		for _, x := range paths {
 			if src := s.sources[x.src]; src != nil && src.kind == kind {
