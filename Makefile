@@ -19,6 +19,8 @@ deps:
 # Unit and loopback tests. Lab tests (TestLab*) are left to test-lab.
 test:
 	$(GO) test -race -count=1 -skip '^TestLab' $(PKGS)
+	# GoBGP's BMP client (the router side of this test) races with itself.
+	$(GO) test -count=1 -run '^TestBMPFromGoBGP$$' ./probes/bgp/
 
 # Integration tests against the network-namespace lab (root, FRR). One
 # package at a time: each brings its own lab up and tears it down.

@@ -51,6 +51,13 @@ func (p *Probe) bmpPeer(addr string) (BMPPeerView, bool) {
 // BMP. The station attributes the routes by monitored peer, and sees the
 // DX session go down with its reason.
 func TestBMPFromGoBGP(t *testing.T) {
+	if raceDetector {
+		// The router side here is GoBGP's BMP client, which races with its
+		// own FSM (pkg/server/bmp.go:179 serializes a peer's OPEN while the
+		// FSM writes it). dxwatch's station is not involved; make test runs
+		// this test again without -race.
+		t.Skip("GoBGP's BMP client has a data race of its own; make test runs this test without -race")
+	}
 	// dxwatch runs no GoBGP speaker here (BMP only); the edge speaker's
 	// BMP client stops its watcher asynchronously after DeleteBmp.
 	noLeaks(t, goleak.IgnoreTopFunction("github.com/eapache/channels.(*InfiniteChannel).infiniteBuffer"))
