@@ -448,4 +448,3 @@ func peerDownReason(b *bmp.BMPPeerDownNotification) string {
 	}
 	return fmt.Sprintf("reason code %d", b.Reason)
 }
-
