@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent"
+	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/probes"
@@ -26,7 +27,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	dryRun := fs.Bool("dry-run", false, "run the pre-checks only")
 	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or lab; default aws, or lab with --lab")
 	labDir := fs.String("lab", "", "run directory of a dxlab lab (/run/dxlab/<prefix>): cut and restore its primary link")
-	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws)")
+	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
 	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently")
@@ -76,7 +77,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer w.Stop()
 	site := w.Site()
-	o.Method, err = drillMethod(*method, *labDir, *regions, site, o)
+	o.Method, err = drillMethod(*method, *labDir, *regions, site, w.Config(), o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 		return exitUsage
@@ -95,7 +96,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	return rep.ExitCode()
 }
 
-func drillMethod(method, labDir, regions string, site probes.Site, o drill.Options) (drill.Method, error) {
+func drillMethod(method, labDir, regions string, site probes.Site, full *config.Config, o drill.Options) (drill.Method, error) {
 	primary, ok := site.Link(site.Routing.Primary)
 	if !ok {
 		for _, l := range site.Links {
@@ -128,14 +129,22 @@ func drillMethod(method, labDir, regions string, site probes.Site, o drill.Optio
 		if primary.VIFID == "" {
 			return nil, fmt.Errorf("link %s has no vif_id: the AWS failover test needs the primary's virtual interface", primary.Name)
 		}
+		// The configuration's aws section (accounts, roles, regions);
+		// --aws.region overrides its regions.
 		cfg := aws.DefaultConfig()
+		if full.Has("aws") {
+			cfg = full.AWS
+		}
+		if regions != "" {
+			cfg.Regions = nil
+		}
 		for _, r := range strings.Split(regions, ",") {
 			if r = strings.TrimSpace(r); r != "" {
 				cfg.Regions = append(cfg.Regions, r)
 			}
 		}
 		if len(cfg.Regions) == 0 {
-			return nil, errors.New("--aws.region (or AWS_REGION) is needed for the AWS failover test")
+			return nil, errors.New("the AWS failover test needs a region: an aws section in the configuration, --aws.region or AWS_REGION")
 		}
 		p, err := aws.New("drill", cfg, probes.Deps{Site: site}.WithDefaults("aws", "drill"))
 		if err != nil {
