@@ -359,7 +359,14 @@ func TestLabAgentFlapStorm(t *testing.T) {
 		if err := l.Restore("primary"); err != nil {
 			t.Fatal(err)
 		}
-		c.waitFor(60*time.Second, fmt.Sprintf("cycle %d: failback", i), func() bool { return len(c.failovers()) == 2*i })
+		// The lab first (FRR's own view: sessions, routes), then the agent.
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+		err := l.WaitConverged(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("cycle %d: the lab did not converge after the restore: %v", i, err)
+		}
+		c.waitFor(30*time.Second, fmt.Sprintf("cycle %d: failback", i), func() bool { return len(c.failovers()) == 2*i })
 	}
 	evs := c.failovers()
 	for i, e := range evs {

@@ -152,12 +152,20 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 		}
 		msg, err := bmp.ParseBMPMessageWithOptions(buf, optsFor)
 		if err != nil {
-			// The framing is intact: skip the message, keep the stream.
 			p.bmpErrors.Add(1)
-			log.Warn("bmp station: malformed message skipped", "type", hdr[5], "err", err)
-			continue
+			if msg = peerUpHeaderOnly(buf); msg == nil {
+				// The framing is intact: skip the message, keep the stream.
+				log.Warn("bmp station: malformed message skipped", "type", hdr[5], "err", err)
+				continue
+			}
+			// FRR 8.4 sometimes sends a Peer Up whose OPEN messages are cut
+			// short (seen in the lab after a few link flaps). Skipping it
+			// would leave the session down here for good: its per-peer
+			// header says which session came up, which is what counts; the
+			// options it negotiated are kept from its last good Peer Up.
+			log.Warn("bmp station: peer up with undecodable OPEN messages, taken as up", "peer", msg.PeerHeader.PeerAddress, "err", err)
 		}
-		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok {
+		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok && up.ReceivedOpenMsg != nil {
 			opts[msg.PeerHeader.PeerAddress] = negotiated(up)
 		}
 		// Dated by arrival, not by the per-peer header's timestamp: FRR
@@ -447,4 +455,21 @@ func peerDownReason(b *bmp.BMPPeerDownNotification) string {
 		return "peer de-configured"
 	}
 	return fmt.Sprintf("reason code %d", b.Reason)
+}
+
+// peerUpHeaderOnly returns a Peer Up notification with only its per-peer
+// header when buf is a Peer Up whose body does not decode, else nil.
+func peerUpHeaderOnly(buf []byte) *bmp.BMPMessage {
+	if len(buf) < bmp.BMP_HEADER_SIZE+bmp.BMP_PEER_HEADER_SIZE || buf[5] != bmp.BMP_MSG_PEER_UP_NOTIFICATION {
+		return nil
+	}
+	var ph bmp.BMPPeerHeader
+	if err := ph.DecodeFromBytes(buf[bmp.BMP_HEADER_SIZE:]); err != nil {
+		return nil
+	}
+	return &bmp.BMPMessage{
+		Header:     bmp.BMPHeader{Version: buf[0], Length: uint32(len(buf)), Type: bmp.BMP_MSG_PEER_UP_NOTIFICATION},
+		PeerHeader: ph,
+		Body:       &bmp.BMPPeerUpNotification{},
+	}
 }

@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"strings"
@@ -303,4 +304,40 @@ func TestBMPCrafted(t *testing.T) {
 			return !p.linkPrefix("primary", vpcPrefix).Present && len(p.Routes().BMPRouters) == 0
 		})
 	})
+}
+
+// TestBMPPeerUpWithTruncatedOpen: FRR 8.4 sometimes sends a Peer Up whose
+// OPEN messages are cut short (seen in the lab after link flaps). The
+// session it names must still come up, or the link would stay down here.
+func TestBMPPeerUpWithTruncatedOpen(t *testing.T) {
+	noLeaks(t)
+	p := bmpProbe(t, testSite(), &recorder{})
+	c := bmpConn(t, p)
+	ph := *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, 0, 0, netip.MustParseAddr("169.254.10.1"), 64512, netip.MustParseAddr("10.0.0.1"), 0)
+	up := bmp.NewBMPPeerUpNotification(ph, netip.MustParseAddr("169.254.10.2"), 179, 40000, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true))
+	writeBMP(t, c, bmp.NewBMPInitiation([]bmp.BMPInfoTLVInterface{bmp.NewBMPInfoTLVString(bmp.BMP_INIT_TLV_TYPE_SYS_NAME, "edge1")}), up)
+	eventually(t, 10*time.Second, "first peer up", func() bool { bp, ok := p.bmpPeer("169.254.10.1"); return ok && bp.Up })
+
+	down := bmp.NewBMPPeerDownNotification(ph, bmp.BMP_PEER_DOWN_REASON_LOCAL_NO_NOTIFICATION, nil, []byte{0, 18})
+	writeBMP(t, c, down)
+	eventually(t, 10*time.Second, "peer down", func() bool { bp, ok := p.bmpPeer("169.254.10.1"); return ok && !bp.Up })
+
+	// The same Peer Up, its received OPEN cut by 10 bytes: the framing
+	// (the common header's length) stays right, the body does not decode.
+	b, err := up.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[:len(b)-10]
+	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)))
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "peer up again from a Peer Up with a truncated OPEN", func() bool {
+		bp, ok := p.bmpPeer("169.254.10.1")
+		return ok && bp.Up
+	})
+	if got := p.bmpErrors.Load(); got != 1 {
+		t.Errorf("bmp decode errors = %d, want the one truncated message counted", got)
+	}
 }
