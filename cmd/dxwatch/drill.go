@@ -34,17 +34,11 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for fresh evidence on every link before the pre-checks")
 	abortAfter := fs.Duration("abort-after", 10*time.Second, "fail back at once when the secondary is down or nothing carries the traffic this long")
 	pingInterval := fs.Duration("ping-interval", 20*time.Millisecond, "ping interval during the drill (the outage is measured within one interval)")
-	lf := logFlags{}
+	lf := logFlags{level: "warn"}
 	lf.register(fs)
-	fs.Lookup("log.level").DefValue = "warn"
-	lf.level = "warn"
-	if code := parse(fs, args); code >= 0 {
+	logger, code := lf.parse(fs, args, stderr)
+	if code >= 0 {
 		return code
-	}
-	logger, err := lf.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
 	}
 	write := map[string]func(*drill.Report, io.Writer) error{
 		"text": (*drill.Report).WriteText, "json": (*drill.Report).WriteJSON, "markdown": (*drill.Report).WriteMarkdown,

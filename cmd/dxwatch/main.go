@@ -117,9 +117,25 @@ func parse(fs *flag.FlagSet, args []string) int {
 
 type logFlags struct{ level, format string }
 
+// register adds --log.level (default l.level: info for the daemon, warn
+// for one-shot commands) and --log.format.
 func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.level, "log.level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&l.level, "log.level", l.level, "log level: debug, info, warn, error")
 	fs.StringVar(&l.format, "log.format", "text", "log format: text or json")
+}
+
+// parse parses args and builds the logger; code is -1 to go on, else the
+// exit code.
+func (l *logFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) (logger *slog.Logger, code int) {
+	if code := parse(fs, args); code >= 0 {
+		return nil, code
+	}
+	logger, err := l.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitUsage
+	}
+	return logger, -1
 }
 
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -144,15 +160,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
 	webCfg := fs.String("web.config.file", "", "exporter-toolkit web configuration file enabling TLS and/or basic auth")
-	var lf logFlags
+	lf := logFlags{level: "info"}
 	lf.register(fs)
-	if code := parse(fs, args); code >= 0 {
+	logger, code := lf.parse(fs, args, stderr)
+	if code >= 0 {
 		return code
-	}
-	logger, err := lf.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
 	}
 	a, err := agent.New(agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
@@ -228,17 +240,11 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	checks := fs.String("checks", "", "only the checks whose names start with one of these comma-separated prefixes (aws.,bgp.intent,ping.)")
 	minDur := fs.Duration("min-duration", 5*time.Second, "run the probes at least this long, so that pings and traces gather evidence")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting for a probe's first round after this long")
-	lf := logFlags{}
+	lf := logFlags{level: "warn"}
 	lf.register(fs)
-	fs.Lookup("log.level").DefValue = "warn"
-	lf.level = "warn"
-	if code := parse(fs, args); code >= 0 {
+	logger, code := lf.parse(fs, args, stderr)
+	if code >= 0 {
 		return code
-	}
-	logger, err := lf.logger(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
 	}
 	write := map[string]func(agent.Report, io.Writer) error{
 		"text": agent.Report.WriteText, "json": agent.Report.WriteJSON, "markdown": agent.Report.WriteMarkdown,
