@@ -178,15 +178,6 @@ func (s *snapshot) err() error {
 func (s *snapshot) connIDs() []string { return sortedKeys(s.conns) }
 func (s *snapshot) vifIDs() []string  { return sortedKeys(s.vifs) }
 
-// loaDaysLeft returns the days left of a requested connection's LOA-CFA.
-func (s *snapshot) loaDaysLeft(id string) (float64, bool) {
-	c := s.conns[id]
-	if c == nil || c.ConnectionState != dxtypes.ConnectionStateRequested || c.LoaIssueTime == nil {
-		return 0, false
-	}
-	return loaValidity.Hours()/24 - s.at.Sub(*c.LoaIssueTime).Hours()/24, true
-}
-
 // loaExpiry returns when the LOA-CFA of a requested connection expires.
 func (s *snapshot) loaExpiry(id string) (time.Time, bool) {
 	c := s.conns[id]
