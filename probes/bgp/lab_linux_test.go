@@ -192,11 +192,13 @@ func TestLabBGP(t *testing.T) {
 	}
 	vpc := lab.VPCCIDR
 
-	wait(60*time.Second, "both links' paths over BGP and both DX sessions over BMP", func(r Routes) bool {
+	// The best link is judged once the session's initial table is in
+	// (End-of-RIB, or initialSync after it came up): wait for it too.
+	wait(60*time.Second, "both links' paths over BGP, both DX sessions over BMP, a best link", func(r Routes) bool {
 		pb, _ := bmpPeerOf(r, lab.PrimaryAmazon)
 		sb, _ := bmpPeerOf(r, lab.SecondaryAmazon)
 		return len(r.Peers) == 1 && r.Peers[0].Up && bgpPath(r, lab.LinkPrimary, vpc) != nil &&
-			bgpPath(r, lab.LinkSecondary, vpc) != nil && pb.Up && sb.Up
+			bgpPath(r, lab.LinkSecondary, vpc) != nil && pb.Up && sb.Up && len(r.Expected) > 0 && r.Expected[0].BestLink != ""
 	})
 	r, _ := w.get()
 	prim, sec := linkPrefixOf(r, lab.LinkPrimary, vpc), linkPrefixOf(r, lab.LinkSecondary, vpc)
