@@ -119,6 +119,50 @@ func labAgent(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) 
 	return l, c
 }
 
+// labAgentBinary is labAgent with the dxwatch binary itself, built without
+// the race detector, as it runs in production: the outage it measures is
+// compared with fping's, and a race-instrumented agent on a loaded machine
+// reads some replies after their deadline.
+func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
+	t.Helper()
+	if lab.InChild() {
+		t.Skip("inside a lab child")
+	}
+	bin := filepath.Join(t.TempDir(), "dxwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/dxwatch").CombinedOutput(); err != nil {
+		t.Fatalf("build dxwatch: %v\n%s", err, out)
+	}
+	l := lab.ForTest(t, o)
+	f := filepath.Join(l.Dir(), "dxwatch-e2e.yaml")
+	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := l.Command(context.Background(), lab.HostAgent, bin, "run", "--config", f, "--web.listen-address", agentListen, "--log.level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Error("dxwatch did not stop within 10 s of SIGTERM")
+		}
+	})
+	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
+	t.Cleanup(c.http.CloseIdleConnections)
+	c.waitFor(60*time.Second, "agent ready", func() bool {
+		code, _ := c.get("/readyz")
+		return code == 200
+	})
+	return l, c
+}
+
 type agentClient struct {
 	t       *testing.T
 	http    *http.Client
@@ -241,7 +285,7 @@ func (c *agentClient) failovers() []event {
 // and the failover and link-down alerts fire; after the restore, one
 // failback, and the alerts resolve.
 func TestLabAgentFailover(t *testing.T) {
-	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
+	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	prom := promtest.ForTest(t, promtest.Config{
 		Targets:   []string{agentListen},
 		Labels:    map[string]string{"site": "lab"},
