@@ -43,7 +43,8 @@ bench:
 # The lab demo: lab, agent, Prometheus with the alert rules. Ctrl-C tears it down.
 demo: deps build
 	@[ "$$(id -u)" -eq 0 ] || { echo "the demo needs root (network namespaces): sudo make demo"; exit 1; }
-	$(GO) run ./lab/cmd/dxlab demo --dxwatch bin/dxwatch
+	$(GO) build -o bin/dxlab ./lab/cmd/dxlab
+	./bin/dxlab demo --dxwatch bin/dxwatch
 
 # Everything CI runs: lint, unit tests, lab tests.
 check: deps lint test test-lab
