@@ -68,21 +68,23 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 		g.api[h.APIPath()] = h
 	}
 	for _, spec := range probeSpecs(cfg) {
-		if r := old.find(spec); r != nil {
-			g.runners = append(g.runners, r)
-			g.reused[r] = true
-			continue
-		}
-		if r := old.findKind(spec); r != nil && spec.update != nil {
-			// Applied before the swap: a failure leaves the probe as it was
-			// and the reload is refused.
-			if err := spec.update(r.probe); err != nil {
-				return nil, fmt.Errorf("update %s probe %q: %w", spec.kind, spec.name, err)
+		// A probe of the same kind and name keeps running: as it is when
+		// its key is unchanged, or updated in place when its kind can.
+		if r := old.find(spec.kind, spec.name); r != nil {
+			keep := reflect.DeepEqual(r.spec.key, spec.key)
+			if !keep && spec.update != nil {
+				// Applied before the swap: a failure leaves the probe as it
+				// was and the reload is refused.
+				if err := spec.update(r.probe); err != nil {
+					return nil, fmt.Errorf("update %s probe %q: %w", spec.kind, spec.name, err)
+				}
+				r.spec, keep = spec, true
 			}
-			r.spec = spec
-			g.runners = append(g.runners, r)
-			g.reused[r] = true
-			continue
+			if keep {
+				g.runners = append(g.runners, r)
+				g.reused[r] = true
+				continue
+			}
 		}
 		status := probes.NewStatus(spec.kind, spec.name)
 		p, err := spec.build(probes.Deps{
@@ -116,26 +118,13 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 	return g, nil
 }
 
-// find returns the runner of g that runs spec unchanged.
-func (g *generation) find(spec probeSpec) *runner {
+// find returns the runner of g of the given kind and name, or nil.
+func (g *generation) find(kind, name string) *runner {
 	if g == nil {
 		return nil
 	}
 	for _, r := range g.runners {
-		if r.spec.kind == spec.kind && r.spec.name == spec.name && reflect.DeepEqual(r.spec.key, spec.key) {
-			return r
-		}
-	}
-	return nil
-}
-
-// findKind returns the runner of g of the same kind and name as spec.
-func (g *generation) findKind(spec probeSpec) *runner {
-	if g == nil {
-		return nil
-	}
-	for _, r := range g.runners {
-		if r.spec.kind == spec.kind && r.spec.name == spec.name {
+		if r.spec.kind == kind && r.spec.name == name {
 			return r
 		}
 	}
