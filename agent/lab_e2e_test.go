@@ -110,13 +110,7 @@ func labAgent(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) 
 			}
 		}
 	}()
-	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
-	t.Cleanup(c.http.CloseIdleConnections)
-	c.waitFor(60*time.Second, "agent ready", func() bool {
-		code, _ := c.get("/readyz")
-		return code == 200
-	})
-	return l, c
+	return l, readyClient(t, l)
 }
 
 // labAgentBinary is labAgent with the dxwatch binary itself, built without
@@ -154,13 +148,20 @@ func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentCl
 			t.Error("dxwatch did not stop within 10 s of SIGTERM")
 		}
 	})
+	return l, readyClient(t, l)
+}
+
+// readyClient returns a client that reaches the agent in the lab's agent
+// host, once the agent is ready.
+func readyClient(t *testing.T, l *lab.Lab) *agentClient {
+	t.Helper()
 	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
 	t.Cleanup(c.http.CloseIdleConnections)
 	c.waitFor(60*time.Second, "agent ready", func() bool {
 		code, _ := c.get("/readyz")
 		return code == 200
 	})
-	return l, c
+	return c
 }
 
 type agentClient struct {
