@@ -368,8 +368,8 @@ func (t *topology) renderSpeaker() (string, error) {
 }
 
 // modeCommands returns the vtysh configuration lines that switch an edge
-// router's route-maps to mode.
-func modeCommands(mode string) []string {
+// router's route-maps to mode (and keep FaultNoPrepend if it is in place).
+func (l *Lab) modeCommands(mode string) []string {
 	cmds := []string{"configure terminal", "route-map FROM-PRIMARY permit 10"}
 	if mode == ModeActiveActive {
 		cmds = append(cmds, "no set local-preference")
@@ -377,7 +377,7 @@ func modeCommands(mode string) []string {
 		cmds = append(cmds, "set local-preference 200")
 	}
 	cmds = append(cmds, "exit", "route-map TO-SECONDARY permit 10")
-	if mode == ModeActiveActive {
+	if mode == ModeActiveActive || l.hasFault(FaultNoPrepend, "") {
 		cmds = append(cmds, "no set as-path prepend")
 	} else {
 		cmds = append(cmds, fmt.Sprintf("set as-path prepend %d %d", OnPremASN, OnPremASN))

@@ -72,6 +72,7 @@ type state struct {
 	Mode     string            `json:"mode"`
 	Links    map[string]string `json:"links"` // link name -> up, cut, silent, brownout
 	Loss     map[string]int    `json:"loss,omitempty"`
+	Faults   []string          `json:"faults,omitempty"` // Break's faults, "fault target"
 	Created  time.Time         `json:"created"`
 }
 

@@ -148,8 +148,9 @@ func firstDiff(want, got string) string {
 }
 
 func TestModeCommands(t *testing.T) {
-	aa := strings.Join(modeCommands(ModeActiveActive), "\n")
-	ap := strings.Join(modeCommands(ModeActivePassive), "\n")
+	l := &Lab{st: state{}}
+	aa := strings.Join(l.modeCommands(ModeActiveActive), "\n")
+	ap := strings.Join(l.modeCommands(ModeActivePassive), "\n")
 	for _, want := range []string{"no set local-preference", "no set as-path prepend", "clear bgp ipv4 unicast * soft"} {
 		if !strings.Contains(aa, want) {
 			t.Errorf("active_active commands lack %q:\n%s", want, aa)
@@ -158,6 +159,14 @@ func TestModeCommands(t *testing.T) {
 	for _, want := range []string{"set local-preference 200", "set as-path prepend 65000 65000"} {
 		if !strings.Contains(ap, want) {
 			t.Errorf("active_passive commands lack %q:\n%s", want, ap)
+		}
+	}
+	// FaultNoPrepend keeps the local preference and drops the prepend.
+	l.st.Faults = []string{FaultNoPrepend}
+	np := strings.Join(l.modeCommands(ModeActivePassive), "\n")
+	for _, want := range []string{"set local-preference 200", "no set as-path prepend"} {
+		if !strings.Contains(np, want) {
+			t.Errorf("active_passive commands with %s lack %q:\n%s", FaultNoPrepend, want, np)
 		}
 	}
 }

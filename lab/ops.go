@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -188,7 +189,7 @@ func (l *Lab) SetMode(ctx context.Context, mode string) error {
 		return fmt.Errorf("routing mode %q: want %q or %q", mode, ModeActivePassive, ModeActiveActive)
 	}
 	err := parallel(l.topo.edges(), func(h string) error {
-		_, err := l.vtysh(ctx, h, modeCommands(mode)...)
+		_, err := l.vtysh(ctx, h, l.modeCommands(mode)...)
 		return err
 	})
 	if err != nil {
@@ -340,6 +341,60 @@ func (l *Lab) RouteTo(ctx context.Context, host, dst string) (r Route, ok bool, 
 	return r, false, nil
 }
 
+// PeerRoute is a route exchanged with one BGP neighbor.
+type PeerRoute struct {
+	Prefix string
+	ASPath []uint32 // as the router stores it: without its own ASN on advertised routes
+}
+
+// PeerRoutes returns the routes a router accepted from a neighbor
+// (advertised false) or advertises to it (advertised true), from FRR's
+// `show bgp ipv4 unicast neighbors <peer> routes|advertised-routes json`,
+// sorted by prefix.
+func (l *Lab) PeerRoutes(ctx context.Context, host, peer string, advertised bool) ([]PeerRoute, error) {
+	cmd := "routes"
+	if advertised {
+		cmd = "advertised-routes"
+	}
+	out, err := l.vtysh(ctx, host, fmt.Sprintf("show bgp ipv4 unicast neighbors %s %s json", peer, cmd))
+	if err != nil {
+		return nil, err
+	}
+	type path struct {
+		Path string `json:"path"`
+	}
+	var m struct {
+		Received   map[string][]path `json:"routes"`
+		Advertised map[string]path   `json:"advertisedRoutes"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return nil, fmt.Errorf("%s: %s of %s: %w", host, cmd, peer, err)
+	}
+	paths := map[string]string{}
+	for p, ps := range m.Received {
+		if len(ps) > 0 {
+			paths[p] = ps[0].Path
+		}
+	}
+	for p, x := range m.Advertised {
+		paths[p] = x.Path
+	}
+	var rs []PeerRoute
+	for p, asp := range paths {
+		r := PeerRoute{Prefix: p}
+		for f := range strings.FieldsSeq(asp) {
+			n, err := strconv.ParseUint(f, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s of %s: %s: AS path %q: %w", host, cmd, peer, p, asp, err)
+			}
+			r.ASPath = append(r.ASPath, uint32(n))
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b PeerRoute) int { return strings.Compare(a.Prefix, b.Prefix) })
+	return rs, nil
+}
+
 // converged returns nil when the routers agree with the lab's state, or
 // the first disagreement.
 func (l *Lab) converged(ctx context.Context) error {
@@ -347,7 +402,12 @@ func (l *Lab) converged(ctx context.Context) error {
 	mode := l.Mode()
 	down := map[string]bool{}
 	for name, st := range links {
-		down[name] = st == stateCut || st == stateSilent
+		down[name] = st == stateCut || st == stateSilent || l.hasFault(FaultWrongMD5, name)
+	}
+	// Without the secondary's prepend, AWS's side sees equal paths.
+	vpcMode := mode
+	if l.hasFault(FaultNoPrepend, "") {
+		vpcMode = ModeActiveActive
 	}
 	type result struct {
 		sum map[string]BGPPeer
@@ -400,6 +460,9 @@ func (l *Lab) converged(ctx context.Context) error {
 	}
 	check := func(h, dst string, among []string) error {
 		want := l.topo.expectedNextHops(h, mode, down)
+		if h == HostVPC {
+			want = l.topo.expectedNextHops(h, vpcMode, down)
+		}
 		r, ok, err := l.RouteTo(ctx, h, dst)
 		if err != nil {
 			return err

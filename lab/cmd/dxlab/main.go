@@ -11,6 +11,8 @@
 //	dxlab flap <link> --times N --every D
 //	dxlab brownout <link> --loss P
 //	dxlab mode active_passive|active_active
+//	dxlab break wrong-md5 <link> | no-prepend | ping-blocked <i1|i2>
+//	dxlab mend  wrong-md5 <link> | no-prepend | ping-blocked <i1|i2>
 //	dxlab exec <host> -- cmd [args...]
 //	dxlab vtysh <router> 'command'
 //	dxlab forward [--listen 127.0.0.1:PORT] PORT
@@ -51,6 +53,9 @@ const usage = `usage: dxlab <command> [flags]
   flap <link> --times N --every D                cut and restore N times
   brownout <link> --loss P                       drop P% of packets (0 ends it)
   mode active_passive|active_active              switch the routing intent
+  break <fault> [target]                         make a turn-up mistake for verify to find:
+                                                   wrong-md5 <link>, no-prepend, ping-blocked <i1|i2>
+  mend <fault> [target]                          undo it
   exec <host> -- cmd [args...]                   run a command inside a lab host
   vtysh <router> 'command'                       run a vtysh command on a lab router
   forward [--listen 127.0.0.1:PORT] PORT         forward a local port to the agent host
@@ -160,6 +165,18 @@ func run(args []string) error {
 			return errors.New("mode: want active_passive or active_active")
 		}
 		return l.SetMode(ctx, pos[0])
+	case "break", "mend":
+		if len(pos) < 1 || len(pos) > 2 {
+			return fmt.Errorf("%s: want a fault (%s) and its target", cmd, strings.Join(lab.Faults, ", "))
+		}
+		target := ""
+		if len(pos) == 2 {
+			target = pos[1]
+		}
+		if cmd == "break" {
+			return l.Break(ctx, pos[0], target)
+		}
+		return l.Mend(ctx, pos[0], target)
 	case "exec":
 		if len(pos) != 1 || len(rest) == 0 {
 			return errors.New("exec: want <host> -- cmd [args...]")
@@ -317,6 +334,9 @@ func status(ctx context.Context, l *lab.Lab, w io.Writer) error {
 	states := l.LinkStates()
 	for _, k := range []string{lab.LinkPrimary, lab.LinkSecondary} {
 		fmt.Fprintf(tw, "%s\t%s\n", k, states[k])
+	}
+	if f := l.ActiveFaults(); len(f) > 0 {
+		fmt.Fprintf(tw, "\nfaults (dxlab mend to undo): %s\n", strings.Join(f, "; "))
 	}
 	fmt.Fprintln(tw, "\nROUTER\tNEIGHBOR\tDESC\tSTATE\tUP/DOWN\tPFX RCVD\tSENT\tBFD")
 	for _, h := range l.Routers() {
