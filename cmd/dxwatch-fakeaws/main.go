@@ -8,7 +8,9 @@
 //	dxwatch verify --config lab/dxwatch.yaml
 //
 // -scenario serves a YAML or JSON scenario file instead (-dump prints the
-// built-in one to start from); -v logs every request.
+// built-in one to start from); -lab makes the BGP part of the built-in
+// scenario follow a running lab (dxlab), as AWS's API follows its routers;
+// -v logs every request.
 //
 // It never contacts AWS and accepts any secret key.
 package main
@@ -28,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
@@ -51,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", awstest.LabRegion, "region to print in AWS_REGION")
 	dump := fs.Bool("dump", false, "print the built-in lab scenario as YAML and exit")
 	verbose := fs.Bool("v", false, "log every request")
+	labDir := fs.String("lab", "", "run directory of a running lab (dxlab status prints it) whose AWS routers the VIFs' BGP status and routes follow, re-read every second")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +88,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		srv.OnCall = func(action string) { log.Info("request", "action", action) }
 	}
+	if *labDir != "" {
+		l, err := lab.Attach(*labDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if err := awstest.SyncFromLab(ctx, l, srv); err != nil {
+			ln.Close()
+			return fmt.Errorf("-lab %s: %w", *labDir, err)
+		}
+		go followLab(ctx, l, srv, log)
+	}
 	url := "http://" + ln.Addr().String()
 	for _, kv := range sc.Env(url, *region) {
 		fmt.Fprintf(stdout, "export %s\n", kv)
@@ -105,4 +121,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// followLab re-reads the lab's BGP state every second until ctx ends,
+// logging a failure once until it recovers.
+func followLab(ctx context.Context, l *lab.Lab, srv *awstest.Server, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := awstest.SyncFromLab(ctx, l, srv)
+		if err != nil && !failing && ctx.Err() == nil {
+			log.Warn("cannot read the lab's BGP state; serving the last one read", "err", err)
+		}
+		failing = err != nil
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // demo brings a lab up, runs dxwatch and Prometheus inside its agent host,
@@ -26,6 +27,7 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 	port := fs.Int("port", 9479, "dxwatch's port, in the agent host and on 127.0.0.1")
 	promPort := fs.Int("prometheus-port", 9090, "Prometheus's port, in the agent host and on 127.0.0.1 (0: no Prometheus)")
 	rules := fs.String("rules", "dashboards/alerts.yaml", "alert rule files for Prometheus (glob)")
+	fakeAWS := fs.String("fakeaws", "bin/dxwatch-fakeaws", "fake AWS endpoint that follows the lab, for the aws probe (\"\": none)")
 	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,13 +63,19 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 		}
 	}()
 
+	exited := make(chan error, 3)
+	if *fakeAWS != "" {
+		if cfg, err = startFakeAWS(ctx, l, *fakeAWS, cfg, exited); err != nil {
+			return err
+		}
+	}
+
 	agentAddr := net.JoinHostPort(lab.AgentAddress, strconv.Itoa(*port))
 	dxLog := filepath.Join(l.Dir(), "dxwatch.log")
 	dx, err := startLogged(ctx, l, dxLog, bin, "run", "--config", cfg, "--web.listen-address", agentAddr)
 	if err != nil {
 		return fmt.Errorf("start dxwatch: %w", err)
 	}
-	exited := make(chan error, 2)
 	go func() { exited <- fmt.Errorf("dxwatch exited: %v (log: %s)", <-dx, dxLog) }()
 
 	fwdErr := make(chan error, 2)
@@ -113,6 +121,8 @@ In another shell:
   go run ./lab/cmd/dxlab flap secondary --times 3 --every 10s
   go run ./lab/cmd/dxlab brownout primary --loss 20
   go run ./lab/cmd/dxlab exec agent -- traceroute -n %[1]s
+  go run ./lab/cmd/dxlab break wrong-md5 primary   # a turn-up mistake (also no-prepend, ping-blocked i1);
+  go run ./lab/cmd/dxlab mend wrong-md5 primary    # the status page's checks show it, with the fix
 
 Logs: %[2]s. Ctrl-C tears everything down.
 `, lab.Instance1, l.Dir())
@@ -126,6 +136,44 @@ Logs: %[2]s. Ctrl-C tears everything down.
 	case err := <-fwdErr:
 		return err
 	}
+}
+
+// fakeAWSListen is where the demo's fake AWS endpoint listens, on the agent
+// host's loopback.
+const fakeAWSListen = "127.0.0.1:4566"
+
+// startFakeAWS starts dxwatch-fakeaws in the agent host, following the lab,
+// points this process's environment (which dxwatch inherits) at it, and
+// returns a configuration with an aws section: cfg itself if it has one, or
+// a copy of it with the lab's in the lab's run directory.
+func startFakeAWS(ctx context.Context, l *lab.Lab, bin, cfg string, exited chan<- error) (string, error) {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("demo: %w (make build first, or --fakeaws '')", err)
+	}
+	logFile := filepath.Join(l.Dir(), "fakeaws.log")
+	done, err := startLogged(ctx, l, logFile, bin, "-listen", fakeAWSListen, "-lab", l.Dir())
+	if err != nil {
+		return "", fmt.Errorf("start dxwatch-fakeaws: %w", err)
+	}
+	go func() { exited <- fmt.Errorf("dxwatch-fakeaws exited: %v (log: %s)", <-done, logFile) }()
+	for _, kv := range awstest.LabScenario().Env("http://"+fakeAWSListen, awstest.LabRegion) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains("\n"+string(b), "\naws:") {
+		return cfg, nil
+	}
+	b = append(b, fmt.Sprintf("\n# Added by dxlab demo: the fake AWS endpoint (dxwatch-fakeaws -lab).\naws:\n  regions: [%s]\n  dx_gateway_id: %s\n", awstest.LabRegion, awstest.LabDXGateway)...)
+	out := filepath.Join(l.Dir(), "dxwatch-demo.yaml")
+	return out, os.WriteFile(out, b, 0o600)
 }
 
 // startLogged starts argv in the agent host with its output in logFile and

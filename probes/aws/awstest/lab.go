@@ -1,7 +1,9 @@
 package awstest
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
 	"github.com/dxwatch/dxwatch/lab"
 )
@@ -25,6 +27,9 @@ const (
 	LabOnPremCIDR  = "192.0.2.0/24"
 )
 
+// labInstalledAt is when the lab's connections and routes came up.
+var labInstalledAt = mustTime("2026-01-05T10:00:00Z")
+
 // LabScenario returns a healthy Direct Connect setup matching the lab
 // (lab/addresses.go): two dedicated 1 Gbps connections on different devices
 // at two locations, a private VIF on each (VLAN 101 and 102, customer ASN 65000)
@@ -33,7 +38,7 @@ const (
 // tables propagating the on-prem prefix from the VGW.
 func LabScenario() *Scenario {
 	yes := true
-	installed := At(mustTime("2026-01-05T10:00:00Z"))
+	installed := At(labInstalledAt)
 	conn := func(id, name, loc, dev, logical string) Connection {
 		return Connection{
 			OwnerAccount: LabAccount, ConnectionID: id, ConnectionName: name,
@@ -113,4 +118,69 @@ func LabScenario() *Scenario {
 		RouteTables: []RouteTable{table(LabRouteTable1, true), table(LabRouteTable2, false)},
 	}
 	return sc
+}
+
+// SyncFromLab makes the BGP side of s's scenario follow the running lab,
+// as AWS's API follows its own routers: each lab VIF's BGP status (up
+// while the AWS router's session with the edge is Established) and the
+// routes it accepts from on-prem and advertises to it, with their AS
+// paths, are read from the lab's aws1 and aws2. Connections, gateways and
+// route tables stay as the scenario says. Call it before each read that
+// should see the lab as it is now (a `dxwatch verify`, say).
+func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
+	type side struct {
+		vif, host, customer string
+		sessionUp           bool
+		accepted, adverts   []lab.PeerRoute
+	}
+	sides := []*side{
+		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer},
+		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer},
+	}
+	for _, sd := range sides {
+		sum, err := l.BGPSummary(ctx, sd.host)
+		if err != nil {
+			return err
+		}
+		sd.sessionUp = sum[sd.customer].State == "Established"
+		if !sd.sessionUp {
+			continue
+		}
+		if sd.accepted, err = l.PeerRoutes(ctx, sd.host, sd.customer, false); err != nil {
+			return err
+		}
+		if sd.adverts, err = l.PeerRoutes(ctx, sd.host, sd.customer, true); err != nil {
+			return err
+		}
+	}
+	s.Update(func(sc *Scenario) {
+		installed := At(labInstalledAt)
+		route := func(vif, dir string, r lab.PeerRoute, path []int64) Route {
+			for _, a := range r.ASPath {
+				path = append(path, int64(a))
+			}
+			return Route{VirtualInterfaceID: vif, Cidr: r.Prefix, AddressFamily: "ipv4", RouteDirection: dir,
+				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed}
+		}
+		for _, sd := range sides {
+			status := "down"
+			if sd.sessionUp {
+				status = "up"
+			}
+			if v := sc.VIF(sd.vif); v != nil {
+				for i := range v.BgpPeers {
+					v.BgpPeers[i].BgpStatus = status
+				}
+			}
+			sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool { return r.VirtualInterfaceID == sd.vif })
+			for _, r := range sd.accepted {
+				sc.Routes = append(sc.Routes, route(sd.vif, "accepted", r, nil))
+			}
+			for _, r := range sd.adverts {
+				// AWS puts its own ASN first on what it advertises.
+				sc.Routes = append(sc.Routes, route(sd.vif, "advertised", r, []int64{lab.AmazonASN}))
+			}
+		}
+	})
+	return nil
 }
