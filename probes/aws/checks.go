@@ -493,6 +493,15 @@ func (c *checker) vif(lv linkView) {
 	bgpFix := fmt.Sprintf("check the BGP session on the edge router: neighbor %s remote-as %d on VLAN %d with the VIF's MD5 key, the customer address %s on the sub-interface (%s prints a sample configuration)",
 		stripLen(deref(v.AmazonAddress)), deref(v.AmazonSideAsn), v.Vlan, deref(v.CustomerAddress),
 		cli(region, "directconnect describe-router-configuration --virtual-interface-id", id))
+	if len(bad) == 0 && v.VirtualInterfaceState == dxtypes.VirtualInterfaceStateAvailable {
+		// AWS has the VIF up with the VLAN, addresses and ASNs dxwatch
+		// expects: what is left to disagree on is the key (or the router's
+		// own neighbor statement).
+		bgpFix = fmt.Sprintf("the VIF is available with the expected VLAN %d, addresses and ASNs, so compare the MD5 key first: the edge router's `neighbor %s password` must equal the VIF's BGP authentication key (%s); then check that the router's neighbor statement uses remote-as %d and the customer address %s on VLAN %d",
+			v.Vlan, stripLen(deref(v.AmazonAddress)),
+			cli(region, "directconnect describe-virtual-interfaces --virtual-interface-id", id, "--query 'virtualInterfaces[0].bgpPeers[].authKey' --output text"),
+			deref(v.AmazonSideAsn), deref(v.CustomerAddress), v.Vlan)
+	}
 	switch {
 	case len(v.BgpPeers) == 0:
 		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s has no BGP peer", id)
@@ -556,7 +565,7 @@ func (c *checker) vifRoutes(lv linkView) {
 	case len(accepted) == 0:
 		c.add(name, probes.OrderVIF+4, link, probes.Fail,
 			fmt.Sprintf("advertise the on-prem prefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", stripLen(deref(v.AmazonAddress))),
-			"VIF %s: AWS accepted no prefix from on-prem; %s", id, summary)
+			"VIF %s: AWS accepted no prefix from on-prem and advertises %d (%s)", id, len(advertised), strings.Join(head(advertised, 5), ", "))
 	case limited && len(accepted) >= routeLimit:
 		c.add(name, probes.OrderVIF+4, link, probes.Fail,
 			"summarise the on-prem prefixes: AWS accepts at most 100 on a private or transit VIF and drops the session above it",
@@ -692,13 +701,13 @@ func (c *checker) returnPath() {
 		switch {
 		case len(preferS) > 0:
 			c.add(name, probes.OrderVIF+11, "", probes.Fail, prepend,
-				"AWS prefers %s, the secondary, for return traffic to %s", sn, strings.Join(head(preferS, 5), ", "))
+				"AWS prefers %s for return traffic to %s", role(sn, "secondary"), strings.Join(head(preferS, 5), ", "))
 		case len(equal) > 0:
 			c.add(name, probes.OrderVIF+11, "", probes.Fail, prepend,
-				"AWS load-balances return traffic to %s over both links (same local preference and AS path length): return traffic does not follow the primary %s",
-				strings.Join(head(equal, 5), ", "), pn)
+				"AWS load-balances return traffic to %s over both links (same local preference and AS path length): return traffic does not follow %s",
+				strings.Join(head(equal, 5), ", "), role(pn, "primary"))
 		default:
-			c.add(name, probes.OrderVIF+11, "", probes.Pass, "", "AWS prefers %s, the primary, for return traffic to %s", pn, strings.Join(head(preferP, 5), ", "))
+			c.add(name, probes.OrderVIF+11, "", probes.Pass, "", "AWS prefers %s for return traffic to %s", role(pn, "primary"), strings.Join(head(preferP, 5), ", "))
 		}
 	default:
 		if len(preferP)+len(preferS) > 0 {
@@ -961,6 +970,14 @@ func joinPrefixes(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// role names a link with its role: "the primary", or "dx-a, the primary".
+func role(name, r string) string {
+	if name == r {
+		return "the " + r
+	}
+	return name + ", the " + r
 }
 
 func head(s []string, n int) []string {

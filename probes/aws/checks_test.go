@@ -220,7 +220,7 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).BgpPeers[0].BgpStatus = "down"
 			},
-			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "neighbor 169.254.10.1 remote-as 64512 on VLAN 101"}}},
+			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[].authKey", "remote-as 64512"}}},
 		},
 		{
 			name:   "VIF on another DX gateway",
@@ -259,7 +259,7 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				routesOf(sc, awstest.LabVIF2, "accepted")[0].Communities = []string{"7224:7300"}
 			},
-			want: []want{{"aws.routing.return_path", probes.Fail, []string{"AWS prefers secondary, the secondary"}}},
+			want: []want{{"aws.routing.return_path", probes.Fail, []string{"AWS prefers the secondary for return traffic"}}},
 		},
 		{
 			name:   "active/active with a prepend",
