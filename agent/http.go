@@ -59,8 +59,11 @@ func (a *Agent) Handler() http.Handler {
 	// The status page, and the two API views it adds: the configured site
 	// and every probe's checks.
 	sp := statuspage.Handler(statuspage.Options{
-		Site:    func() probes.Site { return a.cur.Load().cfg.Topology() },
-		Checks:  func() []probes.CheckResult { return a.cur.Load().checks() },
+		Site: func() probes.Site { return a.cur.Load().cfg.Topology() },
+		Checks: func() []probes.CheckResult {
+			g := a.cur.Load()
+			return explain(g.checks(), linkNames(g.cfg.Topology()))
+		},
 		Version: a.opts.Version,
 	})
 	mux.Handle("/", sp)

@@ -98,7 +98,7 @@ wait:
 			})
 		}
 	}
-	rep.Results = selectChecks(results, opts.Checks)
+	rep.Results = selectChecks(explain(results, linkNames(g.cfg.Topology())), opts.Checks)
 	sort.SliceStable(rep.Results, func(i, j int) bool {
 		if rep.Results[i].Order != rep.Results[j].Order {
 			return rep.Results[i].Order < rep.Results[j].Order

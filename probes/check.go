@@ -27,7 +27,10 @@ type CheckResult struct {
 	Status CheckStatus `json:"status"`
 	Reason string      `json:"reason"`
 	Fix    string      `json:"fix,omitempty"`
-	Time   time.Time   `json:"time"`
+	// Because names the failing check this one follows from, when a
+	// report (dxwatch verify, /api/checks) has traced it to a root cause.
+	Because string    `json:"because,omitempty"`
+	Time    time.Time `json:"time"`
 }
 
 // Checker is implemented by probes that evaluate verification checks. Checks
