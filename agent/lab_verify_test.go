@@ -1,0 +1,201 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent"
+	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+)
+
+// TestLabVerify runs `dxwatch verify` in the lab's agent host, with the
+// lab's own configuration (lab/dxwatch.yaml) plus an aws section pointed at
+// the fake AWS endpoint, whose BGP view follows the lab's AWS routers. A good
+// setup passes every check; each broken piece of the turn-up checklist fails
+// exactly one line, with its fix, and what follows from it is reported as
+// following from it.
+func TestLabVerify(t *testing.T) {
+	if lab.InChild() {
+		t.Skip("inside a lab child")
+	}
+	bin := buildDxwatch(t)
+	l := lab.ForTest(t, lab.Options{})
+
+	// The fake AWS endpoint, on the agent host's loopback.
+	srv := awstest.New(awstest.LabScenario())
+	ln, err := l.Listen(lab.HostAgent, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	env := append(os.Environ(), awstest.LabScenario().Env("http://"+ln.Addr().String(), awstest.LabRegion)...)
+	env = append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
+
+	cfg, err := os.ReadFile("../lab/dxwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, "aws:\n  regions: [us-east-1]\n  dx_gateway_id: "+awstest.LabDXGateway+"\n"...)
+	cfgFile := filepath.Join(l.Dir(), "dxwatch-verify.yaml")
+	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	verify := func(t *testing.T) (agent.Report, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if err := awstest.SyncFromLab(ctx, l, srv); err != nil {
+			t.Fatal(err)
+		}
+		cmd := l.Command(ctx, lab.HostAgent, bin, "verify", "--config", cfgFile, "--output", "json")
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("dxwatch verify: %v\n%s", err, stderr.String())
+		}
+		var rep agent.Report
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout.String(), stderr.String())
+		}
+		return rep, code
+	}
+	converge := func(t *testing.T) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := l.WaitConverged(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fault := func(t *testing.T, name, target string) {
+		t.Helper()
+		if err := l.Break(context.Background(), name, target); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := l.Mend(context.Background(), name, target); err != nil {
+				t.Error(err)
+			}
+			converge(t)
+		})
+		converge(t)
+	}
+	aws := func(brk, mend func(*awstest.Scenario)) func(*testing.T) {
+		return func(t *testing.T) {
+			srv.Update(brk)
+			t.Cleanup(func() { srv.Update(mend) })
+		}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		brk   func(*testing.T)
+		fail  string   // the one failing check, "" for none
+		fix   string   // a part of its fix
+		after []string // checks that must say they follow from it
+	}{
+		{name: "good setup", brk: func(*testing.T) {}},
+		{
+			name: "hosted connection not accepted",
+			brk: aws(func(s *awstest.Scenario) { s.Connection(awstest.LabConnection1).ConnectionState = "ordering" },
+				func(s *awstest.Scenario) { s.Connection(awstest.LabConnection1).ConnectionState = "available" }),
+			fail: "aws.connection.primary.state", fix: "aws directconnect confirm-connection --connection-id " + awstest.LabConnection1,
+		},
+		{
+			name: "propagation disabled on one route table",
+			brk: aws(func(s *awstest.Scenario) { s.RouteTable(awstest.LabRouteTable2).PropagatingVgws = nil },
+				func(s *awstest.Scenario) { s.RouteTable(awstest.LabRouteTable2).PropagatingVgws = []string{awstest.LabVGW} }),
+			fail: "aws.route_table." + awstest.LabRouteTable2 + ".propagation",
+			fix:  "aws ec2 enable-vgw-route-propagation --route-table-id " + awstest.LabRouteTable2,
+		},
+		{
+			name: "secondary not prepended",
+			brk:  func(t *testing.T) { fault(t, lab.FaultNoPrepend, "") },
+			fail: "aws.routing.return_path", fix: "set as-path prepend 65000 65000",
+		},
+		{
+			name: "ping blocked",
+			brk:  func(t *testing.T) { fault(t, lab.FaultPingBlocked, lab.HostInst1) },
+			fail: "ping.target.i1", fix: "only ICMP echo is dropped",
+		},
+		{
+			name: "MD5 wrong",
+			brk:  func(t *testing.T) { fault(t, lab.FaultWrongMD5, lab.LinkPrimary) },
+			fail: "aws.vif.primary.bgp", fix: "compare the MD5 key first",
+			after: []string{"bgp.dx_session.primary", "bgp.prefix.primary", "ping.link.primary", "trace.target.i1", "health.link.primary", "health.active"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.brk(t)
+			rep, code := verify(t)
+			var text bytes.Buffer
+			rep.WriteText(&text)
+			var fails []string
+			got := map[string]probes.CheckResult{}
+			for _, r := range rep.Results {
+				got[r.Name] = r
+				if r.Status == probes.Fail {
+					fails = append(fails, r.Name)
+				}
+				if r.Status == probes.Skip && (tc.fail == "" || r.Reason == "") {
+					t.Errorf("%s skipped: %q", r.Name, r.Reason)
+				}
+			}
+			if len(rep.Results) < 40 {
+				t.Errorf("only %d checks ran", len(rep.Results))
+			}
+			switch {
+			case tc.fail == "":
+				if len(fails) > 0 || rep.Summary["warn"] > 0 || code != 0 {
+					t.Errorf("a good setup: exit %d, failing %v, %d warnings, want exit 0, every check passing\n%s", code, fails, rep.Summary["warn"], text.String())
+				}
+			default:
+				if !slices.Equal(fails, []string{tc.fail}) || code != 1 {
+					t.Errorf("exit %d, failing %v, want exit 1 and exactly [%s]\n%s", code, fails, tc.fail, text.String())
+				}
+				if r := got[tc.fail]; !strings.Contains(r.Fix, tc.fix) {
+					t.Errorf("%s: fix %q, want it to say %q", tc.fail, r.Fix, tc.fix)
+				}
+			}
+			for _, name := range tc.after {
+				if r := got[name]; r.Because != tc.fail {
+					t.Errorf("%s: %s %q, want it to follow from %s", name, r.Status, r.Reason, tc.fail)
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("dxwatch verify:\n%s", text.String())
+			}
+		})
+	}
+}
+
+// buildDxwatch builds the dxwatch binary, without the race detector, as it
+// runs in production.
+func buildDxwatch(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dxwatch")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/dxwatch").CombinedOutput(); err != nil {
+		t.Fatalf("build dxwatch: %v\n%s", err, out)
+	}
+	return bin
+}
