@@ -153,7 +153,9 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "dxwatch verify: site %s\n\n", r.Site)
 	for _, c := range r.Results {
 		fmt.Fprintf(w, "%-4s  %-40s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Reason)
-		if c.Fix != "" && c.Status != probes.Pass {
+		// A check that follows from another says so in its reason; its
+		// fix is the other's.
+		if c.Fix != "" && c.Status != probes.Pass && c.Because == "" {
 			fmt.Fprintf(w, "      fix: %s\n", c.Fix)
 		}
 	}
