@@ -9,17 +9,28 @@ import (
 // FRR configuration of each router, one file per daemon (each daemon reads
 // only its own, so no daemon trips over another's commands).
 
+// frrBase holds what every config starts with: "head" (the file's
+// preamble) and "bgp" (the router bgp stanza's first lines).
+var frrBase = template.Must(template.New("base").Parse(`{{define "head"}}frr defaults traditional
+hostname {{.Host}}
+log timestamp precision 3
+!
+{{end}}{{define "bgp"}}router bgp {{.ASN}}
+ bgp router-id {{.RouterID}}
+ coalesce-time 100{{end}}`))
+
+// frrTemplate parses one router config on top of frrBase.
+func frrTemplate(name, text string) *template.Template {
+	return template.Must(template.Must(frrBase.Clone()).New(name).Parse(text))
+}
+
 // edgeTmpl renders an on-prem edge router's bgpd.conf. The routing intent
 // lives in four route-maps that SetMode rewrites: FROM-PRIMARY raises the
 // primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
 // AWS (and its VPC router) prefer the primary for the return path.
 // soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
 // dump is made from.
-var edgeTmpl = template.Must(template.New("edge").Parse(`frr defaults traditional
-hostname {{.Host}}
-log timestamp precision 3
-!
-ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
+var edgeTmpl = frrTemplate("edge", `{{template "head" .}}ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
 !
 route-map FROM-PRIMARY permit 10
 {{- if .ActivePassive}}
@@ -41,9 +52,7 @@ route-map TO-SECONDARY permit 10
 {{- end}}
 exit
 !
-router bgp {{.ASN}}
- bgp router-id {{.RouterID}}
- coalesce-time 100
+{{template "bgp" .}}
  no bgp ebgp-requires-policy
  no bgp network import-check
  bgp route-map delay-timer 0
@@ -100,17 +109,13 @@ router bgp {{.ASN}}
  exit
 exit
 !
-`))
+`)
 
 // awsTmpl renders an "AWS" router's bgpd.conf: eBGP to the customer over
 // the link with AWS's timers and MD5, BFD passive, the VPC CIDR originated,
 // on-prem routes passed to the VPC router with next-hop-self, and AWS's
 // local-preference communities honoured.
-var awsTmpl = template.Must(template.New("aws").Parse(`frr defaults traditional
-hostname {{.Host}}
-log timestamp precision 3
-!
-ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
+var awsTmpl = frrTemplate("aws", `{{template "head" .}}ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
 !
 bgp community-list standard AWS-LOW seq 5 permit 7224:7100
 bgp community-list standard AWS-MEDIUM seq 5 permit 7224:7200
@@ -145,9 +150,7 @@ exit
 route-map TO-VPC permit 20
 exit
 !
-router bgp {{.ASN}}
- bgp router-id {{.RouterID}}
- coalesce-time 100
+{{template "bgp" .}}
  no bgp ebgp-requires-policy
  no bgp network import-check
 {{- with .Link}}
@@ -175,17 +178,11 @@ router bgp {{.ASN}}
  exit-address-family
 exit
 !
-`))
+`)
 
 // vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers;
 // its best path (or both, in active/active) decides the return link.
-var vpcTmpl = template.Must(template.New("vpc").Parse(`frr defaults traditional
-hostname {{.Host}}
-log timestamp precision 3
-!
-router bgp {{.ASN}}
- bgp router-id {{.RouterID}}
- coalesce-time 100
+var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}
@@ -198,17 +195,11 @@ router bgp {{.ASN}}
  exit-address-family
 exit
 !
-`))
+`)
 
 // speakerTmpl renders the bgpd.conf of a throwaway BGP speaker on the agent
 // host, used by the lab's own test to see what the edges send the agent.
-var speakerTmpl = template.Must(template.New("speaker").Parse(`frr defaults traditional
-hostname {{.Host}}
-log timestamp precision 3
-!
-router bgp {{.ASN}}
- bgp router-id {{.RouterID}}
- coalesce-time 100
+var speakerTmpl = frrTemplate("speaker", `{{template "head" .}}{{template "bgp" .}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}
@@ -219,14 +210,10 @@ router bgp {{.ASN}}
 {{- end}}
 exit
 !
-`))
+`)
 
 // bfdTmpl renders bfdd.conf: AWS's 300 ms x 3, passive on the AWS side.
-var bfdTmpl = template.Must(template.New("bfd").Parse(`frr defaults traditional
-hostname {{.Host}}
-log timestamp precision 3
-!
-bfd
+var bfdTmpl = frrTemplate("bfd", `{{template "head" .}}bfd
  profile {{.Profile}}
   detect-multiplier 3
   receive-interval 300
@@ -238,7 +225,7 @@ bfd
  !
 exit
 !
-`))
+`)
 
 // peer is a named BGP neighbor in a template.
 type peer struct{ Name, Address string }
