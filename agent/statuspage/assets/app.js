@@ -612,7 +612,8 @@
       h('ul', { class: 'checks' }, cs.map((c) => h('li', { class: 'check ' + c.status, 'data-check': c.name },
         badge(c.status, c.status === 'pass' ? 'up' : c.status === 'warn' ? 'degraded' : c.status === 'fail' ? 'down' : 'unknown'), ' ',
         h('code', { text: c.name }), ' ', h('span', { text: c.reason }),
-        c.fix && c.status !== 'pass' ? h('div', { class: 'fix' }, h('strong', { text: 'Fix: ' }), c.fix) : null))));
+        c.because ? h('div', { class: 'fix' }, 'Follows from ', h('code', { text: c.because }), ': fix that first.')
+          : c.fix && c.status !== 'pass' ? h('div', { class: 'fix' }, h('strong', { text: 'Fix: ' }), c.fix) : null))));
   }
 
   // ---- start -------------------------------------------------------------
