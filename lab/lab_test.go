@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/dxwatch/dxwatch/internal/golden"
+)
 
 func TestNewPrefix(t *testing.T) {
 	seen := map[string]bool{}
@@ -105,46 +104,9 @@ func TestRender(t *testing.T) {
 				t.Fatal(err)
 			}
 			fmt.Fprintf(&buf, "### speaker bgpd.conf\n%s", sp)
-			golden(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes())
 		})
 	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendering (go test -run %s -update to accept):\n%s", path, t.Name(), firstDiff(string(want), string(got)))
-	}
-}
-
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n  want %q\n  got  %q", i+1, a, b)
-		}
-	}
-	return ""
 }
 
 func TestModeCommands(t *testing.T) {

@@ -1,17 +1,15 @@
 package config
 
 import (
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dxwatch/dxwatch/internal/golden"
+
 	"github.com/dxwatch/dxwatch/probes"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden .err files in testdata/invalid")
 
 func TestExamplesAreValid(t *testing.T) {
 	files, err := filepath.Glob("../../examples/*.yaml")
@@ -45,20 +43,7 @@ func TestInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("no golden file (run go test ./agent/config -update): %v", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("error differs from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"))
 		})
 	}
 }

@@ -2,36 +2,15 @@ package health
 
 import (
 	"bytes"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/internal/golden"
+
 	"github.com/dxwatch/dxwatch/probes"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, got)
-	}
-}
 
 func serve(t *testing.T, m *Model, target string) []byte {
 	t.Helper()
@@ -70,12 +49,12 @@ func TestAPIGolden(t *testing.T) {
 	h := newHarness(t, testSite(probes.ModeActivePassive), nil)
 	h.feed(before)
 	// Mid-failover: the primary is down, BGP has not moved yet.
-	golden(t, "status_in_progress.json", serve(t, h.m, "/api/status"))
+	golden.Check(t, "testdata/status_in_progress.json", serve(t, h.m, "/api/status"))
 	h.feed(after)
 	h.advance(at(30 * time.Second))
-	golden(t, "status.json", serve(t, h.m, "/api/status"))
-	golden(t, "events.json", serve(t, h.m, "/api/events"))
-	golden(t, "events_since.json", serve(t, h.m, "/api/events?since=5"))
+	golden.Check(t, "testdata/status.json", serve(t, h.m, "/api/status"))
+	golden.Check(t, "testdata/events.json", serve(t, h.m, "/api/events"))
+	golden.Check(t, "testdata/events_since.json", serve(t, h.m, "/api/events?since=5"))
 }
 
 func TestAPIErrors(t *testing.T) {

@@ -3,11 +3,11 @@ package aws
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dxwatch/dxwatch/internal/golden"
 
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/probes"
@@ -34,28 +34,9 @@ func TestLabScenarioPasses(t *testing.T) {
 			t.Errorf("%s: %s: %s (fix: %s)", c.Name, c.Status, c.Reason, c.Fix)
 		}
 	}
-	golden(t, "lab_checks.golden", dumpChecks(checks))
+	golden.Check(t, "testdata/lab_checks.golden", []byte(dumpChecks(checks)))
 	if logs.String() != "" {
 		t.Errorf("a good poll logged:\n%s", logs)
-	}
-}
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(b) != got {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, b)
 	}
 }
 

@@ -24,8 +24,6 @@ import (
 	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 // seenActions collects every action any fake server of this test binary
 // was asked for: TestMain checks that the policy grants each of them.
 var seenActions sync.Map

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/internal/golden"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
@@ -391,7 +393,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Write(got)
-	golden(t, "metrics.golden", b.String())
+	golden.Check(t, "testdata/metrics.golden", []byte(b.String()))
 	if err := testutil.CollectAndCompare(p, strings.NewReader(b.String()), names...); err != nil {
 		t.Error(err)
 	}

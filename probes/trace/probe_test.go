@@ -2,14 +2,13 @@ package trace
 
 import (
 	"encoding/json"
-	"flag"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dxwatch/dxwatch/internal/golden"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -17,25 +16,6 @@ import (
 
 	"github.com/dxwatch/dxwatch/probes"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
-}
 
 func testSite(mode string) probes.Site {
 	return probes.Site{
@@ -194,7 +174,7 @@ func TestMetricsAndAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "metrics.txt", exp)
+	golden.Check(t, "testdata/metrics.txt", exp)
 
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, httptest.NewRequest("GET", p.APIPath(), nil))
@@ -207,7 +187,7 @@ func TestMetricsAndAPI(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || len(doc.Paths) != 2 {
 		t.Fatalf("paths JSON: %v %s", err, rec.Body)
 	}
-	golden(t, "paths.json", rec.Body.Bytes())
+	golden.Check(t, "testdata/paths.json", rec.Body.Bytes())
 	checks := p.Checks()
 	if len(checks) != 2 || checks[0].Status != probes.Warn || checks[1].Status != probes.Fail {
 		t.Errorf("checks %+v", checks)
