@@ -354,10 +354,17 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 		return
 	}
 	bp.since = t
-	link := w.s.linkName(bp.link)
 	if bp.link < 0 {
-		link = ""
+		// One of the router's other sessions, such as its iBGP session with
+		// this agent, which closes on every restart of dxwatch: worth a
+		// line, not a warning. Nor is it evidence for the health model,
+		// which takes a session without a link for the agent's own feed.
+		if !up {
+			w.p.log.Info("bmp: monitored session down, not a Direct Connect session", "router", r.name, "peer", bp.addr.String(), "reason", reason)
+		}
+		return
 	}
+	link := w.s.linkName(bp.link)
 	detail := "up"
 	if !up {
 		detail = "down: " + reason
