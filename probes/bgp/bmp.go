@@ -365,12 +365,10 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 		return
 	}
 	link := w.s.linkName(bp.link)
-	detail := "up"
 	if !up {
-		detail = "down: " + reason
 		w.p.log.Warn("bmp: monitored session down", "router", r.name, "peer", bp.addr.String(), "link", link, "reason", reason)
 	}
-	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link, Up: up, Detail: detail})
+	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link, Up: up, Detail: bp.reason})
 }
 
 func (w *worker) dropBMPPaths(bp *bmpPeer, t time.Time) {
