@@ -20,8 +20,12 @@ const (
 	// crosses, sorted; empty when no Direct Connect hop was seen), Changed
 	// (the path differs from the previous trace), Reached.
 	PathTraced
-	// BGPSession: a BGP (or BMP-monitored) session changed state. Peer, Link
-	// (for a monitored Direct Connect session), Up, Detail (reason).
+	// BGPSession: a BGP session changed state. Without Link, the agent's
+	// own session with an edge router (its route feed), Peer naming the
+	// router. With Link, that link's Direct Connect session as an edge
+	// router reports it over BMP, Peer naming the router (the other end is
+	// the link's Amazon address). Up, Detail (why it is down; empty when
+	// up).
 	BGPSession
 	// BGPPrefix: an expected prefix appeared on or left a link. Link,
 	// Prefix, Up (present).

@@ -67,7 +67,7 @@ func TestPreChecks(t *testing.T) {
 		{"dry run", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
 		{"no method", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
 		{"secondary down", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Links[1].State, s.Links[1].Reasons = health.StateDown, []string{"BGP session down (peer 169.254.20.1: hold timer expired)"}
+			s.Links[1].State, s.Links[1].Reasons = health.StateDown, []string{"BGP session down (edge1 ↔ AWS 169.254.20.1, seen by BMP: hold timer expired)"}
 		}, []string{drill.CheckLinksUp}, "secondary is down: BGP session down"},
 		{"primary degraded", func(s *health.Status, e *[]health.Event, o *drill.Options) {
 			s.Links[0].State = health.StateDegraded
@@ -176,13 +176,13 @@ func (s *simulated) Fail(ctx context.Context) (string, error) {
 	s.w.set(func(st *health.Status) {
 		st.Links[0].State, st.Links[0].Active, st.Links[1].Active, st.Active = health.StateDown, false, true, []string{"secondary"}
 	})
-	s.rec.Hook(health.Event{ID: 10, Kind: health.KindLinkState, Time: now.Add(300 * time.Millisecond), Link: "primary", Previous: health.StateUp, State: health.StateDown, Reasons: []string{"BGP session down (peer 169.254.10.1: BGP failover test)"}})
+	s.rec.Hook(health.Event{ID: 10, Kind: health.KindLinkState, Time: now.Add(300 * time.Millisecond), Link: "primary", Previous: health.StateUp, State: health.StateDown, Reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: BGP failover test)"}})
 	start, restored := now.Add(200*time.Millisecond), now.Add(1100*time.Millisecond)
 	s.rec.Hook(health.Event{ID: 11, Kind: health.KindFailover, Time: now.Add(300 * time.Millisecond), From: []string{"primary"}, To: []string{"secondary"},
 		Direction: health.DirectionFailover, Cause: "primary: BGP session down", Started: &start, Restored: &restored, Measured: true, Complete: true,
 		Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond),
 		Targets:  []health.TargetOutage{{Target: "i1", Lost: 8, Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond), Restored: true}},
-		Timeline: []health.Step{{Time: now.Add(300 * time.Millisecond), What: "bgp_session_down", Link: "primary", Detail: "peer 169.254.10.1"}, {Time: now.Add(400 * time.Millisecond), What: "bgp_best_path", Link: "secondary", Detail: "198.18.0.0/16 via secondary"}}})
+		Timeline: []health.Step{{Time: now.Add(300 * time.Millisecond), What: "bgp_session_down", Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP"}, {Time: now.Add(400 * time.Millisecond), What: "bgp_best_path", Link: "secondary", Detail: "198.18.0.0/16 via secondary"}}})
 	return d, nil
 }
 

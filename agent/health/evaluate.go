@@ -116,7 +116,7 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 			sig |= sigSessionSomeDown
 		}
 		if why != nil {
-			say("BGP session down (%s)", joinDetail("peer "+firstDown.key, firstDown.detail))
+			say("BGP session down (%s)", joinDetail(dxSession(l, firstDown.key), firstDown.detail))
 		}
 	}
 

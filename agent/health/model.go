@@ -96,7 +96,7 @@ type linkState struct {
 	since   time.Time
 	trouble time.Time // when the current down (or degraded) period began
 	// Evidence, each list in arrival order and bounded.
-	sessions []*boolEv // per peer
+	sessions []*boolEv // per edge router reporting the DX session
 	prefixes []*boolEv // per prefix
 	aws      []*boolEv // per check
 	pinned   []*echoState
@@ -520,24 +520,50 @@ func (m *Model) set(ev *boolEv, o probes.Observation) (applied, changed bool) {
 
 func (m *Model) applySession(o probes.Observation) bool {
 	list := &m.feeds
-	link := ""
+	var l *linkState
 	if o.Link != "" {
 		li, ok := m.linkOf(o.Link)
 		if !ok {
 			return false
 		}
-		list, link = &m.links[li].sessions, m.links[li].link.Name
+		l = m.links[li]
+		list = &l.sessions
 	}
 	ev := upsert(list, o.Peer, maxSessions)
 	applied, changed := m.set(ev, o)
 	if changed {
-		what := StepSessionDown
+		st := Step{Time: o.Time, What: StepSessionDown}
 		if o.Up {
-			what = StepSessionUp
+			st.What = StepSessionUp
 		}
-		m.note(Step{Time: o.Time, What: what, Link: link, Detail: joinDetail("peer "+o.Peer, o.Detail)})
+		if l != nil {
+			st.Link, st.Detail = l.link.Name, joinDetail(dxSession(l, o.Peer), o.Detail)
+		} else {
+			st.Detail = joinDetail(feedSession(o.Peer, o.Up), o.Detail)
+		}
+		m.note(st)
 	}
 	return applied
+}
+
+// dxSession names link l's Direct Connect session, held by the edge router
+// named router, as an engineer would: by its two ends. dxwatch cannot peer
+// with AWS: only the router's BMP feed reports this session.
+func dxSession(l *linkState, router string) string {
+	aws := "AWS"
+	if a := l.link.AmazonAddress.Addr(); a.IsValid() {
+		aws += " " + a.String()
+	}
+	return router + " ↔ " + aws + ", seen by BMP"
+}
+
+// feedSession names the agent's own session with an edge router: the feed
+// of the routes the router receives over the links.
+func feedSession(router string, up bool) string {
+	if up {
+		return "route feed from " + router + " up"
+	}
+	return "route feed from " + router + " down"
 }
 
 func (m *Model) applyPrefix(o probes.Observation) bool {

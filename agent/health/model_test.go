@@ -78,12 +78,12 @@ func cleanCut() (*world, []probes.Observation) {
 	obs := merge(w.echoes(), bgpStart("primary"), []probes.Observation{
 		traceObs(ms(1000), "app1", false, "primary"),
 		traceObs(ms(1000), "app2", false, "primary"),
-		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
+		session(ms(5950), "primary", "edge1", false, "BFD down"),
 		prefix(ms(5950), "primary", false),
 		bestPathObs(ms(5950), "secondary"),
 		traceObs(ms(6100), "app1", true, "secondary"), // triggered by the restoration
 		traceObs(ms(6110), "app2", true, "secondary"),
-		session(ms(20500), "primary", "169.254.10.1", true, ""),
+		session(ms(20500), "primary", "edge1", true, ""),
 		prefix(ms(20600), "primary", true),
 		bestPathObs(ms(21000), "primary"),
 		traceObs(ms(21500), "app1", true, "primary"),
@@ -161,7 +161,7 @@ func TestOutageWithinOneInterval(t *testing.T) {
 				return "primary"
 			}
 			h.feed(merge(w.echoes(), bgpStart("primary"), []probes.Observation{
-				session(heal, "primary", "169.254.10.1", false, "hold timer expired"),
+				session(heal, "primary", "edge1", false, "hold timer expired"),
 				bestPathObs(heal, "secondary"),
 			}))
 			fo := h.failovers()
@@ -198,7 +198,7 @@ func TestGreyFailure(t *testing.T) {
 		traceObs(ms(1000), "app1", false, "primary"),
 		traceObs(ms(1000), "app2", false, "primary"),
 		traceObs(ms(5500), "app1", true), // triggered: no Direct Connect hop answers
-		session(ms(hold), "primary", "169.254.10.1", false, "hold timer expired"),
+		session(ms(hold), "primary", "edge1", false, "hold timer expired"),
 		prefix(ms(hold), "primary", false),
 		bestPathObs(ms(hold), "secondary"),
 	})
@@ -307,9 +307,9 @@ func TestOutOfOrder(t *testing.T) {
 
 	// A BGP session report older than the one already applied is ignored.
 	h2 := newHarness(t, testSite(probes.ModeActivePassive), nil)
-	h2.feed([]probes.Observation{session(ms(100), "primary", "169.254.10.1", true, "")})
-	h2.feed([]probes.Observation{session(ms(200), "primary", "169.254.10.1", false, "late and old")})
-	h2.m.Observe(session(ms(150), "primary", "169.254.10.1", true, "older"))
+	h2.feed([]probes.Observation{session(ms(100), "primary", "edge1", true, "")})
+	h2.feed([]probes.Observation{session(ms(200), "primary", "edge1", false, "late and old")})
+	h2.m.Observe(session(ms(150), "primary", "edge1", true, "older"))
 	h2.m.Step(h2.now)
 	if l := h2.link("primary"); l.State != StateDown {
 		t.Errorf("an older session-up overrode a newer session-down: %s %v", l.State, l.Reasons)
@@ -387,13 +387,13 @@ func TestBothLinksDown(t *testing.T) {
 		return "secondary"
 	}
 	h.feed(merge(w.echoes(), bgpStart("primary"), []probes.Observation{
-		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
+		session(ms(5950), "primary", "edge1", false, "BFD down"),
 		prefix(ms(5950), "primary", false),
 		bestPathObs(ms(5950), "secondary"),
-		session(ms(6450), "secondary", "169.254.20.1", false, "BFD down"),
+		session(ms(6450), "secondary", "edge1", false, "BFD down"),
 		prefix(ms(6450), "secondary", false),
 		bestPathObs(ms(6450), ""),
-		session(ms(30300), "secondary", "169.254.20.1", true, ""),
+		session(ms(30300), "secondary", "edge1", true, ""),
 		prefix(ms(30300), "secondary", true),
 		bestPathObs(ms(30400), "secondary"),
 	}))
@@ -402,8 +402,8 @@ func TestBothLinksDown(t *testing.T) {
 	mid := newHarness(t, testSite(probes.ModeActivePassive), nil)
 	var upTo []probes.Observation
 	for _, o := range merge(w.echoes(), bgpStart("primary"), []probes.Observation{
-		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
-		session(ms(6450), "secondary", "169.254.20.1", false, "BFD down"),
+		session(ms(5950), "primary", "edge1", false, "BFD down"),
+		session(ms(6450), "secondary", "edge1", false, "BFD down"),
 		bestPathObs(ms(5950), "secondary"), bestPathObs(ms(6450), ""),
 	}) {
 		if o.Time.Before(at(20 * time.Second)) {
@@ -468,7 +468,7 @@ func TestActiveActive(t *testing.T) {
 	h.feed(merge(w.echoes(), bgpStart("primary"), []probes.Observation{
 		traceObs(ms(1000), "app1", false, "primary", "secondary"),
 		traceObs(ms(1000), "app2", false, "primary", "secondary"),
-		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
+		session(ms(5950), "primary", "edge1", false, "BFD down"),
 		prefix(ms(5950), "primary", false),
 		bestPathObs(ms(5950), "secondary"),
 		traceObs(ms(6200), "app1", true, "secondary"),
@@ -489,7 +489,7 @@ func TestEventRingBound(t *testing.T) {
 	h := newHarness(t, testSite(probes.ModeActivePassive), func(c *Config) { c.EventsMax = 5 })
 	var obs []probes.Observation
 	for i := range 20 {
-		obs = append(obs, session(ms(100*i+100), "primary", "169.254.10.1", i%2 == 0, ""))
+		obs = append(obs, session(ms(100*i+100), "primary", "edge1", i%2 == 0, ""))
 	}
 	h.feed(obs)
 	evs := h.m.Events()
@@ -603,7 +603,7 @@ func TestRestoreTimeout(t *testing.T) {
 		return route(target, t)
 	}
 	h.feed(merge(w.echoes(), bgpStart("primary"), []probes.Observation{
-		session(ms(5950), "primary", "169.254.10.1", false, "BFD down"),
+		session(ms(5950), "primary", "edge1", false, "BFD down"),
 		bestPathObs(ms(5950), "secondary"),
 	}))
 	fo := h.failovers()
@@ -643,10 +643,10 @@ func TestFlapStorm(t *testing.T) {
 	for c := 1; c <= cycles; c++ {
 		base := time.Duration(c) * period
 		bgp = append(bgp,
-			session(base+ms(1950), "primary", "169.254.10.1", false, "BFD down"),
+			session(base+ms(1950), "primary", "edge1", false, "BFD down"),
 			prefix(base+ms(1950), "primary", false),
 			bestPathObs(base+ms(1950), "secondary"),
-			session(base+ms(4500), "primary", "169.254.10.1", true, ""),
+			session(base+ms(4500), "primary", "edge1", true, ""),
 			prefix(base+ms(4600), "primary", true),
 			bestPathObs(base+ms(5000), "primary"))
 	}

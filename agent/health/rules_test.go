@@ -40,12 +40,12 @@ func TestLinkRules(t *testing.T) {
 		reasons []string
 	}{
 		{name: "no evidence", state: StateUnknown, reasons: []string{"no fresh evidence"}},
-		{name: "BGP session up", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, "")}, state: StateUp, reasons: []string{}},
-		{name: "BGP session down", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", false, "hold timer expired")},
-			state: StateDown, reasons: []string{"BGP session down (peer 169.254.10.1: hold timer expired)"}},
-		{name: "expected prefix withdrawn", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, ""), prefix(ms(20), "primary", true), prefix(ms(30), "primary", false)},
+		{name: "BGP session up", obs: []probes.Observation{session(ms(10), "primary", "edge1", true, "")}, state: StateUp, reasons: []string{}},
+		{name: "BGP session down", obs: []probes.Observation{session(ms(10), "primary", "edge1", false, "hold timer expired")},
+			state: StateDown, reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: hold timer expired)"}},
+		{name: "expected prefix withdrawn", obs: []probes.Observation{session(ms(10), "primary", "edge1", true, ""), prefix(ms(20), "primary", true), prefix(ms(30), "primary", false)},
 			state: StateDown, reasons: []string{"expected prefix 198.18.0.0/16 withdrawn"}},
-		{name: "grey failure", obs: append([]probes.Observation{session(ms(10), "primary", "169.254.10.1", true, "")}, echoes(ms(100), "...xxx")...),
+		{name: "grey failure", obs: append([]probes.Observation{session(ms(10), "primary", "edge1", true, "")}, echoes(ms(100), "...xxx")...),
 			state: StateDown, reasons: []string{"data plane down, BGP still up (3 echoes to primary-peer lost in a row)"}},
 		{name: "data plane down without BGP evidence", obs: echoes(ms(100), "...xxx"),
 			state: StateDown, reasons: []string{"data plane down (3 echoes to primary-peer lost in a row)"}},
@@ -58,7 +58,7 @@ func TestLinkRules(t *testing.T) {
 			state: StateDegraded, reasons: []string{"loss 20% over the last 20 echoes to primary-peer (threshold 5%)"}},
 		{name: "RTT over threshold", mutate: func(c *Config) { c.RTTThreshold = ms(1) }, obs: echoes(ms(100), "...."),
 			state: StateDegraded, reasons: []string{"mean RTT 2ms over the last 4 replies from primary-peer (threshold 1ms)"}},
-		{name: "AWS check failing", obs: []probes.Observation{session(ms(10), "primary", "169.254.10.1", true, ""), awsCheck(ms(20), false, "AWS reports the BGP peer down")},
+		{name: "AWS check failing", obs: []probes.Observation{session(ms(10), "primary", "edge1", true, ""), awsCheck(ms(20), false, "AWS reports the BGP peer down")},
 			state: StateDegraded, reasons: []string{"AWS check aws.vif.primary.bgp failing: AWS reports the BGP peer down"}},
 		{name: "AWS check stale", obs: []probes.Observation{awsCheck(ms(20), true, "")}, until: 11 * time.Minute,
 			state: StateUnknown, reasons: []string{"no fresh evidence"}},
@@ -68,13 +68,13 @@ func TestLinkRules(t *testing.T) {
 		{name: "ping probe silent", obs: echoes(ms(100), "...."), until: 10 * time.Second,
 			state: StateDegraded, reasons: []string{"no echo result from primary-peer since 2025-06-01T12:00:00.4Z (stale after 5s)"}},
 		{name: "BGP feed down: withdrawals say nothing", obs: append([]probes.Observation{
-			session(ms(10), "", "192.0.2.1", true, ""), prefix(ms(20), "primary", true),
-			session(ms(500), "", "192.0.2.1", false, "edge router reset"), prefix(ms(510), "primary", false)}, echoes(ms(100), "......")...),
+			session(ms(10), "", "edge1", true, ""), prefix(ms(20), "primary", true),
+			session(ms(500), "", "edge1", false, "edge router reset"), prefix(ms(510), "primary", false)}, echoes(ms(100), "......")...),
 			state: StateUp, reasons: []string{}},
 		{name: "unknown link ignored", obs: []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Peer: "x", Link: "tertiary", Up: false}},
 			state: StateUnknown, reasons: []string{"no fresh evidence"}},
-		{name: "link named by its Amazon address", obs: []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Peer: "x", Link: "169.254.10.1", Up: false}},
-			state: StateDown, reasons: []string{"BGP session down (peer x)"}},
+		{name: "link named by its Amazon address", obs: []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Peer: "edge1", Link: "169.254.10.1", Up: false}},
+			state: StateDown, reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +86,59 @@ func TestLinkRules(t *testing.T) {
 			l := h.link("primary")
 			if l.State != tt.state || !slices.Equal(l.Reasons, tt.reasons) {
 				t.Errorf("got %s %q\nwant %s %q", l.State, l.Reasons, tt.state, tt.reasons)
+			}
+		})
+	}
+}
+
+// TestSessionWording pins how a BGP session reads in a link's reasons and
+// in the timeline: a link's Direct Connect session, which an edge router
+// reports over BMP, by its two ends; the agent's own session with the
+// router as the router's route feed.
+func TestSessionWording(t *testing.T) {
+	const closed = "local system closed the session, notification sent: hold timer expired"
+	tests := []struct {
+		name    string
+		obs     []probes.Observation
+		reasons []string
+		steps   []Step
+	}{
+		{
+			name:    "DX session seen by BMP",
+			obs:     []probes.Observation{session(ms(10), "primary", "edge1", true, ""), session(ms(20), "primary", "edge1", false, closed)},
+			reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: " + closed + ")"},
+			steps: []Step{
+				{Time: at(ms(10)), What: StepSessionUp, Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP"},
+				{Time: at(ms(20)), What: StepSessionDown, Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP: " + closed},
+			},
+		},
+		{
+			name:    "route feed from the edge router",
+			obs:     []probes.Observation{session(ms(10), "", "edge1", true, ""), session(ms(20), "", "edge1", false, "idle (hold timer expired)")},
+			reasons: []string{"no fresh evidence"},
+			steps: []Step{
+				{Time: at(ms(10)), What: StepSessionUp, Detail: "route feed from edge1 up"},
+				{Time: at(ms(20)), What: StepSessionDown, Detail: "route feed from edge1 down: idle (hold timer expired)"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, testSite(probes.ModeActivePassive), nil)
+			h.feed(tt.obs)
+			if got := h.link("primary").Reasons; !slices.Equal(got, tt.reasons) {
+				t.Errorf("reasons %q\nwant %q", got, tt.reasons)
+			}
+			var steps []Step
+			h.m.mu.Lock()
+			h.m.notes.each(func(s *Step) {
+				if s.What == StepSessionUp || s.What == StepSessionDown {
+					steps = append(steps, *s)
+				}
+			})
+			h.m.mu.Unlock()
+			if !slices.Equal(steps, tt.steps) {
+				t.Errorf("steps %+v\nwant %+v", steps, tt.steps)
 			}
 		})
 	}

@@ -197,9 +197,9 @@ var vpcPrefix = netip.MustParsePrefix("198.18.0.0/16")
 // prefix on both links, the best path on link best.
 func bgpStart(best string) []probes.Observation {
 	return []probes.Observation{
-		{Time: at(ms(50)), Event: probes.BGPSession, Probe: "bgp", Peer: "192.0.2.1", Up: true},
-		{Time: at(ms(60)), Event: probes.BGPSession, Probe: "bgp", Peer: "169.254.10.1", Link: "primary", Up: true},
-		{Time: at(ms(60)), Event: probes.BGPSession, Probe: "bgp", Peer: "169.254.20.1", Link: "secondary", Up: true},
+		{Time: at(ms(50)), Event: probes.BGPSession, Probe: "bgp", Peer: "edge1", Up: true},
+		{Time: at(ms(60)), Event: probes.BGPSession, Probe: "bgp", Peer: "edge1", Link: "primary", Up: true},
+		{Time: at(ms(60)), Event: probes.BGPSession, Probe: "bgp", Peer: "edge1", Link: "secondary", Up: true},
 		{Time: at(ms(70)), Event: probes.BGPPrefix, Probe: "bgp", Link: "primary", Prefix: vpcPrefix, Up: true},
 		{Time: at(ms(70)), Event: probes.BGPPrefix, Probe: "bgp", Link: "secondary", Prefix: vpcPrefix, Up: true},
 		{Time: at(ms(80)), Event: probes.BGPBestPath, Probe: "bgp", Prefix: vpcPrefix, Link: best},

@@ -46,7 +46,7 @@ type LinkStatus struct {
 // Evidence is one piece of yes/no evidence about a link.
 type Evidence struct {
 	Source string    `json:"source"` // bgp_session, bgp_prefix, aws, trace
-	Name   string    `json:"name"`   // the peer, prefix, check or target
+	Name   string    `json:"name"`   // the edge router (BGP sessions), prefix, check or target
 	OK     bool      `json:"ok"`
 	Fresh  bool      `json:"fresh"`
 	Detail string    `json:"detail,omitempty"`

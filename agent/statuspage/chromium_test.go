@@ -60,7 +60,7 @@ func newFakeAgent(t *testing.T) *fakeAgent {
 	links := s["links"].([]any)
 	p, sec := links[0].(map[string]any), links[1].(map[string]any)
 	p["state"], p["active"] = "down", false
-	p["reasons"] = []any{"BGP session down (peer 169.254.10.1: BFD down)", "expected prefix 198.18.0.0/16 withdrawn"}
+	p["reasons"] = []any{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: BFD down)", "expected prefix 198.18.0.0/16 withdrawn"}
 	for _, e := range p["evidence"].([]any) {
 		ev := e.(map[string]any)
 		if ev["source"] == "bgp_session" || ev["source"] == "bgp_prefix" {
@@ -168,7 +168,7 @@ func TestChromiumLiveUpdate(t *testing.T) {
 		document.querySelector('#events li[data-event-id="4"][data-kind=failover][data-from=primary][data-to=secondary]')`,
 		pageView, 20*time.Second)
 	dom := b.dom()
-	for _, want := range []string{"Failover primary → secondary", "outage 900 ms", "BGP session down (peer 169.254.10.1: BFD down)",
+	for _, want := range []string{"Failover primary → secondary", "outage 900 ms", "BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: BFD down)", "edge1 ↔ AWS 169.254.10.1, seen by BMP: down",
 		"dxcon-lab00002", "dxvif-lab00002", "169.254.20.1", "198.18.0.0/16", "Traffic on secondary (not on the primary link, primary)"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("after the failover the page does not show %q", want)

@@ -354,16 +354,21 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 		return
 	}
 	bp.since = t
-	link := w.s.linkName(bp.link)
 	if bp.link < 0 {
-		link = ""
+		// One of the router's other sessions, such as its iBGP session with
+		// this agent, which closes on every restart of dxwatch: worth a
+		// line, not a warning. Nor is it evidence for the health model,
+		// which takes a session without a link for the agent's own feed.
+		if !up {
+			w.p.log.Info("bmp: monitored session down, not a Direct Connect session", "router", r.name, "peer", bp.addr.String(), "reason", reason)
+		}
+		return
 	}
-	detail := "up"
+	link := w.s.linkName(bp.link)
 	if !up {
-		detail = "down: " + reason
 		w.p.log.Warn("bmp: monitored session down", "router", r.name, "peer", bp.addr.String(), "link", link, "reason", reason)
 	}
-	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link, Up: up, Detail: detail})
+	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link, Up: up, Detail: bp.reason})
 }
 
 func (w *worker) dropBMPPaths(bp *bmpPeer, t time.Time) {

@@ -3,9 +3,12 @@ package bgp
 import (
 	"context"
 	"encoding/binary"
+	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,5 +342,89 @@ func TestBMPPeerUpWithTruncatedOpen(t *testing.T) {
 	})
 	if got := p.bmpErrors.Load(); got != 1 {
 		t.Errorf("bmp decode errors = %d, want the one truncated message counted", got)
+	}
+}
+
+// logRecorder keeps the probe's log records for the test to read. The
+// attributes a logger adds with With are not kept: the test reads the
+// records' own.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+
+// levels returns the level of each record with message msg, by its peer.
+func (l *logRecorder) levels(msg string) map[string]slog.Level {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]slog.Level{}
+	for _, r := range l.recs {
+		if !strings.HasPrefix(r.Message, msg) {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "peer" {
+				out[a.Value.String()] = r.Level
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// TestBMPSessionOutsideLinks: the edge router also reports its iBGP
+// session with the agent (192.0.2.10), which closes on every restart of
+// dxwatch. Its loss is logged at Info and is no evidence for the health
+// model; the DX session's loss stays a warning and an observation.
+func TestBMPSessionOutsideLinks(t *testing.T) {
+	noLeaks(t)
+	logs := &logRecorder{}
+	rec := &recorder{}
+	cfg := DefaultConfig()
+	cfg.BMP.ListenAddress = "127.0.0.1:0"
+	p, err := New("bgp", cfg, probes.Deps{Site: testSite(), Observer: rec, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runProbe(t, p)
+	eventually(t, 5*time.Second, "bmp listener", func() bool { return p.BMPAddr() != nil })
+	c := bmpConn(t, p)
+
+	ph := func(peer string, asn uint32) bmp.BMPPeerHeader {
+		return *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, 0, 0, netip.MustParseAddr(peer), asn, netip.MustParseAddr("10.0.0.1"), 0)
+	}
+	agent, prim := ph("192.0.2.10", 65000), ph("169.254.10.1", 64512)
+	writeBMP(t, c, bmp.NewBMPInitiation([]bmp.BMPInfoTLVInterface{bmp.NewBMPInfoTLVString(bmp.BMP_INIT_TLV_TYPE_SYS_NAME, "edge1")}),
+		bmp.NewBMPPeerUpNotification(agent, netip.MustParseAddr("192.0.2.1"), 179, 40001, openMsg(65000, "192.0.2.1", true), openMsg(65000, "192.0.2.10", true)),
+		bmp.NewBMPPeerUpNotification(prim, netip.MustParseAddr("169.254.10.2"), 179, 40000, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true)),
+		bmp.NewBMPPeerDownNotification(agent, bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION, nil, nil),
+		bmp.NewBMPPeerDownNotification(prim, bmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION,
+			gobgp.NewBGPNotificationMessage(gobgp.BGP_ERROR_HOLD_TIMER_EXPIRED, 0, nil), nil))
+	eventually(t, 10*time.Second, "both sessions down", func() bool {
+		a, aok := p.bmpPeer("192.0.2.10")
+		b, bok := p.bmpPeer("169.254.10.1")
+		return aok && bok && !a.Up && !b.Up
+	})
+
+	got := logs.levels("bmp: monitored session down")
+	if want := map[string]slog.Level{"192.0.2.10": slog.LevelInfo, "169.254.10.1": slog.LevelWarn}; !maps.Equal(got, want) {
+		t.Errorf("session down logged at %v, want %v", got, want)
+	}
+	if o, ok := rec.find(func(o probes.Observation) bool { return o.Event == probes.BGPSession && o.Link == "" }); ok {
+		t.Errorf("observation for a session that is no link's: %+v", o)
+	}
+	if _, ok := rec.find(func(o probes.Observation) bool { return o.Event == probes.BGPSession && o.Link == "primary" && !o.Up }); !ok {
+		t.Error("no observation of the primary's DX session going down")
 	}
 }

@@ -535,7 +535,7 @@ func (w *worker) setPeerState(i int, state, reason string, t time.Time) {
 			w.touched(t)
 		}
 	}
-	detail := "established"
+	detail := ""
 	if !up {
 		detail = state
 		if pr.reason != "" {

@@ -497,6 +497,12 @@
 
   function badge(text, cls) { return h('span', { class: 'badge ' + cls, text: text }); }
 
+  // dxSession names a link's Direct Connect session as the health model's
+  // reasons do: the edge router that reports it over BMP, and AWS's end.
+  function dxSession(router, cfg) {
+    return router + ' ↔ AWS' + (cfg.amazon_address ? ' ' + cfg.amazon_address : '') + ', seen by BMP';
+  }
+
   function renderLinks() {
     const box = $('links');
     const expected = (S.site && S.site.expected_prefixes) || [];
@@ -521,7 +527,7 @@
           h('ul', { class: 'plain' }, prefixes.map((e) => h('li', { class: e.ok ? 'ok' : 'bad' }, h('code', { text: e.name }), ' ', e.ok ? 'present' : 'withdrawn', e.fresh ? '' : ' (stale)')),
             missing.map((p) => h('li', { class: 'muted' }, h('code', { text: p }), ' not seen')))) : null,
         sessions.length ? h('div', null, h('h4', { text: 'BGP' }),
-          h('ul', { class: 'plain' }, sessions.map((e) => h('li', { class: e.ok ? 'ok' : 'bad' }, 'peer ', h('code', { text: e.name }), ' ', e.ok ? 'up' : 'down', e.detail ? ': ' + e.detail : '')))) : null,
+          h('ul', { class: 'plain' }, sessions.map((e) => h('li', { class: e.ok ? 'ok' : 'bad', text: dxSession(e.name, c) + ': ' + (e.ok ? 'up' : 'down') + (e.detail ? ' (' + e.detail + ')' : '') })))) : null,
         aws.length ? h('div', null, h('h4', { text: 'AWS' }),
           h('ul', { class: 'plain' }, aws.map((e) => h('li', { class: e.ok ? 'ok' : 'bad' }, e.name, ' ', e.ok ? 'ok' : 'failing', e.detail ? ': ' + e.detail : '')))) : null,
         (l.echo || []).map((e) => echoBlock('link:' + l.name + ':' + e.target, e, 'Echo to ' + e.target)));
