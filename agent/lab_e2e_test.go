@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -457,18 +458,46 @@ func TestLabAgentFlapStorm(t *testing.T) {
 // fping runs `fping -l -D -p 10` toward an address inside the agent host.
 type fping struct {
 	cmd *exec.Cmd
-	out bytes.Buffer
+	mu  sync.Mutex
+	out bytes.Buffer // fping's stdout, written by exec's copying goroutine
 }
 
+func (f *fping) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.out.Write(p)
+}
+
+func (f *fping) parse() (lab.Fping, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return lab.ParseFping(bytes.NewReader(f.out.Bytes()))
+}
+
+// startFping starts fping and returns once it has had a reply: echoes lost
+// before fping's first reply are not counted, so fping must be answering
+// before the cut (started together, fping's first dozen echoes fell in the
+// outage and it reported no loss).
 func startFping(t *testing.T, l *lab.Lab, addr string) *fping {
 	t.Helper()
 	f := &fping{cmd: l.Command(context.Background(), lab.HostAgent, "fping", "-l", "-D", "-p", "10", "-t", "100", addr)}
-	f.cmd.Stdout = &f.out
+	f.cmd.Stdout = f
 	if err := f.cmd.Start(); err != nil {
 		t.Skipf("fping: %v (apt-get install fping)", err)
 	}
 	t.Cleanup(func() { f.cmd.Process.Kill(); f.cmd.Wait() })
-	return f
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		res, err := f.parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Replies > 0 {
+			return f
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("fping: no reply from %s within 10 s", addr)
+		}
+	}
 }
 
 // stop ends fping and returns what it saw: its replies and the runs of
@@ -478,7 +507,7 @@ func (f *fping) stop(t *testing.T) lab.Fping {
 	time.Sleep(500 * time.Millisecond) // replies still under way
 	f.cmd.Process.Signal(syscall.SIGTERM)
 	f.cmd.Wait()
-	res, err := lab.ParseFping(&f.out)
+	res, err := f.parse()
 	if err != nil {
 		t.Fatal(err)
 	}
