@@ -340,9 +340,9 @@ func TestLabAgentFailover(t *testing.T) {
 	// from the send times around its losses, since -p is only its shortest
 	// period), so they agree within dxwatch's interval plus fping's period.
 	// In this lab a carrier cut costs fping 10 to 16 echoes (edge1 first
-	// has no route, then the VPC router still answers over the primary) and
-	// dxwatch 1 or 2: a dxwatch outage of 0.100 s beside fping's 0.12 s is
-	// the two agreeing, not dxwatch losing an echo fping did not.
+	// has no route, then forwards over the secondary before replies come
+	// back) and dxwatch 1 or 2: a dxwatch outage of 0.100 s beside fping's
+	// 0.12 s is the two agreeing, not dxwatch losing an echo fping did not.
 	fp := fpinger.stop(t)
 	t.Logf("fping -l -D -p 10 toward i1: %s", fp)
 	if fp.Replies < 100 {
