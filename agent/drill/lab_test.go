@@ -1,7 +1,6 @@
 package drill_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
@@ -24,30 +21,10 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(wd))
 }
 
-// fpingGap returns the longest run of lost echoes in fping -l output
-// ("198.18.0.10 : [12], 64 bytes, 0.10 ms ..."), times the interval.
-func fpingGap(out []byte, interval time.Duration) (time.Duration, int) {
-	re := regexp.MustCompile(`: \[(\d+)\], \d+ bytes`)
-	prev, worst, replies := -1, 0, 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := re.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		seq, _ := strconv.Atoi(m[1])
-		replies++
-		if prev >= 0 && seq-prev-1 > worst {
-			worst = seq - prev - 1
-		}
-		prev = seq
-	}
-	return time.Duration(worst) * interval, replies
-}
-
 // TestLabDrill runs `dxwatch drill --lab` in the lab's agent host while
-// fping -l -p 10 runs beside it toward Instance1, and compares the
-// outage the drill measured with fping's longest run of lost echoes.
+// fping -l -D -p 10 runs beside it toward Instance1, and compares the
+// outage the drill measured with that of fping's longest run of lost
+// echoes.
 func TestLabDrill(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{})
 	bin := filepath.Join(t.TempDir(), "dxwatch")
@@ -60,7 +37,7 @@ func TestLabDrill(t *testing.T) {
 	defer cancel()
 
 	const pingInterval = 20 * time.Millisecond
-	fping := l.Command(ctx, lab.HostAgent, "fping", "-l", "-p", "10", lab.Instance1)
+	fping := l.Command(ctx, lab.HostAgent, "fping", "-l", "-D", "-p", "10", lab.Instance1)
 	var fout, ferr bytes.Buffer
 	fping.Stdout, fping.Stderr = &fout, &ferr
 	if err := fping.Start(); err != nil {
@@ -98,15 +75,21 @@ func TestLabDrill(t *testing.T) {
 	if drillI1 == nil {
 		t.Fatalf("no outage for i1: %+v", f.Targets)
 	}
-	gap, replies := fpingGap(fout.Bytes(), 10*time.Millisecond)
-	t.Logf("failover: detected after %.3fs, drill outage of i1 %.3fs, fping's longest loss run %s over %d replies",
-		*f.DetectSeconds, *drillI1, gap, replies)
-	if replies < 100 {
-		t.Fatalf("fping gave %d replies: %s", replies, ferr.String())
+	fp, err := lab.ParseFping(&fout)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Within one drill probe interval, plus fping's own 10 ms granularity.
-	if diff := math.Abs(*drillI1 - gap.Seconds()); diff > (pingInterval + 10*time.Millisecond).Seconds() {
-		t.Errorf("drill outage %.3fs and fping's %.3fs differ by %.3fs, more than one probe interval (%s) + 10ms", *drillI1, gap.Seconds(), diff, pingInterval)
+	gap := fp.Longest().Outage()
+	t.Logf("failover: detected after %.3fs, drill outage of i1 %.3fs, fping's longest loss run %s; fping: %s",
+		*f.DetectSeconds, *drillI1, gap.Round(time.Millisecond), fp)
+	if fp.Replies < 100 {
+		t.Fatalf("fping gave %d replies: %s", fp.Replies, ferr.String())
+	}
+	// Each within its own interval of the real interruption: the drill's
+	// probe interval plus fping's period apart at most.
+	if diff := math.Abs(*drillI1 - gap.Seconds()); diff > (pingInterval + fp.Period()).Seconds() {
+		t.Errorf("drill outage %.3fs and fping's %.3fs differ by %.3fs, more than one probe interval (%s) + fping's period (%s)",
+			*drillI1, gap.Seconds(), diff, pingInterval, fp.Period().Round(time.Microsecond))
 	}
 	if rep.Failback == nil || rep.Failback.Event == nil {
 		t.Errorf("no failback measured")
