@@ -117,7 +117,7 @@ func labAgent(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) 
 // the race detector, as it runs in production: the outage it measures is
 // compared with fping's, and a race-instrumented agent on a loaded machine
 // reads some replies after their deadline.
-func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
+func labAgentBinary(t testing.TB, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
 	t.Helper()
 	if lab.InChild() {
 		t.Skip("inside a lab child")
@@ -153,7 +153,7 @@ func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentCl
 
 // readyClient returns a client that reaches the agent in the lab's agent
 // host, once the agent is ready.
-func readyClient(t *testing.T, l *lab.Lab) *agentClient {
+func readyClient(t testing.TB, l *lab.Lab) *agentClient {
 	t.Helper()
 	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
 	t.Cleanup(c.http.CloseIdleConnections)
@@ -165,7 +165,7 @@ func readyClient(t *testing.T, l *lab.Lab) *agentClient {
 }
 
 type agentClient struct {
-	t       *testing.T
+	t       testing.TB
 	http    *http.Client
 	lastErr error
 }
