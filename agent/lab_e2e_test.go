@@ -203,6 +203,8 @@ func (s status) link(name string) (state string, reasons []string) {
 type event struct {
 	ID            int       `json:"id"`
 	Kind          string    `json:"kind"`
+	Link          string    `json:"link"`  // link_state events
+	State         string    `json:"state"` // link_state events
 	Direction     string    `json:"direction"`
 	From          []string  `json:"from"`
 	To            []string  `json:"to"`
@@ -226,11 +228,8 @@ func (c *agentClient) status() status {
 }
 
 func (c *agentClient) events(kinds ...string) []event {
-	var all, out []event
-	if code, b := c.get("/api/events"); code == 200 {
-		json.Unmarshal(b, &all)
-	}
-	for _, e := range all {
+	var out []event
+	for _, e := range c.eventsSince(0) {
 		for _, k := range kinds {
 			if e.Kind == k {
 				out = append(out, e)
@@ -238,6 +237,15 @@ func (c *agentClient) events(kinds ...string) []event {
 		}
 	}
 	return out
+}
+
+// eventsSince returns every event newer than the event id, oldest first.
+func (c *agentClient) eventsSince(id int) []event {
+	var evs []event
+	if code, b := c.get("/api/events?since=" + strconv.Itoa(id)); code == 200 {
+		json.Unmarshal(b, &evs)
+	}
+	return evs
 }
 
 // waitFor polls cond every 20 ms for at most d.
