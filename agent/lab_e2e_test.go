@@ -121,7 +121,7 @@ func labAgent(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) 
 // the race detector, as it runs in production: the outage it measures is
 // compared with fping's, and a race-instrumented agent on a loaded machine
 // reads some replies after their deadline.
-func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
+func labAgentBinary(t testing.TB, o lab.Options, cfg string) (*lab.Lab, *agentClient) {
 	t.Helper()
 	if lab.InChild() {
 		t.Skip("inside a lab child")
@@ -157,7 +157,7 @@ func labAgentBinary(t *testing.T, o lab.Options, cfg string) (*lab.Lab, *agentCl
 
 // readyClient returns a client that reaches the agent in the lab's agent
 // host, once the agent is ready.
-func readyClient(t *testing.T, l *lab.Lab) *agentClient {
+func readyClient(t testing.TB, l *lab.Lab) *agentClient {
 	t.Helper()
 	c := &agentClient{t: t, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(lab.HostAgent)}}}
 	t.Cleanup(c.http.CloseIdleConnections)
@@ -169,7 +169,7 @@ func readyClient(t *testing.T, l *lab.Lab) *agentClient {
 }
 
 type agentClient struct {
-	t       *testing.T
+	t       testing.TB
 	http    *http.Client
 	lastErr error
 }
@@ -207,6 +207,8 @@ func (s status) link(name string) (state string, reasons []string) {
 type event struct {
 	ID            int       `json:"id"`
 	Kind          string    `json:"kind"`
+	Link          string    `json:"link"`  // link_state events
+	State         string    `json:"state"` // link_state events
 	Direction     string    `json:"direction"`
 	From          []string  `json:"from"`
 	To            []string  `json:"to"`
@@ -231,11 +233,8 @@ func (c *agentClient) status() status {
 }
 
 func (c *agentClient) events(kinds ...string) []event {
-	var all, out []event
-	if code, b := c.get("/api/events"); code == 200 {
-		json.Unmarshal(b, &all)
-	}
-	for _, e := range all {
+	var out []event
+	for _, e := range c.eventsSince(0) {
 		for _, k := range kinds {
 			if e.Kind == k {
 				out = append(out, e)
@@ -243,6 +242,15 @@ func (c *agentClient) events(kinds ...string) []event {
 		}
 	}
 	return out
+}
+
+// eventsSince returns every event newer than the event id, oldest first.
+func (c *agentClient) eventsSince(id int) []event {
+	var evs []event
+	if code, b := c.get("/api/events?since=" + strconv.Itoa(id)); code == 200 {
+		json.Unmarshal(b, &evs)
+	}
+	return evs
 }
 
 // waitFor polls cond every 20 ms for at most d.
