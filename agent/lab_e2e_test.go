@@ -126,10 +126,7 @@ func labAgentBinary(t testing.TB, o lab.Options, cfg string) (*lab.Lab, *agentCl
 	if lab.InChild() {
 		t.Skip("inside a lab child")
 	}
-	bin := filepath.Join(t.TempDir(), "dxwatch")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/dxwatch").CombinedOutput(); err != nil {
-		t.Fatalf("build dxwatch: %v\n%s", err, out)
-	}
+	bin := buildDxwatch(t)
 	l := lab.ForTest(t, o)
 	f := filepath.Join(l.Dir(), "dxwatch-e2e.yaml")
 	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {

@@ -124,7 +124,9 @@ func TestLabVerify(t *testing.T) {
 		{
 			name: "propagation disabled on one route table",
 			brk: aws(func(s *awstest.Scenario) { s.RouteTable(awstest.LabRouteTable2).PropagatingVgws = nil },
-				func(s *awstest.Scenario) { s.RouteTable(awstest.LabRouteTable2).PropagatingVgws = []string{awstest.LabVGW} }),
+				func(s *awstest.Scenario) {
+					s.RouteTable(awstest.LabRouteTable2).PropagatingVgws = []string{awstest.LabVGW}
+				}),
 			fail: "aws.route_table." + awstest.LabRouteTable2 + ".propagation",
 			fix:  "aws ec2 enable-vgw-route-propagation --route-table-id " + awstest.LabRouteTable2,
 		},
