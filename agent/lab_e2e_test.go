@@ -212,6 +212,7 @@ type event struct {
 	Started       time.Time `json:"started"`
 	Time          time.Time `json:"time"`
 	Complete      bool      `json:"complete"`
+	Measured      bool      `json:"measured"`
 	OutageSeconds float64   `json:"outage_seconds"`
 	Targets       []struct {
 		Target        string  `json:"target"`
@@ -416,16 +417,21 @@ func TestLabAgentFlapStorm(t *testing.T) {
 	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	c.waitFor(60*time.Second, "primary active", c.active("primary"))
 	c.waitFor(30*time.Second, "first trace settles", func() bool { return len(c.failovers()) == 0 && c.linkState("secondary", "up")() })
-	goroutines := func() float64 {
+	metric := func(name string) float64 {
 		_, b := c.get("/metrics")
-		m := regexp.MustCompile(`(?m)^go_goroutines (\d+)`).FindSubmatch(b)
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)`).FindSubmatch(b)
 		if m == nil {
-			t.Fatal("no go_goroutines in /metrics")
+			t.Fatalf("no %s in /metrics", name)
 		}
 		v, _ := strconv.ParseFloat(string(m[1]), 64)
 		return v
 	}
+	goroutines := func() float64 { return metric("go_goroutines") }
+	// The live heap as the last GC left it: next_gc is its target, a
+	// fixed multiple of what survived.
+	heap := func() float64 { return metric("go_memstats_next_gc_bytes") }
 	before := goroutines()
+	var heapWarm float64
 	for i := 1; i <= cycles; i++ {
 		if err := l.Cut("primary", false); err != nil {
 			t.Fatal(err)
@@ -442,6 +448,9 @@ func TestLabAgentFlapStorm(t *testing.T) {
 			t.Fatalf("cycle %d: the lab did not converge after the restore: %v", i, err)
 		}
 		c.waitFor(30*time.Second, fmt.Sprintf("cycle %d: failback", i), func() bool { return len(c.failovers()) == 2*i })
+		if i == min(3, cycles) {
+			heapWarm = heap()
+		}
 	}
 	evs := c.failovers()
 	for i, e := range evs {
@@ -452,11 +461,21 @@ func TestLabAgentFlapStorm(t *testing.T) {
 		if e.Direction != want {
 			t.Errorf("event %d is a %s, want a %s", i, e.Direction, want)
 		}
+		// Each event measured its outage (0 for a hitless failback: then
+		// no target lost an echo and none is listed).
+		if !e.Complete || !e.Measured || e.OutageSeconds < 0 || e.OutageSeconds > 5 || (e.OutageSeconds > 0) != (len(e.Targets) > 0) {
+			t.Errorf("event %d (%s): complete %v, measured %v, outage %.3f s over %d targets; want a complete, measured outage of 0-5 s",
+				i, e.Direction, e.Complete, e.Measured, e.OutageSeconds, len(e.Targets))
+		}
 	}
-	after := goroutines()
-	t.Logf("%d cycles: %d events; goroutines %v before, %v after", cycles, len(evs), before, after)
+	after, heapEnd := goroutines(), heap()
+	t.Logf("%d cycles: %d events; goroutines %v before, %v after; heap GC target %.1f MiB after cycle 3, %.1f MiB at the end",
+		cycles, len(evs), before, after, heapWarm/(1<<20), heapEnd/(1<<20))
 	if after > before+10 {
 		t.Errorf("goroutines grew from %v to %v across the storm", before, after)
+	}
+	if heapEnd > heapWarm*1.5+16<<20 {
+		t.Errorf("heap grew from %.1f MiB to %.1f MiB across the storm", heapWarm/(1<<20), heapEnd/(1<<20))
 	}
 }
 
