@@ -55,14 +55,14 @@ func TestLabVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	verify := func(t *testing.T) (agent.Report, int) {
+	verify := func(t *testing.T, args ...string) (agent.Report, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if err := awstest.SyncFromLab(ctx, l, srv); err != nil {
 			t.Fatal(err)
 		}
-		cmd := l.Command(ctx, lab.HostAgent, bin, "verify", "--config", cfgFile, "--output", "json")
+		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "verify", "--config", cfgFile, "--output", "json"}, args...)...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -186,6 +186,15 @@ func TestLabVerify(t *testing.T) {
 			}
 			if t.Failed() || testing.Verbose() {
 				t.Logf("dxwatch verify:\n%s", text.String())
+			}
+			// With only the edge's view selected, the session check is
+			// the root: a cause that is not reported explains nothing.
+			if tc.name == "MD5 wrong" {
+				rep, code := verify(t, "--checks", "bgp.")
+				i := slices.IndexFunc(rep.Results, func(r probes.CheckResult) bool { return r.Name == "bgp.dx_session.primary" })
+				if i < 0 || rep.Results[i].Status != probes.Fail || rep.Results[i].Because != "" || code != 1 {
+					t.Errorf("verify --checks bgp.: exit %d, results %+v; want bgp.dx_session.primary failing on its own, exit 1", code, rep.Results)
+				}
 			}
 		})
 	}

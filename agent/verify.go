@@ -98,7 +98,8 @@ wait:
 			})
 		}
 	}
-	rep.Results = selectChecks(explain(results, linkNames(g.cfg.Topology())), opts.Checks)
+	// Select first: a check's root cause must be among what is reported.
+	rep.Results = explain(selectChecks(results, opts.Checks), linkNames(g.cfg.Topology()))
 	sort.SliceStable(rep.Results, func(i, j int) bool {
 		if rep.Results[i].Order != rep.Results[j].Order {
 			return rep.Results[i].Order < rep.Results[j].Order
