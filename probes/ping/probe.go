@@ -251,7 +251,7 @@ func (p *Probe) newTarget(s targetSpec) *target {
 		mRecv: p.received.WithLabelValues(s.name),
 		mDup:  p.dups.WithLabelValues(s.name),
 		mRTT:  p.rtt.WithLabelValues(s.name),
-		tr:    newTracker(s.timeout, s.downAfter, s.window, rand.Uint32()),
+		tr:    newTracker(s.timeout, s.minTimeout, s.downAfter, s.window, rand.Uint32()),
 	}
 	if a, err := netip.ParseAddr(s.host); err == nil {
 		t.addr, t.resolved = a.Unmap(), true
