@@ -16,6 +16,11 @@ const (
 	MinSize = headerLen
 	// MaxSize keeps an echo within one IPv4 datagram.
 	MaxSize = 65000
+	// DefaultMinTimeout is the default floor of the adaptive timeout (see
+	// README.md for the reasoning): far above a Direct Connect peer's RTT
+	// and its ICMP jitter, yet short enough that three consecutive losses
+	// at 100 ms probing are judged within 350 ms of a cut.
+	DefaultMinTimeout = 25 * time.Millisecond
 )
 
 // Config is the `ping:` section of the configuration.
@@ -25,6 +30,12 @@ type Config struct {
 	// Timeout after which an unanswered echo counts as lost. Zero means
 	// min(interval, 1s); it may not exceed the interval.
 	Timeout time.Duration `yaml:"timeout"`
+	// MinTimeout is the floor of the adaptive timeout: once a target has
+	// answered a few echoes, each echo's timeout is SRTT + 4·RTTVAR of its
+	// replies (RFC 6298), between MinTimeout and Timeout. Zero means
+	// min(DefaultMinTimeout, timeout); equal to the timeout turns
+	// adaptivity off.
+	MinTimeout time.Duration `yaml:"min_timeout"`
 	// Size of the echo payload in bytes, as ping -s (default 56).
 	Size int `yaml:"size"`
 	// DSCP of the echoes (0-63), so that they follow the same queues as the
@@ -54,14 +65,15 @@ type Config struct {
 
 // Override holds per-target settings; unset fields inherit the section's.
 type Override struct {
-	Interval  *time.Duration `yaml:"interval"`
-	Timeout   *time.Duration `yaml:"timeout"`
-	Size      *int           `yaml:"size"`
-	DSCP      *int           `yaml:"dscp"`
-	TTL       *int           `yaml:"ttl"`
-	Source    *string        `yaml:"source"`
-	Interface *string        `yaml:"interface"`
-	DownAfter *int           `yaml:"down_after"`
+	Interval   *time.Duration `yaml:"interval"`
+	Timeout    *time.Duration `yaml:"timeout"`
+	MinTimeout *time.Duration `yaml:"min_timeout"`
+	Size       *int           `yaml:"size"`
+	DSCP       *int           `yaml:"dscp"`
+	TTL        *int           `yaml:"ttl"`
+	Source     *string        `yaml:"source"`
+	Interface  *string        `yaml:"interface"`
+	DownAfter  *int           `yaml:"down_after"`
 }
 
 // DefaultConfig returns the section with every default set.
@@ -79,14 +91,15 @@ func DefaultConfig() Config {
 
 // settings are the effective settings of one target.
 type settings struct {
-	interval  time.Duration
-	timeout   time.Duration
-	size      int
-	dscp      int
-	ttl       int
-	source    netip.Addr
-	iface     string
-	downAfter int
+	interval   time.Duration
+	timeout    time.Duration
+	minTimeout time.Duration
+	size       int
+	dscp       int
+	ttl        int
+	source     netip.Addr
+	iface      string
+	downAfter  int
 }
 
 // targetSpec is one target as the configuration and the site define it.
@@ -130,12 +143,13 @@ func AmazonTarget(link string) string { return link + "-amazon" }
 func (c Config) settingsFor(name string) (settings, probes.Problems) {
 	var ps probes.Problems
 	s := settings{
-		interval: c.Interval, timeout: c.Timeout, size: c.Size, dscp: c.DSCP,
+		interval: c.Interval, timeout: c.Timeout, minTimeout: c.MinTimeout, size: c.Size, dscp: c.DSCP,
 		ttl: c.TTL, iface: c.Interface, downAfter: c.DownAfter,
 	}
 	src := c.Source
 	srcPath := "source"
 	timeoutPath := "timeout"
+	minPath := "min_timeout"
 	o, ok := c.Targets[name]
 	pre := "targets." + name + "."
 	if ok {
@@ -148,6 +162,10 @@ func (c Config) settingsFor(name string) (settings, probes.Problems) {
 			timeoutPath = pre + "timeout"
 		} else if o.Interval != nil {
 			timeoutPath = pre + "interval"
+		}
+		if o.MinTimeout != nil {
+			s.minTimeout = *o.MinTimeout
+			minPath = pre + "min_timeout"
 		}
 		if o.Size != nil {
 			s.size = *o.Size
@@ -178,6 +196,21 @@ func (c Config) settingsFor(name string) (settings, probes.Problems) {
 		ps.Addf(timeoutPath, "timeout %v is negative: use a positive duration such as 500ms, or 0 for min(interval, 1s)", s.timeout)
 	} else if s.interval >= MinInterval && s.timeout > s.interval {
 		ps.Addf(timeoutPath, "timeout %v is above the interval %v: an echo must be judged before the next one is sent, lower the timeout or raise the interval", s.timeout, s.interval)
+	}
+	switch {
+	case s.minTimeout == 0:
+		s.minTimeout = min(DefaultMinTimeout, s.timeout)
+	case s.minTimeout < 0:
+		ps.Addf(minPath, "min_timeout %v is negative: use a positive duration such as 25ms, or 0 for min(%v, timeout)", s.minTimeout, DefaultMinTimeout)
+	case s.timeout > 0 && s.minTimeout > s.timeout:
+		// Blame the key that was set here: the target's own min_timeout,
+		// else the target's timeout (or interval) that went below the
+		// section's min_timeout.
+		path := minPath
+		if minPath == "min_timeout" && timeoutPath != "timeout" {
+			path = timeoutPath
+		}
+		ps.Addf(path, "min_timeout %v is above the timeout %v: it is the floor of the adaptive timeout, whose cap is the timeout; lower min_timeout (equal to the timeout turns adaptivity off) or raise the timeout", s.minTimeout, s.timeout)
 	}
 	if src != "" {
 		a, err := netip.ParseAddr(src)
@@ -245,7 +278,7 @@ func (c Config) Validate(site probes.Site) error {
 		}
 		_, tps := c.settingsFor(n)
 		for _, p := range tps {
-			if p.Path == "timeout" || p.Path == "source" {
+			if p.Path == "timeout" || p.Path == "min_timeout" || p.Path == "source" {
 				continue // reported once above
 			}
 			ps = append(ps, p)

@@ -67,6 +67,19 @@ targets:
 		{name: "override interval below section timeout", yaml: "timeout: 500ms\ntargets:\n  app1: {interval: 100ms}", want: []string{
 			"targets.app1.interval: timeout 500ms is above the interval 100ms: an echo must be judged before the next one is sent, lower the timeout or raise the interval",
 		}},
+		{name: "min_timeout set and overridden", yaml: "interval: 100ms\nmin_timeout: 10ms\ntargets:\n  app1: {min_timeout: 100ms}\n  db: {interval: 10ms}"},
+		{name: "min_timeout negative", yaml: "min_timeout: -1ms\ntargets:\n  app1: {min_timeout: -5ms}", want: []string{
+			"min_timeout: min_timeout -1ms is negative: use a positive duration such as 25ms, or 0 for min(25ms, timeout)",
+			"targets.app1.min_timeout: min_timeout -5ms is negative: use a positive duration such as 25ms, or 0 for min(25ms, timeout)",
+		}},
+		{name: "min_timeout above timeout", yaml: "interval: 100ms\ntimeout: 50ms\nmin_timeout: 60ms", want: []string{
+			"min_timeout: min_timeout 60ms is above the timeout 50ms: it is the floor of the adaptive timeout, whose cap is the timeout; lower min_timeout (equal to the timeout turns adaptivity off) or raise the timeout",
+		}},
+		{name: "override timeout below section min_timeout", yaml: "min_timeout: 40ms\ntargets:\n  app1: {timeout: 30ms}\n  db: {interval: 20ms}\n  app6: {interval: 20ms, min_timeout: 30ms}", want: []string{
+			"targets.app1.timeout: min_timeout 40ms is above the timeout 30ms: it is the floor of the adaptive timeout, whose cap is the timeout; lower min_timeout (equal to the timeout turns adaptivity off) or raise the timeout",
+			"targets.app6.min_timeout: min_timeout 30ms is above the timeout 20ms: it is the floor of the adaptive timeout, whose cap is the timeout; lower min_timeout (equal to the timeout turns adaptivity off) or raise the timeout",
+			"targets.db.interval: min_timeout 40ms is above the timeout 20ms: it is the floor of the adaptive timeout, whose cap is the timeout; lower min_timeout (equal to the timeout turns adaptivity off) or raise the timeout",
+		}},
 		{name: "bad values", yaml: "dscp: 64\nttl: 0\nsize: 8\ndown_after: 0\njitter_window: 1\nresolve_interval: 10ms", want: []string{
 			"size: size 8 is outside 16-65000 bytes",
 			"dscp: dscp 64 is outside 0-63 (46 is EF, 0 best effort)",
@@ -134,8 +147,16 @@ func TestTargetSpecs(t *testing.T) {
 	if p.host != "169.254.10.1" || p.interval != 50*time.Millisecond || p.timeout != 50*time.Millisecond || p.ttl != 1 {
 		t.Errorf("primary-amazon: %+v", p)
 	}
+	if p.minTimeout != DefaultMinTimeout {
+		t.Errorf("primary-amazon: min_timeout %v, want the default %v", p.minTimeout, DefaultMinTimeout)
+	}
 	if a := specs[0]; a.timeout != 200*time.Millisecond || a.ttl != 64 || a.size != 56 || a.downAfter != 3 {
 		t.Errorf("app1: %+v", a)
+	}
+	// The default floor never exceeds a timeout below it.
+	fast := decode(t, "interval: 10ms")
+	if f := targetSpecs(fast, testSite())[0]; f.minTimeout != 10*time.Millisecond {
+		t.Errorf("10ms interval: min_timeout %v, want the 10ms timeout", f.minTimeout)
 	}
 	cfg.LinkPinned = false
 	if n := len(targetSpecs(cfg, testSite())); n != 3 {

@@ -3,7 +3,10 @@
 // data-plane check of that one link). It judges every echo on its own: a
 // reply, or a loss reported the moment the echo's deadline passes, so that
 // the health model can tell "primary stopped answering at T" within one
-// interval plus one timeout.
+// interval plus one timeout. Each target's timeout adapts to its replies
+// as TCP's retransmission timeout does (RFC 6298), between min_timeout and
+// timeout, and each reply is judged by the kernel's receive timestamp, so a
+// busy host does not turn replies that arrived in time into losses.
 //
 // One goroutine schedules every send and deadline from a heap, and one
 // ICMP socket per family (and per DSCP, TTL, source and interface in use)

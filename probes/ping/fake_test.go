@@ -26,6 +26,7 @@ type fakeNet struct {
 	sendErr map[netip.Addr]error // WriteTo fails
 	hold    map[netip.Addr]bool  // replies held back until release
 	held    []fakePacket
+	stalled bool // Receive reads nothing, as a reader starved of CPU
 	conns   []*fakeConn
 	opens   int
 	closes  int
@@ -35,6 +36,7 @@ type fakePacket struct {
 	conn *fakeConn
 	msg  []byte
 	src  netip.Addr
+	at   time.Time // when the "kernel" received it
 }
 
 func newFakeNet(raw bool) *fakeNet {
@@ -44,7 +46,7 @@ func newFakeNet(raw bool) *fakeNet {
 func (n *fakeNet) listen(k sockKey) (packetConn, bool, uint16, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	c := &fakeConn{net: n, v6: k.v6, in: make(chan fakePacket, 4096), done: make(chan struct{})}
+	c := &fakeConn{net: n, v6: k.v6, ready: make(chan struct{}, 1), done: make(chan struct{})}
 	n.conns = append(n.conns, c)
 	n.opens++
 	return c, n.raw, 0x1234, nil
@@ -54,6 +56,24 @@ func (n *fakeNet) set(a string, copies int) {
 	n.mu.Lock()
 	n.answer[netip.MustParseAddr(a)] = copies
 	n.mu.Unlock()
+}
+
+// stall stops (or restarts) every socket's Receive from reading, while
+// replies keep queueing; Drain still reads them.
+func (n *fakeNet) stall(on bool) {
+	n.mu.Lock()
+	n.stalled = on
+	conns := n.conns
+	n.mu.Unlock()
+	for _, c := range conns {
+		signal(c.ready)
+	}
+}
+
+func (n *fakeNet) isStalled() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stalled
 }
 
 // release delivers the held replies.
@@ -73,12 +93,20 @@ func (n *fakeNet) counts() (opens, closes int) {
 	return n.opens, n.closes
 }
 
+// fakeConn is a socket's queue. Its mu, held from taking a message off
+// the queue to the end of its handling, gives Drain the real socket's
+// promise.
 type fakeConn struct {
-	net  *fakeNet
-	v6   bool
-	in   chan fakePacket
-	done chan struct{}
-	once sync.Once
+	net   *fakeNet
+	v6    bool
+	ready chan struct{} // something was queued
+	done  chan struct{}
+	once  sync.Once
+
+	qmu   sync.Mutex
+	queue []fakePacket
+
+	mu sync.Mutex
 }
 
 func (c *fakeConn) WriteTo(msg []byte, dst netip.Addr) error {
@@ -112,19 +140,51 @@ func (c *fakeConn) WriteTo(msg []byte, dst netip.Addr) error {
 }
 
 func (c *fakeConn) deliver(p fakePacket) {
-	select {
-	case c.in <- p:
-	case <-c.done:
-	default: // a full queue drops, as a socket buffer would
+	p.at = time.Now()
+	c.qmu.Lock()
+	if len(c.queue) < 4096 { // a full queue drops, as a socket buffer would
+		c.queue = append(c.queue, p)
+	}
+	c.qmu.Unlock()
+	signal(c.ready)
+}
+
+func (c *fakeConn) Receive(handle handler) error {
+	for {
+		select {
+		case <-c.ready:
+		case <-c.done:
+			return net.ErrClosed
+		}
+		if !c.net.isStalled() {
+			c.readQueued(handle)
+		}
 	}
 }
 
-func (c *fakeConn) ReadFrom(b []byte) (int, netip.Addr, error) {
+func (c *fakeConn) Drain(handle handler) error {
 	select {
-	case p := <-c.in:
-		return copy(b, p.msg), p.src, nil
 	case <-c.done:
-		return 0, netip.Addr{}, net.ErrClosed
+		return net.ErrClosed
+	default:
+	}
+	c.readQueued(handle)
+	return nil
+}
+
+func (c *fakeConn) readQueued(handle handler) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
+			c.qmu.Unlock()
+			return
+		}
+		p := c.queue[0]
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		handle(p.msg, p.src, p.at)
 	}
 }
 

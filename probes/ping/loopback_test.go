@@ -2,6 +2,7 @@ package ping
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -90,6 +91,48 @@ func TestLoopback(t *testing.T) {
 	t.Logf("socket modes used (raw=true): %v", modes)
 }
 
+// TestReceiveTime reads a loopback echo reply well after it arrived: its
+// time is the kernel's receive timestamp, before the read began, not the
+// time of the read. (TestPrivileges runs it over an unprivileged socket
+// too.)
+func TestReceiveTime(t *testing.T) {
+	needICMP(t)
+	c, _, id, err := listenICMP(sockKey{ttl: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 8+56)
+	marshalEcho(msg, false, echo{id: id, nonce: 7, token: 8, seq: 9})
+	sent := time.Now()
+	if err := c.WriteTo(msg, netip.MustParseAddr("127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for try := 0; len(got) == 0 && try < 50; try++ {
+		time.Sleep(20 * time.Millisecond) // the reply waits in the socket
+		read := time.Now()
+		err := c.Drain(func(b []byte, src netip.Addr, at time.Time) {
+			e, ok := parseEchoReply(b, false)
+			if !ok || e.nonce != 7 || e.seq != 9 || src != netip.MustParseAddr("127.0.0.1") {
+				t.Errorf("unexpected message from %v: %x", src, b)
+				return
+			}
+			got = append(got, at)
+			if !at.Before(read) || at.Before(sent.Add(-time.Millisecond)) {
+				t.Errorf("reply time %v after the send, read began %v after it: want the arrival, between the two",
+					at.Sub(sent), read.Sub(sent))
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d replies, want 1", len(got))
+	}
+}
+
 // TestNoPermissionChild runs only as a child of TestPrivileges, without
 // CAP_NET_RAW and outside ping_group_range.
 func TestNoPermissionChild(t *testing.T) {
@@ -131,7 +174,7 @@ func TestPrivileges(t *testing.T) {
 	tests := []struct {
 		mode, groupRange, run string
 	}{
-		{"unprivileged", "0 2147483647", "^TestLoopback$"},
+		{"unprivileged", "0 2147483647", "^(TestLoopback|TestReceiveTime)$"},
 		{"none", "1 0", "^TestNoPermissionChild$"},
 	}
 	for _, tc := range tests {

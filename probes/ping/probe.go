@@ -35,11 +35,20 @@ type sockKey struct {
 type packetConn interface {
 	// WriteTo sends one ICMP message to dst.
 	WriteTo(msg []byte, dst netip.Addr) error
-	// ReadFrom reads one ICMP message, without IP header, and its source.
-	ReadFrom(b []byte) (int, netip.Addr, error)
-	// Close closes the socket; a blocked ReadFrom returns net.ErrClosed.
+	// Receive waits for messages and calls handle with each, until the
+	// socket is closed (net.ErrClosed) or a read fails.
+	Receive(handle handler) error
+	// Drain calls handle with every message already queued, without
+	// waiting. Once it returns, every message the socket had received when
+	// it was called has been handled, by Drain or by Receive.
+	Drain(handle handler) error
+	// Close closes the socket; a blocked Receive returns net.ErrClosed.
 	Close() error
 }
+
+// handler judges one ICMP message (without IP header) from src that the
+// kernel received at at. A socket calls it for one message at a time.
+type handler func(msg []byte, src netip.Addr, at time.Time)
 
 // listenFunc opens the socket of a key. raw says the replies carry the
 // identifier id as sent (raw sockets); unprivileged ICMP sockets rewrite it
@@ -53,11 +62,12 @@ type Resolver interface {
 
 // socket is one open ICMP socket, shared by every target of its key.
 type socket struct {
-	key   sockKey
-	conn  packetConn
-	raw   bool
-	id    uint16
-	users int // targets using it, guarded by Probe.mu
+	key    sockKey
+	conn   packetConn
+	raw    bool
+	id     uint16
+	users  int // targets using it, guarded by Probe.mu
+	handle handler
 }
 
 // Probe sends echoes to every target and judges each one: a reply, or a
@@ -251,7 +261,7 @@ func (p *Probe) newTarget(s targetSpec) *target {
 		mRecv: p.received.WithLabelValues(s.name),
 		mDup:  p.dups.WithLabelValues(s.name),
 		mRTT:  p.rtt.WithLabelValues(s.name),
-		tr:    newTracker(s.timeout, s.downAfter, s.window, rand.Uint32()),
+		tr:    newTracker(s.timeout, s.minTimeout, s.downAfter, s.window, rand.Uint32()),
 	}
 	if a, err := netip.ParseAddr(s.host); err == nil {
 		t.addr, t.resolved = a.Unmap(), true
@@ -281,6 +291,10 @@ func (p *Probe) acquire(t *target) error {
 			return err
 		}
 		s = &socket{key: k, conn: c, raw: raw, id: id}
+		var lost []loss // the socket calls handle for one message at a time
+		s.handle = func(msg []byte, src netip.Addr, at time.Time) {
+			lost = p.handle(s, msg, src, at, lost[:0])
+		}
 		p.socks[k] = s
 		mode := "unprivileged"
 		if raw {
@@ -425,6 +439,17 @@ func (p *Probe) schedule(ctx context.Context) {
 func (p *Probe) step(t *target, now time.Time, buf []byte, lost []loss) []loss {
 	s := t.spec
 	t.mu.Lock()
+	d, pending := t.tr.nextDeadline()
+	t.mu.Unlock()
+	if pending && !now.Before(d) && t.sock != nil {
+		// An echo is due to be judged lost: first handle the replies the
+		// socket holds, which the reader may not have got to (a busy
+		// host), so that one that arrived in time is not taken for a loss.
+		if err := t.sock.conn.Drain(t.sock.handle); err != nil && !errors.Is(err, net.ErrClosed) {
+			p.log.Debug("icmp read", "err", err)
+		}
+	}
+	t.mu.Lock()
 	lost = t.tr.expire(now, lost)
 	send := false
 	var seq uint32
@@ -519,31 +544,28 @@ func (p *Probe) emitLosses(t *target, lost []loss) {
 
 // read receives the replies of one socket until it is closed.
 func (p *Probe) read(s *socket) {
-	buf := make([]byte, 8+MaxSize+64)
-	var lost []loss
 	failures := 0
+	var last time.Time
 	for {
-		n, src, err := s.conn.ReadFrom(buf)
-		now := time.Now()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Transient errors (ICMP errors queued on the socket): keep
-			// reading, but never spin on a persistent one.
-			failures++
-			p.log.Debug("icmp read", "err", err)
-			if failures > 10 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			continue
+		err := s.conn.Receive(s.handle)
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
-		failures = 0
-		lost = p.handle(s, buf[:n], src, now, lost[:0])
+		// Transient errors (ICMP errors queued on the socket): keep
+		// reading, but never spin on a persistent one.
+		if time.Since(last) > time.Second {
+			failures = 0
+		}
+		last = time.Now()
+		failures++
+		p.log.Debug("icmp read", "err", err)
+		if failures > 10 {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
 
-// handle judges one received ICMP message.
+// handle judges one ICMP message that arrived at now.
 func (p *Probe) handle(s *socket, msg []byte, src netip.Addr, now time.Time, lost []loss) []loss {
 	e, ok := parseEchoReply(msg, s.key.v6)
 	if !ok || e.nonce != p.nonce || (s.raw && e.id != s.id) || e.icmpSeq != uint16(e.seq) {

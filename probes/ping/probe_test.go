@@ -271,3 +271,43 @@ func TestStatusRounds(t *testing.T) {
 		t.Errorf("round error = %v, want the send error", err)
 	}
 }
+
+// TestReplyReadAfterDeadline starves the reader (the fake socket's Receive
+// reads nothing) once the target's timeout has adapted to the 5 ms floor:
+// every reply then waits in the socket past its echo's deadline, and is
+// still judged by when it arrived. The scheduler reads the socket before
+// judging a deadline, so none is lost, and their RTTs are the arrival's,
+// not the read's.
+func TestReplyReadAfterDeadline(t *testing.T) {
+	site := probes.Site{Targets: []probes.Target{{Name: "up", Host: "10.0.0.1"}}}
+	cfg := DefaultConfig()
+	cfg.Interval = 20 * time.Millisecond
+	cfg.MinTimeout = 5 * time.Millisecond
+	rec := &recorder{}
+	p, err := New("ping", cfg, probes.Deps{Site: site, Observer: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := newFakeNet(true)
+	p.listen = fn.listen
+	stop := startProbe(t, p)
+	waitFor(t, "the timeout to adapt", func() bool { return len(rec.of("up", probes.EchoReply)) > warmup })
+	p.targets["up"].mu.Lock()
+	rto := p.targets["up"].tr.rto()
+	p.targets["up"].mu.Unlock()
+	if rto != cfg.MinTimeout {
+		t.Fatalf("rto %v, want the floor %v", rto, cfg.MinTimeout)
+	}
+	fn.stall(true)
+	before := len(rec.of("up", probes.EchoReply))
+	waitFor(t, "10 replies read by the scheduler", func() bool { return len(rec.of("up", probes.EchoReply)) >= before+10 })
+	stop()
+	if lost := rec.of("up", probes.EchoLost); len(lost) > 0 {
+		t.Errorf("%d echoes judged lost, first %+v: replies queued before their deadline must count", len(lost), lost[0])
+	}
+	for _, o := range rec.of("up", probes.EchoReply)[before:] {
+		if o.RTT >= cfg.MinTimeout {
+			t.Errorf("seq %d: RTT %v, the time it was read rather than when it arrived", o.Seq, o.RTT)
+		}
+	}
+}

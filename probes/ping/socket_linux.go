@@ -6,7 +6,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/icmp"
@@ -57,7 +60,7 @@ func listenICMP(k sockKey) (packetConn, bool, uint16, error) {
 		raw = true
 	}
 	id := uint16(rand.Uint32())
-	conn := &icmpConn{c: c, v6: k.v6, raw: raw, ifIndex: ifIndex}
+	conn := &icmpConn{c: c, v6: k.v6, raw: raw, ifIndex: ifIndex, buf: make([]byte, 8+MaxSize+60), oob: make([]byte, 64)}
 	if err := conn.setup(k, id); err != nil {
 		c.Close()
 		return nil, false, 0, err
@@ -65,14 +68,45 @@ func listenICMP(k sockKey) (packetConn, bool, uint16, error) {
 	return conn, raw, id, nil
 }
 
-// icmpConn is a real ICMP socket.
+// icmpConn is a real ICMP socket. Its messages are read with recvmsg and
+// the kernel's receive timestamp (SO_TIMESTAMPNS), under mu, by Receive's
+// goroutine and by Drain.
 type icmpConn struct {
 	c       *icmp.PacketConn
+	rc      syscall.RawConn
 	v6, raw bool
 	ifIndex int
+
+	mu       sync.Mutex
+	buf, oob []byte
 }
 
 func (c *icmpConn) setup(k sockKey, id uint16) error {
+	// Both kinds of socket are a net.UDPConn or net.IPConn underneath.
+	var pc net.PacketConn
+	if c.v6 {
+		pc = c.c.IPv6PacketConn().PacketConn
+	} else {
+		pc = c.c.IPv4PacketConn().PacketConn
+	}
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("icmp socket: %T has no file descriptor", pc)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("icmp socket: %w", err)
+	}
+	c.rc = rc
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return fmt.Errorf("icmp socket: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("enable receive timestamps (SO_TIMESTAMPNS): %w", serr)
+	}
 	tclass := k.dscp << 2
 	if c.v6 {
 		p := c.c.IPv6PacketConn()
@@ -155,21 +189,106 @@ func (c *icmpConn) WriteTo(msg []byte, dst netip.Addr) error {
 	return err
 }
 
-// ReadFrom reads one ICMP message (without IP header) into b.
-func (c *icmpConn) ReadFrom(b []byte) (int, netip.Addr, error) {
-	n, a, err := c.c.ReadFrom(b)
+// Receive reads messages as they arrive and calls handle with each, until
+// the socket is closed (net.ErrClosed) or a read fails.
+func (c *icmpConn) Receive(handle handler) error {
+	var rerr error
+	err := c.rc.Read(func(fd uintptr) bool {
+		// Read until the queue is empty before waiting again: the poller
+		// only wakes for messages that arrive after that.
+		rerr = c.readQueued(int(fd), handle)
+		return rerr != nil
+	})
 	if err != nil {
-		return 0, netip.Addr{}, err
+		return err
 	}
-	var ip net.IP
-	switch a := a.(type) {
-	case *net.IPAddr:
-		ip = a.IP
-	case *net.UDPAddr:
-		ip = a.IP
+	return rerr
+}
+
+// Drain calls handle with every message queued on the socket, without
+// waiting. Once it returns, every message the socket held when it was
+// called has been handled, here or by Receive.
+func (c *icmpConn) Drain(handle handler) error {
+	var rerr error
+	if err := c.rc.Control(func(fd uintptr) { rerr = c.readQueued(int(fd), handle) }); err != nil {
+		return err
 	}
-	src, _ := netip.AddrFromSlice(ip)
-	return n, src.Unmap(), nil
+	return rerr
+}
+
+// readQueued reads and handles messages until none is queued. Holding mu
+// from each message's read to the end of its handling is what lets Drain
+// promise that nothing read by Receive is still unhandled.
+func (c *icmpConn) readQueued(fd int, handle handler) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		n, oobn, _, from, err := syscall.Recvmsg(fd, c.buf, c.oob, syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+			return nil
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("recvmsg: %w", err)
+		}
+		at := arrival(time.Now(), c.oob[:oobn])
+		msg := c.buf[:n]
+		if c.raw && !c.v6 {
+			msg = stripIPv4Header(msg)
+		}
+		var src netip.Addr
+		switch a := from.(type) {
+		case *syscall.SockaddrInet4:
+			src = netip.AddrFrom4(a.Addr)
+		case *syscall.SockaddrInet6:
+			src = netip.AddrFrom16(a.Addr).Unmap()
+		}
+		handle(msg, src, at)
+	}
+}
+
+// stripIPv4Header returns the ICMP message of an IPv4 datagram read from a
+// raw socket, or nothing when it is malformed.
+func stripIPv4Header(b []byte) []byte {
+	if len(b) < 20 || b[0]>>4 != 4 {
+		return nil
+	}
+	hl := int(b[0]&0x0f) << 2
+	if hl < 20 || len(b) < hl {
+		return nil
+	}
+	return b[hl:]
+}
+
+// arrival is the time a message read at now arrived, from the kernel's
+// receive timestamp in oob: now less the time the message waited in the
+// socket. The timestamp is on the wall clock; the result keeps now's
+// monotonic reading, and a wall-clock step (an age that is negative or
+// above a minute) gives now.
+func arrival(now time.Time, oob []byte) time.Time {
+	hdr := int(unsafe.Sizeof(syscall.Cmsghdr{}))
+	for len(oob) >= hdr {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(oob) {
+			break
+		}
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && l >= hdr+int(unsafe.Sizeof(syscall.Timespec{})) {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&oob[hdr]))
+			age := now.Sub(time.Unix(int64(ts.Sec), int64(ts.Nsec)))
+			if age < 0 || age > time.Minute {
+				return now
+			}
+			return now.Add(-age)
+		}
+		next := syscall.CmsgSpace(l - hdr)
+		if next > len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return now
 }
 
 // Close closes the socket, ending a blocked ReadFrom.

@@ -50,8 +50,14 @@ type loss struct {
 // does no I/O and reads no clock, so tests drive it with synthetic times.
 // Its memory is fixed: a window of slots and a jitter ring.
 type tracker struct {
-	timeout   time.Duration
-	downAfter int
+	timeout    time.Duration // an echo's longest timeout
+	minTimeout time.Duration // the adaptive timeout's floor; adaptivity is off at timeout
+	downAfter  int
+
+	// RFC 6298's estimator of the target's round-trip time, from every
+	// reply whose echo is known (on time or late).
+	srtt, rttvar time.Duration
+	samples      int // replies the estimator has seen, up to warmup
 
 	ring   [window]slot
 	next   uint32 // sequence number of the next echo
@@ -73,20 +79,59 @@ type tracker struct {
 	jitter jitterRing
 }
 
-func newTracker(timeout time.Duration, downAfter, jitterWindow int, firstSeq uint32) *tracker {
+func newTracker(timeout, minTimeout time.Duration, downAfter, jitterWindow int, firstSeq uint32) *tracker {
 	return &tracker{
-		timeout:   timeout,
-		downAfter: downAfter,
-		next:      firstSeq,
-		oldest:    firstSeq,
-		jitter:    newJitterRing(jitterWindow),
+		timeout:    timeout,
+		minTimeout: minTimeout,
+		downAfter:  downAfter,
+		next:       firstSeq,
+		oldest:     firstSeq,
+		jitter:     newJitterRing(jitterWindow),
 	}
 }
 
-// send records an echo sent at sent, whose deadline is due+timeout (due is
+// Constants of the adaptive timeout, as TCP's retransmission timeout
+// (RFC 6298): gains of 1/8 for the smoothed RTT and 1/4 for its variation,
+// and a timeout of SRTT + 4·RTTVAR.
+const (
+	// warmup is how many replies the estimator needs before the timeout
+	// adapts: until then every echo gets the configured timeout.
+	warmup = 5
+	rtoK   = 4
+)
+
+// sample feeds one measured round-trip time to the estimator (RFC 6298
+// section 2: RTTVAR is updated with the previous SRTT).
+func (t *tracker) sample(rtt time.Duration) {
+	if t.samples == 0 {
+		t.srtt, t.rttvar = rtt, rtt/2
+	} else {
+		d := t.srtt - rtt
+		if d < 0 {
+			d = -d
+		}
+		t.rttvar = (3*t.rttvar + d) / 4
+		t.srtt = (7*t.srtt + rtt) / 8
+	}
+	if t.samples < warmup {
+		t.samples++
+	}
+}
+
+// rto is the timeout of the next echo: SRTT + 4·RTTVAR within
+// [minTimeout, timeout] once the estimator has warmup replies, else timeout.
+func (t *tracker) rto() time.Duration {
+	if t.minTimeout >= t.timeout || t.samples < warmup {
+		return t.timeout
+	}
+	return min(max(t.srtt+rtoK*t.rttvar, t.minTimeout), t.timeout)
+}
+
+// send records an echo sent at sent. Its deadline is due+timeout (due is
 // the time the echo was scheduled for: the deadline then coincides with the
-// next echo's, so one wake-up serves both). It returns the echo's sequence
-// number and any losses it had to judge first.
+// next echo's, so one wake-up serves both), or sooner, sent+rto, once the
+// timeout adapts. It returns the echo's sequence number and any losses it
+// had to judge first.
 func (t *tracker) send(due, sent time.Time, lost []loss) (uint32, []loss) {
 	// A full window cannot happen while timeout <= interval; judge the
 	// oldest echo rather than overwrite it.
@@ -94,7 +139,11 @@ func (t *tracker) send(due, sent time.Time, lost []loss) (uint32, []loss) {
 		lost = t.judgeOldest(lost)
 	}
 	seq := t.next
-	t.ring[seq%window] = slot{seq: seq, state: slotPending, sent: sent, deadline: due.Add(t.timeout)}
+	deadline := due.Add(t.timeout)
+	if d := sent.Add(t.rto()); d.Before(deadline) {
+		deadline = d
+	}
+	t.ring[seq%window] = slot{seq: seq, state: slotPending, sent: sent, deadline: deadline}
 	t.next++
 	t.sent++
 	return seq, lost
@@ -135,8 +184,14 @@ func (t *tracker) judgeOldest(lost []loss) []loss {
 	return append(lost, loss{seq: s.seq, deadline: s.deadline, count: t.consecutive})
 }
 
-// reply judges a reply to seq arriving at now. Echoes whose deadline passed
-// are judged first, so a reply after its deadline is late.
+// reply judges a reply to seq arriving at now (the time the kernel received
+// it, not the time it was read). Echoes whose deadline passed are judged
+// first, so a reply after its deadline is late. A late reply still feeds the
+// estimator: when the target's RTT steps up past the adaptive timeout, the
+// first late replies raise the timeout, rather than every later echo being
+// lost to an estimate that only on-time replies could correct. The sample
+// is unambiguous (Karn's problem does not arise): the echo's own 32-bit
+// sequence number came back.
 func (t *tracker) reply(seq uint32, now time.Time, lost []loss) (replyKind, time.Duration, []loss) {
 	lost = t.expire(now, lost)
 	s := &t.ring[seq%window]
@@ -149,10 +204,15 @@ func (t *tracker) reply(seq uint32, now time.Time, lost []loss) (replyKind, time
 		return replyDuplicate, 0, lost
 	case slotLost:
 		t.late++
-		return replyLate, now.Sub(s.sent), lost
+		rtt := max(now.Sub(s.sent), 0)
+		t.sample(rtt)
+		return replyLate, rtt, lost
 	}
 	s.state = slotAnswered
-	rtt := now.Sub(s.sent)
+	// Not below zero: the arrival is the kernel's wall-clock stamp carried
+	// over to the monotonic clock, which may disagree by a slew's worth.
+	rtt := max(now.Sub(s.sent), 0)
+	t.sample(rtt)
 	t.received++
 	t.consecutive = 0
 	t.up, t.known = true, true
