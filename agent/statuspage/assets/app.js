@@ -581,7 +581,7 @@
         badge(figure, e.measured ? (e.outage_seconds > 0 ? 'warn' : 'up') : 'unknown'),
         e.complete ? null : badge('incomplete', 'down')),
       e.cause ? h('p', { class: 'cause', text: e.cause }) : null,
-      e.measured ? h('p', { class: 'muted small', text: 'gap between replies ' + dur(e.gap_seconds) + (e.restored ? ' · restored ' + clock(e.restored, true) : '') }) : null,
+      e.measured ? h('p', { class: 'muted small', text: (e.targets && e.targets.length ? 'gap between replies ' + dur(e.gap_seconds) : 'no echo lost: hitless') + (e.restored ? ' · restored ' + clock(e.restored, true) : '') }) : null,
       e.targets && e.targets.length ? h('table', { class: 'outages' },
         h('thead', null, h('tr', null, ['target', 'outage', 'gap', 'lost', 'back'].map((c) => h('th', { scope: 'col', text: c })))),
         h('tbody', null, e.targets.map((t) => h('tr', null,
