@@ -12,33 +12,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dxwatch/dxwatch/internal/syncbuf"
 
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/lab"
 )
-
-// lockedBuffer collects a process's output for the test log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // repoRoot is the directory holding go.mod.
 func repoRoot(t testing.TB) string {
@@ -66,7 +49,7 @@ func startLabAgent(t *testing.T, l *lab.Lab) (base string, client *http.Client) 
 	cfg := filepath.Join(repoRoot(t), "lab", "dxwatch.yaml")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := l.Command(ctx, lab.HostAgent, bin, "run", "--config", cfg, "--web.listen-address", lab.AgentAddress+":9479")
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start dxwatch in the agent host: %v", err)

@@ -27,7 +27,6 @@
 package promtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,6 +44,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dxwatch/dxwatch/internal/syncbuf"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -201,7 +202,7 @@ func ForTest(t testing.TB, cfg Config) *Server {
 	if _, err := binary(cfg.Binary); err != nil {
 		t.Skip(err.Error())
 	}
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	if cfg.Output == nil {
 		cfg.Output = &log
 	}
@@ -594,29 +595,4 @@ func freeAddress() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
 }
