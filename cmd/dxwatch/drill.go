@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -125,20 +124,9 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		}
 		// The configuration's aws section (accounts, roles, regions);
 		// --aws.region overrides its regions.
-		cfg := aws.DefaultConfig()
-		if full.Has("aws") {
-			cfg = full.AWS
-		}
-		if regions != "" {
-			cfg.Regions = nil
-		}
-		for _, r := range strings.Split(regions, ",") {
-			if r = strings.TrimSpace(r); r != "" {
-				cfg.Regions = append(cfg.Regions, r)
-			}
-		}
-		if len(cfg.Regions) == 0 {
-			return nil, errors.New("the AWS failover test needs a region: an aws section in the configuration, --aws.region or AWS_REGION")
+		cfg, err := awsSection(full, regions)
+		if err != nil {
+			return nil, fmt.Errorf("the AWS failover test: %w", err)
 		}
 		p, err := aws.New("drill", cfg, probes.Deps{Site: site}.WithDefaults("aws", "drill"))
 		if err != nil {

@@ -71,20 +71,41 @@ func (c *checker) where() string {
 	return fmt.Sprintf("accounts %s, regions %s", strings.Join(names, ", "), strings.Join(c.cfg.Regions, ", "))
 }
 
+// who names the identity of an account for IAM fixes: its ARN when known.
+func (c *checker) who(account string) string {
+	if id := c.s.idents[account]; id.arn != "" {
+		return id.arn
+	}
+	return "the dxwatch identity of account " + account
+}
+
+// unread adds a skip for a check whose data the failed call f did not
+// return, saying why and, for a denial, which action to allow.
+func (c *checker) unread(name string, order int, link, what string, f *failure) {
+	reason, fix := f.describe(c.who(f.key.account))
+	if f.kind == kindAuth {
+		fix = "see aws.account." + f.key.account
+	}
+	c.add(name, order, link, probes.Skip, fix, "%s could not be read in %s: %s", what, f.key, reason)
+}
+
 func (c *checker) accounts() {
+	home := c.cfg.Regions[0]
 	for i, a := range c.cfg.accounts() {
 		name := "aws.account." + a.Name
 		id := c.s.idents[a.Name]
 		switch {
+		case id.err != nil && classify(id.err) == kindAuth:
+			c.add(name, probes.OrderConnection, "", probes.Fail, credentialsFix(a, id.err),
+				"credentials do not work: %s: %v", orDefault(errorCode(id.err), "no credentials"), id.err)
 		case id.err != nil:
-			fix := "give dxwatch credentials through the SDK's default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance or task role, web identity)"
-			if act, denied := deniedAction(id.err); denied && act == "sts:AssumeRole" {
-				fix = fmt.Sprintf("allow sts:AssumeRole on %s for the dxwatch identity, and trust that identity in the role's trust policy", a.RoleARN)
-				if a.ExternalIDFile != "" {
-					fix += " with the external ID in " + a.ExternalIDFile
-				}
+			// STS did not answer: nothing is known about the credentials,
+			// and the other services are polled regardless.
+			f := c.s.failed("sts:GetCallerIdentity", "sts:AssumeRole")
+			if f == nil {
+				f = &failure{key: tkey{a.Name, home}, action: "sts:GetCallerIdentity", kind: classify(id.err), err: id.err}
 			}
-			c.add(name, probes.OrderConnection, "", probes.Fail, fix, "credentials do not work: %v", id.err)
+			c.unread(name, probes.OrderConnection, "", "the identity", f)
 		case a.AccountID != "" && id.accountID != a.AccountID:
 			c.add(name, probes.OrderConnection, "", probes.Fail,
 				fmt.Sprintf("use credentials (or a role_arn) of account %s, or correct accounts[%d].account_id", a.AccountID, i),
@@ -93,18 +114,16 @@ func (c *checker) accounts() {
 			c.add(name, probes.OrderConnection, "", probes.Pass, "", "credentials of %s (account %s)", id.arn, id.accountID)
 		}
 		for _, r := range c.cfg.Regions {
-			c.api(tkey{a.Name, r}, id)
+			c.api(tkey{a.Name, r}, a)
 		}
 	}
 }
 
-func (c *checker) api(k tkey, id identity) {
+// api sums up the calls in one account and region: every denied action in
+// one line, the outages by operation, credentials only when they failed.
+func (c *checker) api(k tkey, a AccountConfig) {
 	name := "aws.api." + k.account + "." + k.region
 	t := c.s.targets[k]
-	if id.err != nil && k.region != c.cfg.Regions[0] {
-		c.add(name, probes.OrderConnection+1, "", probes.Skip, "", "not polled: the credentials of account %s do not work (aws.account.%s)", k.account, k.account)
-		return
-	}
 	if t == nil || t.ok() {
 		calls := 0
 		if t != nil {
@@ -113,39 +132,62 @@ func (c *checker) api(k tkey, id identity) {
 		c.add(name, probes.OrderConnection+1, "", probes.Pass, "", "%d calls succeeded", calls)
 		return
 	}
-	var denied, other []string
+	var denied, auth, down, other []string
+	var authErr error
+	seen := map[string]bool{}
 	for _, f := range t.failures {
-		if f.denied {
-			if !slices.Contains(denied, f.action) {
-				denied = append(denied, f.action)
-			}
-		} else if !slices.Contains(other, f.action) {
-			other = append(other, f.action)
+		if seen[f.action] {
+			continue
+		}
+		seen[f.action] = true
+		reason, _ := f.describe("")
+		switch f.kind {
+		case kindDenied:
+			denied = append(denied, f.action)
+		case kindAuth:
+			auth = append(auth, f.action)
+			authErr = f.err
+		case kindUnavailable:
+			down = append(down, strings.TrimPrefix(reason, "AWS API unavailable: "))
+		default:
+			other = append(other, reason)
 		}
 	}
-	fix := fmt.Sprintf("transient errors are retried with adaptive backoff and polled again within %s; if they persist check the AWS Health Dashboard, the network path to the AWS endpoints and aws.timeout", c.cfg.PollInterval)
+	reasons := []string{fmt.Sprintf("%d of %d calls failed", len(t.failures), t.calls)}
+	var fixes []string
 	if len(denied) > 0 {
-		who := "the dxwatch identity"
-		if id.arn != "" {
-			who = id.arn
-		}
-		fix = fmt.Sprintf("allow %s in the IAM policy of %s (deploy/iam-policy.json lists every action dxwatch needs)", strings.Join(denied, ", "), who)
+		reasons = append(reasons, "access denied to "+strings.Join(denied, ", "))
+		fixes = append(fixes, fmt.Sprintf("allow %s in the IAM policy of %s (deploy/iam-policy.json lists every action dxwatch needs)", strings.Join(denied, ", "), c.who(k.account)))
 	}
-	reason := fmt.Sprintf("%d of %d calls failed", len(t.failures), t.calls)
-	if len(denied) > 0 {
-		reason += "; access denied to " + strings.Join(denied, ", ")
+	if len(auth) > 0 {
+		reasons = append(reasons, fmt.Sprintf("the credentials do not work (%s: %s)", strings.Join(auth, ", "), orDefault(errorCode(authErr), "no credentials")))
+		fixes = append(fixes, credentialsFix(a, authErr))
+	}
+	if len(down) > 0 {
+		reasons = append(reasons, "AWS API unavailable: "+strings.Join(down, "; "))
+		fixes = append(fixes, fmt.Sprintf("nothing to change in dxwatch: throttling and server errors are retried with adaptive backoff, and the poll runs again within %s (the last known values are kept meanwhile); if it persists, check the AWS Health Dashboard and the network path to the AWS endpoints", c.cfg.PollInterval))
 	}
 	if len(other) > 0 {
-		reason += "; errors in " + strings.Join(other, ", ")
+		reasons = append(reasons, strings.Join(other, "; "))
 	}
-	c.add(name, probes.OrderConnection+1, "", probes.Fail, fix, "%s: %v", reason, t.failures[0].err)
+	c.add(name, probes.OrderConnection+1, "", probes.Fail, strings.Join(fixes, "; "), "%s", strings.Join(reasons, "; "))
 }
 
-// lookupProblem explains why something was not found: a failed account or
-// region may hide it (skip), else it is not there (fail).
-func (c *checker) lookupProblem(name string, order int, link, what, fix string) {
-	if f := c.s.anyFailed(); f != nil {
-		c.add(name, order, link, probes.Skip, "", "%s not found, but %s could not be read: %v", what, f.key, f.err)
+// failureOf returns the recorded failure of the action, or one made from
+// err when none was recorded.
+func (c *checker) failureOf(err error, action string) *failure {
+	if f := c.s.failed(action); f != nil {
+		return f
+	}
+	return &failure{action: action, kind: classify(err), err: err}
+}
+
+// lookupProblem explains why something was not found: when one of the
+// calls that would have found it failed, the check is skipped naming that
+// call; else it is not there (fail).
+func (c *checker) lookupProblem(name string, order int, link, what, fix string, actions ...string) {
+	if f := c.s.failed(actions...); f != nil {
+		c.unread(name, order, link, what, f)
 		return
 	}
 	c.add(name, order, link, probes.Fail, fix, "%s not found in %s", what, c.where())
@@ -172,9 +214,9 @@ func (c *checker) discovery() {
 		}
 		b.WriteString("; ")
 	}
-	if c.s.gw != nil {
-		fmt.Fprintf(&b, "DX gateway %s (%s) with %d VIF attachments", c.s.gwID, deref(c.s.gw.gw.DirectConnectGatewayName), len(c.s.gw.attachments))
-		for _, a := range c.s.gw.assocs {
+	if gw := c.s.gw; gw != nil && gw.lookupErr == nil {
+		fmt.Fprintf(&b, "DX gateway %s (%s) with %d VIF attachments", c.s.gwID, deref(gw.gw.DirectConnectGatewayName), len(gw.attachments))
+		for _, a := range gw.assocs {
 			if ag := a.AssociatedGateway; ag != nil {
 				fmt.Fprintf(&b, ", associated with %s %s (%s, %s)", ag.Type, deref(ag.Id), deref(ag.OwnerAccount), deref(ag.Region))
 			}
@@ -188,23 +230,57 @@ func (c *checker) discovery() {
 			if d := c.s.vpcs[v]; d != nil {
 				fmt.Fprintf(&b, " %s", joinPrefixes(d.cidrs))
 			}
+			if c.s.tableErr[v] != nil {
+				b.WriteString(" with route tables unread")
+				continue
+			}
 			var rts []string
 			for _, t := range c.s.tables {
 				if t.vpc == v {
 					rts = append(rts, t.id)
 				}
 			}
-			fmt.Fprintf(&b, " with route tables %s", strings.Join(rts, ", "))
+			fmt.Fprintf(&b, " with route tables %s", orDefault(strings.Join(rts, ", "), "none"))
 		}
 		b.WriteString("; ")
 	}
-	reason := strings.TrimSuffix(b.String(), "; ")
-	st := probes.Pass
-	if len(c.s.vifs) == 0 {
-		st = probes.Warn
+	found := strings.TrimSuffix(b.String(), "; ")
+	if len(c.s.failures) > 0 {
+		// What was not read may hold what was not found: never pass on it.
+		var unread []string
+		for _, f := range c.s.failures {
+			if a := f.action + " in " + f.key.String(); !slices.Contains(unread, a) {
+				unread = append(unread, a)
+			}
+		}
+		c.add("aws.discovery", probes.OrderConnection+2, "", probes.Skip, "see aws.api.*",
+			"incomplete: %s could not be read; found so far: %s", strings.Join(unread, ", "), found)
+		return
 	}
-	c.add("aws.discovery", probes.OrderConnection+2, "", st,
-		"set dx_gateway_id, or links[].connection_id and links[].vif_id, to what the Direct Connect console shows", "%s", reason)
+	if len(c.s.vifs) > 0 {
+		c.add("aws.discovery", probes.OrderConnection+2, "", probes.Pass, "", "%s", found)
+		return
+	}
+	c.add("aws.discovery", probes.OrderConnection+2, "", probes.Warn, c.discoveryFix(), "%s", found)
+}
+
+// discoveryFix says what to set, or to check, when no VIF was found: it
+// never asks for settings that are already there.
+func (c *checker) discoveryFix() string {
+	var missing []string
+	for i, l := range c.site.Links {
+		if l.ConnectionID == "" {
+			missing = append(missing, fmt.Sprintf("links[%d].connection_id", i))
+		}
+		if l.VIFID == "" {
+			missing = append(missing, fmt.Sprintf("links[%d].vif_id", i))
+		}
+	}
+	check := fmt.Sprintf("nothing was found in %s: check the configured IDs against the Direct Connect console, or add the account that owns them to aws.accounts and their region to aws.regions", c.where())
+	if c.cfg.DXGatewayID != "" || c.cfg.VirtualGatewayID != "" || len(missing) == 0 {
+		return check
+	}
+	return fmt.Sprintf("set aws.dx_gateway_id, or %s, to what the Direct Connect console shows; or %s", strings.Join(missing, ", "), check)
 }
 
 func (c *checker) connection(lv linkView) {
@@ -213,11 +289,16 @@ func (c *checker) connection(lv linkView) {
 	link := lv.link.Name
 	if lv.conn == nil {
 		if lv.link.ConnectionID == "" {
+			if f := c.s.failed("directconnect:DescribeVirtualInterfaces", "directconnect:DescribeConnections"); f != nil {
+				c.unread(name, order, link, "the connection of link "+link, f)
+				return
+			}
 			c.add(name, order, link, probes.Skip, "", "no connection_id on links[%d] and no VIF found to discover it from", lv.index)
 			return
 		}
 		c.lookupProblem(name, order, link, "connection "+lv.link.ConnectionID,
-			fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].connection_id", lv.link.ConnectionID, lv.index))
+			fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].connection_id", lv.link.ConnectionID, lv.index),
+			"directconnect:DescribeConnections")
 		return
 	}
 	cn := lv.conn
@@ -240,31 +321,29 @@ func (c *checker) connection(lv linkView) {
 				cli(region, "directconnect confirm-connection --connection-id", id)),
 			"hosted connection %s is waiting for you to accept it (state ordering)", desc)
 	case dxtypes.ConnectionStateRequested:
-		loaFix := fmt.Sprintf("download the LOA-CFA (%s --query loaContent --output text | base64 -d > %s-loa.pdf) and give it to the colocation provider to order the cross-connect",
-			cli(region, "directconnect describe-loa --connection-id", id), id)
-		loa := ""
-		if l, ok := c.s.loas[id]; ok {
-			if l.err != nil {
-				loa = fmt.Sprintf("; the LOA-CFA could not be read: %v", l.err)
-			} else {
-				loa = fmt.Sprintf("; LOA-CFA available (%s, %d bytes)", l.contentType, l.size)
-			}
-		}
+		// dxwatch never calls DescribeLoa: each call re-issues the LOA-CFA
+		// and moves loaIssueTime, the clock this check reads.
+		download := fmt.Sprintf("dxwatch loa --connection %s --out %s-loa.pdf (or %s --query loaContent --output text | base64 -d > %s-loa.pdf)",
+			id, id, cli(region, "directconnect describe-loa --connection-id", id), id)
 		if cn.LoaIssueTime == nil {
-			c.add(name, order, link, probes.Warn, loaFix, "%s: LOA-CFA issued, cross-connect pending (state requested; AWS reports no issue time)%s", desc, loa)
+			c.add(name, order, link, probes.Warn,
+				"download the LOA-CFA with "+download+" and give it to the colocation provider to order the cross-connect; it is valid for 90 days from the download",
+				"%s: the LOA-CFA has never been downloaded (AWS reports no loaIssueTime); the cross-connect cannot be ordered without it (state requested)", desc)
 			return
 		}
 		age := c.now.Sub(*cn.LoaIssueTime)
 		left := loaValidity - age
 		if left <= 0 {
 			c.add(name, order, link, probes.Fail,
-				"the LOA-CFA is valid for 90 days: download a fresh one with "+cli(region, "directconnect describe-loa --connection-id", id)+" (open an AWS support case if it is not renewed) and give it to the colocation provider",
+				"the LOA-CFA is valid for 90 days: download a fresh one with "+download+" (a download re-issues it; open an AWS support case if it is not renewed) and give it to the colocation provider",
 				"%s: LOA-CFA issued %s, %d days ago, expired %d days ago; the cross-connect is still pending",
 				desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(-left))
 			return
 		}
-		c.add(name, order, link, probes.Warn, loaFix, "%s: LOA-CFA issued %s, %d days ago, %d days left of 90; the cross-connect is pending%s",
-			desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(left), loa)
+		c.add(name, order, link, probes.Warn,
+			"give the LOA-CFA to the colocation provider to order the cross-connect before it expires; to get the document again: "+download+" (this re-issues it and restarts its 90 days)",
+			"%s: LOA-CFA issued %s, %d days ago, %d days left of 90; the cross-connect is pending",
+			desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(left))
 	case dxtypes.ConnectionStatePending:
 		c.add(name, order, link, probes.Warn,
 			"wait for AWS to finish; if it stays pending for more than 72 hours, check the cross-connect with the colocation provider and open an AWS support case",
@@ -386,11 +465,13 @@ func (c *checker) vif(lv linkView) {
 		switch {
 		case lv.link.VIFID != "":
 			c.lookupProblem(pre+"state", probes.OrderVIF, link, "VIF "+lv.link.VIFID,
-				fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].vif_id", lv.link.VIFID, lv.index))
+				fmt.Sprintf("add the account that owns %s to aws.accounts and its region to aws.regions, or correct links[%d].vif_id", lv.link.VIFID, lv.index),
+				"directconnect:DescribeVirtualInterfaces")
 		default:
 			c.lookupProblem(pre+"state", probes.OrderVIF, link,
 				fmt.Sprintf("a VIF for link %s (VLAN %d, Amazon address %s)", link, lv.link.VLAN, lv.link.AmazonAddress),
-				fmt.Sprintf("create the VIF on the link's connection with VLAN %d, or set links[%d].vif_id", lv.link.VLAN, lv.index))
+				fmt.Sprintf("create the VIF on the link's connection with VLAN %d, or set links[%d].vif_id", lv.link.VLAN, lv.index),
+				"directconnect:DescribeVirtualInterfaces", "directconnect:DescribeDirectConnectGateways")
 		}
 		return
 	}
@@ -548,6 +629,12 @@ func (c *checker) vifRoutes(lv linkView) {
 	advertised := routeCIDRs(v.advertised)
 	want := c.site.Routing.ExpectedPrefixes
 	if len(want) == 0 {
+		// The VPC CIDRs are what AWS must advertise: all of them must
+		// have been read.
+		if f := c.s.failed("ec2:DescribeVpnGateways", "ec2:DescribeVpcs"); f != nil {
+			c.unread(name, probes.OrderVIF+4, link, "the VPC CIDRs that VIF "+id+" must advertise", f)
+			return
+		}
 		for _, d := range c.s.vpcs {
 			want = append(want, d.cidrs...)
 		}
@@ -732,22 +819,28 @@ func (c *checker) gateway() {
 				"DX gateway %s not found in %s", s.gwID, c.where())
 			return
 		}
-		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Skip, "", "DX gateway %s could not be read: %v", s.gwID, s.gwErr)
+		c.unread("aws.dxgw.state", probes.OrderGateway, "", "DX gateway "+s.gwID, c.failureOf(s.gwErr, "directconnect:DescribeDirectConnectGateways"))
 		return
 	}
 	gw := s.gw.gw
 	home := s.gw.key.region
-	switch st := gw.DirectConnectGatewayState; st {
-	case dxtypes.DirectConnectGatewayStateAvailable:
+	switch st := gw.DirectConnectGatewayState; {
+	case s.gw.lookupErr != nil:
+		f := c.failureOf(s.gw.lookupErr, "directconnect:DescribeDirectConnectGateways")
+		c.unread("aws.dxgw.state", probes.OrderGateway, "", "DX gateway "+s.gwID, f)
+		if c.site.Routing.AmazonASN != 0 {
+			c.unread("aws.dxgw.asn", probes.OrderGateway+1, "", "the Amazon-side ASN of DX gateway "+s.gwID, f)
+		}
+	case st == dxtypes.DirectConnectGatewayStateAvailable:
 		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Pass, "", "DX gateway %s (%s) is available", s.gwID, deref(gw.DirectConnectGatewayName))
-	case dxtypes.DirectConnectGatewayStatePending:
+	case st == dxtypes.DirectConnectGatewayStatePending:
 		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Warn, "wait for AWS to create the gateway", "DX gateway %s is pending", s.gwID)
 	default:
 		c.add("aws.dxgw.state", probes.OrderGateway, "", probes.Fail,
 			"create a DX gateway ("+cli(home, "directconnect create-direct-connect-gateway --direct-connect-gateway-name dxwatch --amazon-side-asn", itoa(int64(c.site.Routing.AmazonASN)))+") and set aws.dx_gateway_id",
 			"DX gateway %s is %s %s", s.gwID, st, deref(gw.StateChangeError))
 	}
-	if want := c.site.Routing.AmazonASN; want != 0 {
+	if want := c.site.Routing.AmazonASN; want != 0 && s.gw.lookupErr == nil {
 		got := deref(gw.AmazonSideAsn)
 		if got != int64(want) {
 			c.add("aws.dxgw.asn", probes.OrderGateway+1, "", probes.Fail,
@@ -758,7 +851,8 @@ func (c *checker) gateway() {
 		}
 	}
 	if s.gw.err != nil {
-		c.add("aws.dxgw.associations", probes.OrderGateway+2, "", probes.Skip, "", "associations of DX gateway %s could not be read: %v", s.gwID, s.gw.err)
+		c.unread("aws.dxgw.associations", probes.OrderGateway+2, "", "the associations of DX gateway "+s.gwID,
+			c.failureOf(s.gw.err, "directconnect:DescribeDirectConnectGatewayAssociations"))
 		return
 	}
 	if len(s.gw.assocs) == 0 {
@@ -802,7 +896,15 @@ func (c *checker) association(a dxtypes.DirectConnectGatewayAssociation, home st
 		if g.id != gid {
 			continue
 		}
+		if g.err != nil && !errors.Is(g.err, errNotFound) && ag.Type != dxtypes.GatewayTypeTransitGateway {
+			c.unread(name, probes.OrderGateway+2, "", "VGW "+gid+" (needed for its VPC's CIDRs)", c.failureOf(g.err, "ec2:DescribeVpnGateways"))
+			return
+		}
 		for _, v := range g.vpcs {
+			if err := c.s.vpcErr[v]; err != nil {
+				c.unread(name, probes.OrderGateway+2, "", "VPC "+v+" (needed for its CIDRs)", c.failureOf(err, "ec2:DescribeVpcs"))
+				return
+			}
 			if d := c.s.vpcs[v]; d != nil {
 				cidrs = append(cidrs, d.cidrs...)
 				known = true
@@ -849,10 +951,10 @@ func (c *checker) vgws() {
 				"VGW %s is in account %s, which is not in aws.accounts (add it to check the VPC and its route tables)", g.id, g.owner)
 			continue
 		case errors.Is(g.err, errNotFound):
-			c.lookupProblem(name, probes.OrderGateway+3, "", "VGW "+g.id, "check the gateway association or aws.virtual_gateway_id")
+			c.lookupProblem(name, probes.OrderGateway+3, "", "VGW "+g.id, "check the gateway association or aws.virtual_gateway_id", "ec2:DescribeVpnGateways")
 			continue
 		case g.err != nil:
-			c.add(name, probes.OrderGateway+3, "", probes.Skip, "", "VGW %s could not be read: %v", g.id, g.err)
+			c.unread(name, probes.OrderGateway+3, "", "VGW "+g.id, c.failureOf(g.err, "ec2:DescribeVpnGateways"))
 			continue
 		}
 		var attached, attaching []string
@@ -887,6 +989,10 @@ func (c *checker) tables() {
 				onPrem = append(onPrem, p)
 			}
 		}
+	}
+	for _, vpc := range sortedKeys(c.s.tableErr) {
+		c.unread("aws.vpc."+vpc+".route_tables", probes.OrderPropagation, "", "the route tables of "+vpc,
+			c.failureOf(c.s.tableErr[vpc], "ec2:DescribeRouteTables"))
 	}
 	for _, t := range c.s.tables {
 		region := t.key.region

@@ -90,8 +90,10 @@ func TestChecks(t *testing.T) {
 				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-12 * 24 * time.Hour))
 			},
 			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
-				"LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90", "LOA-CFA available (application/pdf",
+				"LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90",
+				"dxwatch loa --connection dxcon-lab00001 --out dxcon-lab00001-loa.pdf",
 				"aws directconnect describe-loa --connection-id dxcon-lab00001 --region us-east-1",
+				"this re-issues it and restarts its 90 days",
 			}}},
 		},
 		{
@@ -105,7 +107,10 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "LOA without issue time",
 			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "requested" },
-			want:   []want{{"aws.connection.primary.state", probes.Warn, []string{"no issue time", "LOA-CFA available"}}},
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+				"the LOA-CFA has never been downloaded (AWS reports no loaIssueTime)",
+				"download the LOA-CFA with dxwatch loa --connection dxcon-lab00001",
+			}}},
 		},
 		{
 			name:   "connection pending",

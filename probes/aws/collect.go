@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/dxwatch/dxwatch/probes"
 )
@@ -35,10 +35,12 @@ func (k tkey) String() string { return k.account + "/" + k.region }
 
 // failure is one API call that failed after its retries.
 type failure struct {
-	key    tkey
-	action string // IAM action, or the denied one when credentials failed
-	denied bool
-	err    error
+	key      tkey
+	action   string // IAM action; sts:AssumeRole when the role could not be assumed
+	kind     errKind
+	attempts int
+	elapsed  time.Duration
+	err      error
 }
 
 type targetState struct {
@@ -66,18 +68,13 @@ type vifData struct {
 	routesDone           bool
 }
 
-type loaInfo struct {
-	contentType string
-	size        int
-	err         error
-}
-
 type gatewayData struct {
 	gw          dxtypes.DirectConnectGateway
 	key         tkey
 	assocs      []dxtypes.DirectConnectGatewayAssociation
 	attachments []dxtypes.DirectConnectGatewayAttachment
 	err         error // associations or attachments could not be read
+	lookupErr   error // the gateway itself could not be read (gw is empty)
 }
 
 type vgwData struct {
@@ -152,7 +149,6 @@ type snapshot struct {
 	conns    map[string]*connData // the site's connections
 	vifs     map[string]*vifData  // the site's VIFs
 	links    []linkView
-	loas     map[string]loaInfo
 
 	gwID  string // configured or discovered
 	gw    *gatewayData
@@ -161,6 +157,9 @@ type snapshot struct {
 	vgws   []*vgwData
 	vpcs   map[string]*vpcData
 	tables []*tableData
+	// vpcErr and tableErr are why the VPCs, or the route tables, of a
+	// VPC could not be read.
+	vpcErr, tableErr map[string]error
 }
 
 func (s *snapshot) err() error {
@@ -172,7 +171,31 @@ func (s *snapshot) err() error {
 		keys[f.key] = true
 	}
 	f := s.failures[0]
-	return fmt.Errorf("%d failed calls in %d account/regions, first in %s: %s: %w", len(s.failures), len(keys), f.key, f.action, f.err)
+	reason, _ := f.describe("")
+	return fmt.Errorf("%d failed calls in %d account/regions, first in %s: %s: %w", len(s.failures), len(keys), f.key, reason, f.err)
+}
+
+// keepUnread adds to a snapshot whose poll failed in part the resources
+// of the previous one it lacks, so that their series keep their last
+// known values; a resource leaves the metrics only when a complete poll no
+// longer finds it.
+func (s *snapshot) keepUnread(prev *snapshot) {
+	for id, c := range prev.conns {
+		if s.conns[id] == nil {
+			s.conns[id] = c
+		}
+	}
+	for id, v := range prev.vifs {
+		if s.vifs[id] == nil {
+			s.vifs[id] = v
+		}
+	}
+	for _, t := range prev.tables {
+		if !slices.ContainsFunc(s.tables, func(x *tableData) bool { return x.id == t.id }) {
+			s.tables = append(s.tables, t)
+		}
+	}
+	sort.Slice(s.tables, func(i, j int) bool { return s.tables[i].id < s.tables[j].id })
 }
 
 func (s *snapshot) connIDs() []string { return sortedKeys(s.conns) }
@@ -207,13 +230,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// call runs one API call with the configured timeout and records its
+// attemptsKey carries an attempt counter from call to the SDK middleware.
+type attemptsKey struct{}
+
+type attemptCounter struct {
+	action string
+	n      atomic.Int32
+}
+
+// call runs one API call within the poll's budget and records its
 // failure: a metric (through the SDK middleware), one log line and the
 // snapshot's failures.
 func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) error {
-	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	err := fn(cctx)
+	ac := &attemptCounter{action: action}
+	start := time.Now()
+	err := fn(context.WithValue(ctx, attemptsKey{}, ac))
 	s.mu.Lock()
 	t := s.targets[k]
 	if t == nil {
@@ -225,44 +256,63 @@ func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		err = fmt.Errorf("%s: no answer within timeout %s: %w", action, p.cfg.Timeout, err)
+	f := failure{key: k, action: action, kind: classify(err), attempts: int(ac.n.Load()), elapsed: time.Since(start), err: err}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && ctx.Err() != context.Canceled {
+		err = fmt.Errorf("%s: %w (aws.timeout %s): %w", action, errBudget, p.cfg.Timeout, err)
+		f.err, f.kind = err, kindUnavailable
 	}
-	f := failure{key: k, action: action, err: err}
-	if a, ok := deniedAction(err); ok {
-		f.denied = true
-		if a != "" {
-			f.action = a
-		}
+	if assumeRoleFailed(err) {
+		f.action = "sts:AssumeRole"
 	}
-	s.mu.Lock()
-	t.failures = append(t.failures, f)
-	s.failures = append(s.failures, f)
-	s.mu.Unlock()
-	if ctx.Err() == nil {
-		attrs := []any{"account", k.account, "region", k.region, "action", f.action, "err", err}
-		if f.denied {
-			attrs = append(attrs, "fix", fmt.Sprintf("allow %s in the IAM policy of the dxwatch identity (see deploy/iam-policy.json)", f.action))
+	s.record(f)
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		reason, fix := f.describe("the dxwatch identity")
+		attrs := []any{"account", k.account, "region", k.region, "action", f.action, "reason", reason, "err", err}
+		if fix != "" {
+			attrs = append(attrs, "fix", fix)
 		}
 		p.log.Warn("aws api call failed", attrs...)
 	}
 	return err
 }
 
-// deniedAction says whether err is an access-denied error and, when the
-// denied call was the AssumeRole under the credentials, returns
-// "sts:AssumeRole".
-func deniedAction(err error) (string, bool) {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) || !isDeniedCode(apiErr.ErrorCode()) {
-		return "", false
+// record adds a failure to the snapshot.
+func (s *snapshot) record(f failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.targets[f.key]
+	if t == nil {
+		t = &targetState{}
+		s.targets[f.key] = t
 	}
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if oe, ok := e.(*smithy.OperationError); ok && oe.Operation() == "AssumeRole" {
-			return "sts:AssumeRole", true
+	t.failures = append(t.failures, f)
+	s.failures = append(s.failures, f)
+}
+
+// tryPermission makes a call whose answer is not needed, only to learn
+// whether it is allowed: when an earlier failure left its real input
+// unknown, this still names every denied action in one poll. Only a denial
+// is recorded.
+func (p *Probe) tryPermission(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) {
+	err := fn(ctx)
+	if err == nil || classify(err) != kindDenied {
+		return
+	}
+	f := failure{key: k, action: action, kind: kindDenied, err: err}
+	s.record(f)
+	_, fix := f.describe("the dxwatch identity")
+	p.log.Warn("aws api call failed", "account", k.account, "region", k.region, "action", action, "err", err, "fix", fix)
+}
+
+// failed returns the first failure of one of the actions, or of the
+// credentials (which fail every action alike), or nil.
+func (s *snapshot) failed(actions ...string) *failure {
+	for i := range s.failures {
+		if slices.Contains(actions, s.failures[i].action) || s.failures[i].kind == kindAuth {
+			return &s.failures[i]
 		}
 	}
-	return "", true
+	return nil
 }
 
 // pages calls fn page by page until the token runs out, at most maxPages.
@@ -283,10 +333,7 @@ func (p *Probe) pages(ctx context.Context, s *snapshot, k tkey, action string, f
 		}
 		if token != nil && *next == *token {
 			err := fmt.Errorf("%s: the next-page token repeats %q", action, *next)
-			s.mu.Lock()
-			s.failures = append(s.failures, failure{key: k, action: action, err: err})
-			s.targets[k].failures = append(s.targets[k].failures, failure{key: k, action: action, err: err})
-			s.mu.Unlock()
+			s.record(failure{key: k, action: action, kind: kindUnavailable, attempts: 1, err: err})
 			return err
 		}
 		token = next
@@ -311,8 +358,8 @@ func parallel(fns []func()) {
 func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapshot {
 	s := &snapshot{
 		at: p.now(), targets: map[tkey]*targetState{}, idents: map[string]identity{},
-		conns: map[string]*connData{}, vifs: map[string]*vifData{}, loas: map[string]loaInfo{},
-		vpcs: map[string]*vpcData{},
+		conns: map[string]*connData{}, vifs: map[string]*vifData{},
+		vpcs: map[string]*vpcData{}, vpcErr: map[string]error{}, tableErr: map[string]error{},
 	}
 	home := p.cfg.Regions[0]
 	for _, ac := range clients {
@@ -350,10 +397,9 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 	}
 	found := map[tkey]*regional{}
 	fns = fns[:0]
+	// A failed STS call does not stop these: STS may be down (or
+	// throttled) while Direct Connect and EC2 answer.
 	for _, ac := range clients {
-		if s.idents[ac.cfg.Name].err != nil {
-			continue // its credentials do not work: every call would fail alike
-		}
 		for _, r := range p.cfg.Regions {
 			k := tkey{ac.cfg.Name, r}
 			res := &regional{}
@@ -410,44 +456,31 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 		p.collectGateway(ctx, s, clients)
 	}
 
-	// 5. Routes on each VIF, LOAs of requested connections.
+	// 5. Routes on each VIF. A VIF configured by ID but not read (its
+	// DescribeVirtualInterfaces failed) is still tried, to learn whether
+	// ListVirtualInterfaceRoutes is allowed too. The LOA-CFA is never
+	// downloaded here: DescribeLoa re-issues it (see loa.go).
 	fns = fns[:0]
-	var loaMu sync.Mutex
 	for _, id := range s.vifIDs() {
 		v := s.vifs[id]
 		ac := clientsFor(clients, v.key.account)
 		fns = append(fns, func() { p.collectRoutes(ctx, s, ac.dx[v.key.region], v) })
 	}
-	for _, id := range s.connIDs() {
-		c := s.conns[id]
-		if c.ConnectionState != dxtypes.ConnectionStateRequested {
-			continue
-		}
-		p.mu.Lock()
-		cached, ok := p.loas[id]
-		p.mu.Unlock()
-		if ok && cached.err == nil {
-			s.loas[id] = cached
-			continue
-		}
-		dx := clientsFor(clients, c.key.account).dx[c.key.region]
-		fns = append(fns, func() {
-			var out *directconnect.DescribeLoaOutput
-			err := p.call(ctx, s, c.key, "directconnect:DescribeLoa", func(ctx context.Context) error {
-				var err error
-				out, err = dx.DescribeLoa(ctx, &directconnect.DescribeLoaInput{
-					ConnectionId: &id, LoaContentType: dxtypes.LoaContentTypePdf,
-				})
-				return err
-			})
-			l := loaInfo{err: err}
-			if err == nil {
-				l.contentType, l.size = string(out.LoaContentType), len(out.LoaContent)
+	if f := s.failed("directconnect:DescribeVirtualInterfaces"); f != nil {
+		for _, l := range p.deps.Site.Links {
+			if l.VIFID == "" || s.vifs[l.VIFID] != nil {
+				continue
 			}
-			loaMu.Lock()
-			s.loas[id] = l
-			loaMu.Unlock()
-		})
+			dx := clientsFor(clients, f.key.account).dx[f.key.region]
+			fns = append(fns, func() {
+				p.tryPermission(ctx, s, f.key, "directconnect:ListVirtualInterfaceRoutes", func(ctx context.Context) error {
+					_, err := dx.ListVirtualInterfaceRoutes(ctx, &directconnect.ListVirtualInterfaceRoutesInput{
+						VirtualInterfaceId: &l.VIFID, MaxResults: awssdk.Int32(1),
+					})
+					return err
+				})
+			})
+		}
 	}
 	parallel(fns)
 
@@ -547,15 +580,14 @@ func addrEqual(aws string, want netip.Prefix) bool {
 
 // collectGateway finds the DX gateway in the accounts (it is global: it is
 // looked up in each account's first region) and reads its associations and
-// VIF attachments.
+// VIF attachments. When the gateway could not be read, its associations and
+// attachments are still read with its ID from the first account that
+// failed: they may be allowed, and are needed either way.
 func (p *Probe) collectGateway(ctx context.Context, s *snapshot, clients []*accountClients) {
 	home := p.cfg.Regions[0]
+	var failed *accountClients
 	var lookupErr error
 	for _, ac := range clients {
-		if s.idents[ac.cfg.Name].err != nil {
-			lookupErr = s.idents[ac.cfg.Name].err
-			continue
-		}
 		k := tkey{ac.cfg.Name, home}
 		dx := ac.dx[home]
 		var gw *dxtypes.DirectConnectGateway
@@ -574,43 +606,53 @@ func (p *Probe) collectGateway(ctx context.Context, s *snapshot, clients []*acco
 			return out.NextToken, nil
 		})
 		if err != nil {
-			lookupErr = err
+			if failed == nil {
+				failed, lookupErr = ac, err
+			}
 			continue
 		}
 		if gw == nil {
 			continue
 		}
-		gd := &gatewayData{gw: *gw, key: k}
-		s.gw = gd
-		gd.err = errors.Join(
-			p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAssociations", func(ctx context.Context, tok *string) (*string, error) {
-				out, err := dx.DescribeDirectConnectGatewayAssociations(ctx, &directconnect.DescribeDirectConnectGatewayAssociationsInput{
-					DirectConnectGatewayId: &s.gwID, NextToken: tok,
-				})
-				if err != nil {
-					return nil, err
-				}
-				gd.assocs = append(gd.assocs, out.DirectConnectGatewayAssociations...)
-				return out.NextToken, nil
-			}),
-			p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAttachments", func(ctx context.Context, tok *string) (*string, error) {
-				out, err := dx.DescribeDirectConnectGatewayAttachments(ctx, &directconnect.DescribeDirectConnectGatewayAttachmentsInput{
-					DirectConnectGatewayId: &s.gwID, NextToken: tok,
-				})
-				if err != nil {
-					return nil, err
-				}
-				gd.attachments = append(gd.attachments, out.DirectConnectGatewayAttachments...)
-				return out.NextToken, nil
-			}),
-		)
+		p.collectGatewayLinks(ctx, s, ac, &gatewayData{gw: *gw, key: k})
 		return
 	}
-	if lookupErr != nil {
-		s.gwErr = lookupErr
+	if failed == nil {
+		s.gwErr = errNotFound
 		return
 	}
-	s.gwErr = errNotFound
+	s.gwErr = lookupErr
+	p.collectGatewayLinks(ctx, s, failed, &gatewayData{key: tkey{failed.cfg.Name, home}, lookupErr: lookupErr})
+}
+
+// collectGatewayLinks reads the associations and VIF attachments of the
+// DX gateway.
+func (p *Probe) collectGatewayLinks(ctx context.Context, s *snapshot, ac *accountClients, gd *gatewayData) {
+	k := gd.key
+	dx := ac.dx[k.region]
+	s.gw = gd
+	gd.err = errors.Join(
+		p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAssociations", func(ctx context.Context, tok *string) (*string, error) {
+			out, err := dx.DescribeDirectConnectGatewayAssociations(ctx, &directconnect.DescribeDirectConnectGatewayAssociationsInput{
+				DirectConnectGatewayId: &s.gwID, NextToken: tok,
+			})
+			if err != nil {
+				return nil, err
+			}
+			gd.assocs = append(gd.assocs, out.DirectConnectGatewayAssociations...)
+			return out.NextToken, nil
+		}),
+		p.pages(ctx, s, k, "directconnect:DescribeDirectConnectGatewayAttachments", func(ctx context.Context, tok *string) (*string, error) {
+			out, err := dx.DescribeDirectConnectGatewayAttachments(ctx, &directconnect.DescribeDirectConnectGatewayAttachmentsInput{
+				DirectConnectGatewayId: &s.gwID, NextToken: tok,
+			})
+			if err != nil {
+				return nil, err
+			}
+			gd.attachments = append(gd.attachments, out.DirectConnectGatewayAttachments...)
+			return out.NextToken, nil
+		}),
+	)
 }
 
 // collectRoutes lists the routes AWS accepted from and advertised to
@@ -690,9 +732,6 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 			// Look for it in every target, first hit wins.
 			g.visible = true
 			for _, ac := range clients {
-				if s.idents[ac.cfg.Name].err != nil {
-					continue
-				}
 				for _, r := range p.cfg.Regions {
 					k := tkey{ac.cfg.Name, r}
 					var n int
@@ -755,12 +794,28 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 					}
 				}
 			}
+			if err != nil {
+				// The VPCs are unknown: ask whether their reads would be
+				// allowed, so that one poll names every denied action.
+				for action, fn := range map[string]func(ctx context.Context) error{
+					"ec2:DescribeVpcs": func(ctx context.Context) error {
+						_, err := cl.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{DryRun: awssdk.Bool(true)})
+						return err
+					},
+					"ec2:DescribeRouteTables": func(ctx context.Context) error {
+						_, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{DryRun: awssdk.Bool(true)})
+						return err
+					},
+				} {
+					p.tryPermission(ctx, s, k, action, fn)
+				}
+			}
 			if len(vpcVGW) == 0 {
 				return
 			}
 			vpcIDs := sortedKeys(vpcVGW)
 			var vpcs []*vpcData
-			err = p.pages(ctx, s, k, "ec2:DescribeVpcs", func(ctx context.Context, tok *string) (*string, error) {
+			vpcErr := p.pages(ctx, s, k, "ec2:DescribeVpcs", func(ctx context.Context, tok *string) (*string, error) {
 				out, err := cl.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
 					Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
 				})
@@ -768,46 +823,42 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 					return nil, err
 				}
 				for _, v := range out.Vpcs {
-					d := &vpcData{id: deref(v.VpcId), vgw: vpcVGW[deref(v.VpcId)], key: k}
-					for _, a := range v.CidrBlockAssociationSet {
-						if a.CidrBlockState != nil && a.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
-							continue
-						}
-						if pfx, err := netip.ParsePrefix(deref(a.CidrBlock)); err == nil {
-							d.cidrs = append(d.cidrs, pfx)
-						}
-					}
-					if len(d.cidrs) == 0 {
-						if pfx, err := netip.ParsePrefix(deref(v.CidrBlock)); err == nil {
-							d.cidrs = append(d.cidrs, pfx)
-						}
-					}
-					vpcs = append(vpcs, d)
+					vpcs = append(vpcs, newVPCData(v, vpcVGW[deref(v.VpcId)], k))
 				}
 				return out.NextToken, nil
 			})
+			// The route tables are read even when the VPCs could not be:
+			// their filter needs only the VPC IDs, known from the VGWs.
 			var tables []*tableData
-			if err == nil {
-				p.pages(ctx, s, k, "ec2:DescribeRouteTables", func(ctx context.Context, tok *string) (*string, error) {
-					out, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-						Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
-						MaxResults: awssdk.Int32(100),
-					})
-					if err != nil {
-						return nil, err
-					}
-					for _, rt := range out.RouteTables {
-						vpc := deref(rt.VpcId)
-						tables = append(tables, &tableData{id: deref(rt.RouteTableId), vpc: vpc, vgw: vpcVGW[vpc], key: k, rt: rt})
-					}
-					return out.NextToken, nil
+			tableErr := p.pages(ctx, s, k, "ec2:DescribeRouteTables", func(ctx context.Context, tok *string) (*string, error) {
+				out, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+					Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
+					MaxResults: awssdk.Int32(100),
 				})
-			}
+				if err != nil {
+					return nil, err
+				}
+				for _, rt := range out.RouteTables {
+					vpc := deref(rt.VpcId)
+					tables = append(tables, &tableData{id: deref(rt.RouteTableId), vpc: vpc, vgw: vpcVGW[vpc], key: k, rt: rt})
+				}
+				return out.NextToken, nil
+			})
 			mu.Lock()
 			for _, v := range vpcs {
 				s.vpcs[v.id] = v
 			}
-			s.tables = append(s.tables, tables...)
+			for _, id := range vpcIDs {
+				if vpcErr != nil {
+					s.vpcErr[id] = vpcErr
+				}
+				if tableErr != nil {
+					s.tableErr[id] = tableErr
+				}
+			}
+			if tableErr == nil {
+				s.tables = append(s.tables, tables...)
+			}
 			mu.Unlock()
 		})
 	}
@@ -822,6 +873,25 @@ func sortedTkeys[V any](m map[tkey]V) []tkey {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	return keys
+}
+
+// newVPCData keeps a VPC's associated CIDRs.
+func newVPCData(v ec2types.Vpc, vgw string, k tkey) *vpcData {
+	d := &vpcData{id: deref(v.VpcId), vgw: vgw, key: k}
+	for _, a := range v.CidrBlockAssociationSet {
+		if a.CidrBlockState != nil && a.CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(deref(a.CidrBlock)); err == nil {
+			d.cidrs = append(d.cidrs, pfx)
+		}
+	}
+	if len(d.cidrs) == 0 {
+		if pfx, err := netip.ParsePrefix(deref(v.CidrBlock)); err == nil {
+			d.cidrs = append(d.cidrs, pfx)
+		}
+	}
+	return d
 }
 
 // cli returns an AWS CLI command line for a fix.

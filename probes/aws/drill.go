@@ -144,8 +144,13 @@ func (p *Probe) ownedVIF(ctx context.Context, vif string) (*directconnect.Client
 
 // withDenied adds the denied IAM action to an access-denied error.
 func withDenied(err error, action string) error {
-	if a, ok := deniedAction(err); ok {
-		return fmt.Errorf("access denied: allow %s for these credentials: %w", orDefault(a, action), err)
+	switch classify(err) {
+	case kindDenied:
+		return fmt.Errorf("access denied: allow %s for these credentials: %w", action, err)
+	case kindAuth:
+		if assumeRoleFailed(err) {
+			return fmt.Errorf("access denied: allow sts:AssumeRole for these credentials: %w", err)
+		}
 	}
 	return err
 }

@@ -2,16 +2,11 @@ package aws
 
 import (
 	"context"
-	"errors"
-	"net"
-	"slices"
 	"strings"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -126,50 +121,13 @@ func (p *Probe) countCalls(stack *middleware.Stack) error {
 	return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("dxwatchCountCalls",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleFinalize(ctx, in)
-			p.apiCalls.WithLabelValues(iamAction(ctx), resultClass(err)).Inc()
+			action := iamAction(ctx)
+			p.apiCalls.WithLabelValues(action, resultClass(err)).Inc()
+			if ac, ok := ctx.Value(attemptsKey{}).(*attemptCounter); ok && ac.action == action {
+				ac.n.Add(1)
+			}
 			return out, md, err
 		}), "Retry", middleware.After)
-}
-
-var throttleCodes = []string{"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException",
-	"RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException"}
-
-// resultClass sorts an attempt's error into a bounded label value.
-func resultClass(err error) string {
-	if err == nil {
-		return "success"
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); {
-		case slices.Contains(throttleCodes, code):
-			return "throttled"
-		case isDeniedCode(code):
-			return "denied"
-		}
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
-		return "server_error"
-	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return "timeout"
-	}
-	var de *smithy.DeserializationError
-	if errors.As(err, &de) {
-		return "malformed"
-	}
-	return "error"
-}
-
-func isDeniedCode(code string) bool {
-	switch code {
-	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
-		"AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException":
-		return true
-	}
-	return false
 }
 
 func deref[T any](p *T) T {

@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -55,7 +57,6 @@ type Probe struct {
 	snap        *snapshot
 	checks      []probes.CheckResult
 	lastSuccess map[tkey]time.Time
-	loas        map[string]loaInfo // DescribeLoa results, kept while the connection stays requested
 }
 
 // accountClients are the SDK clients of one account, one per region.
@@ -79,10 +80,9 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		externalIDs: map[string]string{},
 		loadConfig:  loadDefaultConfig,
 		now:         time.Now,
-		maxAttempts: 5,
-		maxBackoff:  20 * time.Second,
+		maxAttempts: 8,
+		maxBackoff:  4 * time.Second,
 		lastSuccess: map[tkey]time.Time{},
-		loas:        map[string]loaInfo{},
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dxwatch_aws_api_calls_total",
 			Help: "AWS API call attempts by IAM action and result (success, throttled, denied, server_error, timeout, malformed, error).",
@@ -104,7 +104,8 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = cfg.Timeout
+	// One slow attempt must leave time for a retry within the poll.
+	tr.ResponseHeaderTimeout = max(cfg.Timeout/3, time.Second)
 	tr.MaxIdleConnsPerHost = 4
 	p.transport = tr
 	return p, nil
@@ -152,18 +153,25 @@ func (p *Probe) Checks() []probes.CheckResult {
 	return append([]probes.CheckResult(nil), p.checks...)
 }
 
-// Poll runs one round: it calls the API in every account and region,
-// caches the result, evaluates the checks and reports them to the
-// observer. It returns an error when some account or region failed; the
-// others are still polled and cached. `dxwatch verify` calls it once.
+// Poll runs one round within the poll's budget (aws.timeout): it calls
+// the API in every account and region, caches the result, evaluates the
+// checks and reports them to the observer. It returns an error when some
+// call failed; the others are still made and cached. What a failed poll
+// could not read keeps its last known value (metrics and checks, marked
+// as such) until a poll reads it again; the staleness is exported as
+// dxwatch_aws_last_success_timestamp_seconds. `dxwatch verify` calls it
+// once.
 func (p *Probe) Poll(ctx context.Context) error {
 	clients, err := p.accountClients(ctx)
 	if err != nil {
 		return err
 	}
-	snap := p.collect(ctx, clients)
+	pctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	snap := p.collect(pctx, clients)
+	cancel()
 	now := p.now()
 	checks := evaluate(p.cfg, p.deps.Site, snap, now)
+	fresh := checks
 
 	p.mu.Lock()
 	for k, t := range snap.targets {
@@ -171,18 +179,14 @@ func (p *Probe) Poll(ctx context.Context) error {
 			p.lastSuccess[k] = snap.at
 		}
 	}
-	for id, l := range snap.loas {
-		p.loas[id] = l
-	}
-	for id := range p.loas {
-		if c, ok := snap.conns[id]; !ok || c.ConnectionState != "requested" {
-			delete(p.loas, id)
-		}
+	if len(snap.failures) > 0 && p.snap != nil {
+		snap.keepUnread(p.snap)
+		checks = keepUnreadChecks(p.checks, checks)
 	}
 	p.snap, p.checks = snap, checks
 	p.mu.Unlock()
 
-	for _, c := range checks {
+	for _, c := range fresh {
 		if c.Status == probes.Skip {
 			continue
 		}
@@ -192,6 +196,40 @@ func (p *Probe) Poll(ctx context.Context) error {
 		})
 	}
 	return snap.err()
+}
+
+// lastKnown marks a check result carried over from an earlier poll.
+const lastKnown = " [last known: not read since "
+
+// keepUnreadChecks returns the checks of a poll that failed in part, with
+// the earlier result of every check the poll had to skip or could not
+// evaluate, so that dxwatch_check_ok and alerts on it hold their value
+// while the API is down instead of vanishing.
+func keepUnreadChecks(prev, cur []probes.CheckResult) []probes.CheckResult {
+	idx := map[string]int{}
+	for i, c := range cur {
+		idx[c.Name] = i
+	}
+	out := slices.Clone(cur)
+	for _, old := range prev {
+		if old.Status == probes.Skip {
+			continue
+		}
+		i, ok := idx[old.Name]
+		if ok && out[i].Status != probes.Skip {
+			continue
+		}
+		if !strings.Contains(old.Reason, lastKnown) {
+			old.Reason += lastKnown + old.Time.UTC().Format(time.RFC3339) + "]"
+		}
+		if ok {
+			out[i] = old
+		} else {
+			out = append(out, old)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b probes.CheckResult) int { return a.Order - b.Order })
+	return out
 }
 
 // accountClients builds the SDK clients once; a failure (a broken shared
@@ -209,12 +247,18 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 	}
 	base.Region = home
 	base.HTTPClient = &http.Client{Transport: p.transport}
+	// Adaptive mode: after a throttle the client slows its own request
+	// rate, so a throttled poll completes instead of failing. The poll's
+	// budget (aws.timeout) bounds the retries, not the SDK's process-wide
+	// retry quota, which a long throttling burst would drain and keep
+	// failing calls after it ended.
 	base.Retryer = func() awssdk.Retryer {
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = p.maxAttempts
 				so.MaxBackoff = p.maxBackoff
-				so.Backoff = retry.NewExponentialJitterBackoff(p.maxBackoff)
+				so.Backoff = backoff{base: min(500*time.Millisecond, p.maxBackoff), max: p.maxBackoff}
+				so.RateLimiter = ratelimit.None
 			})
 		})
 	}
@@ -242,6 +286,18 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 	}
 	p.clients = out
 	return out, nil
+}
+
+// backoff is full jitter: a random wait up to base·2^attempt, at most max.
+type backoff struct{ base, max time.Duration }
+
+// BackoffDelay implements retry.BackoffDelayer.
+func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	d := b.max
+	if attempt < 20 {
+		d = min(b.base<<attempt, b.max)
+	}
+	return rand.N(d + 1), nil
 }
 
 // errNotFound says a resource is not visible in any configured account.

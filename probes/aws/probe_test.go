@@ -49,9 +49,9 @@ func TestIAMPolicyIsExact(t *testing.T) {
 	if !slices.Equal(seen, policy) {
 		t.Errorf("the poll called:\n  %s\ndeploy/iam-policy.json allows:\n  %s", strings.Join(seen, "\n  "), strings.Join(policy, "\n  "))
 	}
-	for _, a := range DrillActions {
+	for _, a := range append(slices.Clone(DrillActions), LoaActions...) {
 		if slices.Contains(policy, a) {
-			t.Errorf("the read-only policy allows the drill action %s", a)
+			t.Errorf("the read-only policy allows %s, which has side effects", a)
 		}
 	}
 }

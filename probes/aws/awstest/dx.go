@@ -81,6 +81,10 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 		if x.ConnectionState != "requested" && x.ConnectionState != "pending" {
 			return nil, clientErr("LOA is not available for connection %s in state %s", x.ConnectionID, x.ConnectionState)
 		}
+		// The API reference defines loaIssueTime as "the time of the most
+		// recent call to DescribeLoa for this connection": each call
+		// re-issues the document and restarts its clock.
+		x.LoaIssueTime = At(s.now())
 		out = map[string]any{
 			"loaContent":     []byte("%PDF-1.4\n% fake LOA-CFA for " + x.ConnectionID + "\n"),
 			"loaContentType": "application/pdf",

@@ -132,6 +132,11 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 	sc := s.sc
 	visible := func(owner, region string) bool { return owner == c.account && region == c.region }
 	reqID := fmt.Sprintf("fake-%d", time.Now().UnixNano())
+	if first(c.form["DryRun"]) == "true" {
+		// Permission was checked before (Scenario Deny): EC2 answers a
+		// permitted dry run with this error, HTTP 412.
+		return nil, &apiError{status: 412, code: "DryRunOperation", msg: "Request would have succeeded, but DryRun flag is set."}
+	}
 	var out any
 	switch c.op {
 	case "DescribeVpnGateways":

@@ -42,6 +42,21 @@ type Fault struct {
 	Truncate bool
 	// Delay holds the response back (the request's context still ends it).
 	Delay time.Duration
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter string
+}
+
+// RateLimit throttles like AWS: a token bucket per account, region and
+// service that refills at Rate requests per second up to Burst; a request
+// finding it empty gets the service's throttling error (see Throttle).
+type RateLimit struct {
+	Rate  float64
+	Burst int
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
 }
 
 // Throttle returns the throttling fault each service really answers with:
@@ -73,6 +88,8 @@ type Server struct {
 	sessions map[string]session // session access key -> identity
 	nextID   int
 	now      func() time.Time
+	limit    *RateLimit
+	buckets  map[string]*bucket
 
 	// OnCall, when set before serving, sees every action requested
 	// ("ec2:DescribeVpcs"), including ones answered with a fault.
@@ -113,6 +130,37 @@ func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+}
+
+// SetRateLimit throttles every request beyond the limit; nil lifts it.
+func (s *Server) SetRateLimit(l *RateLimit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit, s.buckets = l, map[string]*bucket{}
+}
+
+// throttled takes a token from the caller's bucket and says whether there
+// was none.
+func (s *Server) throttled(c call) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit == nil {
+		return false
+	}
+	key := c.account + "/" + c.region + "/" + c.service
+	now := time.Now()
+	b := s.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: float64(s.limit.Burst), last: now}
+		s.buckets[key] = b
+	}
+	b.tokens = min(float64(s.limit.Burst), b.tokens+now.Sub(b.last).Seconds()*s.limit.Rate)
+	b.last = now
+	if b.tokens < 1 {
+		return true
+	}
+	b.tokens--
+	return false
 }
 
 // ClearFaults removes every fault.
@@ -180,7 +228,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.throttled(c) {
+		t := Throttle(c.action, 1)
+		writeError(w, c.service, t.Status, t.Code, t.Message)
+		return
+	}
 	f := s.fault(c)
+	if f != nil && f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
 	if f != nil && f.Delay > 0 {
 		select {
 		case <-time.After(f.Delay):
