@@ -509,6 +509,28 @@ func (s *snapshot) accountByID(id string) (string, bool) {
 	return "", false
 }
 
+// unverifiedAccount returns the configured account that is probably the
+// AWS account id when STS could not say: the one whose account_id is id,
+// else the only account whose identity is unknown.
+func (p *Probe) unverifiedAccount(s *snapshot, id string) (string, bool) {
+	var unknown []string
+	for _, a := range p.cfg.accounts() {
+		if s.idents[a.Name].err == nil {
+			continue
+		}
+		if a.AccountID == id {
+			return a.Name, true
+		}
+		if a.AccountID == "" {
+			unknown = append(unknown, a.Name)
+		}
+	}
+	if len(unknown) == 1 {
+		return unknown[0], true
+	}
+	return "", false
+}
+
 // matchLinks finds each site link's connection and VIF: by the configured
 // IDs, else by discovery (VIFs on the DX gateway, the VGW or the link's
 // connection, matched by peer addresses, then by VLAN).
@@ -724,6 +746,9 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 		switch {
 		case g.owner != "" && g.region != "":
 			name, ok := s.accountByID(g.owner)
+			if !ok {
+				name, ok = p.unverifiedAccount(s, g.owner)
+			}
 			if !ok {
 				continue // not visible: say so in the checks
 			}
