@@ -78,7 +78,10 @@ var (
 	nameRE      = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 	accountRE   = regexp.MustCompile(`^\d{12}$`)
 	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+	// The API types a DX gateway ID as a plain string; real ones are
+	// UUIDs, the AWS examples' 5f294f92-bafb-4011-916d-9b0bexample is not.
 	dxgwRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	dxgwLooseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 	vgwRE       = regexp.MustCompile(`^vgw-[0-9a-f]{8,17}$`)
 	bandwidthRE = regexp.MustCompile(`^\d+(Mbps|Gbps)$`)
 )
@@ -125,8 +128,8 @@ func (c Config) Validate(site probes.Site) error {
 			ps.Addf(path+".external_id_file", "an external ID is only used with role_arn: set role_arn or remove external_id_file")
 		}
 	}
-	if c.DXGatewayID != "" && !dxgwRE.MatchString(c.DXGatewayID) {
-		ps.Addf("dx_gateway_id", "not a Direct Connect gateway ID: %q (a UUID such as 5f294f92-bafb-4011-916d-9b0bec5ac8fb)", c.DXGatewayID)
+	if c.DXGatewayID != "" && !dxgwLooseRE.MatchString(c.DXGatewayID) {
+		ps.Addf("dx_gateway_id", "not a Direct Connect gateway ID: %q (letters, digits and '-', such as 5f294f92-bafb-4011-916d-9b0bec5ac8fb)", c.DXGatewayID)
 	}
 	if c.VirtualGatewayID != "" && !vgwRE.MatchString(c.VirtualGatewayID) {
 		ps.Addf("virtual_gateway_id", "not a virtual private gateway ID: %q (vgw-0123456789abcdef0)", c.VirtualGatewayID)
@@ -161,6 +164,17 @@ func (c Config) Validate(site probes.Site) error {
 		ps.Addf("timeout", "timeout %s is longer than poll_interval %s", c.Timeout, c.PollInterval)
 	}
 	return ps.Err()
+}
+
+// Warnings returns what is accepted but unusual, with paths relative to
+// the section: an ID AWS would take that does not look like the ones it
+// issues.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.DXGatewayID != "" && dxgwLooseRE.MatchString(c.DXGatewayID) && !dxgwRE.MatchString(c.DXGatewayID) {
+		w = append(w, fmt.Sprintf("dx_gateway_id: %q is not a UUID like the IDs Direct Connect issues (5f294f92-bafb-4011-916d-9b0bec5ac8fb); it is used as is", c.DXGatewayID))
+	}
+	return w
 }
 
 // accounts returns the configured accounts, or the default one.

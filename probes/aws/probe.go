@@ -88,6 +88,9 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 			Help: "AWS API call attempts by IAM action and result (success, throttled, denied, server_error, timeout, malformed, error).",
 		}, []string{"operation", "result"}),
 	}
+	for _, w := range cfg.Warnings() {
+		p.log.Warn("aws configuration: " + w)
+	}
 	for i, a := range cfg.accounts() {
 		if a.ExternalIDFile == "" {
 			continue

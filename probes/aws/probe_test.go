@@ -225,8 +225,9 @@ func TestValidate(t *testing.T) {
 			"accounts[3].name: account name \"p\" is used twice",
 			"accounts[3].external_id_file: an external ID is only used with role_arn: set role_arn or remove external_id_file",
 		}, "\n")},
-		{"gateways", func(c *Config, _ *probes.Site) { c.DXGatewayID, c.VirtualGatewayID = "dxgw-1", "vgw-xyz" }, strings.Join([]string{
-			"dx_gateway_id: not a Direct Connect gateway ID: \"dxgw-1\" (a UUID such as 5f294f92-bafb-4011-916d-9b0bec5ac8fb)",
+		{"AWS example gateway ID", func(c *Config, _ *probes.Site) { c.DXGatewayID = "5f294f92-bafb-4011-916d-9b0bexample" }, ""},
+		{"gateways", func(c *Config, _ *probes.Site) { c.DXGatewayID, c.VirtualGatewayID = "dxgw 1", "vgw-xyz" }, strings.Join([]string{
+			"dx_gateway_id: not a Direct Connect gateway ID: \"dxgw 1\" (letters, digits and '-', such as 5f294f92-bafb-4011-916d-9b0bec5ac8fb)",
 			"virtual_gateway_id: not a virtual private gateway ID: \"vgw-xyz\" (vgw-0123456789abcdef0)",
 			"virtual_gateway_id: set dx_gateway_id or virtual_gateway_id, not both: a VIF attaches to one of them",
 		}, "\n")},
@@ -263,6 +264,28 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	for id, want := range map[string]string{
+		awstest.LabDXGateway:                   "",
+		"5f294f92-bafb-4011-916d-9b0bexample":  `dx_gateway_id: "5f294f92-bafb-4011-916d-9b0bexample" is not a UUID like the IDs Direct Connect issues`,
+		"5F294F92-BAFB-4011-916D-9B0BEC5AC8FB": "is not a UUID",
+	} {
+		cfg := labConfig()
+		cfg.DXGatewayID = id
+		got := strings.Join(cfg.Warnings(), "\n")
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("Warnings for %s: %q, want %q", id, got, want)
+		}
+	}
+	// New logs them.
+	cfg := labConfig()
+	cfg.DXGatewayID = "5f294f92-bafb-4011-916d-9b0bexample"
+	_, logs := testProbe(t, cfg, labSite(), "http://127.0.0.1:1")
+	if !strings.Contains(logs.String(), "is not a UUID") {
+		t.Errorf("New did not log the warning: %s", logs)
 	}
 }
 
