@@ -74,10 +74,10 @@ func DefaultConfig() Config {
 }
 
 var (
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-	nameRE      = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	accountRE   = regexp.MustCompile(`^\d{12}$`)
-	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+	roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
 	// The API types a DX gateway ID as a plain string; real ones are
 	// UUIDs, the AWS examples' 5f294f92-bafb-4011-916d-9b0bexample is not.
 	dxgwRE      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
