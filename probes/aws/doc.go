@@ -6,17 +6,20 @@
 // return-path preference they imply, the Direct Connect gateway and its
 // associations, the virtual private gateways and the route propagation on
 // every route table of the VPCs behind them. With only a DX gateway ID (or
-// connection IDs) it discovers the rest.
+// connection IDs) it discovers the rest. Polls have no side effect: they
+// never call DescribeLoa, which re-issues the LOA-CFA; DownloadLOA does,
+// for `dxwatch loa` only.
 //
 // It is the only package that imports the aws-sdk-go-v2 service clients
 // (directconnect, ec2, sts). Credentials come from the SDK's default chain,
 // optionally exchanged per account with sts:AssumeRole; calls use adaptive
 // retry, are paginated and bounded, and run every poll_interval (at least
 // 60s, ±10% jitter). Results are cached: checks and const metrics are built
-// from the last poll, never by calling AWS from Collect. One failing
-// account or region does not stop the others; each failed call is counted
-// in dxwatch_aws_api_calls_total and logged once, naming the IAM action
-// when access is denied.
+// from the last poll, never by calling AWS from Collect; what a failed poll
+// could not read keeps its last known value. One failing account, region
+// or service does not stop the others; each failed call is counted in
+// dxwatch_aws_api_calls_total and logged once, sorted by kind (credentials,
+// denied naming the IAM action, AWS API unavailable).
 //
 // # Privileges
 //
@@ -27,7 +30,6 @@
 //	directconnect:DescribeDirectConnectGatewayAssociations
 //	directconnect:DescribeDirectConnectGatewayAttachments
 //	directconnect:DescribeDirectConnectGateways
-//	directconnect:DescribeLoa
 //	directconnect:DescribeVirtualInterfaces
 //	directconnect:ListVirtualInterfaceRoutes
 //	ec2:DescribeRouteTables
@@ -38,7 +40,8 @@
 //
 // The BGP failover test API (StartBgpFailoverTest, StopBgpFailoverTest,
 // ListVirtualInterfaceTestHistory, for `dxwatch drill`) also needs the
-// DrillActions, which the read-only policy does not grant.
+// DrillActions, and `dxwatch loa` the LoaActions (DescribeLoa), which the
+// read-only policy does not grant.
 //
 // Package awstest is a fake AWS endpoint speaking the same wire formats,
 // for tests and the demo (cmd/dxwatch-fakeaws).
