@@ -77,6 +77,12 @@ func TestDownloadLOA(t *testing.T) {
 	if n := srv.Calls()["directconnect:DescribeLoa"]; n != 1 {
 		t.Errorf("DescribeLoa called %d times, want 1", n)
 	}
+	// As in AWS, the download re-issued the LOA: a new loaIssueTime.
+	var issued time.Time
+	srv.Update(func(sc *awstest.Scenario) { issued = sc.Connection(awstest.LabConnection1).LoaIssueTime.Time })
+	if !issued.After(loa.Previous) {
+		t.Errorf("loaIssueTime %s after the download, was %s: the fake does not model the re-issue", issued, loa.Previous)
+	}
 	if _, err := p.DownloadLOA(context.Background(), awstest.LabConnection2); err == nil || !strings.Contains(err.Error(), "the connection is available") {
 		t.Errorf("LOA of an available connection: %v", err)
 	}
