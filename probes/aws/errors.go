@@ -214,6 +214,9 @@ func (f failure) describe(who string) (reason, fix string) {
 		cause := unavailableCause(f.err)
 		if errors.Is(f.err, errBudget) {
 			cause = "the poll's budget (aws.timeout) ran out"
+			if f.attempts == 0 {
+				return fmt.Sprintf("AWS API unavailable: %s not tried: %s", f.action, cause), ""
+			}
 		}
 		return fmt.Sprintf("AWS API unavailable: %s failed after %s in %s: %s",
 			f.action, attempts, f.elapsed.Round(10*time.Millisecond), cause), ""

@@ -219,3 +219,51 @@ func TestDenialsComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoveryHint: when nothing is found, the fix asks only for settings
+// that are not there; with them all set it says to check them instead.
+func TestDiscoveryHint(t *testing.T) {
+	tests := []struct {
+		name     string
+		gateway  bool // aws.dx_gateway_id set
+		ids      bool // connection_id and vif_id on every link
+		has, not []string
+	}{
+		{"gateway and IDs set", true, true, []string{"check the configured IDs"}, []string{"set aws.dx_gateway_id", "links[0]"}},
+		{"IDs set", false, true, []string{"check the configured IDs"}, []string{"set aws.dx_gateway_id", "links[0]"}},
+		{"gateway set", true, false, []string{"check the configured IDs"}, []string{"set aws.dx_gateway_id"}},
+		{"VIF IDs missing", false, false, []string{"set aws.dx_gateway_id, or links[0].vif_id, links[1].vif_id"}, []string{"connection_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := awstest.LabScenario()
+			sc.VirtualInterfaces, sc.Connections = nil, nil
+			_, url := fake(t, sc)
+			cfg, site := labConfig(), labSite()
+			if !tt.gateway {
+				cfg.DXGatewayID = ""
+			}
+			if !tt.ids {
+				for i := range site.Links {
+					site.Links[i].VIFID = ""
+				}
+			}
+			p, _ := testProbe(t, cfg, site, url)
+			p.Poll(context.Background())
+			d := checksByName(p.Checks())["aws.discovery"]
+			if d.Status != probes.Warn {
+				t.Fatalf("aws.discovery %s: %s", d.Status, d.Reason)
+			}
+			for _, h := range tt.has {
+				if !strings.Contains(d.Fix, h) {
+					t.Errorf("fix lacks %q: %s", h, d.Fix)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(d.Fix, n) {
+					t.Errorf("fix asks for %q, which is set: %s", n, d.Fix)
+				}
+			}
+		})
+	}
+}

@@ -81,6 +81,9 @@ func TestTransientErrorsRecover(t *testing.T) {
 		{"STS Throttling", []awstest.Fault{awstest.Throttle("sts:GetCallerIdentity", 1)}, "throttled"},
 		{"5xx", []awstest.Fault{{Action: "directconnect:DescribeVirtualInterfaces", Times: 2, Status: 500, Code: "DirectConnectServerException", Message: "internal"}}, "server_error"},
 		{"EC2 503", []awstest.Fault{{Action: "ec2:DescribeVpcs", Times: 1, Status: 503, Code: "Unavailable", Message: "unavailable"}}, "server_error"},
+		// Longer than one attempt may wait (a third of aws.timeout): the
+		// attempt is abandoned and retried within the poll.
+		{"slow answer", []awstest.Fault{{Action: "ec2:DescribeVpcs", Times: 1, Delay: 3 * time.Second}}, "timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
