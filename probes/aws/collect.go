@@ -213,14 +213,6 @@ func (s *snapshot) loaExpiry(id string) (time.Time, bool) {
 // loaValidity is how long an LOA-CFA stays valid.
 const loaValidity = 90 * 24 * time.Hour
 
-// anyFailed returns the first failure of any target, or nil.
-func (s *snapshot) anyFailed() *failure {
-	if len(s.failures) == 0 {
-		return nil
-	}
-	return &s.failures[0]
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
