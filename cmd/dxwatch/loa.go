@@ -48,7 +48,7 @@ func loaCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "warning: DescribeLoa re-issues the LOA-CFA of %s: its issue time becomes now and its 90 days start again; a copy given to the colocation provider earlier stays valid only until its own expiry\n", *conn)
+	fmt.Fprintf(stderr, "warning: DescribeLoa re-issues the LOA-CFA of %s: its issue time becomes now and its 90 days start again\n", *conn)
 	loa, err := p.DownloadLOA(ctx, *conn)
 	if err != nil {
 		fmt.Fprintf(stderr, "loa: %v\n", err)
