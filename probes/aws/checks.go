@@ -896,6 +896,10 @@ func (c *checker) association(a dxtypes.DirectConnectGatewayAssociation, home st
 		if g.id != gid {
 			continue
 		}
+		if f := c.s.failed("sts:GetCallerIdentity", "sts:AssumeRole"); !g.visible && f != nil {
+			c.unread(name, probes.OrderGateway+2, "", "the owner of VGW "+gid, f)
+			return
+		}
 		if g.err != nil && !errors.Is(g.err, errNotFound) && ag.Type != dxtypes.GatewayTypeTransitGateway {
 			c.unread(name, probes.OrderGateway+2, "", "VGW "+gid+" (needed for its VPC's CIDRs)", c.failureOf(g.err, "ec2:DescribeVpnGateways"))
 			return
@@ -946,6 +950,11 @@ func (c *checker) vgws() {
 		name := "aws.vgw." + g.id + ".attachment"
 		region := orDefault(g.region, g.key.region)
 		switch {
+		case !g.visible && c.s.failed("sts:GetCallerIdentity", "sts:AssumeRole") != nil:
+			// Which configured account is the owner is unknown while STS
+			// does not answer: do not ask to add an account.
+			c.unread(name, probes.OrderGateway+3, "", fmt.Sprintf("VGW %s (owner %s)", g.id, g.owner), c.s.failed("sts:GetCallerIdentity", "sts:AssumeRole"))
+			continue
 		case !g.visible:
 			c.add(name, probes.OrderGateway+3, "", probes.Skip, "",
 				"VGW %s is in account %s, which is not in aws.accounts (add it to check the VPC and its route tables)", g.id, g.owner)

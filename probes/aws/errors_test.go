@@ -267,3 +267,22 @@ func TestDiscoveryHint(t *testing.T) {
 		})
 	}
 }
+
+// TestSTSDownNoAccountHint: with STS down, the owner of a VGW cannot be
+// matched to a configured account; the checks say so instead of asking to
+// add an account that is there.
+func TestSTSDownNoAccountHint(t *testing.T) {
+	srv, url := fake(t, awstest.LabScenario())
+	srv.Inject(awstest.Fault{Action: "sts:GetCallerIdentity", Status: 503, Code: "ServiceUnavailable", Message: "x"})
+	cfg := labConfig()
+	cfg.Accounts = []AccountConfig{{Name: "network"}, {Name: "shared"}}
+	p, _ := testProbe(t, cfg, labSite(), url)
+	p.maxAttempts = 1
+	p.Poll(context.Background())
+	for _, name := range []string{"aws.vgw." + awstest.LabVGW + ".attachment", "aws.dxgw.association." + awstest.LabVGW} {
+		c := checksByName(p.Checks())[name]
+		if c.Status != probes.Skip || strings.Contains(c.Reason+c.Fix, "aws.accounts") || !strings.Contains(c.Reason, "AWS API unavailable: sts:GetCallerIdentity") {
+			t.Errorf("%s: %s %s (fix: %s)", name, c.Status, c.Reason, c.Fix)
+		}
+	}
+}
