@@ -286,3 +286,26 @@ func TestSTSDownNoAccountHint(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableEndpoint: nothing listens at the endpoint; every call is
+// "AWS API unavailable ... could not be reached", never a credentials
+// problem.
+func TestUnreachableEndpoint(t *testing.T) {
+	p, _ := testProbe(t, labConfig(), labSite(), "http://127.0.0.1:1")
+	p.maxAttempts = 1
+	if err := p.Poll(context.Background()); err == nil {
+		t.Fatal("Poll succeeded")
+	}
+	checkWants(t, p.Checks(), []want{
+		{"aws.account.default", probes.Skip, []string{"AWS API unavailable: sts:GetCallerIdentity failed after 1 attempt", "the endpoint could not be reached"}},
+		{"aws.api.default.us-east-1", probes.Fail, []string{"directconnect:DescribeConnections failed after 1 attempt", "the endpoint could not be reached"}},
+	})
+	for _, c := range p.Checks() {
+		if strings.Contains(strings.ToLower(c.Reason+c.Fix), "credential") {
+			t.Errorf("%s gives credentials advice: %s (fix: %s)", c.Name, c.Reason, c.Fix)
+		}
+	}
+	if got := testutil.ToFloat64(p.apiCalls.WithLabelValues("directconnect:DescribeConnections", "unreachable")); got != 1 {
+		t.Errorf("unreachable attempts %v", got)
+	}
+}
