@@ -242,11 +242,13 @@
       const p = primaryName();
       text = 'Traffic on ' + names(st.active);
       if (p && st.mode !== 'active_active' && st.active.indexOf(p) < 0) {
-        text += ' (not on the primary link, ' + p + ')';
+        text += ' (not on ' + p + ', the primary)';
         cls = 'warn';
       } else cls = up === ls.length ? 'good' : 'warn';
     }
     text += ' · ' + up + ' of ' + ls.length + ' links up';
+    const unver = ls.filter((l) => l.state === 'unverified').length;
+    if (unver) text += ', ' + unver + ' unverified';
     el.textContent = text;
     el.className = 'summary ' + cls;
     el.setAttribute('data-active', (st.active || []).join(','));
