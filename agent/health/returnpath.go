@@ -80,34 +80,30 @@ func (m *Model) replyCarriers(now time.Time, feedDown bool) uint64 {
 // is withdrawn. AWS then no longer routes anything over the link.
 func (m *Model) bgpDown(i int, now time.Time, feedDown bool) bool {
 	l := m.links[i]
-	c := &m.cfg
-	var up, down int
-	for _, s := range l.sessions {
-		if fresh(s.at, c.StaleAfter.BGP, now) {
-			if s.up {
-				up++
-			} else {
-				down++
-			}
-		}
-	}
+	up, down := m.count(l.sessions, now)
 	if down > 0 && up == 0 {
 		return true
 	}
 	if feedDown || up > 0 {
 		return false
 	}
-	var pUp, pDown int
-	for _, p := range l.prefixes {
-		if fresh(p.at, c.StaleAfter.BGP, now) {
-			if p.up {
-				pUp++
+	up, down = m.count(l.prefixes, now)
+	return down > 0 && up == 0
+}
+
+// count returns how many fresh pieces of BGP evidence in list say up and
+// how many say down.
+func (m *Model) count(list []*boolEv, now time.Time) (up, down int) {
+	for _, ev := range list {
+		if fresh(ev.at, m.cfg.StaleAfter.BGP, now) {
+			if ev.up {
+				up++
 			} else {
-				pDown++
+				down++
 			}
 		}
 	}
-	return pDown > 0 && pUp == 0
+	return up, down
 }
 
 // carriersFailing says whether some link in mask is failing as a return
