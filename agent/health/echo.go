@@ -27,6 +27,9 @@ type echoState struct {
 	runStart time.Time // first loss of the current run
 	okRun    int       // consecutive replies since the last loss
 	down     bool      // run reached down_after, not yet recover_after replies
+	// episodeLost counts the losses since the run that began the current
+	// trouble: the run, and while down, every loss until it recovers.
+	episodeLost int
 
 	// blame says what the current loss run (run > 0 or down) says about
 	// the pinned target's link, given the path its replies return by
@@ -148,20 +151,22 @@ func (e *echoState) push(s sample, cfg *Config) {
 	e.judge(cfg)
 }
 
-// excuse takes the newest n losses out of the loss ratio: they were lost
-// on the return path over another link (blameReturn), not on this one.
+// excuse takes the newest n losses (replies between them skipped) out of
+// the loss ratio: they were lost on the return path over another link
+// (blameReturn), or in a down period the link has recovered from, which
+// its state already told. Losses excused before count towards n.
 func (e *echoState) excuse(n int, cfg *Config) {
 	for k, pos := 0, e.wpos; k < e.wn && n > 0; k++ {
 		pos = (pos - 1 + len(e.win)) % len(e.win)
 		s := &e.win[pos]
 		if !s.lost {
-			break
+			continue
 		}
+		n--
 		if !s.excused {
 			s.excused = true
 			e.wlost--
 			e.wexcused++
-			n--
 		}
 	}
 	e.judge(cfg)
@@ -237,7 +242,11 @@ func (e *echoState) reply(t time.Time, seq int, rtt time.Duration, cfg *Config) 
 		e.run = 0
 		e.okRun++
 		if e.down && e.okRun >= cfg.RecoverAfter {
+			// Back up: the down period's losses have been told by the
+			// state; left in the window they would keep the link
+			// "degraded" for a window's worth of echoes after it healed.
 			e.down = false
+			e.excuse(e.episodeLost, cfg)
 		}
 	}
 	if e.gap.open && t.After(e.gap.firstLoss) {
@@ -272,7 +281,11 @@ func (e *echoState) loss(t time.Time, count int, cfg *Config) (ok, first bool) {
 	if e.run == 0 {
 		e.runStart = t
 		first = true
+		if !e.down {
+			e.episodeLost = 0
+		}
 	}
+	e.episodeLost++
 	e.run++
 	if count > e.run {
 		e.run = count

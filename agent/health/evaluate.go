@@ -194,7 +194,7 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 		if e.lossy {
 			sig |= sigLoss
 			if why != nil {
-				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn, e.name, 100*c.LossThreshold)
+				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn-e.wexcused, e.name, 100*c.LossThreshold)
 			}
 		}
 		if e.slow {

@@ -172,7 +172,7 @@ func evidence(source string, ev *boolEv, limit time.Duration, now time.Time) Evi
 func (m *Model) echoStatus(e *echoState, now time.Time) EchoStatus {
 	s := EchoStatus{
 		Target: e.name, Fresh: e.seen && fresh(e.last(), m.cfg.StaleAfter.Ping, now),
-		ConsecutiveLost: e.run, Down: e.down, Samples: e.wn, LossRatio: e.lossRatio(), MeanRTT: Duration(e.meanRTT()),
+		ConsecutiveLost: e.run, Down: e.down, Samples: e.wn - e.wexcused, LossRatio: e.lossRatio(), MeanRTT: Duration(e.meanRTT()),
 	}
 	if !e.lastReply.IsZero() {
 		s.LastReply = ptr(e.lastReply)
