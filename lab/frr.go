@@ -113,8 +113,12 @@ exit
 
 // awsTmpl renders an "AWS" router's bgpd.conf: eBGP to the customer over
 // the link with AWS's timers and MD5, BFD passive, the VPC CIDR originated,
-// on-prem routes passed to the VPC router with next-hop-self, and AWS's
-// local-preference communities honoured.
+// on-prem routes passed to the VPC router (their route reflector) with
+// next-hop-self, and AWS's local-preference communities honoured. Through
+// the reflector each AWS router also learns the other's on-prem paths (next
+// hop the other's transit address, reached through the VPC router) and
+// picks among its own and those by local preference, AS_PATH length, then
+// eBGP over iBGP: one preference for the whole Amazon side.
 var awsTmpl = frrTemplate("aws", `{{template "head" .}}ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
 !
 bgp community-list standard AWS-LOW seq 5 permit 7224:7100
@@ -180,8 +184,13 @@ exit
 !
 `)
 
-// vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers;
-// its best path (or both, in active/active) decides the return link.
+// vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers
+// and their route reflector, so that the Amazon side is one routing domain
+// as behind a Direct Connect gateway: each AWS router also holds the other's
+// path to on-prem and returns traffic by the domain's preference (in
+// active/passive, aws2 sends replies to on-prem through aws1 and the
+// primary). Its own best path (or both, in active/active) decides the
+// return link of traffic from the VPC.
 var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
@@ -192,6 +201,9 @@ var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
  !
  address-family ipv4 unicast
   maximum-paths ibgp 2
+{{- range .Peers}}
+  neighbor {{.Address}} route-reflector-client
+{{- end}}
  exit-address-family
 exit
 !

@@ -142,13 +142,16 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 		}
 	}
 
-	// AWS side: each AWS router reaches the VPC router over a transit /30.
-	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf string }{
-		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1"},
-		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2"},
+	// AWS side: each AWS router reaches the VPC router over a transit /30,
+	// and the other AWS router's transit /30 (the next hop of the on-prem
+	// paths the VPC router reflects from it) through the VPC router.
+	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf, otherNet string }{
+		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1", TransitNet2},
+		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2", TransitNet1},
 	} {
 		t.Veths = append(t.Veths, veth{x.aws, "vpc", HostVPC, x.vpcIf})
-		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr)
+		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr,
+			"route add "+x.otherNet+" via "+x.vpcAddr)
 		add(HostVPC, "link set "+x.vpcIf+" up", "addr add "+x.vpcAddr+"/30 dev "+x.vpcIf)
 	}
 	add(HostVPC, "link add lan type bridge", "link set lan up", "addr add "+VPCRouter+"/24 dev lan")
@@ -179,8 +182,12 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 	t.Sessions = append(t.Sessions,
 		session{Host: HostAWS1, Peer: VPCTransit1, Routes: "never"},
 		session{Host: HostAWS2, Peer: VPCTransit2, Routes: "never"},
+		// An AWS router passes on only its best path: in active/passive
+		// aws2's is the one aws1 learned over the primary, so aws2 sends
+		// the VPC router nothing while the primary is up. The next-hop
+		// checks of WaitConverged cover what the VPC router holds.
 		session{Host: HostVPC, Peer: AWS1Transit, Routes: LinkPrimary},
-		session{Host: HostVPC, Peer: AWS2Transit, Routes: LinkSecondary})
+		session{Host: HostVPC, Peer: AWS2Transit, Routes: "never"})
 	if edge == EdgeTwo {
 		t.Sessions = append(t.Sessions,
 			session{Host: HostEdge1, Peer: Edge2LAN, Routes: "always"},
@@ -191,8 +198,10 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 
 // expectedNextHops returns, for a router, the next hops its selected route
 // must use (edges: toward the VPC CIDR, among the links' Amazon addresses;
-// the VPC router: toward on-prem, among the AWS routers' transit addresses)
-// given the routing mode and which links are down.
+// the VPC router: toward on-prem, among the AWS routers' transit addresses;
+// an AWS router: toward on-prem, among the links' customer addresses and
+// the AWS routers' transit addresses) given the routing mode and which links
+// are down.
 func (t *topology) expectedNextHops(h, mode string, down map[string]bool) []string {
 	var up []link
 	for _, l := range t.Links {
@@ -213,6 +222,17 @@ func (t *topology) expectedNextHops(h, mode string, down map[string]bool) []stri
 		active = up[:1] // the primary, first in t.Links
 	}
 	if h == HostVPC {
+		return pick(active, func(l link) string { return l.Transit })
+	}
+	if h == HostAWS1 || h == HostAWS2 {
+		// Its own eBGP path when that is among the preferred ones (eBGP
+		// wins over an equal iBGP path), else the preferred AWS router's
+		// path, reflected by the VPC router.
+		for _, l := range up {
+			if l.AWS == h && (mode == ModeActiveActive || slices.ContainsFunc(active, func(a link) bool { return a.Name == l.Name })) {
+				return []string{l.Customer}
+			}
+		}
 		return pick(active, func(l link) string { return l.Transit })
 	}
 	if mode == ModeActiveActive {

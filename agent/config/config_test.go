@@ -66,6 +66,24 @@ func TestTopology(t *testing.T) {
 	}
 }
 
+func TestTopologyProbeSource(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte(`site: dc1
+links:
+  - {name: primary, role: primary, customer_address: 169.254.10.2/30, amazon_address: 169.254.10.1/30, vlan: 101, probe_source: 198.51.100.1}
+  - {name: secondary, role: secondary, customer_address: 169.254.20.2/30, amazon_address: 169.254.20.1/30, vlan: 102}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := cfg.Topology()
+	if got := site.Links[0].ProbeSource; got != netip.MustParseAddr("198.51.100.1") {
+		t.Errorf("primary's probe source = %v, want 198.51.100.1", got)
+	}
+	if got := site.Links[1].ProbeSource; got.IsValid() {
+		t.Errorf("secondary's probe source = %v, want none", got)
+	}
+}
+
 func TestLineOfMissingKeyIsItsParent(t *testing.T) {
 	_, err := Parse("x.yaml", []byte("site: dc1\nlinks:\n  - name: a\n    role: primary\n    vlan: 5\n"))
 	if err == nil {
