@@ -44,8 +44,8 @@ const (
 	OnPremProbeNet       = "198.51.100.0/24"
 	PrimaryProbeSource   = "198.51.100.1"
 	SecondaryProbeSource = "198.51.100.2"
-	BMPPort      = 11019          // the agent's BMP station port
-	AgentBGPPort = 179            // edge routers listen for the agent on 179
+	BMPPort              = 11019 // the agent's BMP station port
+	AgentBGPPort         = 179   // edge routers listen for the agent on 179
 
 	// Host names (each a namespace named <prefix>-<host>).
 	HostAgent = "agent"

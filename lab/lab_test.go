@@ -64,8 +64,8 @@ func TestNewTopologyRejectsUnknownEdge(t *testing.T) {
 // against testdata/<variant>.golden (go test -run TestRender -update).
 func TestRender(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		edge       string
+		name              string
+		edge              string
 		noBFD, md5, probe bool
 		mode              string
 	}{

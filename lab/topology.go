@@ -67,10 +67,10 @@ type topology struct {
 	NoBFD        bool
 	AgentMD5     bool
 	ProbeSources bool
-	Hosts    []host
-	Veths    []veth
-	Links    []link
-	Sessions []session
+	Hosts        []host
+	Veths        []veth
+	Links        []link
+	Sessions     []session
 }
 
 // edges returns the edge router hosts of the variant.
