@@ -29,7 +29,9 @@ func frrTemplate(name, text string) *template.Template {
 // primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
 // AWS (and its VPC router) prefer the primary for the return path.
 // soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
-// dump is made from.
+// dump is made from. With probe sources, each link's /32 is originated and
+// let out by that link's TO- route-map only (entry 20, its own prefix-list),
+// so AWS reaches it over that link alone.
 var edgeTmpl = frrTemplate("edge", `{{template "head" .}}ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
 !
 route-map FROM-PRIMARY permit 10
@@ -52,6 +54,14 @@ route-map TO-SECONDARY permit 10
 {{- end}}
 exit
 !
+{{- range .Links}}{{if .ProbeSource}}
+ip prefix-list PROBE-SOURCE-{{.MapName}} seq 5 permit {{.ProbeSource}}/32
+!
+route-map TO-{{.MapName}} permit 20
+ match ip address prefix-list PROBE-SOURCE-{{.MapName}}
+exit
+!
+{{- end}}{{end}}
 {{template "bgp" .}}
  no bgp ebgp-requires-policy
  no bgp network import-check
@@ -82,6 +92,9 @@ exit
  !
  address-family ipv4 unicast
   network {{.OnPrem}}
+{{- range .Links}}{{if .ProbeSource}}
+  network {{.ProbeSource}}/32
+{{- end}}{{end}}
   maximum-paths 2
   maximum-paths ibgp 2
 {{- range .Links}}

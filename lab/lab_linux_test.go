@@ -480,3 +480,49 @@ func wantEcho(ctx context.Context, t *testing.T, l *Lab, src, dst, out, back str
 	}
 	t.Logf("echo %s -> %s: %d/%d answered, out over %v, back over %v", src, dst, p.Answered, p.Sent, p.OutLinks(), p.BackLinks())
 }
+
+// TestLabProbeSources checks Options.ProbeSources: each link's AWS router
+// receives only that link's probe source /32, so echoes from it return over
+// that link; during a silent primary cut (BFD off, BGP still up) echoes
+// from the secondary's probe source to the secondary's Amazon address are
+// answered, while those from the primary's probe source, and the agent's
+// LAN address's to the secondary (AWS answers it over the primary), are not.
+func TestLabProbeSources(t *testing.T) {
+	for _, edge := range []string{EdgeOne, EdgeTwo} {
+		t.Run(edge, func(t *testing.T) {
+			l := ForTest(t, Options{Edge: edge, NoBFD: true, ProbeSources: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			t.Run("advertised over its own link only", func(t *testing.T) {
+				for _, lk := range l.topo.Links {
+					rs, err := l.PeerRoutes(ctx, lk.AWS, lk.Customer, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, r := range rs {
+						got = append(got, r.Prefix)
+					}
+					if want := []string{OnPremPrefix, lk.ProbeSource + "/32"}; !slices.Equal(got, want) {
+						t.Errorf("%s received %v over the %s link, want %v", lk.AWS, got, lk.Name, want)
+					}
+				}
+			})
+			t.Run("replies over the source's link", func(t *testing.T) {
+				wantEcho(ctx, t, l, PrimaryProbeSource, PrimaryAmazon, LinkPrimary, LinkPrimary)
+				wantEcho(ctx, t, l, SecondaryProbeSource, SecondaryAmazon, LinkSecondary, LinkSecondary)
+				wantEcho(ctx, t, l, AgentAddress, SecondaryAmazon, LinkSecondary, LinkPrimary)
+			})
+			t.Run("silent cut primary", func(t *testing.T) {
+				if err := l.Cut(LinkPrimary, true); err != nil {
+					t.Fatal(err)
+				}
+				wantEcho(ctx, t, l, SecondaryProbeSource, SecondaryAmazon, LinkSecondary, LinkSecondary)
+				wantEcho(ctx, t, l, PrimaryProbeSource, PrimaryAmazon, LinkPrimary, "")
+				wantEcho(ctx, t, l, AgentAddress, SecondaryAmazon, LinkSecondary, "")
+				restorePrimary(ctx, t, l)
+			})
+		})
+	}
+}

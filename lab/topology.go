@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Edge variants.
@@ -26,7 +27,14 @@ type link struct {
 	Net      string
 	MD5      string
 	Transit  string // the AWS router's transit address toward the VPC router
+	// ProbeSource is the agent host's address advertised over this link
+	// only (Options.ProbeSources), or "".
+	ProbeSource string
 }
+
+// MapName is the link's name in the edge's route-map and prefix-list
+// names (TO-PRIMARY, PROBE-SOURCE-SECONDARY).
+func (l link) MapName() string { return strings.ToUpper(l.Name) }
 
 // session is a BGP session the lab expects, seen from host toward peer.
 type session struct {
@@ -55,13 +63,14 @@ type host struct {
 
 // topology is the whole lab for one variant, before any of it exists.
 type topology struct {
-	Edge     string
-	NoBFD    bool
-	AgentMD5 bool
-	Hosts    []host
-	Veths    []veth
-	Links    []link
-	Sessions []session
+	Edge         string
+	NoBFD        bool
+	AgentMD5     bool
+	ProbeSources bool
+	Hosts        []host
+	Veths        []veth
+	Links        []link
+	Sessions     []session
 }
 
 // edges returns the edge router hosts of the variant.
@@ -93,15 +102,16 @@ func (t *topology) routers() []string {
 	return r
 }
 
-// newTopology lays out the lab for an edge variant.
-func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
+// newTopology lays out the lab variant o asks for.
+func newTopology(o Options) (*topology, error) {
+	edge, noBFD := o.Edge, o.NoBFD
 	if edge == "" {
 		edge = EdgeOne
 	}
 	if edge != EdgeOne && edge != EdgeTwo {
 		return nil, fmt.Errorf("edge variant %q: want %q or %q", edge, EdgeOne, EdgeTwo)
 	}
-	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: agentMD5}
+	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: o.AgentMD5, ProbeSources: o.ProbeSources}
 	secondaryEdge := HostEdge1
 	if edge == EdgeTwo {
 		secondaryEdge = HostEdge2
@@ -111,6 +121,9 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 			Customer: PrimaryCustomer, Amazon: PrimaryAmazon, Net: PrimaryNet, MD5: PrimaryMD5, Transit: AWS1Transit},
 		{Name: LinkSecondary, Edge: secondaryEdge, EdgeIf: "vlan102", AWS: HostAWS2, AWSIf: "vlan102", VLAN: SecondaryVLAN,
 			Customer: SecondaryCustomer, Amazon: SecondaryAmazon, Net: SecondaryNet, MD5: SecondaryMD5, Transit: AWS2Transit},
+	}
+	if o.ProbeSources {
+		t.Links[0].ProbeSource, t.Links[1].ProbeSource = PrimaryProbeSource, SecondaryProbeSource
 	}
 
 	setup := map[string][]string{}
@@ -132,6 +145,15 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 		// routes it learns over iBGP, next hop unchanged) across the LAN.
 		add(HostEdge1, "route add "+SecondaryNet+" via "+Edge2LAN)
 		add(HostEdge2, "route add "+PrimaryNet+" via "+Edge1LAN)
+	}
+
+	// Probe sources: extra /32s of the agent host, each routed to it by the
+	// edge of its link (which advertises it over that link only).
+	for _, l := range t.Links {
+		if l.ProbeSource != "" {
+			add(HostAgent, "addr add "+l.ProbeSource+"/32 dev eth0")
+			add(l.Edge, "route add "+l.ProbeSource+"/32 via "+AgentAddress)
+		}
 	}
 
 	// The Direct Connect links.

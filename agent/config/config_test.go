@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab"
 
 	"github.com/dxwatch/dxwatch/probes"
 )
@@ -91,5 +92,30 @@ func TestLineOfMissingKeyIsItsParent(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "links[0].customer_address (line 3): missing") {
 		t.Errorf("error does not place the missing key at its link's line:\n%v", err)
+	}
+}
+
+// TestLabConfigs loads the lab's configurations: the probe sources of
+// lab/dxwatch-probe-sources.yaml are the lab's, on the right links.
+func TestLabConfigs(t *testing.T) {
+	for file, want := range map[string][2]string{
+		"../../lab/dxwatch.yaml":               {},
+		"../../lab/dxwatch-probe-sources.yaml": {lab.PrimaryProbeSource, lab.SecondaryProbeSource},
+	} {
+		cfg, err := Load(file)
+		if err != nil {
+			t.Fatalf("%s:\n%v", file, err)
+		}
+		site := cfg.Topology()
+		for i, name := range []string{lab.LinkPrimary, lab.LinkSecondary} {
+			l, _ := site.Link(name)
+			got := ""
+			if l.ProbeSource.IsValid() {
+				got = l.ProbeSource.String()
+			}
+			if got != want[i] {
+				t.Errorf("%s: %s's probe_source %q, want %q", file, name, got, want[i])
+			}
+		}
 	}
 }
