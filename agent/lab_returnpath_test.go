@@ -100,6 +100,46 @@ func TestLabReturnPath(t *testing.T) {
 		})
 	}
 
+	// With probe sources each link's pinned echoes return over that link:
+	// during the silent primary cut the secondary stays up on its own
+	// answered echoes, and a silent cut of the secondary takes it down.
+	for _, edge := range []string{lab.EdgeOne, lab.EdgeTwo} {
+		t.Run(edge+" edge/probe sources, silent primary cut, BFD off", func(t *testing.T) {
+			l, c := labAgentBinary(t, lab.Options{Edge: edge, NoBFD: true, ProbeSources: true}, probeSourceConfig)
+			settleBoth(t, c)
+			w := watchLinks(t, c)
+			if err := l.Cut(lab.LinkPrimary, true); err != nil {
+				t.Fatal(err)
+			}
+			d := c.waitFor(10*time.Second, "primary down", c.linkState(lab.LinkPrimary, "down"))
+			t.Logf("primary down %s after the cut", d.Round(time.Millisecond))
+			time.Sleep(5 * time.Second) // BGP holds 90 s: the secondary's echoes must keep answering
+			seen := w.stop()
+			if got := seen[lab.LinkSecondary]; !slices.Equal(got, []string{"up"}) {
+				t.Errorf("secondary states %v during the primary's silent cut, want only up: its echoes leave from %s and return over it", got, lab.SecondaryProbeSource)
+			}
+			if err := l.Restore(lab.LinkPrimary); err != nil {
+				t.Fatal(err)
+			}
+			c.waitFor(30*time.Second, "primary up again", c.linkState(lab.LinkPrimary, "up"))
+		})
+	}
+	t.Run("one edge/probe sources, secondary cut", func(t *testing.T) {
+		l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne, NoBFD: true, ProbeSources: true}, probeSourceConfig)
+		settleBoth(t, c)
+		if err := l.Cut(lab.LinkSecondary, true); err != nil {
+			t.Fatal(err)
+		}
+		d := c.waitFor(10*time.Second, "secondary down", c.linkState(lab.LinkSecondary, "down"))
+		t.Logf("secondary down %s after its silent cut", d.Round(time.Millisecond))
+		if st, why := c.status().link(lab.LinkPrimary); st != "up" {
+			t.Errorf("primary %s %q, want up", st, why)
+		}
+		if err := l.Restore(lab.LinkSecondary); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("one edge/secondary cut while the primary carries", func(t *testing.T) {
 		l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne, NoBFD: true}, labConfig)
 		settleBoth(t, c)
@@ -163,6 +203,13 @@ func TestLabReturnPath(t *testing.T) {
 		}
 	})
 }
+
+// probeSourceConfig is labConfig with each link's probe source
+// (lab.Options.ProbeSources), as lab/dxwatch-probe-sources.yaml has them.
+var probeSourceConfig = strings.NewReplacer(
+	"    vlan: 101\n", "    vlan: 101\n    probe_source: "+lab.PrimaryProbeSource+"\n",
+	"    vlan: 102\n", "    vlan: 102\n    probe_source: "+lab.SecondaryProbeSource+"\n",
+).Replace(labConfig)
 
 // labPrometheus runs a real Prometheus in the lab's agent host, scraping
 // the agent every second with the shipped rules, every `for:` capped at
