@@ -102,6 +102,10 @@ func (p *Probe) Checks() []probes.CheckResult {
 // fixFor says what to do about a target that does not answer.
 func fixFor(s targetSpec, sendErr error) string {
 	if sendErr != nil && isRouteError(sendErr) {
+		if s.link != "" {
+			return fmt.Sprintf("dxwatch's host has no route to %s, link %s's Amazon peer address: give the host a route to the link's peer /30 (or a default route) via the edge router that holds link %s, "+
+				"and check that the edge router's interface for the link is up with its customer address", s.host, s.link, s.link)
+		}
 		return fmt.Sprintf("the agent has no route to %s: check that the edge router receives the VPC prefix over BGP (bgp checks) and that the agent's routes point to the edge router", s.host)
 	}
 	if s.link != "" && s.probeSource {

@@ -329,3 +329,17 @@ func TestFixForProbeSource(t *testing.T) {
 		t.Errorf("without a probe source the fix names one: %q", fix)
 	}
 }
+
+// TestFixForNoRoute: no route to a link's Amazon peer is about the route
+// to the peer /30, not about the VPC prefix.
+func TestFixForNoRoute(t *testing.T) {
+	err := fmt.Errorf("sendto: %w", syscall.ENETUNREACH)
+	link := fixFor(targetSpec{name: "primary-amazon", host: "169.254.10.1", link: "primary"}, err)
+	if !strings.Contains(link, "no route to 169.254.10.1, link primary's Amazon peer address") || strings.Contains(link, "VPC prefix") {
+		t.Errorf("link fix %q", link)
+	}
+	vpc := fixFor(targetSpec{name: "i1", host: "198.18.0.10"}, err)
+	if !strings.Contains(vpc, "VPC prefix over BGP") {
+		t.Errorf("VPC target fix %q", vpc)
+	}
+}
