@@ -190,7 +190,11 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 			}
 			continue
 		}
-		positive, answered = true, true
+		// A target that has never answered is no evidence of up: its first
+		// losses, fewer than down_after, say nothing yet.
+		if e.run == 0 || (!e.lastReply.IsZero() && fresh(e.lastReply, c.StaleAfter.Ping, now)) {
+			positive, answered = true, true
+		}
 		if e.lossy {
 			sig |= sigLoss
 			if why != nil {

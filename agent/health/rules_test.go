@@ -50,6 +50,7 @@ func TestLinkRules(t *testing.T) {
 		{name: "data plane down without BGP evidence", obs: echoes(ms(100), "...xxx"),
 			state: StateDown, reasons: []string{"data plane down (3 echoes to primary-peer lost in a row)"}},
 		{name: "two lost is not down", obs: echoes(ms(100), "...xx"), state: StateUp, reasons: []string{}},
+		{name: "never answered, two lost: not up", obs: echoes(ms(100), "xx"), state: StateUnknown, reasons: []string{"no fresh evidence"}},
 		{name: "recovering needs recover_after replies", obs: echoes(ms(100), "...xxx.."),
 			state: StateDown, reasons: []string{"data plane down (echoes to primary-peer answered again, 2 of 3 replies needed)"}},
 		{name: "recovered: the down period's losses leave the loss ratio", obs: echoes(ms(100), "........xxx..."),
