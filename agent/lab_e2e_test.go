@@ -182,7 +182,8 @@ func (c *agentClient) get(path string) (int, []byte) {
 }
 
 type status struct {
-	Active []string `json:"active"`
+	Active     []string        `json:"active"`
+	InProgress json.RawMessage `json:"failover_in_progress"`
 	Links  []struct {
 		Name    string   `json:"name"`
 		State   string   `json:"state"`

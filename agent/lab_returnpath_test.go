@@ -185,7 +185,13 @@ func TestLabReturnPath(t *testing.T) {
 		if d > time.Second {
 			t.Errorf("the agent took %s to follow the best path back to the primary, want ≤ 1 s", d.Round(time.Millisecond))
 		}
+		// The reset itself cut the traffic while both sessions were down:
+		// its outage event closes once the targets answer again.
+		c.waitFor(30*time.Second, "the reset's outage closed", func() bool { return len(c.status().InProgress) == 0 })
 		before := len(c.events("failover", "outage"))
+		for _, e := range c.events("failover", "outage") {
+			t.Logf("the reset's own event: %s %v → %v, outage %.3f s", e.Kind, e.From, e.To, e.OutageSeconds)
+		}
 		time.Sleep(time.Until(back.Add(5 * time.Second)))
 		if err := l.Cut(lab.LinkPrimary, true); err != nil {
 			t.Fatal(err)
