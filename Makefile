@@ -1,4 +1,4 @@
-# dxwatch — see README.md. `sudo make demo` runs the lab demo; `sudo make check` runs every test.
+# dxwatch — see README.md. As root, `make demo` runs the lab demo; `make check` runs every test.
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -26,7 +26,7 @@ test:
 # Integration tests against the network-namespace lab (root, FRR). One
 # package at a time: each brings its own lab up and tears it down.
 test-lab: deps
-	@[ "$$(id -u)" -eq 0 ] || { echo "test-lab needs root (network namespaces, FRR): sudo make test-lab"; exit 1; }
+	@[ "$$(id -u)" -eq 0 ] || { echo "test-lab needs root (network namespaces, FRR): run it as root (e.g. sudo make test-lab)"; exit 1; }
 	$(GO) test -race -count=1 -p 1 -timeout 40m -run '^TestLab' $(PKGS)
 
 lint:
@@ -52,9 +52,15 @@ bench-lab: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkLab' -benchtime $(BENCHTIME) -count=1 -timeout 30m ./agent/
 
 # The lab demo: lab, agent, Prometheus with the alert rules. Ctrl-C tears it down.
-demo: deps build
-	@[ "$$(id -u)" -eq 0 ] || { echo "the demo needs root (network namespaces): sudo make demo"; exit 1; }
-	$(GO) build -o bin/dxlab ./lab/cmd/dxlab
+demo:
+	@[ "$$(id -u)" -eq 0 ] || { echo "the demo needs root (network namespaces): run make demo as root (e.g. sudo make demo)"; exit 1; }
+	@echo "==> [1/4] checking the Debian packages the lab needs (FRR, Prometheus, network tools; installed on first run, a minute or two)"
+	@./scripts/deps.sh
+	@echo "==> [2/4] building dxwatch and the fake AWS endpoint (the first build fetches Go modules and takes a while)"
+	@$(MAKE) --no-print-directory build
+	@echo "==> [3/4] building dxlab"
+	@$(GO) build -o bin/dxlab ./lab/cmd/dxlab
+	@echo "==> [4/4] starting the lab (FRR routers in network namespaces), dxwatch and Prometheus"
 	./bin/dxlab demo --dxwatch bin/dxwatch
 
 # Everything CI runs: lint, unit tests, lab tests.

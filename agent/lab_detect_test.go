@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 	"sync"
@@ -32,16 +35,27 @@ func BenchmarkLabDetection(b *testing.B) {
 		b.Skipf("needs root and the lab: run make bench-lab (%v)", err)
 	}
 	for _, tc := range []struct {
-		name   string
-		silent bool // packets dropped, carrier up
-		noBFD  bool
+		name    string
+		silent  bool // packets dropped, carrier up
+		noBFD   bool
+		sources bool // per-link probe sources (issue #14)
+		fast    bool // 20 ms pinned probing
 	}{
 		{name: "carrier"},
 		{name: "silent/bfd", silent: true},
 		{name: "silent/nobfd", silent: true, noBFD: true},
+		{name: "silent/nobfd/probe-sources", silent: true, noBFD: true, sources: true},
+		{name: "silent/bfd/probe-sources/20ms", silent: true, sources: true, fast: true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			l, c := labAgentBinary(b, lab.Options{Edge: lab.EdgeOne, NoBFD: tc.noBFD}, labConfig)
+			cfg := labConfig
+			if tc.sources {
+				cfg = probeSourceConfig
+			}
+			if tc.fast {
+				cfg = fastPing(cfg)
+			}
+			l, c := labAgentBinary(b, lab.Options{Edge: lab.EdgeOne, NoBFD: tc.noBFD, ProbeSources: tc.sources}, cfg)
 			settle(b, l, c)
 			var runs []detection
 			for b.Loop() {
@@ -59,6 +73,11 @@ func BenchmarkLabDetection(b *testing.B) {
 				})
 			}
 			b.ReportMetric(0, "ns/op") // the time of a whole cut-and-restore cycle says nothing
+			falseDown := 0
+			for _, d := range runs {
+				falseDown += d.falseDown
+			}
+			b.ReportMetric(float64(falseDown), "secondary-false-downs")
 			for i, f := range runs[0].figures() {
 				var sum, worst time.Duration
 				for _, d := range runs {
@@ -108,6 +127,9 @@ type detection struct {
 	reroute   watched       // edge1's route to the VPC CIDR via the secondary only
 	bfd       bool
 	lastEvent int // the newest dxwatch event before the cut
+	// falseDown counts the secondary's link_state events to down between
+	// the cut and the failover: verdicts against the healthy link.
+	falseDown int
 }
 
 // watched is a polled figure: seen is when a poll saw the change, after
@@ -134,6 +156,11 @@ func (d detection) figures() []figure {
 		fs = append(fs, figure{"bfd-down-ms", d.bfdDown.seen})
 	}
 	return append(fs, figure{"bgp-session-down-ms", d.bgpDown.seen}, figure{"edge-reroute-ms", d.reroute.seen})
+}
+
+// fastPing sets cfg's ping interval to 20 ms.
+func fastPing(cfg string) string {
+	return strings.Replace(cfg, "ping:\n  interval: 100ms\n", "ping:\n  interval: 20ms\n", 1)
 }
 
 func (d detection) String() string {
@@ -182,13 +209,17 @@ func measureCut(b *testing.B, l *lab.Lab, c *agentClient, silent, bfd bool) dete
 	// precision. The failover is recorded once traffic flows again, after
 	// BGP's hold timer when BFD is off.
 	var down, failover event
+	seen := d.lastEvent
 	checks = append(checks, check{what: "dxwatch's link_state and failover events", every: 100 * time.Millisecond, bound: 150 * time.Second, cond: func(context.Context) (bool, error) {
-		for _, e := range events.eventsSince(d.lastEvent) {
+		for _, e := range events.eventsSince(seen) {
+			seen = max(seen, e.ID)
 			switch {
 			case e.Kind == "link_state" && e.Link == lab.LinkPrimary && e.State == "down" && down.ID == 0:
 				down = e
 			case e.Kind == "failover" && e.Direction == "failover" && failover.ID == 0:
 				failover = e
+			case e.Kind == "link_state" && e.Link == lab.LinkSecondary && e.State == "down" && failover.ID == 0:
+				d.falseDown++
 			}
 		}
 		return down.ID != 0 && failover.ID != 0, nil
@@ -278,4 +309,46 @@ func (c check) poll(cut time.Time) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// BenchmarkLabSoak is issue #14's soak: the agent probing every 20 ms with
+// probe sources while stress-ng saturates both cores, for DXWATCH_SOAK
+// (default 10m). It reports every link_state event to down or unverified
+// in that time (there is no fault: each is a false verdict) and the
+// agent's dropped observations. Root, FRR and stress-ng: make bench-lab.
+func BenchmarkLabSoak(b *testing.B) {
+	if err := lab.Available(); err != nil {
+		b.Skipf("needs root and the lab: run make bench-lab (%v)", err)
+	}
+	stress, err := exec.LookPath("stress-ng")
+	if err != nil {
+		b.Skipf("stress-ng: %v (apt-get install stress-ng; make bench-lab installs it)", err)
+	}
+	soak := 10 * time.Minute
+	if v, err := time.ParseDuration(os.Getenv("DXWATCH_SOAK")); err == nil && v > 0 {
+		soak = v
+	}
+	l, c := labAgentBinary(b, lab.Options{Edge: lab.EdgeOne, ProbeSources: true}, fastPing(probeSourceConfig))
+	settle(b, l, c)
+	start := 0
+	for _, e := range c.eventsSince(0) {
+		start = max(start, e.ID)
+	}
+	for b.Loop() {
+		// CPU load only, in the host's namespace: stress-ng sends nothing.
+		cmd := exec.Command(stress, "--cpu", "2", "--timeout", strconv.Itoa(int(soak.Seconds()))+"s", "--quiet")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("stress-ng: %v: %s", err, out)
+		}
+	}
+	bad := 0
+	for _, e := range c.eventsSince(start) {
+		if e.Kind == "link_state" && (e.State == "down" || e.State == "unverified") {
+			bad++
+			b.Logf("false verdict under load: %+v", e)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(bad), "false-verdicts")
+	b.ReportMetric(soak.Seconds(), "soak-s")
 }

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent"
-	"github.com/dxwatch/dxwatch/dashboards/promtest"
 	"github.com/dxwatch/dxwatch/lab"
 )
 
@@ -183,7 +182,8 @@ func (c *agentClient) get(path string) (int, []byte) {
 }
 
 type status struct {
-	Active []string `json:"active"`
+	Active     []string        `json:"active"`
+	InProgress json.RawMessage `json:"failover_in_progress"`
 	Links  []struct {
 		Name    string   `json:"name"`
 		State   string   `json:"state"`
@@ -298,16 +298,7 @@ func (c *agentClient) failovers() []event {
 // failback, and the alerts resolve.
 func TestLabAgentFailover(t *testing.T) {
 	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
-	prom := promtest.ForTest(t, promtest.Config{
-		Targets:   []string{agentListen},
-		Labels:    map[string]string{"site": "lab"},
-		RuleFiles: []string{"../dashboards/alerts.yaml"},
-		MaxFor:    2 * time.Second,
-		Command: func(ctx context.Context, argv ...string) *exec.Cmd {
-			return l.Command(ctx, lab.HostAgent, argv...)
-		},
-		DialContext: l.DialContext(lab.HostAgent),
-	})
+	prom := labPrometheus(t, l)
 	c.waitFor(60*time.Second, "primary active", c.active("primary"))
 	c.waitFor(30*time.Second, "both links up", func() bool {
 		return c.linkState("primary", "up")() && c.linkState("secondary", "up")()

@@ -2,7 +2,7 @@ package lab
 
 // The lab's address plan. Every address lives only inside the lab's network
 // namespaces: Direct Connect peer links in 169.254.0.0/16, the VPC in
-// 198.18.0.0/15, on-prem in 192.0.2.0/24. Tests and configs refer to these
+// 198.18.0.0/15, on-prem in 192.0.2.0/24 and 198.51.100.0/24. Tests and configs refer to these
 // names rather than repeating the literals.
 const (
 	// ASNs.
@@ -36,8 +36,16 @@ const (
 	Edge2LAN     = "192.0.2.2" // second edge router in the two-edge variant
 	AgentAddress = "192.0.2.10"
 	AgentMD5     = "dx-agent-md5" // optional MD5 on the edge<->agent sessions
-	BMPPort      = 11019          // the agent's BMP station port
-	AgentBGPPort = 179            // edge routers listen for the agent on 179
+
+	// Per-link probe sources (Options.ProbeSources): on-prem addresses of the
+	// agent host, each routed to it by the edges and advertised to AWS as a
+	// /32 over its own link only, so that AWS returns replies to it over
+	// that link (dxwatch's links[].probe_source).
+	OnPremProbeNet       = "198.51.100.0/24"
+	PrimaryProbeSource   = "198.51.100.1"
+	SecondaryProbeSource = "198.51.100.2"
+	BMPPort              = 11019 // the agent's BMP station port
+	AgentBGPPort         = 179   // edge routers listen for the agent on 179
 
 	// Host names (each a namespace named <prefix>-<host>).
 	HostAgent = "agent"

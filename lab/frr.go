@@ -29,7 +29,9 @@ func frrTemplate(name, text string) *template.Template {
 // primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
 // AWS (and its VPC router) prefer the primary for the return path.
 // soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
-// dump is made from.
+// dump is made from. With probe sources, each link's /32 is originated and
+// let out by that link's TO- route-map only (entry 20, its own prefix-list),
+// so AWS reaches it over that link alone.
 var edgeTmpl = frrTemplate("edge", `{{template "head" .}}ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
 !
 route-map FROM-PRIMARY permit 10
@@ -52,6 +54,14 @@ route-map TO-SECONDARY permit 10
 {{- end}}
 exit
 !
+{{- range .Links}}{{if .ProbeSource}}
+ip prefix-list PROBE-SOURCE-{{.MapName}} seq 5 permit {{.ProbeSource}}/32
+!
+route-map TO-{{.MapName}} permit 20
+ match ip address prefix-list PROBE-SOURCE-{{.MapName}}
+exit
+!
+{{- end}}{{end}}
 {{template "bgp" .}}
  no bgp ebgp-requires-policy
  no bgp network import-check
@@ -82,6 +92,9 @@ exit
  !
  address-family ipv4 unicast
   network {{.OnPrem}}
+{{- range .Links}}{{if .ProbeSource}}
+  network {{.ProbeSource}}/32
+{{- end}}{{end}}
   maximum-paths 2
   maximum-paths ibgp 2
 {{- range .Links}}
@@ -113,8 +126,12 @@ exit
 
 // awsTmpl renders an "AWS" router's bgpd.conf: eBGP to the customer over
 // the link with AWS's timers and MD5, BFD passive, the VPC CIDR originated,
-// on-prem routes passed to the VPC router with next-hop-self, and AWS's
-// local-preference communities honoured.
+// on-prem routes passed to the VPC router (their route reflector) with
+// next-hop-self, and AWS's local-preference communities honoured. Through
+// the reflector each AWS router also learns the other's on-prem paths (next
+// hop the other's transit address, reached through the VPC router) and
+// picks among its own and those by local preference, AS_PATH length, then
+// eBGP over iBGP: one preference for the whole Amazon side.
 var awsTmpl = frrTemplate("aws", `{{template "head" .}}ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
 !
 bgp community-list standard AWS-LOW seq 5 permit 7224:7100
@@ -180,8 +197,13 @@ exit
 !
 `)
 
-// vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers;
-// its best path (or both, in active/active) decides the return link.
+// vpcTmpl renders the VPC router's bgpd.conf: iBGP with both AWS routers
+// and their route reflector, so that the Amazon side is one routing domain
+// as behind a Direct Connect gateway: each AWS router also holds the other's
+// path to on-prem and returns traffic by the domain's preference (in
+// active/passive, aws2 sends replies to on-prem through aws1 and the
+// primary). Its own best path (or both, in active/active) decides the
+// return link of traffic from the VPC.
 var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
@@ -192,6 +214,9 @@ var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
  !
  address-family ipv4 unicast
   maximum-paths ibgp 2
+{{- range .Peers}}
+  neighbor {{.Address}} route-reflector-client
+{{- end}}
  exit-address-family
 exit
 !

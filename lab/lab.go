@@ -47,6 +47,11 @@ type Options struct {
 	NoBFD bool
 	// AgentMD5 puts the MD5 key AgentMD5 on the edges' sessions with the agent.
 	AgentMD5 bool
+	// ProbeSources gives the agent host one extra address per link
+	// (PrimaryProbeSource, SecondaryProbeSource) that the link's edge routes
+	// to it and advertises as a /32 over that link only: echoes sent from
+	// it come back over that link (dxwatch's links[].probe_source).
+	ProbeSources bool
 	// Dir holds the lab's run directory, Dir/<prefix>. Default DefaultDir.
 	Dir string
 	// Logf receives progress lines. Default: discard.
@@ -69,6 +74,7 @@ type state struct {
 	Edge     string            `json:"edge"`
 	NoBFD    bool              `json:"no_bfd"`
 	AgentMD5 bool              `json:"agent_md5"`
+	Probe    bool              `json:"probe_sources,omitempty"`
 	Mode     string            `json:"mode"`
 	Links    map[string]string `json:"links"` // link name -> up, cut, silent, brownout
 	Loss     map[string]int    `json:"loss,omitempty"`
@@ -93,6 +99,9 @@ func (l *Lab) Dir() string { return l.st.Dir }
 
 // Edge returns the edge variant.
 func (l *Lab) Edge() string { return l.topo.Edge }
+
+// ProbeSources reports whether the lab was built with Options.ProbeSources.
+func (l *Lab) ProbeSources() bool { return l.topo.ProbeSources }
 
 // Namespace returns the network namespace of a lab host.
 func (l *Lab) Namespace(host string) string { return namespace(l.st.Prefix, host) }
@@ -137,7 +146,7 @@ func validPrefix(p string) bool {
 // Established, BFD up, best routes in the kernels.
 func Up(ctx context.Context, o Options) (*Lab, error) {
 	start := time.Now()
-	topo, err := newTopology(o.Edge, o.NoBFD, o.AgentMD5)
+	topo, err := newTopology(o)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +177,7 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		return nil, fmt.Errorf("lab run dir: %w", err)
 	}
 	l := &Lab{topo: topo, logf: logf, st: state{
-		Prefix: prefix, Dir: dir, Edge: topo.Edge, NoBFD: o.NoBFD, AgentMD5: o.AgentMD5,
+		Prefix: prefix, Dir: dir, Edge: topo.Edge, NoBFD: o.NoBFD, AgentMD5: o.AgentMD5, Probe: o.ProbeSources,
 		Mode: ModeActivePassive, Links: map[string]string{}, Created: time.Now().UTC(),
 	}}
 	for _, lk := range topo.Links {
@@ -418,7 +427,7 @@ func Attach(dir string) (*Lab, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("attach lab: %s: %w", dir, err)
 	}
-	topo, err := newTopology(st.Edge, st.NoBFD, st.AgentMD5)
+	topo, err := newTopology(Options{Edge: st.Edge, NoBFD: st.NoBFD, AgentMD5: st.AgentMD5, ProbeSources: st.Probe})
 	if err != nil {
 		return nil, fmt.Errorf("attach lab: %w", err)
 	}

@@ -388,3 +388,141 @@ func readBMP(r io.Reader) (bmpMessage, error) {
 	}
 	return m, nil
 }
+
+// TestLabReturnPath checks that the Amazon side is one routing domain, as
+// behind a Direct Connect gateway: an echo to the secondary's Amazon
+// address leaves over the secondary, but in active/passive its reply
+// returns over the primary, AWS's preferred path to on-prem; a silent cut
+// of the primary (BFD off) loses it; a carrier cut, or a silent one with
+// BFD on, brings it back over the secondary once BGP has reconverged; in
+// active/active each AWS router answers over its own link.
+func TestLabReturnPath(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{
+		{"one edge no BFD", Options{Edge: EdgeOne, NoBFD: true}},
+		{"two edges BFD", Options{Edge: EdgeTwo}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ForTest(t, tc.o)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+
+			t.Run("active_passive", func(t *testing.T) {
+				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkPrimary)
+				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkPrimary)
+			})
+			t.Run("silent cut primary", func(t *testing.T) {
+				if err := l.Cut(LinkPrimary, true); err != nil {
+					t.Fatal(err)
+				}
+				if tc.o.NoBFD {
+					// BGP holds on for 90 s: AWS still answers over the primary.
+					wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, "")
+				} else {
+					waitConverged(ctx, t, l, 10*time.Second)
+					wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkSecondary)
+				}
+				restorePrimary(ctx, t, l)
+			})
+			t.Run("carrier cut primary", func(t *testing.T) {
+				if err := l.Cut(LinkPrimary, false); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 10*time.Second)
+				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkSecondary)
+				restorePrimary(ctx, t, l)
+				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkPrimary)
+			})
+			t.Run("active_active", func(t *testing.T) {
+				if err := l.SetMode(ctx, ModeActiveActive); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
+				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkSecondary)
+				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkPrimary)
+				if err := l.SetMode(ctx, ModeActivePassive); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
+				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkPrimary)
+			})
+		})
+	}
+}
+
+func restorePrimary(ctx context.Context, t *testing.T, l *Lab) {
+	t.Helper()
+	if err := l.Restore(LinkPrimary); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(ctx, t, l, 20*time.Second)
+}
+
+// wantEcho sends five echoes from the agent host (from src, "" for its LAN
+// address) to dst and asserts they all left over link out and all came
+// back over link back, or, with back "", that none was answered.
+func wantEcho(ctx context.Context, t *testing.T, l *Lab, src, dst, out, back string) {
+	t.Helper()
+	const n = 5
+	p, err := l.Echo(ctx, src, dst, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnswered, wantBack := n, []string{back}
+	if back == "" {
+		wantAnswered, wantBack = 0, nil
+	}
+	if p.Sent != n || p.Answered != wantAnswered || p.Out[out] != n || !slices.Equal(p.OutLinks(), []string{out}) ||
+		(back != "" && p.Back[back] != n) || !slices.Equal(p.BackLinks(), wantBack) {
+		t.Fatalf("echo %s -> %s: %+v; want %d answered, all out over %s and back over %q", src, dst, p, wantAnswered, out, back)
+	}
+	t.Logf("echo %s -> %s: %d/%d answered, out over %v, back over %v", src, dst, p.Answered, p.Sent, p.OutLinks(), p.BackLinks())
+}
+
+// TestLabProbeSources checks Options.ProbeSources: each link's AWS router
+// receives only that link's probe source /32, so echoes from it return over
+// that link; during a silent primary cut (BFD off, BGP still up) echoes
+// from the secondary's probe source to the secondary's Amazon address are
+// answered, while those from the primary's probe source, and the agent's
+// LAN address's to the secondary (AWS answers it over the primary), are not.
+func TestLabProbeSources(t *testing.T) {
+	for _, edge := range []string{EdgeOne, EdgeTwo} {
+		t.Run(edge, func(t *testing.T) {
+			l := ForTest(t, Options{Edge: edge, NoBFD: true, ProbeSources: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+
+			t.Run("advertised over its own link only", func(t *testing.T) {
+				for _, lk := range l.topo.Links {
+					rs, err := l.PeerRoutes(ctx, lk.AWS, lk.Customer, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, r := range rs {
+						got = append(got, r.Prefix)
+					}
+					if want := []string{OnPremPrefix, lk.ProbeSource + "/32"}; !slices.Equal(got, want) {
+						t.Errorf("%s received %v over the %s link, want %v", lk.AWS, got, lk.Name, want)
+					}
+				}
+			})
+			t.Run("replies over the source's link", func(t *testing.T) {
+				wantEcho(ctx, t, l, PrimaryProbeSource, PrimaryAmazon, LinkPrimary, LinkPrimary)
+				wantEcho(ctx, t, l, SecondaryProbeSource, SecondaryAmazon, LinkSecondary, LinkSecondary)
+				wantEcho(ctx, t, l, AgentAddress, SecondaryAmazon, LinkSecondary, LinkPrimary)
+			})
+			t.Run("silent cut primary", func(t *testing.T) {
+				if err := l.Cut(LinkPrimary, true); err != nil {
+					t.Fatal(err)
+				}
+				wantEcho(ctx, t, l, SecondaryProbeSource, SecondaryAmazon, LinkSecondary, LinkSecondary)
+				wantEcho(ctx, t, l, PrimaryProbeSource, PrimaryAmazon, LinkPrimary, "")
+				wantEcho(ctx, t, l, AgentAddress, SecondaryAmazon, LinkSecondary, "")
+				restorePrimary(ctx, t, l)
+			})
+		})
+	}
+}

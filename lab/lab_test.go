@@ -55,7 +55,7 @@ func TestValidPrefix(t *testing.T) {
 }
 
 func TestNewTopologyRejectsUnknownEdge(t *testing.T) {
-	if _, err := newTopology("three", false, false); err == nil || !strings.Contains(err.Error(), `"three"`) {
+	if _, err := newTopology(Options{Edge: "three"}); err == nil || !strings.Contains(err.Error(), `"three"`) {
 		t.Errorf("newTopology(three) error = %v, want one naming the variant", err)
 	}
 }
@@ -64,17 +64,19 @@ func TestNewTopologyRejectsUnknownEdge(t *testing.T) {
 // against testdata/<variant>.golden (go test -run TestRender -update).
 func TestRender(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		edge       string
-		noBFD, md5 bool
-		mode       string
+		name              string
+		edge              string
+		noBFD, md5, probe bool
+		mode              string
 	}{
 		{name: "one", edge: EdgeOne, mode: ModeActivePassive},
 		{name: "two", edge: EdgeTwo, mode: ModeActivePassive},
 		{name: "two-nobfd-md5-active-active", edge: EdgeTwo, noBFD: true, md5: true, mode: ModeActiveActive},
+		{name: "one-probe-sources", edge: EdgeOne, probe: true, mode: ModeActivePassive},
+		{name: "two-probe-sources", edge: EdgeTwo, probe: true, mode: ModeActivePassive},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			topo, err := newTopology(tc.edge, tc.noBFD, tc.md5)
+			topo, err := newTopology(Options{Edge: tc.edge, NoBFD: tc.noBFD, AgentMD5: tc.md5, ProbeSources: tc.probe})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,8 +136,8 @@ func TestModeCommands(t *testing.T) {
 }
 
 func TestExpectedNextHops(t *testing.T) {
-	one, _ := newTopology(EdgeOne, false, false)
-	two, _ := newTopology(EdgeTwo, false, false)
+	one, _ := newTopology(Options{Edge: EdgeOne})
+	two, _ := newTopology(Options{Edge: EdgeTwo})
 	pri := map[string]bool{LinkPrimary: true}
 	sec := map[string]bool{LinkSecondary: true}
 	both := map[string]bool{LinkPrimary: true, LinkSecondary: true}
@@ -156,6 +158,15 @@ func TestExpectedNextHops(t *testing.T) {
 		{"vpc ap", one, HostVPC, ModeActivePassive, nil, []string{AWS1Transit}},
 		{"vpc ap primary down", one, HostVPC, ModeActivePassive, pri, []string{AWS2Transit}},
 		{"vpc aa", one, HostVPC, ModeActiveActive, nil, []string{AWS1Transit, AWS2Transit}},
+		{"aws1 ap", one, HostAWS1, ModeActivePassive, nil, []string{PrimaryCustomer}},
+		{"aws2 ap", one, HostAWS2, ModeActivePassive, nil, []string{AWS1Transit}},
+		{"aws1 ap primary down", one, HostAWS1, ModeActivePassive, pri, []string{AWS2Transit}},
+		{"aws2 ap primary down", one, HostAWS2, ModeActivePassive, pri, []string{SecondaryCustomer}},
+		{"aws2 ap secondary down", one, HostAWS2, ModeActivePassive, sec, []string{AWS1Transit}},
+		{"aws2 ap both down", one, HostAWS2, ModeActivePassive, both, nil},
+		{"aws1 aa", two, HostAWS1, ModeActiveActive, nil, []string{PrimaryCustomer}},
+		{"aws2 aa", two, HostAWS2, ModeActiveActive, nil, []string{SecondaryCustomer}},
+		{"aws2 aa secondary down", two, HostAWS2, ModeActiveActive, sec, []string{AWS1Transit}},
 		{"two ap edge2", two, HostEdge2, ModeActivePassive, nil, []string{PrimaryAmazon}},
 		{"two ap edge1 primary down", two, HostEdge1, ModeActivePassive, pri, []string{SecondaryAmazon}},
 		{"two aa edge1", two, HostEdge1, ModeActiveActive, nil, []string{PrimaryAmazon}},

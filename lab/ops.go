@@ -460,7 +460,7 @@ func (l *Lab) converged(ctx context.Context) error {
 	}
 	check := func(h, dst string, among []string) error {
 		want := l.topo.expectedNextHops(h, mode, down)
-		if h == HostVPC {
+		if h == HostVPC || h == HostAWS1 || h == HostAWS2 {
 			want = l.topo.expectedNextHops(h, vpcMode, down)
 		}
 		r, ok, err := l.RouteTo(ctx, h, dst)
@@ -493,7 +493,13 @@ func (l *Lab) converged(ctx context.Context) error {
 			return err
 		}
 	}
-	return check(HostVPC, OnPremPrefix, []string{AWS1Transit, AWS2Transit})
+	transits := []string{AWS1Transit, AWS2Transit}
+	for _, h := range []string{HostAWS1, HostAWS2} {
+		if err := check(h, OnPremPrefix, append([]string{PrimaryCustomer, SecondaryCustomer}, transits...)); err != nil {
+			return err
+		}
+	}
+	return check(HostVPC, OnPremPrefix, transits)
 }
 
 // LinkOf names the link a next hop or traceroute hop address belongs to

@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Edge variants.
@@ -26,7 +27,14 @@ type link struct {
 	Net      string
 	MD5      string
 	Transit  string // the AWS router's transit address toward the VPC router
+	// ProbeSource is the agent host's address advertised over this link
+	// only (Options.ProbeSources), or "".
+	ProbeSource string
 }
+
+// MapName is the link's name in the edge's route-map and prefix-list
+// names (TO-PRIMARY, PROBE-SOURCE-SECONDARY).
+func (l link) MapName() string { return strings.ToUpper(l.Name) }
 
 // session is a BGP session the lab expects, seen from host toward peer.
 type session struct {
@@ -55,13 +63,14 @@ type host struct {
 
 // topology is the whole lab for one variant, before any of it exists.
 type topology struct {
-	Edge     string
-	NoBFD    bool
-	AgentMD5 bool
-	Hosts    []host
-	Veths    []veth
-	Links    []link
-	Sessions []session
+	Edge         string
+	NoBFD        bool
+	AgentMD5     bool
+	ProbeSources bool
+	Hosts        []host
+	Veths        []veth
+	Links        []link
+	Sessions     []session
 }
 
 // edges returns the edge router hosts of the variant.
@@ -93,15 +102,16 @@ func (t *topology) routers() []string {
 	return r
 }
 
-// newTopology lays out the lab for an edge variant.
-func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
+// newTopology lays out the lab variant o asks for.
+func newTopology(o Options) (*topology, error) {
+	edge, noBFD := o.Edge, o.NoBFD
 	if edge == "" {
 		edge = EdgeOne
 	}
 	if edge != EdgeOne && edge != EdgeTwo {
 		return nil, fmt.Errorf("edge variant %q: want %q or %q", edge, EdgeOne, EdgeTwo)
 	}
-	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: agentMD5}
+	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: o.AgentMD5, ProbeSources: o.ProbeSources}
 	secondaryEdge := HostEdge1
 	if edge == EdgeTwo {
 		secondaryEdge = HostEdge2
@@ -111,6 +121,9 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 			Customer: PrimaryCustomer, Amazon: PrimaryAmazon, Net: PrimaryNet, MD5: PrimaryMD5, Transit: AWS1Transit},
 		{Name: LinkSecondary, Edge: secondaryEdge, EdgeIf: "vlan102", AWS: HostAWS2, AWSIf: "vlan102", VLAN: SecondaryVLAN,
 			Customer: SecondaryCustomer, Amazon: SecondaryAmazon, Net: SecondaryNet, MD5: SecondaryMD5, Transit: AWS2Transit},
+	}
+	if o.ProbeSources {
+		t.Links[0].ProbeSource, t.Links[1].ProbeSource = PrimaryProbeSource, SecondaryProbeSource
 	}
 
 	setup := map[string][]string{}
@@ -134,6 +147,15 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 		add(HostEdge2, "route add "+PrimaryNet+" via "+Edge1LAN)
 	}
 
+	// Probe sources: extra /32s of the agent host, each routed to it by the
+	// edge of its link (which advertises it over that link only).
+	for _, l := range t.Links {
+		if l.ProbeSource != "" {
+			add(HostAgent, "addr add "+l.ProbeSource+"/32 dev eth0")
+			add(l.Edge, "route add "+l.ProbeSource+"/32 via "+AgentAddress)
+		}
+	}
+
 	// The Direct Connect links.
 	for _, l := range t.Links {
 		t.Veths = append(t.Veths, veth{l.Edge, l.EdgeIf, l.AWS, l.AWSIf})
@@ -142,13 +164,16 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 		}
 	}
 
-	// AWS side: each AWS router reaches the VPC router over a transit /30.
-	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf string }{
-		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1"},
-		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2"},
+	// AWS side: each AWS router reaches the VPC router over a transit /30,
+	// and the other AWS router's transit /30 (the next hop of the on-prem
+	// paths the VPC router reflects from it) through the VPC router.
+	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf, otherNet string }{
+		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1", TransitNet2},
+		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2", TransitNet1},
 	} {
 		t.Veths = append(t.Veths, veth{x.aws, "vpc", HostVPC, x.vpcIf})
-		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr)
+		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr,
+			"route add "+x.otherNet+" via "+x.vpcAddr)
 		add(HostVPC, "link set "+x.vpcIf+" up", "addr add "+x.vpcAddr+"/30 dev "+x.vpcIf)
 	}
 	add(HostVPC, "link add lan type bridge", "link set lan up", "addr add "+VPCRouter+"/24 dev lan")
@@ -179,8 +204,12 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 	t.Sessions = append(t.Sessions,
 		session{Host: HostAWS1, Peer: VPCTransit1, Routes: "never"},
 		session{Host: HostAWS2, Peer: VPCTransit2, Routes: "never"},
+		// An AWS router passes on only its best path: in active/passive
+		// aws2's is the one aws1 learned over the primary, so aws2 sends
+		// the VPC router nothing while the primary is up. The next-hop
+		// checks of WaitConverged cover what the VPC router holds.
 		session{Host: HostVPC, Peer: AWS1Transit, Routes: LinkPrimary},
-		session{Host: HostVPC, Peer: AWS2Transit, Routes: LinkSecondary})
+		session{Host: HostVPC, Peer: AWS2Transit, Routes: "never"})
 	if edge == EdgeTwo {
 		t.Sessions = append(t.Sessions,
 			session{Host: HostEdge1, Peer: Edge2LAN, Routes: "always"},
@@ -191,8 +220,10 @@ func newTopology(edge string, noBFD, agentMD5 bool) (*topology, error) {
 
 // expectedNextHops returns, for a router, the next hops its selected route
 // must use (edges: toward the VPC CIDR, among the links' Amazon addresses;
-// the VPC router: toward on-prem, among the AWS routers' transit addresses)
-// given the routing mode and which links are down.
+// the VPC router: toward on-prem, among the AWS routers' transit addresses;
+// an AWS router: toward on-prem, among the links' customer addresses and
+// the AWS routers' transit addresses) given the routing mode and which links
+// are down.
 func (t *topology) expectedNextHops(h, mode string, down map[string]bool) []string {
 	var up []link
 	for _, l := range t.Links {
@@ -213,6 +244,17 @@ func (t *topology) expectedNextHops(h, mode string, down map[string]bool) []stri
 		active = up[:1] // the primary, first in t.Links
 	}
 	if h == HostVPC {
+		return pick(active, func(l link) string { return l.Transit })
+	}
+	if h == HostAWS1 || h == HostAWS2 {
+		// Its own eBGP path when that is among the preferred ones (eBGP
+		// wins over an equal iBGP path), else the preferred AWS router's
+		// path, reflected by the VPC router.
+		for _, l := range up {
+			if l.AWS == h && (mode == ModeActiveActive || slices.ContainsFunc(active, func(a link) bool { return a.Name == l.Name })) {
+				return []string{l.Customer}
+			}
+		}
 		return pick(active, func(l link) string { return l.Transit })
 	}
 	if mode == ModeActiveActive {

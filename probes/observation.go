@@ -16,7 +16,8 @@ const (
 	// EchoLost: an echo passed its deadline unanswered. Target, Link, Seq;
 	// Count is the number of consecutive losses so far.
 	EchoLost
-	// PathTraced: a trace finished. Target, Links (the links the path
+	// PathTraced: a trace finished; Time is when its first probe was
+	// sent, since the path is where the traffic went then. Target, Links (the links the path
 	// crosses, sorted; empty when no Direct Connect hop was seen), Changed
 	// (the path differs from the previous trace), Reached.
 	PathTraced

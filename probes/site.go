@@ -27,6 +27,11 @@ type Link struct {
 	CustomerAddress netip.Prefix
 	AmazonAddress   netip.Prefix
 	VLAN            int
+	// ProbeSource, when valid, is an address on the agent's host that the
+	// edge router advertises as a /32 (/128) over this link only: pinned
+	// echoes to this link's Amazon peer are sent from it so that their
+	// replies return over this link.
+	ProbeSource netip.Addr
 }
 
 // Target is a VPC instance that dxwatch probes end to end.

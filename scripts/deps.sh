@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the lab demo need, when missing:
 # FRR (the lab's routers), Prometheus (promtool and the server), the network
-# tools the lab and its comparisons use, Chromium (the status page tests).
+# tools the lab and its comparisons use, Chromium (the status page tests),
+# stress-ng (the load of the soak benchmark).
 # Idempotent; needs root.
 set -euo pipefail
-pkgs=(frr prometheus iproute2 nftables traceroute fping mtr-tiny iputils-ping procps make git ca-certificates chromium)
+pkgs=(frr prometheus iproute2 nftables traceroute fping mtr-tiny iputils-ping procps make git ca-certificates chromium stress-ng)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

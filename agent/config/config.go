@@ -51,6 +51,11 @@ type LinkConfig struct {
 	CustomerAddress string `yaml:"customer_address"`
 	AmazonAddress   string `yaml:"amazon_address"`
 	VLAN            int    `yaml:"vlan"`
+	// ProbeSource is an address on the agent's host that the edge router
+	// advertises as a /32 (/128) over this link only: the link's pinned
+	// echoes are sent from it so that AWS returns their replies over this
+	// link. Optional.
+	ProbeSource string `yaml:"probe_source"`
 }
 
 // TargetConfig describes one VPC instance probed end to end.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab"
 
 	"github.com/dxwatch/dxwatch/probes"
 )
@@ -66,6 +67,24 @@ func TestTopology(t *testing.T) {
 	}
 }
 
+func TestTopologyProbeSource(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte(`site: dc1
+links:
+  - {name: primary, role: primary, customer_address: 169.254.10.2/30, amazon_address: 169.254.10.1/30, vlan: 101, probe_source: 198.51.100.1}
+  - {name: secondary, role: secondary, customer_address: 169.254.20.2/30, amazon_address: 169.254.20.1/30, vlan: 102}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := cfg.Topology()
+	if got := site.Links[0].ProbeSource; got != netip.MustParseAddr("198.51.100.1") {
+		t.Errorf("primary's probe source = %v, want 198.51.100.1", got)
+	}
+	if got := site.Links[1].ProbeSource; got.IsValid() {
+		t.Errorf("secondary's probe source = %v, want none", got)
+	}
+}
+
 func TestLineOfMissingKeyIsItsParent(t *testing.T) {
 	_, err := Parse("x.yaml", []byte("site: dc1\nlinks:\n  - name: a\n    role: primary\n    vlan: 5\n"))
 	if err == nil {
@@ -73,5 +92,30 @@ func TestLineOfMissingKeyIsItsParent(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "links[0].customer_address (line 3): missing") {
 		t.Errorf("error does not place the missing key at its link's line:\n%v", err)
+	}
+}
+
+// TestLabConfigs loads the lab's configurations: the probe sources of
+// lab/dxwatch-probe-sources.yaml are the lab's, on the right links.
+func TestLabConfigs(t *testing.T) {
+	for file, want := range map[string][2]string{
+		"../../lab/dxwatch.yaml":               {},
+		"../../lab/dxwatch-probe-sources.yaml": {lab.PrimaryProbeSource, lab.SecondaryProbeSource},
+	} {
+		cfg, err := Load(file)
+		if err != nil {
+			t.Fatalf("%s:\n%v", file, err)
+		}
+		site := cfg.Topology()
+		for i, name := range []string{lab.LinkPrimary, lab.LinkSecondary} {
+			l, _ := site.Link(name)
+			got := ""
+			if l.ProbeSource.IsValid() {
+				got = l.ProbeSource.String()
+			}
+			if got != want[i] {
+				t.Errorf("%s: %s's probe_source %q, want %q", file, name, got, want[i])
+			}
+		}
 	}
 }

@@ -29,9 +29,10 @@ func (c *Config) Topology() probes.Site {
 	for _, l := range c.Links {
 		cust, _ := netip.ParsePrefix(l.CustomerAddress)
 		amz, _ := netip.ParsePrefix(l.AmazonAddress)
+		src, _ := netip.ParseAddr(l.ProbeSource)
 		s.Links = append(s.Links, probes.Link{
 			Name: l.Name, Role: l.Role, ConnectionID: l.ConnectionID, VIFID: l.VIFID,
-			CustomerAddress: cust, AmazonAddress: amz, VLAN: l.VLAN,
+			CustomerAddress: cust, AmazonAddress: amz, VLAN: l.VLAN, ProbeSource: src,
 		})
 	}
 	for _, t := range c.Targets {
@@ -136,6 +137,56 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 			amazon[amz.Addr()] = i
 		}
 	}
+	c.validateProbeSources(ps)
+}
+
+// validateProbeSources checks links[].probe_source: an address of the
+// agent's host, one per link, of the family of the link's Amazon address,
+// and outside every link's peering subnet (the edge advertises it to AWS as
+// a /32 or /128 over its link).
+func (c *Config) validateProbeSources(ps *probes.Problems) {
+	seen := map[netip.Addr]int{}
+	for i, l := range c.Links {
+		if l.ProbeSource == "" {
+			continue
+		}
+		p := fmt.Sprintf("links[%d].probe_source", i)
+		a, err := netip.ParseAddr(l.ProbeSource)
+		if err != nil {
+			if pfx, perr := netip.ParsePrefix(l.ProbeSource); perr == nil {
+				ps.Addf(p, "%s has a prefix length: give the address alone, e.g. %s (the edge advertises it as a host route)", l.ProbeSource, pfx.Addr())
+			} else {
+				ps.Addf(p, "not an IP address: %q, want an address of the agent's host, e.g. 198.51.100.1", l.ProbeSource)
+			}
+			continue
+		}
+		if a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+			ps.Addf(p, "%s is not a unicast address the edge can advertise: use an address of the agent's host", l.ProbeSource)
+			continue
+		}
+		if j, dup := seen[a]; dup {
+			ps.Addf(p, "%s is already the probe_source of links[%d]: each link needs its own, advertised over that link only", a, j)
+		}
+		seen[a] = i
+		if amz, err := netip.ParsePrefix(l.AmazonAddress); err == nil && amz.Addr().Is4() != a.Is4() {
+			ps.Addf(p, "%s and amazon_address %s are of different address families: the echoes to the Amazon address are sent from it", a, amz.Addr())
+		}
+		if j, pfx, ok := c.peeringSubnetOf(a); ok {
+			ps.Addf(p, "%s is inside links[%d]'s peering subnet %s: use an address of the agent's host that the edge advertises as a host route", a, j, pfx)
+		}
+	}
+}
+
+// peeringSubnetOf returns the first link whose peering subnet holds a.
+func (c *Config) peeringSubnetOf(a netip.Addr) (int, netip.Prefix, bool) {
+	for j, o := range c.Links {
+		for _, s := range []string{o.CustomerAddress, o.AmazonAddress} {
+			if pfx, err := netip.ParsePrefix(s); err == nil && pfx.Masked().Contains(a) {
+				return j, pfx.Masked(), true
+			}
+		}
+	}
+	return 0, netip.Prefix{}, false
 }
 
 // peerAddress parses a BGP peer address that must be in CIDR form.

@@ -27,11 +27,22 @@ type echoState struct {
 	runStart time.Time // first loss of the current run
 	okRun    int       // consecutive replies since the last loss
 	down     bool      // run reached down_after, not yet recover_after replies
+	// episodeLost counts the losses since the run that began the current
+	// trouble: the run, and while down, every loss until it recovers.
+	episodeLost int
+
+	// blame says what the current loss run (run > 0 or down) says about
+	// the pinned target's link, given the path its replies return by
+	// (README, "Return path"); via is the set of other links the replies
+	// may return over when blame is blameReturn.
+	blame blame
+	via   uint64
 
 	// The window of the last outcomes, for loss ratio and mean RTT.
 	win      []sample
 	wpos, wn int
 	wlost    int
+	wexcused int
 	wreplies int
 	wrtt     time.Duration
 	lossy    bool // loss ratio over threshold (with hysteresis)
@@ -43,9 +54,31 @@ type echoState struct {
 }
 
 type sample struct {
-	lost bool
-	rtt  time.Duration
+	lost    bool
+	excused bool // lost, but on the return path over another link
+	rtt     time.Duration
 }
+
+// blame is the verdict on a pinned target's loss run.
+type blame uint8
+
+const (
+	// blameNone: no loss run.
+	blameNone blame = iota
+	// blameUnknown: the replies return over another link whose own
+	// evidence since the run began is not in yet; the run counts for
+	// nothing until it is.
+	blameUnknown
+	// blameLink: the replies return over the link itself (a probe source,
+	// or the link AWS prefers for replies), or the links they return over
+	// answered after the run began: the losses are the link's.
+	blameLink
+	// blameReturn: the replies return over another link that is failing
+	// too: the losses say nothing about this link. Kept until the run has
+	// recovered, so that the link does not turn down for the replies
+	// needed to come back once AWS routes the replies over it.
+	blameReturn
+)
 
 // gap is one interruption of a target's replies: from the last reply before
 // the first loss (start) to the first reply after the last loss (end).
@@ -95,9 +128,12 @@ func newEcho(name string, link, target, window int) *echoState {
 func (e *echoState) push(s sample, cfg *Config) {
 	if e.wn == len(e.win) {
 		old := e.win[e.wpos]
-		if old.lost {
+		switch {
+		case old.excused:
+			e.wexcused--
+		case old.lost:
 			e.wlost--
-		} else {
+		default:
 			e.wreplies--
 			e.wrtt -= old.rtt
 		}
@@ -112,9 +148,37 @@ func (e *echoState) push(s sample, cfg *Config) {
 		e.wreplies++
 		e.wrtt += s.rtt
 	}
+	e.judge(cfg)
+}
+
+// excuse takes the newest n losses (replies between them skipped) out of
+// the loss ratio: they were lost on the return path over another link
+// (blameReturn), or in a down period the link has recovered from, which
+// its state already told. Losses excused before count towards n.
+func (e *echoState) excuse(n int, cfg *Config) {
+	for k, pos := 0, e.wpos; k < e.wn && n > 0; k++ {
+		pos = (pos - 1 + len(e.win)) % len(e.win)
+		s := &e.win[pos]
+		if !s.lost {
+			continue
+		}
+		n--
+		if !s.excused {
+			s.excused = true
+			e.wlost--
+			e.wexcused++
+		}
+	}
+	e.judge(cfg)
+}
+
+// judge sets lossy and slow from the window, with hysteresis.
+func (e *echoState) judge(cfg *Config) {
 	// Judge loss only on a window of some size: one loss out of two echoes
 	// at start-up says nothing.
-	if e.wn >= min(len(e.win), 10) {
+	if e.wn-e.wexcused < min(len(e.win), 10) {
+		e.lossy = false // too few echoes left to judge
+	} else {
 		ratio := e.lossRatio()
 		switch {
 		case !e.lossy && ratio > cfg.LossThreshold:
@@ -135,10 +199,10 @@ func (e *echoState) push(s sample, cfg *Config) {
 }
 
 func (e *echoState) lossRatio() float64 {
-	if e.wn == 0 {
+	if e.wn-e.wexcused == 0 {
 		return 0
 	}
-	return float64(e.wlost) / float64(e.wn)
+	return float64(e.wlost) / float64(e.wn-e.wexcused)
 }
 
 func (e *echoState) meanRTT() time.Duration {
@@ -168,13 +232,21 @@ func (e *echoState) reply(t time.Time, seq int, rtt time.Duration, cfg *Config) 
 		return false, false
 	}
 	e.seen = true
+	if e.run > 0 && e.blame == blameReturn && t.After(e.lastLoss) {
+		// The run ends: its losses were the return path's, not the link's.
+		e.excuse(e.run, cfg)
+	}
 	e.lastReply, e.lastReplySeq, e.lastSent = t, seq, t.Add(-rtt)
 	e.push(sample{rtt: rtt}, cfg)
 	if t.After(e.lastLoss) {
 		e.run = 0
 		e.okRun++
 		if e.down && e.okRun >= cfg.RecoverAfter {
+			// Back up: the down period's losses have been told by the
+			// state; left in the window they would keep the link
+			// "degraded" for a window's worth of echoes after it healed.
 			e.down = false
+			e.excuse(e.episodeLost, cfg)
 		}
 	}
 	if e.gap.open && t.After(e.gap.firstLoss) {
@@ -209,7 +281,11 @@ func (e *echoState) loss(t time.Time, count int, cfg *Config) (ok, first bool) {
 	if e.run == 0 {
 		e.runStart = t
 		first = true
+		if !e.down {
+			e.episodeLost = 0
+		}
 	}
+	e.episodeLost++
 	e.run++
 	if count > e.run {
 		e.run = count

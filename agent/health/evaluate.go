@@ -27,7 +27,11 @@ const (
 	sigEchoStale
 	sigAWS
 	sigNoEvidence
+	sigUnverified
 )
+
+// sigDown are the rules that take a link down.
+const sigDown = sigSessionDown | sigPrefixesWithdrawn | sigGrey | sigDataDown
 
 // evaluate brings link states, active links and the failover machine up to
 // date. at is the time of the observation that prompted it (now on a tick):
@@ -35,6 +39,7 @@ const (
 func (m *Model) evaluate(at, now time.Time) {
 	m.evalAt = now
 	feedDown := m.feedDown()
+	m.judgeReturnPaths(now, feedDown)
 	var down uint64
 	for i, l := range m.links {
 		st, sig := m.evalLink(i, now, feedDown, nil)
@@ -155,13 +160,26 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 	positive = positive || bgpUp
 
 	var nFresh, nDown int
-	var worst, stale *echoState
+	var worst, stale, unver *echoState
+	answered := false
 	for _, e := range l.pinned {
 		if !e.seen {
 			continue
 		}
 		if !fresh(e.last(), c.StaleAfter.Ping, now) {
 			stale = e
+			continue
+		}
+		switch {
+		case e.blame == blameReturn:
+			// Lost on the way back over another link: nothing about this one.
+			if unver == nil || e.run > unver.run {
+				unver = e
+			}
+			continue
+		case e.blame == blameUnknown && e.down:
+			// Held until the links the replies return over have answered
+			// (or failed) since the run began: one probe interval.
 			continue
 		}
 		nFresh++
@@ -172,11 +190,15 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 			}
 			continue
 		}
-		positive = true
+		// A target that has never answered is no evidence of up: its first
+		// losses, fewer than down_after, say nothing yet.
+		if e.run == 0 || (!e.lastReply.IsZero() && fresh(e.lastReply, c.StaleAfter.Ping, now)) {
+			positive, answered = true, true
+		}
 		if e.lossy {
 			sig |= sigLoss
 			if why != nil {
-				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn, e.name, 100*c.LossThreshold)
+				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn-e.wexcused, e.name, 100*c.LossThreshold)
 			}
 		}
 		if e.slow {
@@ -211,7 +233,13 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 			}
 		}
 	}
-	if stale != nil && nFresh == 0 {
+	if unver != nil && nDown == 0 && !answered {
+		sig |= sigUnverified
+		if why != nil {
+			say("%s", m.unverifiedReason(unver))
+		}
+	}
+	if stale != nil && nFresh == 0 && unver == nil {
 		sig |= sigEchoStale
 		if why != nil {
 			say("no echo result from %s since %s (stale after %s)", stale.name, stale.last().UTC().Format(time.RFC3339Nano), c.StaleAfter.Ping)
@@ -236,10 +264,12 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 	}
 
 	switch {
-	case sig&(sigSessionDown|sigPrefixesWithdrawn|sigGrey|sigDataDown) != 0:
+	case sig&sigDown != 0:
 		return StateDown, sig
-	case sig != 0:
+	case sig&^sigUnverified != 0:
 		return StateDegraded, sig
+	case sig != 0:
+		return StateUnverified, sig
 	case positive:
 		return StateUp, sig
 	}
@@ -267,6 +297,9 @@ func (m *Model) changeLink(i int, st State, sig uint64, at, now time.Time, feedD
 		at = l.since
 	}
 	l.state, l.since = st, at
+	if st != StateUnverified {
+		l.wasUp = st == StateUp || st == StateDegraded
+	}
 	switch {
 	case st == StateDown:
 		// The trouble began with the first loss of the run that took the

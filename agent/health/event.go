@@ -10,16 +10,20 @@ import (
 type State string
 
 // Link states. Unknown means no fresh evidence at all: stale evidence never
-// keeps a link up.
+// keeps a link up. Unverified means the link's own data plane cannot be
+// told: its pinned echoes go unanswered, but their replies return over
+// another link that is failing (AWS routes replies to on-prem by its own
+// preference), so the losses say nothing about this link.
 const (
-	StateUnknown  State = "unknown"
-	StateUp       State = "up"
-	StateDegraded State = "degraded"
-	StateDown     State = "down"
+	StateUnknown    State = "unknown"
+	StateUp         State = "up"
+	StateDegraded   State = "degraded"
+	StateDown       State = "down"
+	StateUnverified State = "unverified"
 )
 
 // states lists the states in the order of dxwatch_link_state's series.
-var states = [...]State{StateUp, StateDegraded, StateDown, StateUnknown}
+var states = [...]State{StateUp, StateDegraded, StateDown, StateUnknown, StateUnverified}
 
 // EventKind says what an Event records.
 type EventKind string

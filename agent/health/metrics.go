@@ -8,11 +8,11 @@ import (
 
 var (
 	linkUpDesc = prometheus.NewDesc("dxwatch_link_up",
-		"Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.", []string{"link"}, nil)
+		"Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence; while unverified, the last verified verdict.", []string{"link"}, nil)
 	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
 		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
-		"1 for the link's current state (up, degraded, down, unknown).", []string{"link", "state"}, nil)
+		"1 for the link's current state (up, degraded, down, unknown, unverified).", []string{"link", "state"}, nil)
 	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
 		"Changes of the site's active link(s); from and to name the links joined by '+', or none.", []string{"from", "to"}, nil)
 	droppedDesc = prometheus.NewDesc("dxwatch_health_observations_dropped_total",
@@ -41,6 +41,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	type linkSnap struct {
 		name   string
 		state  State
+		up     bool
 		active bool
 	}
 	type pair struct {
@@ -50,7 +51,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	links := make([]linkSnap, len(m.links))
 	for i, l := range m.links {
-		links[i] = linkSnap{l.link.Name, l.state, m.activeMask()&(1<<i) != 0}
+		links[i] = linkSnap{l.link.Name, l.state, l.up(), m.activeMask()&(1<<i) != 0}
 	}
 	pairs := make([]pair, 0, len(m.failovers))
 	for k, n := range m.failovers {
@@ -63,7 +64,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 
 	for _, l := range links {
-		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, b2f(l.state == StateUp || l.state == StateDegraded), l.name)
+		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, b2f(l.up), l.name)
 		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, b2f(l.active), l.name)
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, b2f(l.state == s), l.name, string(s))
@@ -90,4 +91,17 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// up is the link's dxwatch_link_up: 1 when up or degraded; while it is
+// unverified (its echoes' replies return over a failing link), the last
+// verified verdict, so that a link nothing shows down does not page.
+func (l *linkState) up() bool {
+	switch l.state {
+	case StateUp, StateDegraded:
+		return true
+	case StateUnverified:
+		return l.wasUp
+	}
+	return false
 }

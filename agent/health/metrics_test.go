@@ -23,7 +23,7 @@ dxwatch_failovers_total{from="secondary",to="primary"} 0
 # TYPE dxwatch_link_active gauge
 dxwatch_link_active{link="primary"} 0
 dxwatch_link_active{link="secondary"} 0
-# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.
+# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence; while unverified, the last verified verdict.
 # TYPE dxwatch_link_up gauge
 dxwatch_link_up{link="primary"} 0
 dxwatch_link_up{link="secondary"} 0
@@ -65,17 +65,19 @@ dxwatch_health_observations_dropped_total 0
 # TYPE dxwatch_link_active gauge
 dxwatch_link_active{link="primary"} 1
 dxwatch_link_active{link="secondary"} 0
-# HELP dxwatch_link_state 1 for the link's current state (up, degraded, down, unknown).
+# HELP dxwatch_link_state 1 for the link's current state (up, degraded, down, unknown, unverified).
 # TYPE dxwatch_link_state gauge
 dxwatch_link_state{link="primary",state="degraded"} 0
 dxwatch_link_state{link="primary",state="down"} 0
 dxwatch_link_state{link="primary",state="unknown"} 0
+dxwatch_link_state{link="primary",state="unverified"} 0
 dxwatch_link_state{link="primary",state="up"} 1
 dxwatch_link_state{link="secondary",state="degraded"} 0
 dxwatch_link_state{link="secondary",state="down"} 0
 dxwatch_link_state{link="secondary",state="unknown"} 0
+dxwatch_link_state{link="secondary",state="unverified"} 0
 dxwatch_link_state{link="secondary",state="up"} 1
-# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence.
+# HELP dxwatch_link_up Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence; while unverified, the last verified verdict.
 # TYPE dxwatch_link_up gauge
 dxwatch_link_up{link="primary"} 1
 dxwatch_link_up{link="secondary"} 1

@@ -95,6 +95,9 @@ type linkState struct {
 	sig     uint64
 	since   time.Time
 	trouble time.Time // when the current down (or degraded) period began
+	// wasUp is the last verified verdict, up or degraded (not down or
+	// unknown): dxwatch_link_up keeps it while the link is unverified.
+	wasUp bool
 	// Evidence, each list in arrival order and bounded.
 	sessions []*boolEv // per edge router reporting the DX session
 	prefixes []*boolEv // per prefix
@@ -330,7 +333,7 @@ func (m *Model) process(o probes.Observation, now time.Time) {
 	case probes.BGPPrefix:
 		ok = m.applyPrefix(o)
 	case probes.BGPBestPath:
-		ok = m.applyBestPath(o)
+		ok = m.applyBestPath(o, now)
 	case probes.AWSCheck:
 		ok = m.applyAWS(o)
 	}
@@ -590,7 +593,7 @@ func (m *Model) applyPrefix(o probes.Observation) bool {
 	return applied
 }
 
-func (m *Model) applyBestPath(o probes.Observation) bool {
+func (m *Model) applyBestPath(o probes.Observation, now time.Time) bool {
 	link := -1
 	if o.Link != "" {
 		li, ok := m.linkOf(o.Link)
@@ -620,10 +623,20 @@ func (m *Model) applyBestPath(o probes.Observation) bool {
 		m.ignore("out_of_order")
 		return false
 	}
-	if bp.link != link && !bp.at.IsZero() {
+	moved := bp.link != link && !bp.at.IsZero()
+	if moved {
 		m.note(Step{Time: o.Time, What: StepBestPath, Link: o.Link, Detail: pfx.String() + " via " + m.label(maskOfIndex(link))})
 	}
 	bp.link, bp.at = link, o.Time
+	if moved {
+		// A trace that began before the move says where the traffic went
+		// then: ask for one that shows where it goes now.
+		for _, ts := range m.targets {
+			if ts.best == bp {
+				m.fire(ts, now)
+			}
+		}
+	}
 	return true
 }
 

@@ -104,7 +104,7 @@ func TestCleanFailoverAndFailback(t *testing.T) {
 		{Kind: KindFailover, Direction: DirectionFailback, From: "secondary", To: "primary", Time: ms(21000),
 			Complete: true, Cause: "BGP best path moved to primary"},
 	})
-	if got, want := linkStates(h.linkEvents("primary")), []State{StateUp, StateDown, StateDegraded, StateUp}; !slices.Equal(got, want) {
+	if got, want := linkStates(h.linkEvents("primary")), []State{StateUp, StateDown, StateUp}; !slices.Equal(got, want) {
 		t.Errorf("primary states %v, want %v", got, want)
 	}
 	if got, want := linkStates(h.linkEvents("secondary")), []State{StateUp}; !slices.Equal(got, want) {

@@ -134,6 +134,14 @@ type world struct {
 	pinnedStop map[string]time.Duration
 	vpc        []string
 	offsets    map[string]time.Duration // send phase per target
+	// back, when set, says which link AWS returns replies to the agent's
+	// own address over at t (its preference across all VIFs): the reply
+	// to a VPC target's echo, and to a pinned echo of a link without a
+	// probe source, crosses that link, not the request's.
+	back func(t time.Duration) string
+	// sourced lists the links with a probe source: their pinned echoes'
+	// replies return over the link itself.
+	sourced map[string]bool
 }
 
 func defaultWorld(end time.Duration) *world {
@@ -165,7 +173,11 @@ func (w *world) echoes() []probes.Observation {
 			if pinned {
 				o.Link = link
 			}
-			if via != "" && w.up(via, s) {
+			ret := via
+			if w.back != nil && !w.sourced[link] {
+				ret = w.back(s)
+			}
+			if via != "" && w.up(via, s) && w.up(ret, s) {
 				o.Event, o.Time, o.RTT = probes.EchoReply, at(s+w.rtt[via]), w.rtt[via]
 			} else {
 				o.Event, o.Time = probes.EchoLost, at(s+w.interval)

@@ -172,7 +172,7 @@ func evidence(source string, ev *boolEv, limit time.Duration, now time.Time) Evi
 func (m *Model) echoStatus(e *echoState, now time.Time) EchoStatus {
 	s := EchoStatus{
 		Target: e.name, Fresh: e.seen && fresh(e.last(), m.cfg.StaleAfter.Ping, now),
-		ConsecutiveLost: e.run, Down: e.down, Samples: e.wn, LossRatio: e.lossRatio(), MeanRTT: Duration(e.meanRTT()),
+		ConsecutiveLost: e.run, Down: e.down, Samples: e.wn - e.wexcused, LossRatio: e.lossRatio(), MeanRTT: Duration(e.meanRTT()),
 	}
 	if !e.lastReply.IsZero() {
 		s.LastReply = ptr(e.lastReply)
@@ -223,6 +223,8 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 			r.Status, r.Fix = probes.Warn, linkFix(l.sig)
 		case StateDown:
 			r.Status, r.Fix = probes.Fail, linkFix(l.sig)
+		case StateUnverified:
+			r.Status, r.Fix = probes.Warn, linkFix(l.sig)
 		default:
 			r.Status = probes.Skip
 			r.Reason = "no fresh evidence about the link yet: no probe has reported on it"
@@ -271,6 +273,8 @@ func linkFix(sig uint64) string {
 		return "the link's Amazon peer does not answer: check the physical link, the VLAN and the edge router's interface"
 	case sig&(sigLoss|sigRTT|sigSomeEchoDown) != 0:
 		return "check the link for errors and congestion (interface counters, the provider's status)"
+	case sig&sigUnverified != 0:
+		return "give each link a probe source (links[].probe_source: an address on dxwatch's host that the edge advertises over that link only, docs/probe-sources.md) so that each link's echoes return over it; until then the link's state follows once the link carrying the replies is back or BGP moves them"
 	case sig&sigEchoStale != 0:
 		return "the ping probe stopped reporting: check dxwatch's logs and dxwatch_probe_success"
 	case sig&sigAWS != 0:

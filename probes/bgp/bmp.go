@@ -447,11 +447,10 @@ func peerDownReason(b *bmp.BMPPeerDownNotification) string {
 	case bmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION:
 		return "local system closed the session, notification sent" + notif()
 	case bmp.BMP_PEER_DOWN_REASON_LOCAL_NO_NOTIFICATION:
-		s := "local system closed the session without a notification"
 		if len(b.Data) >= 2 {
-			s += fmt.Sprintf(" (fsm event %d)", binary.BigEndian.Uint16(b.Data))
+			return closedByFSMEvent(binary.BigEndian.Uint16(b.Data))
 		}
-		return s
+		return closedByFSMEvent(0)
 	case bmp.BMP_PEER_DOWN_REASON_REMOTE_BGP_NOTIFICATION:
 		return "remote system closed the session with a notification" + notif()
 	case bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION:
@@ -460,6 +459,39 @@ func peerDownReason(b *bmp.BMPPeerDownNotification) string {
 		return "peer de-configured"
 	}
 	return fmt.Sprintf("reason code %d", b.Reason)
+}
+
+// fsmEvents names the BGP FSM events (RFC 4271 section 8.1) that can close
+// a session without a notification, in an engineer's words.
+var fsmEvents = map[uint16]string{
+	2:  "stopped by an operator (ManualStop)",
+	8:  "stopped automatically (AutomaticStop: e.g. BFD down or a prefix limit)",
+	9:  "connect retry timer expired",
+	10: "hold timer expired",
+	11: "keepalive timer expired",
+	13: "idle hold timer expired",
+	18: "TCP connection failed or was reset",
+	21: "malformed BGP message header",
+	22: "malformed OPEN message",
+	23: "connection collision resolved",
+	24: "NOTIFICATION with a version error",
+	25: "NOTIFICATION received",
+	28: "malformed UPDATE message",
+}
+
+// closedByFSMEvent says why a router closed a session without a
+// notification, from the FSM event its BMP Peer Down carries (RFC 7854
+// 4.9, reason 2). FRR sends 0 ("no relevant event") for most local
+// causes, BFD down among them: then only the router's log tells.
+func closedByFSMEvent(ev uint16) string {
+	const closed = "the edge router closed the session without a notification"
+	if name, ok := fsmEvents[ev]; ok {
+		return fmt.Sprintf("%s: %s (BGP FSM event %d)", closed, name, ev)
+	}
+	if ev == 0 {
+		return closed + ": the router gave no cause over BMP (BFD down, an interface down or a configuration change: see its log, e.g. show bgp neighbor … last reset)"
+	}
+	return fmt.Sprintf("%s (BGP FSM event %d)", closed, ev)
 }
 
 // peerUpHeaderOnly returns a Peer Up notification with only its per-peer

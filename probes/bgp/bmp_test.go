@@ -428,3 +428,25 @@ func TestBMPSessionOutsideLinks(t *testing.T) {
 		t.Error("no observation of the primary's DX session going down")
 	}
 }
+
+// TestPeerDownReason pins how a BMP Peer Down reads: the cause in words,
+// the FSM event only as a detail.
+func TestPeerDownReason(t *testing.T) {
+	fsm := func(ev uint16) *bmp.BMPPeerDownNotification {
+		return &bmp.BMPPeerDownNotification{Reason: bmp.BMP_PEER_DOWN_REASON_LOCAL_NO_NOTIFICATION, Data: []byte{byte(ev >> 8), byte(ev)}}
+	}
+	for _, tt := range []struct {
+		in   *bmp.BMPPeerDownNotification
+		want string
+	}{
+		{fsm(10), "the edge router closed the session without a notification: hold timer expired (BGP FSM event 10)"},
+		{fsm(18), "the edge router closed the session without a notification: TCP connection failed or was reset (BGP FSM event 18)"},
+		{fsm(0), "the edge router closed the session without a notification: the router gave no cause over BMP (BFD down, an interface down or a configuration change: see its log, e.g. show bgp neighbor … last reset)"},
+		{fsm(99), "the edge router closed the session without a notification (BGP FSM event 99)"},
+		{&bmp.BMPPeerDownNotification{Reason: bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION}, "remote system closed the session without a notification (TCP closed or reset)"},
+	} {
+		if got := peerDownReason(tt.in); got != tt.want {
+			t.Errorf("peerDownReason = %q\nwant %q", got, tt.want)
+		}
+	}
+}

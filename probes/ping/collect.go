@@ -65,6 +65,9 @@ func (p *Probe) Checks() []probes.CheckResult {
 		if s.link != "" {
 			r.Name = "ping.link." + s.link
 			what = fmt.Sprintf("link %s's Amazon peer address %s", s.link, s.host)
+			if s.probeSource {
+				what += fmt.Sprintf(" (from the link's probe source %s, so that the replies return over it)", s.source)
+			}
 		}
 		if addr.IsValid() && addr.String() != s.host {
 			what = fmt.Sprintf("target %s (%s, %s)", s.name, s.host, addr)
@@ -99,7 +102,16 @@ func (p *Probe) Checks() []probes.CheckResult {
 // fixFor says what to do about a target that does not answer.
 func fixFor(s targetSpec, sendErr error) string {
 	if sendErr != nil && isRouteError(sendErr) {
+		if s.link != "" {
+			return fmt.Sprintf("dxwatch's host has no route to %s, link %s's Amazon peer address: give the host a route to the link's peer /30 (or a default route) via the edge router that holds link %s, "+
+				"and check that the edge router's interface for the link is up with its customer address", s.host, s.link, s.link)
+		}
 		return fmt.Sprintf("the agent has no route to %s: check that the edge router receives the VPC prefix over BGP (bgp checks) and that the agent's routes point to the edge router", s.host)
+	}
+	if s.link != "" && s.probeSource {
+		return fmt.Sprintf("the echoes leave from link %s's probe source %s: check that the address is on dxwatch's host, that the edge router routes %s/32 to dxwatch's host "+
+			"and advertises it to AWS over link %s only (its virtual interface's accepted routes list it; the other links' do not: docs/probe-sources.md), "+
+			"then the connection and virtual interface of the link (aws checks)", s.link, s.source, s.source, s.link)
 	}
 	if s.link != "" {
 		return fmt.Sprintf("check the connection and virtual interface of link %s (aws checks), the VLAN and peer addresses of the edge router's interface for this link, "+

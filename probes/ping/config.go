@@ -109,26 +109,35 @@ type targetSpec struct {
 	name string
 	host string // IP literal or DNS name
 	link string // set for a link-pinned target
+	// probeSource says source is the link's probe_source: the pinned
+	// target's echoes leave from it so that AWS returns their replies over
+	// that link.
+	probeSource bool
 	settings
 	window int // jitter window
 }
 
 // targetSpecs lists the targets of cfg on site: the site's targets, then
-// each link's Amazon address when link_pinned. It assumes a valid cfg.
+// each link's Amazon address when link_pinned, sent from the link's probe
+// source when it has one (in place of any configured source). It assumes a
+// valid cfg.
 func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 	var specs []targetSpec
-	add := func(name, host, link string) {
+	add := func(name, host, link string, probeSource netip.Addr) {
 		s := targetSpec{name: name, host: host, link: link, window: cfg.JitterWindow}
 		s.settings, _ = cfg.settingsFor(name)
+		if probeSource.IsValid() {
+			s.source, s.probeSource = probeSource.Unmap(), true
+		}
 		specs = append(specs, s)
 	}
 	for _, t := range site.Targets {
-		add(t.Name, t.Host, "")
+		add(t.Name, t.Host, "", netip.Addr{})
 	}
 	if cfg.LinkPinned {
 		for _, l := range site.Links {
 			if l.AmazonAddress.IsValid() {
-				add(AmazonTarget(l.Name), l.AmazonAddress.Addr().String(), l.Name)
+				add(AmazonTarget(l.Name), l.AmazonAddress.Addr().String(), l.Name, l.ProbeSource)
 			}
 		}
 	}
@@ -286,8 +295,8 @@ func (c Config) Validate(site probes.Site) error {
 	}
 	for _, spec := range targetSpecs(c, site) {
 		a, err := netip.ParseAddr(spec.host)
-		if err != nil || !spec.source.IsValid() {
-			continue
+		if err != nil || !spec.source.IsValid() || spec.probeSource {
+			continue // a link's probe source is checked with the link
 		}
 		a = a.Unmap()
 		if a.Is4() != spec.source.Is4() {

@@ -174,7 +174,7 @@ func TestPrivileges(t *testing.T) {
 	tests := []struct {
 		mode, groupRange, run string
 	}{
-		{"unprivileged", "0 2147483647", "^(TestLoopback|TestReceiveTime)$"},
+		{"unprivileged", "0 2147483647", "^(TestLoopback|TestReceiveTime|TestProbeSource|TestProbeSourceNotOnHost)$"},
 		{"none", "1 0", "^TestNoPermissionChild$"},
 	}
 	for _, tc := range tests {

@@ -288,6 +288,11 @@ func (p *Probe) acquire(t *target) error {
 	if !ok {
 		c, raw, id, err := p.listen(k)
 		if err != nil {
+			if t.spec.probeSource && isAddrNotAvailable(err) {
+				return fmt.Errorf("probe_source %s of link %s is not an address of this host: "+
+					"add the address to the agent host and have the edge advertise it over link %s only: %w",
+					k.source, t.spec.link, t.spec.link, err)
+			}
 			return err
 		}
 		s = &socket{key: k, conn: c, raw: raw, id: id}

@@ -311,3 +311,35 @@ func TestReplyReadAfterDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestFixForProbeSource: a link's Amazon peer that does not answer echoes
+// sent from the link's probe source gets the probe source's fix (the /32
+// advertised over that link only), not the generic link fix.
+func TestFixForProbeSource(t *testing.T) {
+	s := targetSpec{name: "secondary-amazon", host: "169.254.20.1", link: "secondary", probeSource: true}
+	s.source = netip.MustParseAddr("198.51.100.2")
+	fix := fixFor(s, nil)
+	for _, want := range []string{"probe source 198.51.100.2", "routes 198.51.100.2/32 to dxwatch's host", "over link secondary only"} {
+		if !strings.Contains(fix, want) {
+			t.Errorf("fix %q lacks %q", fix, want)
+		}
+	}
+	s.probeSource = false
+	if fix := fixFor(s, nil); strings.Contains(fix, "probe source") {
+		t.Errorf("without a probe source the fix names one: %q", fix)
+	}
+}
+
+// TestFixForNoRoute: no route to a link's Amazon peer is about the route
+// to the peer /30, not about the VPC prefix.
+func TestFixForNoRoute(t *testing.T) {
+	err := fmt.Errorf("sendto: %w", syscall.ENETUNREACH)
+	link := fixFor(targetSpec{name: "primary-amazon", host: "169.254.10.1", link: "primary"}, err)
+	if !strings.Contains(link, "no route to 169.254.10.1, link primary's Amazon peer address") || strings.Contains(link, "VPC prefix") {
+		t.Errorf("link fix %q", link)
+	}
+	vpc := fixFor(targetSpec{name: "i1", host: "198.18.0.10"}, err)
+	if !strings.Contains(vpc, "VPC prefix over BGP") {
+		t.Errorf("VPC target fix %q", vpc)
+	}
+}

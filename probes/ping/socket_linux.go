@@ -299,3 +299,7 @@ func (c *icmpConn) Close() error { return c.c.Close() }
 func isRouteError(err error) bool {
 	return errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH)
 }
+
+// isAddrNotAvailable reports whether a socket could not be bound to its
+// source address because no interface of the host has it.
+func isAddrNotAvailable(err error) bool { return errors.Is(err, syscall.EADDRNOTAVAIL) }

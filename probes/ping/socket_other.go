@@ -9,3 +9,5 @@ func listenICMP(sockKey) (packetConn, bool, uint16, error) {
 }
 
 func isRouteError(error) bool { return false }
+
+func isAddrNotAvailable(error) bool { return false }

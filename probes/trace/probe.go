@@ -262,7 +262,10 @@ func (p *Probe) record(path *Path, err error) {
 	p.deps.Logger.Debug("traced", "target", path.Target, "result", path.Result, "reached", path.Reached,
 		"hops", hopsSeen(path.Hops), "duration", path.Duration)
 	p.deps.Observer.Observe(probes.Observation{
-		Time:    time.Now(),
+		// Dated by when its probes left, not when the answer came back:
+		// the trace tells where the traffic went then, and a BGP best-path
+		// change after that voids it (agent/health README, "Active link").
+		Time:    path.Time,
 		Event:   probes.PathTraced,
 		Probe:   p.name,
 		Target:  path.Target,

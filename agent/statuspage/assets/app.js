@@ -242,11 +242,13 @@
       const p = primaryName();
       text = 'Traffic on ' + names(st.active);
       if (p && st.mode !== 'active_active' && st.active.indexOf(p) < 0) {
-        text += ' (not on the primary link, ' + p + ')';
+        text += ' (not on ' + p + ', the primary)';
         cls = 'warn';
       } else cls = up === ls.length ? 'good' : 'warn';
     }
     text += ' · ' + up + ' of ' + ls.length + ' links up';
+    const unver = ls.filter((l) => l.state === 'unverified').length;
+    if (unver) text += ', ' + unver + ' unverified';
     el.textContent = text;
     el.className = 'summary ' + cls;
     el.setAttribute('data-active', (st.active || []).join(','));
@@ -573,7 +575,8 @@
     }
     const title = e.kind === 'outage' ? 'Outage on ' + names(e.from) :
       (e.direction === 'failback' ? 'Failback ' : e.direction === 'failover' ? 'Failover ' : 'Change ') + names(e.from) + ' → ' + names(e.to);
-    const figure = e.measured ? 'outage ' + dur(e.outage_seconds) : 'not measured';
+    const lost = e.targets && e.targets.length;
+    const figure = !e.measured ? 'not measured' : lost ? 'outage ' + dur(e.outage_seconds) : 'hitless: no echo lost';
     return h('li', { class: 'event ' + e.kind + ' ' + (e.direction || ''), 'data-event-id': e.id, 'data-kind': e.kind, 'data-from': (e.from || []).join(','), 'data-to': (e.to || []).join(',') },
       h('div', { class: 'ev-head' },
         h('time', { datetime: e.time, text: clock(e.time, true) }), ' ',
@@ -581,7 +584,7 @@
         badge(figure, e.measured ? (e.outage_seconds > 0 ? 'warn' : 'up') : 'unknown'),
         e.complete ? null : badge('incomplete', 'down')),
       e.cause ? h('p', { class: 'cause', text: e.cause }) : null,
-      e.measured ? h('p', { class: 'muted small', text: (e.targets && e.targets.length ? 'gap between replies ' + dur(e.gap_seconds) : 'no echo lost: hitless') + (e.restored ? ' · restored ' + clock(e.restored, true) : '') }) : null,
+      e.measured && lost ? h('p', { class: 'muted small', text: 'gap between replies ' + dur(e.gap_seconds) + (e.restored ? ' · restored ' + clock(e.restored, true) : '') }) : null,
       e.targets && e.targets.length ? h('table', { class: 'outages' },
         h('thead', null, h('tr', null, ['target', 'outage', 'gap', 'lost', 'back'].map((c) => h('th', { scope: 'col', text: c })))),
         h('tbody', null, e.targets.map((t) => h('tr', null,

@@ -22,7 +22,8 @@ import (
 func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 	fs := flag.NewFlagSet("dxlab demo", flag.ContinueOnError)
 	dxwatch := fs.String("dxwatch", "bin/dxwatch", "dxwatch binary")
-	config := fs.String("config", "lab/dxwatch.yaml", "dxwatch configuration")
+	config := fs.String("config", "", "dxwatch configuration (default lab/dxwatch-probe-sources.yaml, or lab/dxwatch.yaml with --probe-sources=false)")
+	probeSources := fs.Bool("probe-sources", true, "per-link probe sources in the lab (lab.Options.ProbeSources)")
 	edge := fs.String("edge", lab.EdgeOne, "edge variant: one or two")
 	port := fs.Int("port", 9479, "dxwatch's port, in the agent host and on 127.0.0.1")
 	promPort := fs.Int("prometheus-port", 9090, "Prometheus's port, in the agent host and on 127.0.0.1 (0: no Prometheus)")
@@ -31,6 +32,12 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *config == "" {
+		*config = "lab/dxwatch.yaml"
+		if *probeSources {
+			*config = "lab/dxwatch-probe-sources.yaml"
+		}
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("the demo needs root (network namespaces): sudo make demo")
@@ -52,7 +59,7 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 		return err
 	}
 	upCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	l, err := lab.Up(upCtx, lab.Options{Edge: *edge, Dir: *dir, Logf: logf})
+	l, err := lab.Up(upCtx, lab.Options{Edge: *edge, ProbeSources: *probeSources, Dir: *dir, Logf: logf})
 	cancel()
 	if err != nil {
 		return err
