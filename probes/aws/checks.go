@@ -51,6 +51,7 @@ func evaluate(cfg Config, site probes.Site, s *snapshot, now time.Time) []probes
 	}
 	c.mtu()
 	c.returnPath()
+	c.probeSources()
 	c.gateway()
 	c.vgws()
 	c.tables()
@@ -733,6 +734,64 @@ func (p pref) better(q pref) int {
 		return p.local - q.local
 	}
 	return q.asPath - p.asPath
+}
+
+// probeSources checks, for each link with a probe source, that AWS
+// returns replies to it over that link: the most specific route covering
+// the address among all VIFs' accepted routes is on this link's VIF only
+// (docs/probe-sources.md). Otherwise the pinned echoes' replies may return
+// over another link and the link's own data plane is not what they show.
+func (c *checker) probeSources() {
+	for _, lv := range c.s.links {
+		src := lv.link.ProbeSource
+		if !src.IsValid() {
+			continue
+		}
+		link := lv.link.Name
+		name := "aws.vif." + link + ".probe_source"
+		order := probes.OrderVIF + 12
+		best, on := -1, []string{}
+		var bestCIDR string
+		complete := true
+		for _, other := range c.s.links {
+			if other.vif == nil || !other.vif.routesDone {
+				complete = false
+				continue
+			}
+			for _, cidr := range routeCIDRs(other.vif.accepted) {
+				p, err := netip.ParsePrefix(cidr)
+				if err != nil || !p.Contains(src) {
+					continue
+				}
+				switch {
+				case p.Bits() > best:
+					best, bestCIDR, on = p.Bits(), cidr, []string{other.link.Name}
+				case p.Bits() == best && !slices.Contains(on, other.link.Name):
+					on = append(on, other.link.Name)
+				}
+			}
+		}
+		host := "/32"
+		if src.Is6() {
+			host = "/128"
+		}
+		advertise := fmt.Sprintf("advertise %s%s from the edge router to AWS over link %s only (a network statement or static route to dxwatch's host, and an outbound prefix-list that sends it to %s's Amazon neighbor and not to the others': docs/probe-sources.md)",
+			src, host, link, link)
+		switch {
+		case !complete:
+			c.add(name, order, link, probes.Skip, "", "the accepted routes of every VIF are needed to tell which link AWS returns replies to probe source %s over", src)
+		case best < 0:
+			c.add(name, order, link, probes.Fail, advertise,
+				"no VIF has a route to link %s's probe source %s among the routes AWS accepted: the replies to its pinned echoes have no way back", link, src)
+		case len(on) > 1 || on[0] != link:
+			c.add(name, order, link, probes.Fail, advertise,
+				"AWS accepted its most specific route to link %s's probe source %s, %s, over %s: the replies to the link's pinned echoes may return over %s, so they do not show link %s on its own",
+				link, src, bestCIDR, strings.Join(on, " and "), strings.Join(on, " or "), link)
+		default:
+			c.add(name, order, link, probes.Pass, "",
+				"AWS returns replies to link %s's probe source %s over %s only (its most specific accepted route, %s)", link, src, link, bestCIDR)
+		}
+	}
 }
 
 func (c *checker) returnPath() {

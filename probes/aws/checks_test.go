@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,9 @@ func TestChecks(t *testing.T) {
 				RouteDirection: "accepted", AddressFamily: "ipv4",
 			})
 		}
+	}
+	addRoute := func(sc *awstest.Scenario, vif, cidr string) {
+		sc.Routes = append(sc.Routes, awstest.Route{VirtualInterfaceID: vif, Cidr: cidr, RouteDirection: "accepted", AddressFamily: "ipv4"})
 	}
 	tests := []struct {
 		name   string
@@ -260,6 +264,37 @@ func TestChecks(t *testing.T) {
 			},
 			want: []want{{"aws.vif.mtu", probes.Fail, []string{
 				"aws directconnect update-virtual-interface-attributes --virtual-interface-id dxvif-lab00002 --mtu 9001 --region us-east-1",
+			}}},
+		},
+		{
+			name: "probe source advertised over its own link only",
+			site: func(s *probes.Site) {
+				s.Links[1].ProbeSource = netip.MustParseAddr("198.51.100.2")
+			},
+			mutate: func(sc *awstest.Scenario) {
+				addRoute(sc, awstest.LabVIF1, "198.51.100.0/24") // an aggregate over the primary loses to the /32
+				addRoute(sc, awstest.LabVIF2, "198.51.100.2/32")
+			},
+			want: []want{{"aws.vif.secondary.probe_source", probes.Pass, []string{"AWS returns replies to link secondary's probe source 198.51.100.2 over secondary only (its most specific accepted route, 198.51.100.2/32)"}}},
+		},
+		{
+			name: "probe source advertised over both links",
+			site: func(s *probes.Site) { s.Links[1].ProbeSource = netip.MustParseAddr("198.51.100.2") },
+			mutate: func(sc *awstest.Scenario) {
+				addRoute(sc, awstest.LabVIF1, "198.51.100.2/32")
+				addRoute(sc, awstest.LabVIF2, "198.51.100.2/32")
+			},
+			want: []want{{"aws.vif.secondary.probe_source", probes.Fail, []string{
+				"over primary and secondary: the replies to the link's pinned echoes may return over primary or secondary",
+				"advertise 198.51.100.2/32 from the edge router to AWS over link secondary only",
+			}}},
+		},
+		{
+			name:   "probe source not advertised",
+			site:   func(s *probes.Site) { s.Links[0].ProbeSource = netip.MustParseAddr("198.51.100.1") },
+			mutate: func(*awstest.Scenario) {},
+			want: []want{{"aws.vif.primary.probe_source", probes.Fail, []string{
+				"no VIF has a route to link primary's probe source 198.51.100.1", "advertise 198.51.100.1/32",
 			}}},
 		},
 		{
