@@ -394,8 +394,9 @@ func readBMP(r io.Reader) (bmpMessage, error) {
 // address leaves over the secondary, but in active/passive its reply
 // returns over the primary, AWS's preferred path to on-prem; a silent cut
 // of the primary (BFD off) loses it; a carrier cut, or a silent one with
-// BFD on, brings it back over the secondary once BGP has reconverged; in
-// active/active each AWS router answers over its own link.
+// BFD on, brings it back over the secondary once BGP has reconverged; with
+// the primary's BGP session down (wrong MD5) aws1 answers an echo over the
+// secondary; in active/active each AWS router answers over its own link.
 func TestLabReturnPath(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -435,6 +436,20 @@ func TestLabReturnPath(t *testing.T) {
 				restorePrimary(ctx, t, l)
 				wantEcho(ctx, t, l, "", SecondaryAmazon, LinkSecondary, LinkPrimary)
 			})
+			t.Run("primary BGP down", func(t *testing.T) {
+				// The link carries packets but AWS has no route over it:
+				// aws1 answers over the secondary, through the reflector.
+				if err := l.Break(ctx, FaultWrongMD5, LinkPrimary); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
+				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkSecondary)
+				if err := l.Mend(ctx, FaultWrongMD5, LinkPrimary); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
+				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkPrimary)
+			})
 			t.Run("active_active", func(t *testing.T) {
 				if err := l.SetMode(ctx, ModeActiveActive); err != nil {
 					t.Fatal(err)
@@ -466,6 +481,9 @@ func restorePrimary(ctx context.Context, t *testing.T, l *Lab) {
 func wantEcho(ctx context.Context, t *testing.T, l *Lab, src, dst, out, back string) {
 	t.Helper()
 	const n = 5
+	if src == "" {
+		src = AgentAddress
+	}
 	p, err := l.Echo(ctx, src, dst, n)
 	if err != nil {
 		t.Fatal(err)

@@ -95,9 +95,9 @@ func TestLineOfMissingKeyIsItsParent(t *testing.T) {
 	}
 }
 
-// TestLabConfigs loads the lab's configurations: the probe sources of
+// TestConfigFilesInLab loads the lab's configurations: the probe sources of
 // lab/dxwatch-probe-sources.yaml are the lab's, on the right links.
-func TestLabConfigs(t *testing.T) {
+func TestConfigFilesInLab(t *testing.T) {
 	for file, want := range map[string][2]string{
 		"../../lab/dxwatch.yaml":               {},
 		"../../lab/dxwatch-probe-sources.yaml": {lab.PrimaryProbeSource, lab.SecondaryProbeSource},

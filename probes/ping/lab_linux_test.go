@@ -17,11 +17,25 @@ import (
 	"github.com/dxwatch/dxwatch/probes"
 )
 
-// envStop names the file whose creation tells TestLabPingChild to stop.
-const envStop = "DXWATCH_PING_STOP"
+// envStop names the file whose creation tells TestLabPingChild to stop;
+// envProbeSources, set, gives the links the lab's probe sources.
+const (
+	envStop         = "DXWATCH_PING_STOP"
+	envProbeSources = "DXWATCH_PING_PROBE_SOURCES"
+)
 
-// labSite is the lab's site as dxwatch's lab configuration describes it.
-func labSite() probes.Site {
+// labSite is the lab's site as dxwatch's lab configuration describes it,
+// with lab/dxwatch-probe-sources.yaml's probe sources if probeSources.
+func labSite(probeSources bool) probes.Site {
+	s := labSiteLinks()
+	if probeSources {
+		s.Links[0].ProbeSource = netip.MustParseAddr(lab.PrimaryProbeSource)
+		s.Links[1].ProbeSource = netip.MustParseAddr(lab.SecondaryProbeSource)
+	}
+	return s
+}
+
+func labSiteLinks() probes.Site {
 	return probes.Site{
 		Name: "lab",
 		Links: []probes.Link{
@@ -55,16 +69,28 @@ func (e *labEvents) find(f func(probes.Observation) bool) []probes.Observation {
 // and both Amazon peer addresses answer; during a silent cut of the primary
 // link the primary's Amazon peer reports consecutive losses while the VPC
 // target answers again once BFD has moved the traffic to the secondary;
-// the counters match the replies and losses reported.
+// the counters match the replies and losses reported. Without probe
+// sources the secondary's Amazon peer loses echoes too until BFD acts (AWS
+// returns its replies over the primary); with them it loses none.
 func TestLabPing(t *testing.T) {
-	l := lab.ForTest(t, lab.Options{Edge: "one"})
+	for _, probeSources := range []bool{false, true} {
+		t.Run(fmt.Sprintf("probe sources %v", probeSources), func(t *testing.T) { testLabPing(t, probeSources) })
+	}
+}
+
+func testLabPing(t *testing.T, probeSources bool) {
+	l := lab.ForTest(t, lab.Options{Edge: "one", ProbeSources: probeSources})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := l.WaitConverged(ctx); err != nil {
 		t.Fatalf("lab not converged: %v", err)
 	}
 	stop := filepath.Join(t.TempDir(), "stop")
-	c := lab.StartChild(t, l, lab.HostAgent, "TestLabPingChild", envStop+"="+stop)
+	env := []string{envStop + "=" + stop}
+	if probeSources {
+		env = append(env, envProbeSources+"=1")
+	}
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabPingChild", env...)
 
 	ev := &labEvents{}
 	done := make(chan error, 1)
@@ -135,6 +161,16 @@ func TestLabPing(t *testing.T) {
 	if n := replies("secondary-amazon", cut); n == 0 {
 		t.Errorf("secondary-amazon stopped answering during the primary's cut")
 	}
+	secLost := ev.find(func(o probes.Observation) bool {
+		return o.Target == "secondary-amazon" && o.Event == probes.EchoLost && o.Time.After(cut)
+	})
+	t.Logf("secondary-amazon lost %d echoes after the cut", len(secLost))
+	switch {
+	case probeSources && len(secLost) > 0:
+		t.Errorf("secondary-amazon lost %d echoes from its probe source during the primary's cut: %+v", len(secLost), secLost[0])
+	case !probeSources && len(secLost) == 0:
+		t.Errorf("secondary-amazon lost no echo during the primary's cut: its replies should have returned over the primary until BFD acted")
+	}
 	// Replies in flight at the cut may land just after it; none later.
 	if late := replies("primary-amazon", cut.Add(500*time.Millisecond)); late > 0 {
 		t.Errorf("primary-amazon answered %d times through a silent cut", late)
@@ -192,7 +228,7 @@ func TestLabPingChild(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval = 100 * time.Millisecond
 	p, err := New("ping", cfg, probes.Deps{
-		Site:     labSite(),
+		Site:     labSite(os.Getenv(envProbeSources) != ""),
 		Observer: probes.ObserverFunc(func(o probes.Observation) { print("OBS", o) }),
 	})
 	if err != nil {

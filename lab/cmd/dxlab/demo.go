@@ -110,12 +110,16 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 		promURL = fmt.Sprintf("http://127.0.0.1:%d/", *promPort)
 	}
 
+	sources := "no probe sources"
+	if l.ProbeSources() {
+		sources = "probe sources " + lab.PrimaryProbeSource + " (primary), " + lab.SecondaryProbeSource + " (secondary)"
+	}
 	fmt.Printf(`
-dxwatch lab demo: lab %[1]s (%[2]s edge), dxwatch runs in the agent host (%[3]s)
+dxwatch lab demo: lab %[1]s (%[2]s edge), dxwatch runs in the agent host (%[3]s), %[5]s
 
   dxwatch status   http://127.0.0.1:%[4]d/
   dxwatch metrics  http://127.0.0.1:%[4]d/metrics
-`, l.Prefix(), l.Edge(), lab.AgentAddress, *port)
+`, l.Prefix(), l.Edge(), lab.AgentAddress, *port, sources)
 	if promURL != "" {
 		fmt.Printf("  Prometheus       %s  (alerts: %salerts)\n", promURL, promURL)
 	}
