@@ -9,9 +9,9 @@ import (
 // Readiness implements probes.ReadinessReporter: one entry per configured
 // BGP peer, ready once its session is established and its initial table
 // is in (End-of-RIB), and, with the BMP station on, one per connected
-// router, ready once every session it monitors that is up has had its
-// initial dump (End-of-RIB in route monitoring), or one saying no router
-// is connected.
+// router, ready once every Direct Connect session it monitors that is up
+// has had its initial dump (End-of-RIB in route monitoring), or one saying
+// no router is connected.
 func (p *Probe) Readiness() []probes.Readiness {
 	r := p.view.Load().routes
 	var out []probes.Readiness
@@ -29,6 +29,9 @@ func (p *Probe) Readiness() []probes.Readiness {
 				rd.State, rd.Ready, rd.Detail = "established", pv.EndOfRIB, "End-of-RIB"
 				if !pv.EndOfRIB {
 					rd.Detail = "initial table not in: no End-of-RIB yet"
+					if !pc.GracefulRestart {
+						rd.Detail += " (some routers, FRR 8 among them, send it only to a peer that offers graceful restart: set graceful_restart: true on the peer)"
+					}
 				}
 			}
 		}
@@ -44,7 +47,10 @@ func (p *Probe) Readiness() []probes.Readiness {
 		rd := probes.Readiness{Kind: "bmp", Name: rv.Name, State: "connected", Since: rv.ConnectedSince, Ready: true, Detail: "initial dump done"}
 		var pending []string
 		for _, bp := range rv.Peers {
-			if bp.Up && !bp.EndOfRIB {
+			// Only the Direct Connect sessions: the router's others (its
+			// session with this agent, FRR's pseudo-peer 0.0.0.0 for its
+			// own routes) tell nothing about the links.
+			if bp.Link != "" && bp.Up && !bp.EndOfRIB {
 				pending = append(pending, bp.Address)
 			}
 		}
