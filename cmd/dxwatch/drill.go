@@ -24,7 +24,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	output := fs.String("output", "text", "output format: text, json or markdown")
 	yes := fs.Bool("yes", false, "confirm: fail the primary link over for real")
-	dryRun := fs.Bool("dry-run", false, "run the pre-checks only")
+	dryRun := fs.Bool("dry-run", false, "run the warm-up and the pre-checks only: the same as --yes runs, then stop")
 	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or lab; default aws, or lab with --lab")
 	labDir := fs.String("lab", "", "run directory of a dxlab lab (/run/dxlab/<prefix>): cut and restore its primary link")
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
