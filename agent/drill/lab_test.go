@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -133,8 +134,8 @@ func TestLabDrill(t *testing.T) {
 // the drill refuses, naming the session and why, and never calls
 // StartBgpFailoverTest (the fake's request log); --dry-run reports the same
 // pre-checks. With the session up, the pre-checks pass and the drill
-// starts the failover test (the fake does not fail the lab over: the drill
-// aborts after --timeout and stops the test).
+// measures the failover and the failback of the failover test, which the
+// fake carries out on the lab as AWS does (modelFailoverTest).
 func TestLabDrillAWS(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{})
 	bin := buildDxwatch(t)
@@ -157,7 +158,7 @@ func TestLabDrillAWS(t *testing.T) {
 		}
 		srv.ResetCalls()
 		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
-			"--quiet", "1s", "--hold", "1s", "--timeout", "5s", "--warmup", warmup, "--output", "json"}, args...)...)
+			"--quiet", "1s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -253,6 +254,7 @@ func TestLabDrillAWS(t *testing.T) {
 		t.Errorf("%s evidence %q does not name the session and its End-of-RIB", drill.CheckSecondaryPrefixes, ev)
 	}
 
+	modelFailoverTest(t, l, srv)
 	r = run(t, "60s", "--yes")
 	if r.rep.Refused || r.start != 1 || r.stop != 1 {
 		t.Fatalf("drill with the session up: refused %v, StartBgpFailoverTest %d, StopBgpFailoverTest %d: want it to start and stop the test", r.rep.Refused, r.start, r.stop)
@@ -260,4 +262,50 @@ func TestLabDrillAWS(t *testing.T) {
 	if r.rep.Failover == nil || !strings.Contains(r.rep.Failover.ActionDetail, "StartBgpFailoverTest "+awstest.LabVIF1) {
 		t.Errorf("failover phase %+v", r.rep.Failover)
 	}
+	if r.code != 0 || r.rep.Failover.Event == nil || r.rep.Failback == nil || r.rep.Failback.Event == nil {
+		t.Errorf("drill with the session up: exit %d, aborted %q, want the failover and the failback measured", r.code, r.rep.Aborted)
+	}
+}
+
+// modelFailoverTest makes the fake's failover test act on the lab as AWS's
+// does on its routers: from StartBgpFailoverTest until
+// StopBgpFailoverTest, the primary VIF's BGP session is down (aws1 shuts
+// its neighbor, the edge, down, with a Cease as AWS's router sends).
+func modelFailoverTest(t *testing.T, l *lab.Lab, srv *awstest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	neighbor := func(cmd string) {
+		vctx, vcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer vcancel()
+		if _, err := l.Vtysh(vctx, lab.HostAWS1, fmt.Sprintf("configure terminal\nrouter bgp %d\n%s neighbor %s shutdown\nend", lab.AmazonASN, cmd, lab.PrimaryCustomer)); err != nil {
+			t.Errorf("model the failover test: %v", err)
+		}
+	}
+	go func() {
+		defer close(done)
+		started, stopped := 0, 0
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if started > stopped {
+					neighbor("no")
+				}
+				return
+			case <-tick.C:
+			}
+			c := srv.Calls()
+			if n := c["directconnect:StartBgpFailoverTest"]; n > started {
+				started = n
+				neighbor("")
+			}
+			if n := c["directconnect:StopBgpFailoverTest"]; n > stopped {
+				stopped = n
+				neighbor("no")
+			}
+		}
+	}()
 }
