@@ -7,6 +7,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws"
 )
 
 // WatchOptions configure Watch.
@@ -17,6 +18,10 @@ type WatchOptions struct {
 	// OnEvent receives every event of the health model as it is recorded
 	// (health.WithEventHook); it must not block.
 	OnEvent func(health.Event)
+	// AWS, when set and the configuration has no aws section, is polled
+	// as that section would be (the drill's --aws.region), so that AWS's
+	// view of the links is evidence too.
+	AWS *aws.Config
 }
 
 // Watch is the configured probes and a health model running in this
@@ -38,7 +43,11 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) (*Watch, error) {
 			cfg.Ping.Timeout = 0 // min(interval, 1s)
 		}
 	}
-	g, err := a.build(&cfg, nil)
+	var extra []probeSpec
+	if o.AWS != nil && !cfg.Has("aws") {
+		extra = append(extra, awsSpec(*o.AWS, cfg.Topology()))
+	}
+	g, err := a.build(&cfg, nil, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +74,31 @@ func (w *Watch) Site() probes.Site { return w.g.cfg.Topology() }
 // Config returns the configuration being watched (with the options
 // applied).
 func (w *Watch) Config() *config.Config { return w.g.cfg }
+
+// Sources returns the readiness of every source of evidence the probes
+// were configured with: what the probes that can tell report
+// (probes.ReadinessReporter: the BGP sessions and BMP routers), and for
+// the others whether their first round is done and succeeded.
+func (w *Watch) Sources() []probes.Readiness {
+	var out []probes.Readiness
+	for _, r := range w.g.runners {
+		if rr, ok := r.probe.(probes.ReadinessReporter); ok {
+			out = append(out, rr.Readiness()...)
+			continue
+		}
+		rd := probes.Readiness{Kind: r.spec.kind, Name: r.spec.name, State: "no round done yet"}
+		select {
+		case <-r.status.Ready():
+			rd.Ready, rd.State = true, "polled"
+			if err := r.status.Last(); err != nil {
+				rd.Ready, rd.State, rd.Detail = false, "last round failed", err.Error()
+			}
+		default:
+		}
+		out = append(out, rd)
+	}
+	return out
+}
 
 // Checks returns every probe's latest verification checks.
 func (w *Watch) Checks() []probes.CheckResult { return w.g.checks() }

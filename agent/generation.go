@@ -55,7 +55,9 @@ type generation struct {
 
 // build constructs a generation from cfg, taking over the runners of old
 // whose configuration is unchanged. It starts nothing.
-func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) {
+// extra are probes to run besides those cfg asks for (the drill's AWS
+// poll when cfg has no aws section).
+func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (*generation, error) {
 	g := &generation{
 		cfg:    cfg,
 		reg:    prometheus.NewRegistry(),
@@ -67,7 +69,7 @@ func (a *Agent) build(cfg *config.Config, old *generation) (*generation, error) 
 	for _, h := range g.health.APIHandlers() {
 		g.api[h.APIPath()] = h
 	}
-	for _, spec := range probeSpecs(cfg) {
+	for _, spec := range append(probeSpecs(cfg), extra...) {
 		// A probe of the same kind and name keeps running: as it is when
 		// its key is unchanged, or updated in place when its kind can.
 		if r := old.find(spec.kind, spec.name); r != nil {

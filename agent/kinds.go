@@ -39,13 +39,16 @@ func probeSpecs(cfg *config.Config) []probeSpec {
 		})
 	}
 	if cfg.Has("aws") {
-		c := cfg.AWS
-		specs = append(specs, probeSpec{
-			kind: "aws", name: "aws", key: []any{c, site},
-			build: func(d probes.Deps) (probes.Probe, error) { return aws.New("aws", c, d) },
-		})
+		specs = append(specs, awsSpec(cfg.AWS, site))
 	}
 	return specs
+}
+
+func awsSpec(c aws.Config, site probes.Site) probeSpec {
+	return probeSpec{
+		kind: "aws", name: "aws", key: []any{c, site},
+		build: func(d probes.Deps) (probes.Probe, error) { return aws.New("aws", c, d) },
+	}
 }
 
 // skippedParts returns a skipped check for every part of the checklist the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,16 +33,7 @@ func TestLabVerify(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{})
 
 	// The fake AWS endpoint, on the agent host's loopback.
-	srv := awstest.New(awstest.LabScenario())
-	ln, err := l.Listen(lab.HostAgent, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	env := append(os.Environ(), awstest.LabScenario().Env("http://"+ln.Addr().String(), awstest.LabRegion)...)
-	env = append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
+	srv, env := awstest.StartInLab(t, l)
 
 	cfg, err := os.ReadFile("../lab/dxwatch.yaml")
 	if err != nil {

@@ -1,8 +1,13 @@
 // Package drill runs `dxwatch drill`: a measured failover test of the
-// primary Direct Connect link. It refuses to start unless every pre-check
-// passes (both links up, the primary carrying the traffic, the secondary
-// carrying every expected prefix, no failover in the last --quiet, --yes
-// or --dry-run), then fails the primary over (AWS: StartBgpFailoverTest on
+// primary Direct Connect link. It first waits (--warmup) for every
+// configured source of evidence to be ready: each BGP session established
+// with its End-of-RIB in, each BMP router's initial dump done, the first
+// AWS poll with --method aws, an echo on every link and target. It refuses
+// to start unless every pre-check passes (both links up, the primary
+// carrying the traffic, the secondary carrying every expected prefix, no
+// failover in the last --quiet, --yes or --dry-run); a check whose sources
+// are not ready refuses, never passes on a guess, and each check reports
+// the evidence it read. Then it fails the primary over (AWS: StartBgpFailoverTest on
 // the primary VIF's BGP peers for a bounded duration; the lab: cut the
 // primary), measures with the agent's own probes and health model (time to
 // detect, each VPC target's outage, the path and BGP changes with their

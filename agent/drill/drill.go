@@ -18,6 +18,8 @@ import (
 type Watcher interface {
 	Status() health.Status
 	Events() []health.Event
+	// Sources is the readiness of every configured source of evidence.
+	Sources() []probes.Readiness
 }
 
 // Method fails the primary link over and back.
@@ -56,6 +58,10 @@ type Options struct {
 	Yes bool
 	// DryRun runs the pre-checks only.
 	DryRun bool
+	// AllowUnconfirmedSecondary lets the drill go on when nothing can
+	// confirm that the secondary carries the expected prefixes (no BGP
+	// feed configured); without it that refuses the drill.
+	AllowUnconfirmedSecondary bool
 	// Quiet refuses the drill when a failover happened this recently
 	// (default 30m).
 	Quiet time.Duration
@@ -65,8 +71,12 @@ type Options struct {
 	// Timeout bounds the wait for each of the failover and the failback
 	// (default 3m).
 	Timeout time.Duration
-	// Warmup bounds the wait for fresh evidence on every link before the
-	// pre-checks (default 30s).
+	// Warmup bounds the wait for every configured source to be ready
+	// (each BGP session established with its initial table in, each BMP
+	// router's initial dump done, the first AWS poll with the aws method,
+	// an echo on every pinged link and target) and for every link's state
+	// and the active link to be known, before the pre-checks (default
+	// 30s).
 	Warmup time.Duration
 	// AbortAfter aborts (fails back at once) when, after the failover, no
 	// link carries the traffic or the secondary is down for this long
@@ -141,18 +151,12 @@ func Run(ctx context.Context, site probes.Site, w Watcher, rec *Recorder, o Opti
 	rep.Primary, rep.Secondary = primary, secondary
 	logf := func(format string, args ...any) { fmt.Fprintf(o.Progress, format+"\n", args...) }
 
-	logf("drill on site %s: waiting up to %s for fresh evidence on every link", site.Name, o.Warmup)
-	warm := time.Now().Add(o.Warmup)
-	for {
-		st := w.Status()
-		if st.ActiveKnown && allKnown(st) || time.Now().After(warm) {
-			break
-		}
-		if err := sleep(ctx, o.Poll*4); err != nil {
-			return rep.finish(), err
-		}
+	logf("drill on site %s: waiting up to %s for every configured source of evidence", site.Name, o.Warmup)
+	pic, err := warmUp(ctx, w, o, logf)
+	if err != nil {
+		return rep.finish(), err
 	}
-	rep.PreChecks = PreChecks(site, w.Status(), w.Events(), time.Now(), o)
+	rep.PreChecks = PreChecks(site, pic, time.Now(), o)
 	for _, c := range rep.PreChecks {
 		logf("  %-4s %s: %s", strings.ToUpper(string(c.Status)), c.Name, c.Reason)
 	}
@@ -360,19 +364,49 @@ func linkStatus(st health.Status, name string) *health.LinkStatus {
 	return nil
 }
 
-func allKnown(st health.Status) bool {
-	for _, l := range st.Links {
-		if l.State == health.StateUnknown {
-			return false
+// warmUp waits, at most o.Warmup, until nothing is waited for (waitingFor)
+// and that has held for a few polls, so that what the sources delivered
+// has reached the health model. It prints what it still waits for, one
+// line per change, and returns the picture the pre-checks read.
+func warmUp(ctx context.Context, w Watcher, o Options, logf func(string, ...any)) (Picture, error) {
+	start := time.Now()
+	end := start.Add(o.Warmup)
+	picture := func() Picture {
+		return Picture{Status: w.Status(), Events: w.Events(), Sources: w.Sources(), Watched: time.Since(start)}
+	}
+	last, settled := "", 0
+	for {
+		pic := picture()
+		waiting := waitingFor(pic, o, time.Now())
+		if line := strings.Join(waiting, ", "); line != last {
+			if line != "" {
+				logf("waiting for: %s", line)
+			} else if last != "" {
+				logf("every source is ready")
+			}
+			last = line
+		}
+		if len(waiting) == 0 {
+			settled++
+		} else {
+			settled = 0
+		}
+		if settled > 4 || time.Now().After(end) {
+			if len(waiting) > 0 {
+				logf("warm-up over after %s, still waiting for: %s", o.Warmup, last)
+			}
+			return pic, nil
+		}
+		if err := sleep(ctx, o.Poll); err != nil {
+			return pic, err
 		}
 	}
-	return len(st.Links) > 0
 }
 
-func failedChecks(cs []probes.CheckResult) []string {
+func failedChecks(cs []PreCheck) []string {
 	var out []string
 	for _, c := range cs {
-		if c.Status == probes.Fail {
+		if c.Refuses {
 			out = append(out, c.Name+": "+c.Reason)
 		}
 	}

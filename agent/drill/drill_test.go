@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/internal/syncbuf"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
 	"github.com/dxwatch/dxwatch/probes/aws/awstest"
@@ -44,9 +46,28 @@ func healthy() health.Status {
 			{Source: "bgp_prefix", Name: "198.18.0.0/16", OK: true, Fresh: true},
 		}}
 	}
+	p, s := link("primary", "169.254.10.1", true), link("secondary", "169.254.20.1", false)
+	p.Echo = []health.EchoStatus{{Target: "primary", Fresh: true, Samples: 20}}
+	s.Echo = []health.EchoStatus{{Target: "secondary", Fresh: true, Samples: 20, LossRatio: 0.05}}
 	return health.Status{Site: "lab", Mode: probes.ModeActivePassive, Time: t0, Active: []string{"primary"}, ActiveKnown: true,
-		Links: []health.LinkStatus{link("primary", "169.254.10.1", true), link("secondary", "169.254.20.1", false)},
-		Feeds: []health.Evidence{{Source: "bgp_session", Name: "192.0.2.1", OK: true, Fresh: true}}}
+		Links:   []health.LinkStatus{p, s},
+		Targets: []health.TargetStatus{{Name: "i1", Host: "198.18.0.10", Active: []string{"primary"}, Source: "bgp", Echo: &health.EchoStatus{Target: "i1", Fresh: true, Samples: 20}}},
+		Feeds:   []health.Evidence{{Source: "bgp_session", Name: "192.0.2.1", OK: true, Fresh: true}}}
+}
+
+// ready is every configured source ready: the BGP session to edge1 with
+// its table in, the BMP router's dump done, the first AWS poll.
+func ready() []probes.Readiness {
+	return []probes.Readiness{
+		{Kind: "bgp", Name: "edge1", Ready: true, State: "established", Detail: "End-of-RIB", Since: t0.Add(-12300 * time.Millisecond)},
+		{Kind: "bmp", Name: "edge1", Ready: true, State: "connected", Detail: "initial dump done", Since: t0.Add(-time.Minute)},
+		{Kind: "aws", Name: "aws", Ready: true, State: "polled"},
+	}
+}
+
+// picture is a healthy site watched for an hour.
+func picture() drill.Picture {
+	return drill.Picture{Status: healthy(), Events: []health.Event{}, Sources: ready(), Watched: time.Hour}
 }
 
 type nopMethod struct{}
@@ -55,71 +76,152 @@ func (nopMethod) Name() string                                { return "nop" }
 func (nopMethod) Fail(ctx context.Context) (string, error)    { return "", nil }
 func (nopMethod) Restore(ctx context.Context) (string, error) { return "", nil }
 
+type nopAWS struct{ nopMethod }
+
+func (nopAWS) Name() string { return "aws" }
+
 func TestPreChecks(t *testing.T) {
+	notReady := func(kind, name, state, detail string) func(*drill.Picture, *drill.Options) {
+		return func(p *drill.Picture, o *drill.Options) {
+			for i := range p.Sources {
+				if p.Sources[i].Kind == kind && p.Sources[i].Name == name {
+					p.Sources[i] = probes.Readiness{Kind: kind, Name: name, State: state, Detail: detail}
+				}
+			}
+		}
+	}
+	noFeed := func(p *drill.Picture, o *drill.Options) {
+		p.Status.Feeds = nil
+		for i := range p.Status.Links {
+			p.Status.Links[i].Evidence = nil
+		}
+		p.Sources = slices.DeleteFunc(p.Sources, func(r probes.Readiness) bool { return r.Kind == "bgp" || r.Kind == "bmp" })
+	}
 	tests := []struct {
-		name   string
-		edit   func(*health.Status, *[]health.Event, *drill.Options)
-		failed []string // names of the failing checks
-		reason string   // in the failing check's reason
+		name    string
+		edit    func(*drill.Picture, *drill.Options)
+		refused []string // names of the checks that refuse the drill
+		reason  string   // in each refusing check's reason
 	}{
 		{"all good", nil, nil, ""},
-		{"not confirmed", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Yes = false }, []string{drill.CheckConfirmed}, "--yes"},
-		{"dry run", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
-		{"no method", func(s *health.Status, e *[]health.Event, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
-		{"secondary down", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Links[1].State, s.Links[1].Reasons = health.StateDown, []string{"BGP session down (edge1 ↔ AWS 169.254.20.1, seen by BMP: hold timer expired)"}
+		{"not confirmed", func(p *drill.Picture, o *drill.Options) { o.Yes = false }, []string{drill.CheckConfirmed}, "--yes"},
+		{"dry run", func(p *drill.Picture, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
+		{"no method", func(p *drill.Picture, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
+		{"secondary down", func(p *drill.Picture, o *drill.Options) {
+			p.Status.Links[1].State, p.Status.Links[1].Reasons = health.StateDown, []string{"BGP session down (edge1 ↔ AWS 169.254.20.1, seen by BMP: hold timer expired)"}
 		}, []string{drill.CheckLinksUp}, "secondary is down: BGP session down"},
-		{"primary degraded", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Links[0].State = health.StateDegraded
+		{"primary degraded", func(p *drill.Picture, o *drill.Options) {
+			p.Status.Links[0].State = health.StateDegraded
 		}, []string{drill.CheckLinksUp}, "primary is degraded"},
-		{"secondary lacks the prefix", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Links[1].Evidence[1].OK = false
+		{"secondary lacks the prefix", func(p *drill.Picture, o *drill.Options) {
+			p.Status.Links[1].Evidence[1].OK = false
 		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
-		{"no BGP feed: prefixes not checked", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Feeds = nil
-			for i := range s.Links {
-				s.Links[i].Evidence = nil
-			}
+		// The case: the feed is configured but not up yet. Every
+		// check that reads it refuses, naming the peer and why.
+		{"BGP session not established", notReady("bgp", "edge1", "session active", "connect: connection refused"),
+			[]string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bgp edge1 (session active: connect: connection refused)"},
+		{"BGP table not in", notReady("bgp", "edge1", "established", "initial table not in: no End-of-RIB yet"),
+			[]string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bgp edge1 (established: initial table not in: no End-of-RIB yet)"},
+		{"BMP dump not done", notReady("bmp", "edge1", "connected", "initial dump not done (no End-of-RIB) for 169.254.20.1"),
+			[]string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bmp edge1 (connected: initial dump not done"},
+		{"no BMP router", func(p *drill.Picture, o *drill.Options) {
+			p.Sources[1] = probes.Readiness{Kind: "bmp", Name: "192.0.2.10:11019", State: "no router connected"}
+		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bmp 192.0.2.10:11019 (no router connected)"},
+		{"no BGP feed configured", noFeed, []string{drill.CheckSecondaryPrefixes}, "no BGP feed configured"},
+		{"no BGP feed configured, allowed", func(p *drill.Picture, o *drill.Options) {
+			noFeed(p, o)
+			o.AllowUnconfirmedSecondary = true
 		}, nil, ""},
-		{"recent failover", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			*e = append(*e, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
+		{"AWS not polled, method aws", func(p *drill.Picture, o *drill.Options) {
+			o.Method = nopAWS{}
+			notReady("aws", "aws", "no round done yet", "")(p, o)
+		}, []string{drill.CheckLinksUp}, "aws (no round done yet)"},
+		{"AWS failing, method aws", func(p *drill.Picture, o *drill.Options) {
+			o.Method = nopAWS{}
+			notReady("aws", "aws", "last round failed", "describe connections in us-east-1: access denied")(p, o)
+		}, []string{drill.CheckLinksUp}, "aws (last round failed: describe connections"},
+		{"AWS probe absent, method aws", func(p *drill.Picture, o *drill.Options) {
+			o.Method = nopAWS{}
+			p.Sources = p.Sources[:2]
+		}, []string{drill.CheckLinksUp}, "aws (not polled: no AWS poll runs in the drill)"},
+		{"AWS not polled, method lab", notReady("aws", "aws", "no round done yet", ""), nil, ""},
+		{"no fresh echo on the secondary", func(p *drill.Picture, o *drill.Options) {
+			p.Status.Links[1].Echo[0].Fresh = false
+		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "ping secondary (no fresh echo yet)"},
+		{"watched less than --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched = 20 * time.Second },
+			[]string{drill.CheckQuiet}, "watched the links for 20s, not the 30m0s of --quiet"},
+		{"watched as long as --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, 20*time.Second }, nil, ""},
+		{"recent failover", func(p *drill.Picture, o *drill.Options) {
+			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
 		}, []string{drill.CheckQuiet}, "10m0s ago, within 30m0s"},
-		{"old failover", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			*e = append(*e, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-2 * time.Hour), From: []string{"primary"}, To: []string{"secondary"}})
+		{"old failover", func(p *drill.Picture, o *drill.Options) {
+			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-2 * time.Hour), From: []string{"primary"}, To: []string{"secondary"}})
 		}, nil, ""},
-		{"secondary active", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.Active = []string{"secondary"}
+		{"secondary active", func(p *drill.Picture, o *drill.Options) {
+			p.Status.Active = []string{"secondary"}
 		}, []string{drill.CheckPrimaryActive}, "not the primary primary alone"},
-		{"active unknown", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.ActiveKnown, s.Active = false, nil
+		{"active unknown", func(p *drill.Picture, o *drill.Options) {
+			p.Status.ActiveKnown, p.Status.Active = false, nil
 		}, []string{drill.CheckPrimaryActive}, "not known"},
-		{"failover in progress", func(s *health.Status, e *[]health.Event, o *drill.Options) {
-			s.InProgress = &health.Event{Kind: health.KindFailover}
+		{"failover in progress", func(p *drill.Picture, o *drill.Options) {
+			p.Status.InProgress = &health.Event{Kind: health.KindFailover}
 		}, []string{drill.CheckPrimaryActive}, "in progress"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, evs := healthy(), []health.Event{}
+			pic := picture()
 			o := drill.Options{Method: nopMethod{}, Yes: true}
 			if tc.edit != nil {
-				tc.edit(&st, &evs, &o)
+				tc.edit(&pic, &o)
 			}
-			var failed []string
-			for _, c := range drill.PreChecks(site(), st, evs, t0, o) {
-				if c.Status == probes.Fail {
-					failed = append(failed, c.Name)
+			var refused []string
+			for _, c := range drill.PreChecks(site(), pic, t0, o) {
+				if c.Status == probes.Pass && c.Refuses || c.Status == probes.Fail && !c.Refuses {
+					t.Errorf("%s: %s but refuses %v", c.Name, c.Status, c.Refuses)
+				}
+				if c.Refuses {
+					refused = append(refused, c.Name)
 					if tc.reason != "" && !strings.Contains(c.Reason, tc.reason) {
 						t.Errorf("%s: reason %q lacks %q", c.Name, c.Reason, tc.reason)
 					}
 					if c.Fix == "" {
-						t.Errorf("%s fails without a fix", c.Name)
+						t.Errorf("%s refuses without a fix", c.Name)
 					}
 				}
 			}
-			if strings.Join(failed, ",") != strings.Join(tc.failed, ",") {
-				t.Errorf("failed checks %v, want %v", failed, tc.failed)
+			if strings.Join(refused, ",") != strings.Join(tc.refused, ",") {
+				t.Errorf("refusing checks %v, want %v", refused, tc.refused)
 			}
 		})
+	}
+}
+
+// TestPreCheckEvidence: each check that reads evidence says which, with
+// its state.
+func TestPreCheckEvidence(t *testing.T) {
+	want := map[string][]string{
+		drill.CheckLinksUp:           {"ping primary 20/20", "ping secondary 19/20", "ping i1 20/20", "bgp edge1 (established 12.3s, End-of-RIB)", "bmp edge1 (connected 1m0s, initial dump done)", "aws (polled)"},
+		drill.CheckPrimaryActive:     {"target i1 via primary (bgp)", "bgp edge1 (established 12.3s, End-of-RIB)"},
+		drill.CheckSecondaryPrefixes: {"bgp edge1 (established 12.3s, End-of-RIB)", "198.18.0.0/16 over secondary"},
+		drill.CheckQuiet:             {"health events over the 1h0m0s watched"},
+	}
+	cs := drill.PreChecks(site(), picture(), t0, drill.Options{Method: nopAWS{}, Yes: true})
+	for _, c := range cs {
+		ev := strings.Join(c.Evidence, ", ")
+		for _, w := range want[c.Name] {
+			if !strings.Contains(ev, w) {
+				t.Errorf("%s: evidence %q lacks %q", c.Name, ev, w)
+			}
+		}
+	}
+	rep := &drill.Report{PreChecks: cs}
+	var text, js bytes.Buffer
+	rep.WriteText(&text)
+	rep.WriteJSON(&js)
+	for name, out := range map[string]string{"text": text.String(), "json": js.String()} {
+		if !strings.Contains(out, "bgp edge1 (established 12.3s, End-of-RIB)") || !strings.Contains(out, "ping primary 20/20") {
+			t.Errorf("%s report lacks the evidence:\n%s", name, out)
+		}
 	}
 }
 
@@ -129,7 +231,11 @@ type fakeWatch struct {
 	mu  sync.Mutex
 	st  health.Status
 	evs []health.Event
+	src []probes.Readiness
 }
+
+// watching returns a fakeWatch of a healthy site with every source ready.
+func watching() *fakeWatch { return &fakeWatch{st: healthy(), src: ready()} }
 
 func (w *fakeWatch) Status() health.Status {
 	w.mu.Lock()
@@ -141,6 +247,12 @@ func (w *fakeWatch) Events() []health.Event {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]health.Event(nil), w.evs...)
+}
+
+func (w *fakeWatch) Sources() []probes.Readiness {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.src)
 }
 
 func (w *fakeWatch) set(f func(*health.Status)) {
@@ -198,7 +310,10 @@ func (s *simulated) Restore(ctx context.Context) (string, error) {
 
 // History passes through to the wrapped method.
 func (s *simulated) History(ctx context.Context) ([]drill.TestRecord, error) {
-	return s.Method.(drill.Historian).History(ctx)
+	if h, ok := s.Method.(drill.Historian); ok {
+		return h.History(ctx)
+	}
+	return nil, nil
 }
 
 // awsAPI returns the real AWS probe talking to a fake AWS endpoint with
@@ -237,12 +352,13 @@ func fakeAWS(t *testing.T) (*awstest.Server, string) {
 }
 
 func opts(m drill.Method) drill.Options {
-	return drill.Options{Method: m, Yes: true, Hold: 100 * time.Millisecond, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond, AbortAfter: time.Second}
+	return drill.Options{Method: m, Yes: true, Hold: 100 * time.Millisecond, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond, AbortAfter: time.Second,
+		Quiet: time.Millisecond}
 }
 
 func TestDrillAWS(t *testing.T) {
 	srv, url := fakeAWS(t)
-	w := &fakeWatch{st: healthy()}
+	w := watching()
 	rec := &drill.Recorder{}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: drill.TestDuration(opts(nil))}
 	sim := &simulated{Method: m, w: w, rec: rec}
@@ -309,7 +425,7 @@ func TestDrillAWS(t *testing.T) {
 
 func TestDrillAWSNotOwner(t *testing.T) {
 	srv, url := fakeAWS(t)
-	w := &fakeWatch{st: healthy()}
+	w := watching()
 	rec := &drill.Recorder{}
 	// The partner's credentials see the hosted VIF but do not own it.
 	m := &drill.AWSMethod{API: awsAPI(t, url, partnerKey), VIF: awstest.LabVIF2, Duration: time.Minute}
@@ -327,7 +443,7 @@ func TestDrillAWSNotOwner(t *testing.T) {
 
 func TestDrillAbortStops(t *testing.T) {
 	srv, url := fakeAWS(t)
-	w := &fakeWatch{st: healthy()}
+	w := watching()
 	rec := &drill.Recorder{}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
 	sim := &simulated{Method: m, w: w, rec: rec, secondaryDies: true}
@@ -346,7 +462,7 @@ func TestDrillAbortStops(t *testing.T) {
 
 func TestDrillInterruptStops(t *testing.T) {
 	srv, url := fakeAWS(t)
-	w := &fakeWatch{st: healthy()}
+	w := watching()
 	rec := &drill.Recorder{}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
 	sim := &simulated{Method: m, w: w, rec: rec}
@@ -376,7 +492,7 @@ func TestDrillRefused(t *testing.T) {
 	srv, url := fakeAWS(t)
 	st := healthy()
 	st.Links[1].State = health.StateDown
-	w := &fakeWatch{st: st}
+	w := &fakeWatch{st: st, src: ready()}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
 	o := opts(m)
 	o.Warmup = 10 * time.Millisecond
@@ -391,5 +507,121 @@ func TestDrillRefused(t *testing.T) {
 	rep.WriteText(&b)
 	if !strings.Contains(b.String(), "REFUSED") {
 		t.Errorf("text report:\n%s", b.String())
+	}
+}
+
+// TestDrillWaitsForFeed: the case. The BGP session to the edge is
+// configured but not up when the pings answer: the warm-up says what it
+// waits for and goes on only once the session is established with its
+// table in.
+func TestDrillWaitsForFeed(t *testing.T) {
+	srv, url := fakeAWS(t)
+	w := watching()
+	w.src[0] = probes.Readiness{Kind: "bgp", Name: "edge1", State: "session active", Detail: "connect: connection refused"}
+	rec := &drill.Recorder{}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
+	var progress syncbuf.Buffer
+	o := opts(&simulated{Method: m, w: w, rec: rec})
+	o.Warmup, o.Progress = time.Minute, &progress
+	go func() {
+		for !strings.Contains(progress.String(), "waiting for: bgp edge1 (session active: connect: connection refused)") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		w.mu.Lock()
+		w.src[0] = probes.Readiness{Kind: "bgp", Name: "edge1", State: "established", Ready: true}
+		w.src[0].Detail, w.src[0].Since = "initial table not in: no End-of-RIB yet", time.Now()
+		w.src[0].Ready = false
+		w.mu.Unlock()
+		for !strings.Contains(progress.String(), "no End-of-RIB yet") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := srv.Calls()["directconnect:StartBgpFailoverTest"]; n != 0 {
+			t.Errorf("StartBgpFailoverTest called before the session's table was in")
+		}
+		w.mu.Lock()
+		w.src[0].Ready, w.src[0].Detail = true, "End-of-RIB"
+		w.mu.Unlock()
+	}()
+	rep, err := drill.Run(context.Background(), site(), w, rec, o)
+	if err != nil {
+		t.Fatalf("drill: %v\n%s", err, progress.String())
+	}
+	if n := srv.Calls()["directconnect:StartBgpFailoverTest"]; n != 1 {
+		t.Errorf("StartBgpFailoverTest called %d times, want 1", n)
+	}
+	if !strings.Contains(progress.String(), "every source is ready") {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+	for _, c := range rep.PreChecks {
+		if c.Name == drill.CheckSecondaryPrefixes && (c.Status != probes.Pass || !strings.Contains(strings.Join(c.Evidence, ", "), "bgp edge1 (established")) {
+			t.Errorf("%s: %s %q, evidence %v", c.Name, c.Status, c.Reason, c.Evidence)
+		}
+	}
+}
+
+// TestDrillRefusedFeedDown: a configured BGP session that does not come up
+// within the warm-up refuses the drill, naming the peer and why, and AWS is
+// not called at all (not even to look the VIF up).
+func TestDrillRefusedFeedDown(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		t.Run(map[bool]string{false: "yes", true: "dry run"}[dry], func(t *testing.T) {
+			srv, url := fakeAWS(t)
+			w := watching()
+			w.src[0] = probes.Readiness{Kind: "bgp", Name: "edge1", State: "session active", Detail: "connect: connection refused"}
+			m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
+			var progress syncbuf.Buffer
+			o := opts(m)
+			o.Yes, o.DryRun = !dry, dry
+			o.Warmup, o.Progress = 50*time.Millisecond, &progress
+			rep, err := drill.Run(context.Background(), site(), w, &drill.Recorder{}, o)
+			if !errors.Is(err, drill.ErrRefused) || !rep.Refused {
+				t.Fatalf("drill with the feed down: %v", err)
+			}
+			if !strings.Contains(err.Error(), drill.CheckSecondaryPrefixes+": cannot be evaluated: not ready: bgp edge1 (session active: connect: connection refused)") {
+				t.Errorf("refusal %q does not name the peer and why", err)
+			}
+			if !strings.Contains(progress.String(), "still waiting for: bgp edge1 (session active: connect: connection refused)") {
+				t.Errorf("progress:\n%s", progress.String())
+			}
+			if c := srv.Calls(); len(c) != 0 {
+				t.Errorf("a refused drill called AWS: %v", c)
+			}
+		})
+	}
+}
+
+// TestDrillRefusedNoFeed: without any BGP feed the secondary's prefixes
+// cannot be confirmed: skipped, and the drill refuses unless the caller
+// accepts that with AllowUnconfirmedSecondary.
+func TestDrillRefusedNoFeed(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "allowed"}[allow], func(t *testing.T) {
+			w := watching()
+			w.src = w.src[2:] // the AWS probe only
+			for i := range w.st.Links {
+				w.st.Links[i].Evidence = nil
+			}
+			rec := &drill.Recorder{}
+			o := opts(&simulated{Method: nopMethod{}, w: w, rec: rec})
+			o.AllowUnconfirmedSecondary = allow
+			rep, err := drill.Run(context.Background(), site(), w, rec, o)
+			var sp drill.PreCheck
+			for _, c := range rep.PreChecks {
+				if c.Name == drill.CheckSecondaryPrefixes {
+					sp = c
+				}
+			}
+			if sp.Status != probes.Skip || sp.Refuses == allow {
+				t.Errorf("%s: %s, refuses %v", sp.Name, sp.Status, sp.Refuses)
+			}
+			if allow != (err == nil) || !allow && !errors.Is(err, drill.ErrRefused) {
+				t.Errorf("drill without a feed, allowed %v: %v", allow, err)
+			}
+			var b bytes.Buffer
+			rep.WriteText(&b)
+			if !allow && !strings.Contains(b.String(), "--allow-unconfirmed-secondary") {
+				t.Errorf("text report does not say how to accept it:\n%s", b.String())
+			}
+		})
 	}
 }

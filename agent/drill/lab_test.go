@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 func repoRoot(t *testing.T) string {
@@ -21,18 +26,45 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(wd))
 }
 
-// TestLabDrill runs `dxwatch drill --lab` in the lab's agent host while
-// fping -l -D -p 10 runs beside it toward Instance1, and compares the
-// outage the drill measured with that of fping's longest run of lost
-// echoes.
-func TestLabDrill(t *testing.T) {
-	l := lab.ForTest(t, lab.Options{})
+func buildDxwatch(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "dxwatch")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/dxwatch")
 	build.Dir = repoRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// labConfig writes the lab's dxwatch configuration with extra appended
+// and returns its path. The session with edge1 offers graceful restart:
+// FRR 8 sends End-of-RIB only then, and the drill waits for it.
+func labConfig(t *testing.T, l *lab.Lab, extra string) string {
+	t.Helper()
+	cfg, err := os.ReadFile(filepath.Join(repoRoot(t), "lab", "dxwatch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := "      address: " + lab.Edge1LAN + "\n"
+	if !bytes.Contains(cfg, []byte(peer)) {
+		t.Fatalf("lab/dxwatch.yaml has no peer %q", peer)
+	}
+	cfg = bytes.Replace(cfg, []byte(peer), []byte(peer+"      graceful_restart: true\n"), 1)
+	f := filepath.Join(l.Dir(), "dxwatch-drill.yaml")
+	if err := os.WriteFile(f, append(cfg, extra...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestLabDrill runs `dxwatch drill --lab` in the lab's agent host while
+// fping -l -D -p 10 runs beside it toward Instance1, and compares the
+// outage the drill measured with that of fping's longest run of lost
+// echoes.
+func TestLabDrill(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{})
+	bin := buildDxwatch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -45,7 +77,7 @@ func TestLabDrill(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = fping.Process.Kill(); _ = fping.Wait() })
 
-	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", filepath.Join(repoRoot(t), "lab", "dxwatch.yaml"),
+	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""),
 		"--lab", l.Dir(), "--yes", "--quiet", "1s", "--hold", "5s", "--timeout", "1m", "--warmup", "40s",
 		"--ping-interval", pingInterval.String(), "--output", "json")
 	var dout, derr bytes.Buffer
@@ -94,4 +126,186 @@ func TestLabDrill(t *testing.T) {
 	if rep.Failback == nil || rep.Failback.Event == nil {
 		t.Errorf("no failback measured")
 	}
+}
+
+// TestLabDrillAWS runs `dxwatch drill --method aws` in the lab's agent host
+// against the fake AWS endpoint served there. With the agent's BGP session
+// to the edge held down (the edge drops its TCP port 179 from the agent),
+// the drill refuses, naming the session and why, and never calls
+// StartBgpFailoverTest (the fake's request log); --dry-run reports the same
+// pre-checks. With the session up, the pre-checks pass and the drill
+// measures the failover and the failback of the failover test, which the
+// fake carries out on the lab as AWS does (modelFailoverTest).
+func TestLabDrillAWS(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{})
+	bin := buildDxwatch(t)
+
+	srv, env := awstest.StartInLab(t, l)
+	cfgFile := labConfig(t, l, "aws:\n  regions: [us-east-1]\n  dx_gateway_id: "+awstest.LabDXGateway+"\n")
+
+	type result struct {
+		rep         drill.Report
+		code        int
+		stderr      string
+		start, stop int
+	}
+	run := func(t *testing.T, warmup string, args ...string) result {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := awstest.SyncFromLab(ctx, l, srv); err != nil {
+			t.Fatal(err)
+		}
+		srv.ResetCalls()
+		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
+			"--quiet", "1s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		r := result{stderr: stderr.String()}
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("dxwatch drill: %v\n%s", err, stderr.String())
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &r.rep); err != nil {
+			t.Fatalf("drill output: %v\n%s\n%s", err, stdout.String(), stderr.String())
+		}
+		calls := srv.Calls()
+		r.start, r.stop = calls["directconnect:StartBgpFailoverTest"], calls["directconnect:StopBgpFailoverTest"]
+		t.Logf("drill %v: exit %d, StartBgpFailoverTest %d, StopBgpFailoverTest %d\n%s", args, r.code, r.start, r.stop, r.stderr)
+		return r
+	}
+	checks := func(r result) map[string]drill.PreCheck {
+		m := map[string]drill.PreCheck{}
+		for _, c := range r.rep.PreChecks {
+			m[c.Name] = c
+		}
+		return m
+	}
+
+	// Hold the agent's session with edge1 down: edge1 drops the agent's
+	// connections to its BGP port (the lab's edges are passive toward the
+	// agent, so no session can form).
+	nft := func(script string) {
+		t.Helper()
+		cmd := exec.Command("ip", "netns", "exec", l.Namespace(lab.HostEdge1), "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nft in edge1: %v: %s", err, out)
+		}
+	}
+	nft("add table inet dxdrilltest\n" +
+		"add chain inet dxdrilltest input { type filter hook input priority 0; policy accept; }\n" +
+		"add rule inet dxdrilltest input ip saddr " + lab.AgentAddress + " tcp dport 179 drop\n")
+	release := "add table inet dxdrilltest\ndelete table inet dxdrilltest\n" // whether or not it is there
+	t.Cleanup(func() { nft(release) })
+
+	var held map[string]drill.PreCheck
+	for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
+		r := run(t, "15s", args...)
+		if r.code != 1 || !r.rep.Refused {
+			t.Fatalf("drill %v with the BGP session held down: exit %d, refused %v, want a refusal", args, r.code, r.rep.Refused)
+		}
+		if r.start != 0 {
+			t.Errorf("drill %v with the BGP session held down called StartBgpFailoverTest %d times", args, r.start)
+		}
+		cs := checks(r)
+		sp := cs[drill.CheckSecondaryPrefixes]
+		if sp.Status != probes.Fail || !sp.Refuses || !strings.Contains(sp.Reason, "bgp edge1 (session ") {
+			t.Errorf("%s: %s %q, want a refusal naming the session with edge1 and its state", sp.Name, sp.Status, sp.Reason)
+		}
+		if !strings.Contains(r.stderr, "waiting for: bgp edge1 (session ") {
+			t.Errorf("the warm-up does not say it waits for the session with edge1:\n%s", r.stderr)
+		}
+		if held == nil {
+			held = cs
+			continue
+		}
+		// --dry-run reports the same pre-checks.
+		for name, c := range held {
+			d := cs[name]
+			if name != drill.CheckConfirmed && (d.Status != c.Status || d.Refuses != c.Refuses) {
+				t.Errorf("%s: --dry-run %s (refuses %v), --yes %s (refuses %v)", name, d.Status, d.Refuses, c.Status, c.Refuses)
+			}
+		}
+		if len(cs) != len(held) {
+			t.Errorf("--dry-run ran %d pre-checks, --yes %d", len(cs), len(held))
+		}
+	}
+
+	nft(release)
+
+	r := run(t, "60s", "--dry-run")
+	if r.code != 0 || r.rep.Refused || r.start != 0 {
+		t.Fatalf("dry run with the session up: exit %d, refused %v, StartBgpFailoverTest %d", r.code, r.rep.Refused, r.start)
+	}
+	for _, c := range r.rep.PreChecks {
+		if c.Status != probes.Pass {
+			t.Errorf("dry run with the session up: %s %s %q", c.Name, c.Status, c.Reason)
+		}
+	}
+	for _, c := range r.rep.PreChecks {
+		t.Logf("%s %s: %s; evidence: %s", c.Status, c.Name, c.Reason, strings.Join(c.Evidence, ", "))
+	}
+	ev := strings.Join(checks(r)[drill.CheckSecondaryPrefixes].Evidence, ", ")
+	if !strings.Contains(ev, "bgp edge1 (established ") || !strings.Contains(ev, "End-of-RIB") {
+		t.Errorf("%s evidence %q does not name the session and its End-of-RIB", drill.CheckSecondaryPrefixes, ev)
+	}
+
+	modelFailoverTest(t, l, srv)
+	r = run(t, "60s", "--yes")
+	if r.rep.Refused || r.start != 1 || r.stop != 1 {
+		t.Fatalf("drill with the session up: refused %v, StartBgpFailoverTest %d, StopBgpFailoverTest %d: want it to start and stop the test", r.rep.Refused, r.start, r.stop)
+	}
+	if r.rep.Failover == nil || !strings.Contains(r.rep.Failover.ActionDetail, "StartBgpFailoverTest "+awstest.LabVIF1) {
+		t.Errorf("failover phase %+v", r.rep.Failover)
+	}
+	if r.code != 0 || r.rep.Failover.Event == nil || r.rep.Failback == nil || r.rep.Failback.Event == nil {
+		t.Errorf("drill with the session up: exit %d, aborted %q, want the failover and the failback measured", r.code, r.rep.Aborted)
+	}
+}
+
+// modelFailoverTest makes the fake's failover test act on the lab as AWS's
+// does on its routers: from StartBgpFailoverTest until
+// StopBgpFailoverTest, the primary VIF's BGP session is down (aws1 shuts
+// its neighbor, the edge, down, with a Cease as AWS's router sends).
+func modelFailoverTest(t *testing.T, l *lab.Lab, srv *awstest.Server) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	neighbor := func(cmd string) {
+		vctx, vcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer vcancel()
+		if _, err := l.Vtysh(vctx, lab.HostAWS1, fmt.Sprintf("configure terminal\nrouter bgp %d\n%s neighbor %s shutdown\nend", lab.AmazonASN, cmd, lab.PrimaryCustomer)); err != nil {
+			t.Errorf("model the failover test: %v", err)
+		}
+	}
+	go func() {
+		defer close(done)
+		started, stopped := 0, 0
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if started > stopped {
+					neighbor("no")
+				}
+				return
+			case <-tick.C:
+			}
+			c := srv.Calls()
+			if n := c["directconnect:StartBgpFailoverTest"]; n > started {
+				started = n
+				neighbor("")
+			}
+			if n := c["directconnect:StopBgpFailoverTest"]; n > stopped {
+				stopped = n
+				neighbor("no")
+			}
+		}
+	}()
 }

@@ -2,6 +2,8 @@ package drill
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,16 +21,66 @@ const (
 	CheckMethod            = "drill.method"
 )
 
+// PreCheck is one pre-check's verdict and the evidence it read.
+type PreCheck struct {
+	probes.CheckResult
+	// Evidence names each source the check read, with its state: "bgp
+	// edge1 (established 12.3s, End-of-RIB)", "ping primary 20/20".
+	Evidence []string `json:"evidence,omitempty"`
+	// Refuses is set when the check stops the drill: a fail, or a skip
+	// the caller did not accept (--allow-unconfirmed-secondary).
+	Refuses bool `json:"refuses"`
+}
+
+// Picture is what the pre-checks read.
+type Picture struct {
+	Status health.Status
+	Events []health.Event
+	// Sources is the readiness of every configured source of evidence
+	// (the Watcher's Sources).
+	Sources []probes.Readiness
+	// Watched is how long the health model has been watching: the span
+	// its events cover.
+	Watched time.Duration
+}
+
 // PreChecks evaluates whether a drill may start: every link up, the
 // primary carrying the traffic, the secondary carrying every expected
-// prefix, no failover within o.Quiet, the caller's confirmation. A failing
-// check refuses the drill.
-func PreChecks(site probes.Site, st health.Status, events []health.Event, now time.Time, o Options) []probes.CheckResult {
+// prefix, no failover within o.Quiet, the caller's confirmation. A check
+// whose sources are not ready (a configured BGP session not established or
+// without its initial table, no first AWS poll with --method aws, a link
+// without a fresh echo) fails: it refuses the drill, it never passes on a
+// guess. Each check lists the evidence it read.
+func PreChecks(site probes.Site, pic Picture, now time.Time, o Options) []PreCheck {
 	o.defaults()
 	primary, secondary := roles(site)
-	var out []probes.CheckResult
-	add := func(name string, status probes.CheckStatus, reason, fix string) {
-		out = append(out, probes.CheckResult{Name: name, Status: status, Reason: reason, Fix: fix, Time: now})
+	st := pic.Status
+	src := sources(pic, o)
+	var out []PreCheck
+	add := func(name string, status probes.CheckStatus, reason, fix string, evidence ...string) {
+		out = append(out, PreCheck{CheckResult: probes.CheckResult{Name: name, Status: status, Reason: reason, Fix: fix, Time: now},
+			Evidence: evidence, Refuses: status == probes.Fail})
+	}
+	// notReady fails a check that reads the given kinds of source when
+	// one of them is not ready; it reports whether it did.
+	notReady := func(name string, kinds ...string) bool {
+		var waiting, ready []string
+		for _, r := range src {
+			if !slices.Contains(kinds, r.Kind) {
+				continue
+			}
+			if r.Ready {
+				ready = append(ready, describe(r, now))
+			} else {
+				waiting = append(waiting, describe(r, now))
+			}
+		}
+		if len(waiting) == 0 {
+			return false
+		}
+		add(name, probes.Fail, "cannot be evaluated: not ready: "+strings.Join(waiting, "; "),
+			"wait until every configured source is ready (a longer --warmup), or fix the one that is not: "+readyFix, append(waiting, ready...)...)
+		return true
 	}
 
 	switch {
@@ -38,53 +90,69 @@ func PreChecks(site probes.Site, st health.Status, events []health.Event, now ti
 		add(CheckMethod, probes.Pass, "the primary is failed over with "+o.Method.Name(), "")
 	}
 
-	var notUp []string
-	for _, l := range st.Links {
-		if l.State != health.StateUp {
-			why := string(l.State)
-			if len(l.Reasons) > 0 {
-				why += ": " + strings.Join(l.Reasons, "; ")
+	if !notReady(CheckLinksUp, kindBGP, kindBMP, kindAWS, kindPing) {
+		var notUp []string
+		for _, l := range st.Links {
+			if l.State != health.StateUp {
+				why := string(l.State)
+				if len(l.Reasons) > 0 {
+					why += ": " + strings.Join(l.Reasons, "; ")
+				}
+				notUp = append(notUp, l.Name+" is "+why)
 			}
-			notUp = append(notUp, l.Name+" is "+why)
+		}
+		ev := describeAll(src, now, kindPing, kindBGP, kindBMP, kindAWS)
+		switch {
+		case len(st.Links) < 2 || primary == "" || secondary == "":
+			add(CheckLinksUp, probes.Fail, fmt.Sprintf("a drill needs a primary and a secondary link; the site has %d", len(st.Links)), "configure both links with their roles", ev...)
+		case len(notUp) > 0:
+			add(CheckLinksUp, probes.Fail, strings.Join(notUp, "; "), "fix the link first (dxwatch verify): failing over onto a link that is not up cuts the traffic", ev...)
+		default:
+			add(CheckLinksUp, probes.Pass, "every link is up", "", ev...)
 		}
 	}
-	switch {
-	case len(st.Links) < 2 || primary == "" || secondary == "":
-		add(CheckLinksUp, probes.Fail, fmt.Sprintf("a drill needs a primary and a secondary link; the site has %d", len(st.Links)), "configure both links with their roles")
-	case len(notUp) > 0:
-		add(CheckLinksUp, probes.Fail, strings.Join(notUp, "; "), "fix the link first (dxwatch verify): failing over onto a link that is not up cuts the traffic")
-	default:
-		add(CheckLinksUp, probes.Pass, "every link is up", "")
+
+	if !notReady(CheckPrimaryActive, kindBGP, kindBMP, kindPing) {
+		ev := append(targetEvidence(st), describeAll(src, now, kindBGP, kindBMP)...)
+		switch {
+		case st.InProgress != nil:
+			add(CheckPrimaryActive, probes.Fail, "a failover is in progress", "wait until it is over", ev...)
+		case !st.ActiveKnown:
+			add(CheckPrimaryActive, probes.Fail, "which link carries the traffic is not known: nothing to measure a failover against",
+				"configure VPC targets and the trace or bgp probe so dxwatch can tell the active link", ev...)
+		case len(st.Active) != 1 || st.Active[0] != primary:
+			add(CheckPrimaryActive, probes.Fail, fmt.Sprintf("the traffic crosses %s, not the primary %s alone", strings.Join(st.Active, "+"), primary),
+				"a drill starts from the primary carrying the traffic; in active/active mode the failover moves part of it only", ev...)
+		default:
+			add(CheckPrimaryActive, probes.Pass, "the primary "+primary+" carries the traffic", "", ev...)
+		}
 	}
 
-	switch {
-	case st.InProgress != nil:
-		add(CheckPrimaryActive, probes.Fail, "a failover is in progress", "wait until it is over")
-	case !st.ActiveKnown:
-		add(CheckPrimaryActive, probes.Fail, "which link carries the traffic is not known: nothing to measure a failover against",
-			"configure VPC targets and the trace or bgp probe so dxwatch can tell the active link")
-	case len(st.Active) != 1 || st.Active[0] != primary:
-		add(CheckPrimaryActive, probes.Fail, fmt.Sprintf("the traffic crosses %s, not the primary %s alone", strings.Join(st.Active, "+"), primary),
-			"a drill starts from the primary carrying the traffic; in active/active mode the failover moves part of it only")
-	default:
-		add(CheckPrimaryActive, probes.Pass, "the primary "+primary+" carries the traffic", "")
+	if !notReady(CheckSecondaryPrefixes, kindBGP, kindBMP) {
+		out = append(out, secondaryPrefixes(site, st, src, secondary, now, o))
 	}
-
-	add(secondaryPrefixes(site, st, secondary, now))
 
 	var recent *health.Event
-	for i := range events {
-		e := &events[i]
+	for i := range pic.Events {
+		e := &pic.Events[i]
 		if e.Kind != health.KindLinkState && now.Sub(e.Time) < o.Quiet {
 			recent = e
 		}
 	}
-	if recent != nil {
+	watched := fmt.Sprintf("health events over the %s watched", pic.Watched.Round(100*time.Millisecond))
+	switch {
+	case recent != nil:
 		add(CheckQuiet, probes.Fail, fmt.Sprintf("a %s %s → %s happened %s ago, within %s", recent.Kind,
 			strings.Join(recent.From, "+"), strings.Join(recent.To, "+"), now.Sub(recent.Time).Round(time.Second), o.Quiet),
-			"wait, or lower --quiet if the network has settled")
-	} else {
-		add(CheckQuiet, probes.Pass, fmt.Sprintf("no failover in the last %s", o.Quiet), "")
+			"wait, or lower --quiet if the network has settled", watched)
+	case pic.Watched < o.Quiet:
+		// The health model has only seen what happened since the drill
+		// started: a failover before that is not in its events.
+		add(CheckQuiet, probes.Fail, fmt.Sprintf("cannot be evaluated: the drill has watched the links for %s, not the %s of --quiet: a failover before it started would not be seen",
+			pic.Watched.Round(100*time.Millisecond), o.Quiet),
+			"check the running dxwatch's record (the status page's last failover, dxwatch_failovers_total) and pass a --quiet no longer than the drill watches (--warmup)", watched)
+	default:
+		add(CheckQuiet, probes.Pass, fmt.Sprintf("no failover in the last %s", o.Quiet), "", watched)
 	}
 
 	switch {
@@ -96,36 +164,170 @@ func PreChecks(site probes.Site, st health.Status, events []health.Event, now ti
 	return out
 }
 
-func secondaryPrefixes(site probes.Site, st health.Status, secondary string, now time.Time) (string, probes.CheckStatus, string, string) {
-	l := linkStatus(st, secondary)
+func secondaryPrefixes(site probes.Site, st health.Status, src []probes.Readiness, secondary string, now time.Time, o Options) PreCheck {
+	pc := PreCheck{CheckResult: probes.CheckResult{Name: CheckSecondaryPrefixes, Time: now}}
+	set := func(status probes.CheckStatus, reason, fix string) PreCheck {
+		pc.Status, pc.Reason, pc.Fix, pc.Refuses = status, reason, fix, status == probes.Fail
+		return pc
+	}
 	if len(site.Routing.ExpectedPrefixes) == 0 {
-		return CheckSecondaryPrefixes, probes.Skip, "no expected prefixes configured", "list the VPC CIDRs under routing.expected_prefixes"
+		pc = set(probes.Skip, "no expected prefixes configured: dxwatch cannot confirm that the secondary carries the VPC's routes",
+			"list the VPC CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary")
+		pc.Refuses = !o.AllowUnconfirmedSecondary
+		return pc
+	}
+	pc.Evidence = describeAll(src, now, kindBGP, kindBMP)
+	if len(pc.Evidence) == 0 {
+		// No feed configured at all: nothing could confirm the
+		// secondary's routes.
+		pc = set(probes.Skip, "no BGP feed configured: dxwatch cannot confirm that the secondary carries the expected prefixes",
+			"add the bgp section (a session with the edge router, or BMP) to check this, or pass --allow-unconfirmed-secondary to fail over without knowing")
+		pc.Refuses = !o.AllowUnconfirmedSecondary
+		return pc
 	}
 	have := map[string]bool{}
-	seen := false
-	if l != nil {
+	if l := linkStatus(st, secondary); l != nil {
 		for _, e := range l.Evidence {
-			if e.Source == "bgp_prefix" {
-				seen = true
-				if e.OK && e.Fresh {
-					have[e.Name] = true
-				}
+			if e.Source == "bgp_prefix" && e.OK && e.Fresh {
+				have[e.Name] = true
 			}
 		}
 	}
-	if !seen && len(st.Feeds) == 0 {
-		return CheckSecondaryPrefixes, probes.Skip,
-			"no BGP feed configured: dxwatch cannot confirm that the secondary carries the expected prefixes", "add the bgp section (a session with the edge router) to check this"
-	}
 	var missing []string
 	for _, p := range site.Routing.ExpectedPrefixes {
-		if !have[p.String()] {
+		if have[p.String()] {
+			pc.Evidence = append(pc.Evidence, p.String()+" over "+secondary)
+		} else {
 			missing = append(missing, p.String())
 		}
 	}
 	if len(missing) > 0 {
-		return CheckSecondaryPrefixes, probes.Fail, fmt.Sprintf("the secondary %s does not carry %s", secondary, strings.Join(missing, ", ")),
-			"check the secondary VIF's routes (DX gateway allowed prefixes, the edge router's inbound policy): after the failover these prefixes would be unreachable"
+		return set(probes.Fail, fmt.Sprintf("the secondary %s does not carry %s", secondary, strings.Join(missing, ", ")),
+			"check the secondary VIF's routes (DX gateway allowed prefixes, the edge router's inbound policy): after the failover these prefixes would be unreachable")
 	}
-	return CheckSecondaryPrefixes, probes.Pass, fmt.Sprintf("the secondary %s carries every expected prefix", secondary), ""
+	return set(probes.Pass, fmt.Sprintf("the secondary %s carries every expected prefix", secondary), "")
+}
+
+// Kinds of source.
+const (
+	kindBGP  = "bgp"
+	kindBMP  = "bmp"
+	kindAWS  = "aws"
+	kindPing = "ping"
+)
+
+const readyFix = "for a BGP session, `show bgp neighbors` on the edge router and a firewall letting dxwatch reach TCP port 179 (or the router reach it); for End-of-RIB, the router must send it (FRR does unless `bgp graceful-restart disable-eor`); for AWS, the credentials and regions (dxwatch verify)"
+
+// sources returns the sources the drill waits for: every BGP session and
+// BMP router, the AWS poll when the method is aws, and an echo per pinged
+// link and target (from the health model).
+func sources(pic Picture, o Options) []probes.Readiness {
+	var out []probes.Readiness
+	awsSeen := false
+	for _, r := range pic.Sources {
+		switch r.Kind {
+		case kindBGP, kindBMP:
+			out = append(out, r)
+		case kindAWS:
+			awsSeen = true
+			if o.Method != nil && o.Method.Name() == kindAWS {
+				out = append(out, r)
+			}
+		}
+	}
+	if !awsSeen && o.Method != nil && o.Method.Name() == kindAWS {
+		out = append(out, probes.Readiness{Kind: kindAWS, Name: kindAWS, State: "not polled", Detail: "no AWS poll runs in the drill"})
+	}
+	echo := func(e health.EchoStatus) probes.Readiness {
+		r := probes.Readiness{Kind: kindPing, Name: e.Target, State: "no fresh echo yet"}
+		if e.Fresh && e.Samples > 0 {
+			got := e.Samples - int(math.Round(e.LossRatio*float64(e.Samples)))
+			r.Ready, r.State = true, fmt.Sprintf("%d/%d", got, e.Samples)
+		}
+		return r
+	}
+	for _, l := range pic.Status.Links {
+		for _, e := range l.Echo {
+			out = append(out, echo(e))
+		}
+	}
+	for _, t := range pic.Status.Targets {
+		if t.Echo != nil {
+			out = append(out, echo(*t.Echo))
+		}
+	}
+	return out
+}
+
+// describe names a source and its state: "bgp edge1 (established 12.3s,
+// End-of-RIB)", "bgp edge1 (session active: connect: connection
+// refused)", "ping primary 20/20".
+func describe(r probes.Readiness, now time.Time) string {
+	name := r.Kind
+	if r.Name != r.Kind {
+		name += " " + r.Name
+	}
+	if r.Kind == kindPing && r.Ready {
+		return name + " " + r.State
+	}
+	s := r.State
+	if r.Ready && !r.Since.IsZero() {
+		s += " " + now.Sub(r.Since).Round(100*time.Millisecond).String()
+	}
+	if r.Detail != "" {
+		sep := ", "
+		if !r.Ready {
+			sep = ": "
+		}
+		s += sep + r.Detail
+	}
+	return name + " (" + s + ")"
+}
+
+// describeAll describes the sources of the given kinds.
+func describeAll(src []probes.Readiness, now time.Time, kinds ...string) []string {
+	var out []string
+	for _, r := range src {
+		if slices.Contains(kinds, r.Kind) {
+			out = append(out, describe(r, now))
+		}
+	}
+	return out
+}
+
+// targetEvidence says which link carries each VPC target's traffic and how
+// that is known.
+func targetEvidence(st health.Status) []string {
+	var out []string
+	for _, t := range st.Targets {
+		how := t.Source
+		if how == "" {
+			how = "unknown"
+		}
+		out = append(out, fmt.Sprintf("target %s via %s (%s)", t.Name, orNone(t.Active), how))
+	}
+	return out
+}
+
+// waitingFor lists the sources that are not ready and what else the
+// warm-up waits for, as the progress line shows them.
+func waitingFor(pic Picture, o Options, now time.Time) []string {
+	var out []string
+	for _, r := range sources(pic, o) {
+		if !r.Ready {
+			out = append(out, describe(r, now))
+		}
+	}
+	for _, l := range pic.Status.Links {
+		if l.State == health.StateUnknown {
+			out = append(out, "link "+l.Name+" (no state yet)")
+		}
+	}
+	if len(pic.Status.Links) == 0 {
+		out = append(out, "the health model (no link yet)")
+	}
+	if !pic.Status.ActiveKnown {
+		out = append(out, "the active link (not known yet)")
+	}
+	return out
 }

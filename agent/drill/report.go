@@ -14,20 +14,20 @@ import (
 
 // Report is the outcome of a drill.
 type Report struct {
-	Site      string               `json:"site"`
-	Method    string               `json:"method"`
-	Primary   string               `json:"primary"`
-	Secondary string               `json:"secondary"`
-	Started   time.Time            `json:"started"`
-	Finished  time.Time            `json:"finished"`
-	DryRun    bool                 `json:"dry_run"`
-	Refused   bool                 `json:"refused"`
-	Aborted   string               `json:"aborted,omitempty"`
-	PreChecks []probes.CheckResult `json:"pre_checks"`
-	Failover  *Phase               `json:"failover,omitempty"`
-	Failback  *Phase               `json:"failback,omitempty"`
-	History   []TestRecord         `json:"test_history,omitempty"`
-	Errors    []string             `json:"errors,omitempty"`
+	Site      string       `json:"site"`
+	Method    string       `json:"method"`
+	Primary   string       `json:"primary"`
+	Secondary string       `json:"secondary"`
+	Started   time.Time    `json:"started"`
+	Finished  time.Time    `json:"finished"`
+	DryRun    bool         `json:"dry_run"`
+	Refused   bool         `json:"refused"`
+	Aborted   string       `json:"aborted,omitempty"`
+	PreChecks []PreCheck   `json:"pre_checks"`
+	Failover  *Phase       `json:"failover,omitempty"`
+	Failback  *Phase       `json:"failback,omitempty"`
+	History   []TestRecord `json:"test_history,omitempty"`
+	Errors    []string     `json:"errors,omitempty"`
 }
 
 // Phase is one half of the drill: the action and what the health model
@@ -159,7 +159,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(w, "pre-checks:")
 	for _, c := range r.PreChecks {
 		fmt.Fprintf(w, "  %-4s  %-28s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Reason)
-		if c.Fix != "" && c.Status == probes.Fail {
+		if len(c.Evidence) > 0 {
+			fmt.Fprintf(w, "        evidence: %s\n", strings.Join(c.Evidence, ", "))
+		}
+		if c.Fix != "" && (c.Refuses || c.Status == probes.Fail) {
 			fmt.Fprintf(w, "        fix: %s\n", c.Fix)
 		}
 	}
@@ -241,9 +244,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	esc := strings.NewReplacer("|", `\|`, "\n", " ")
 	fmt.Fprintf(w, "## dxwatch drill: site %s\n\nMethod %s, primary %s, secondary %s, %s to %s.\n\n",
 		r.Site, r.Method, r.Primary, r.Secondary, r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
-	fmt.Fprint(w, "### Pre-checks\n\n| result | check | reason |\n|---|---|---|\n")
+	fmt.Fprint(w, "### Pre-checks\n\n| result | check | reason | evidence |\n|---|---|---|---|\n")
 	for _, c := range r.PreChecks {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", c.Status, c.Name, esc.Replace(c.Reason))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Status, c.Name, esc.Replace(c.Reason), esc.Replace(strings.Join(c.Evidence, ", ")))
 	}
 	if r.Refused {
 		fmt.Fprint(w, "\n**Refused**: nothing was failed over.\n")

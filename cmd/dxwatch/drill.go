@@ -23,14 +23,15 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	output := fs.String("output", "text", "output format: text, json or markdown")
 	yes := fs.Bool("yes", false, "confirm: fail the primary link over for real")
-	dryRun := fs.Bool("dry-run", false, "run the pre-checks only")
+	dryRun := fs.Bool("dry-run", false, "run the warm-up and the pre-checks only: the same as --yes runs, then stop")
 	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or lab; default aws, or lab with --lab")
 	labDir := fs.String("lab", "", "run directory of a dxlab lab (/run/dxlab/<prefix>): cut and restore its primary link")
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
-	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently")
-	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for fresh evidence on every link before the pre-checks")
+	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently; the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that (check the running dxwatch's record first)")
+	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for every configured source before the pre-checks: each BGP session established with its initial table in (End-of-RIB), each BMP router's initial dump, the first AWS poll (method aws), an echo on every link and target; the pre-checks refuse what is not ready by then")
+	allowUnconfirmed := fs.Bool("allow-unconfirmed-secondary", false, "go on when no BGP feed (or no expected prefix) is configured, so nothing can confirm that the secondary carries the VPC prefixes")
 	abortAfter := fs.Duration("abort-after", 10*time.Second, "fail back at once when the secondary is down or nothing carries the traffic this long")
 	pingInterval := fs.Duration("ping-interval", 20*time.Millisecond, "ping interval during the drill (the outage is measured within one interval)")
 	lf := logFlags{level: "warn"}
@@ -60,10 +61,18 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	o := drill.Options{Yes: *yes, DryRun: *dryRun, Hold: *hold, Timeout: *timeout, Quiet: *quiet,
+	o := drill.Options{Yes: *yes, DryRun: *dryRun, AllowUnconfirmedSecondary: *allowUnconfirmed, Hold: *hold, Timeout: *timeout, Quiet: *quiet,
 		Warmup: *warmup, AbortAfter: *abortAfter, Progress: stderr}
 	rec := &drill.Recorder{}
-	w, err := a.Watch(ctx, agent.WatchOptions{PingInterval: *pingInterval, OnEvent: rec.Hook})
+	wo := agent.WatchOptions{PingInterval: *pingInterval, OnEvent: rec.Hook}
+	if *method == "aws" {
+		// Without an aws section the drill still polls AWS, in the regions
+		// given, so that AWS's view of the links is evidence.
+		if c := awsConfig(aws.DefaultConfig(), *regions); len(c.Regions) > 0 {
+			wo.AWS = &c
+		}
+	}
+	w, err := a.Watch(ctx, wo)
 	if err != nil {
 		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 		return exitUsage
@@ -124,9 +133,19 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		}
 		// The configuration's aws section (accounts, roles, regions);
 		// --aws.region overrides its regions.
+<<<<<<< HEAD
 		cfg, err := awsSection(full, regions)
 		if err != nil {
 			return nil, fmt.Errorf("the AWS failover test: %w", err)
+=======
+		cfg := aws.DefaultConfig()
+		if full.Has("aws") {
+			cfg = full.AWS
+		}
+		cfg = awsConfig(cfg, regions)
+		if len(cfg.Regions) == 0 {
+			return nil, errors.New("the AWS failover test needs a region: an aws section in the configuration, --aws.region or AWS_REGION")
+>>>>>>> drill
 		}
 		p, err := aws.New("drill", cfg, probes.Deps{Site: site}.WithDefaults("aws", "drill"))
 		if err != nil {
@@ -135,4 +154,18 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.TestDuration(o)}, nil
 	}
 	return nil, fmt.Errorf("--method: %q is not a method: want aws or lab", method)
+}
+
+// awsConfig returns cfg with its regions replaced by the comma-separated
+// regions, when there are any.
+func awsConfig(cfg aws.Config, regions string) aws.Config {
+	if regions != "" {
+		cfg.Regions = nil
+	}
+	for _, r := range strings.Split(regions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Regions = append(cfg.Regions, r)
+		}
+	}
+	return cfg
 }

@@ -254,7 +254,8 @@ type bmpPeer struct {
 	since       time.Time
 	reason      string
 	reasonCode  int
-	pre, post   int // source IDs, -1 before the first route
+	pre, post   int  // source IDs, -1 before the first route
+	eor         bool // the initial dump is done (End-of-RIB seen)
 	updates     uint64
 	withdrawals uint64
 }
@@ -319,6 +320,12 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 			// Routes before (or without) a Peer Up: the session is up.
 			w.setBMPPeer(r, bp, true, "", 0, ev.t)
 		}
+		if eor, _ := upd.IsEndOfRib(); eor {
+			// RFC 7854 5: the end of the initial dump of this session's
+			// routes. It carries no route.
+			bp.eor = true
+			return
+		}
 		kind := srcBMPPre
 		slot := &bp.pre
 		if h.IsPostPolicy() {
@@ -345,6 +352,9 @@ func (w *worker) bmpPeer(r *bmpRouter, h bmp.BMPPeerHeader) *bmpPeer {
 func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, code int, t time.Time) {
 	changed := !bp.known || bp.up != up
 	bp.known, bp.up = true, up
+	if changed {
+		bp.eor = false // a new session sends its table anew
+	}
 	if up {
 		bp.reason, bp.reasonCode = "", 0
 	} else {

@@ -247,6 +247,29 @@ func TestBMPCrafted(t *testing.T) {
 	if r := p.Routes(); len(r.BMPRouters) != 1 || r.BMPRouters[0].SysName != "edge1" {
 		t.Errorf("routers = %+v", r.BMPRouters)
 	}
+	// The router's initial dump of the Direct Connect session ends with
+	// End-of-RIB (RFC 7854 5): only then is the station ready. The
+	// router's session with this agent (no link) is not waited for.
+	other := ph("192.0.2.10", false)
+	writeBMP(t, c, bmp.NewBMPPeerUpNotification(other, netip.MustParseAddr("192.0.2.1"), 179, 40001, openMsg(65000, "192.0.2.1", false), openMsg(65000, "192.0.2.10", false)))
+	eventually(t, 10*time.Second, "the other session up", func() bool { bp, _ := p.bmpPeer("192.0.2.10"); return bp.Up })
+	bmpReady := func() probes.Readiness {
+		rs := p.Readiness()
+		if len(rs) != 1 || rs[0].Kind != "bmp" {
+			t.Fatalf("readiness %+v, want the BMP router's", rs)
+		}
+		return rs[0]
+	}
+	if rd := bmpReady(); rd.Ready || !strings.Contains(rd.Detail, "no End-of-RIB) for 169.254.10.1") || strings.Contains(rd.Detail, "192.0.2.10") {
+		t.Errorf("before End-of-RIB: %+v", rd)
+	}
+	if _, err := c.Write(routeMonitoring(t, prim, gobgp.NewEndOfRib(gobgp.RF_IPv4_UC), true)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "End-of-RIB", func() bool { return bmpReady().Ready })
+	if bp, _ := p.bmpPeer("169.254.10.1"); !bp.EndOfRIB || !p.linkPrefix("primary", vpcPrefix).Present {
+		t.Errorf("after End-of-RIB: %+v, prefix present %v", bp, p.linkPrefix("primary", vpcPrefix).Present)
+	}
 
 	// Withdraw the more-specific; a malformed Route Monitoring (framing
 	// intact) is skipped without losing the stream.
@@ -299,6 +322,10 @@ func TestBMPCrafted(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, 10*time.Second, "station alive", func() bool { return p.linkPrefix("primary", vpcPrefix).Present })
+		// The session is new: its End-of-RIB is still to come.
+		if bp, _ := p.bmpPeer("169.254.10.1"); bp.EndOfRIB || p.Readiness()[0].Ready {
+			t.Errorf("the new session inherits the old one's End-of-RIB: %+v", bp)
+		}
 	})
 
 	t.Run("router disconnects", func(t *testing.T) {

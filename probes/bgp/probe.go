@@ -401,6 +401,9 @@ func (w *worker) handle(ev event) {
 			return
 		}
 		pr.eorSeen = true
+		if ev.t.IsZero() {
+			ev.t = time.Now() // GoBGP does not date End-of-RIB events
+		}
 		// After a graceful restart the router has resent its paths:
 		// what is still stale is gone.
 		if _, changed := w.s.dropSource(pr.src, ev.t, true); changed {
@@ -528,8 +531,11 @@ func (w *worker) setPeerState(i int, state, reason string, t time.Time) {
 	pr.since = t
 	if up {
 		pr.everUp = true
-		pr.eorSeen = false
 	} else {
+		// Cleared when the session goes down, not when it comes up: the
+		// new session's End-of-RIB comes through another GoBGP watcher
+		// and may be queued before its state change.
+		pr.eorSeen = false
 		pr.flaps++
 		if pr.cfg.GracefulRestart && w.s.markStale(pr.src) {
 			w.touched(t)

@@ -40,6 +40,9 @@ type PeerView struct {
 	Flaps       uint64     `json:"flaps"`
 	Updates     uint64     `json:"updates"`
 	Withdrawals uint64     `json:"withdrawals"`
+	// EndOfRIB is set once the established session's initial table is
+	// in: the router sent End-of-RIB (RFC 4724).
+	EndOfRIB bool `json:"end_of_rib"`
 }
 
 // RouterView is one router connected to the BMP station.
@@ -63,6 +66,9 @@ type BMPPeerView struct {
 	ReasonCode  int        `json:"reason_code,omitempty"`
 	Updates     uint64     `json:"updates"`
 	Withdrawals uint64     `json:"withdrawals"`
+	// EndOfRIB is set once the router's initial dump of the session's
+	// routes is done: an End-of-RIB in its route monitoring (RFC 7854 5).
+	EndOfRIB bool `json:"end_of_rib"`
 }
 
 // LinkView is what the routing shows of one Direct Connect link.
@@ -161,13 +167,13 @@ func (w *worker) publish(now time.Time) {
 		r.Peers = append(r.Peers, PeerView{
 			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), State: pr.state, Up: pr.up,
 			Since: timePtr(pr.since), LastError: pr.reason, Flaps: pr.flaps,
-			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals,
+			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals, EndOfRIB: pr.up && pr.eorSeen,
 		})
 	}
 	for _, br := range w.bmp {
 		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}}
 		for _, bp := range br.peers {
-			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals}
+			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor}
 			if bp.link >= 0 {
 				v.Link = s.linkName(bp.link)
 			}

@@ -3,7 +3,11 @@ package awstest
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"slices"
+	"testing"
+	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
 )
@@ -183,4 +187,22 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 		}
 	})
 	return nil
+}
+
+// StartInLab serves a fake of the lab scenario on the lab agent host's
+// loopback until the test ends, and returns it with the environment that
+// points a dxwatch run in that host at it (no shared AWS config or
+// credential files).
+func StartInLab(t testing.TB, l *lab.Lab) (*Server, []string) {
+	t.Helper()
+	srv := New(LabScenario())
+	ln, err := l.Listen(lab.HostAgent, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	env := append(os.Environ(), LabScenario().Env("http://"+ln.Addr().String(), LabRegion)...)
+	return srv, append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
 }
