@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,19 +134,9 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		}
 		// The configuration's aws section (accounts, roles, regions);
 		// --aws.region overrides its regions.
-<<<<<<< HEAD
 		cfg, err := awsSection(full, regions)
 		if err != nil {
 			return nil, fmt.Errorf("the AWS failover test: %w", err)
-=======
-		cfg := aws.DefaultConfig()
-		if full.Has("aws") {
-			cfg = full.AWS
-		}
-		cfg = awsConfig(cfg, regions)
-		if len(cfg.Regions) == 0 {
-			return nil, errors.New("the AWS failover test needs a region: an aws section in the configuration, --aws.region or AWS_REGION")
->>>>>>> drill
 		}
 		p, err := aws.New("drill", cfg, probes.Deps{Site: site}.WithDefaults("aws", "drill"))
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -74,14 +73,7 @@ func awsSection(full *config.Config, regions string) (aws.Config, error) {
 	if full.Has("aws") {
 		cfg = full.AWS
 	}
-	if regions != "" {
-		cfg.Regions = nil
-	}
-	for _, r := range strings.Split(regions, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			cfg.Regions = append(cfg.Regions, r)
-		}
-	}
+	cfg = awsConfig(cfg, regions)
 	if len(cfg.Regions) == 0 {
 		return cfg, fmt.Errorf("a region is needed: an aws section in the configuration, --aws.region or AWS_REGION")
 	}
