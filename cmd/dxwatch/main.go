@@ -18,6 +18,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/agent/config"
+	"github.com/dxwatch/dxwatch/agent/history"
 )
 
 // Set at build time: -ldflags "-X main.version=… -X main.revision=…".
@@ -160,6 +161,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
 	webCfg := fs.String("web.config.file", "", "exporter-toolkit web configuration file enabling TLS and/or basic auth")
+	storage := fs.String("storage.path", "/var/lib/dxwatch", "state directory keeping the event history across restarts; empty keeps it in memory only")
+	retSize := fs.Int64("storage.retention.size", history.DefaultMaxBytes, "bytes the event history may take on disk")
+	retTime := fs.Duration("storage.retention.time", history.DefaultMaxAge, "age beyond which stored events are dropped (at start)")
 	lf := logFlags{level: "info"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
@@ -169,6 +173,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	a, err := agent.New(agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
+		StoragePath: *storage, StorageMaxBytes: *retSize, StorageMaxAge: *retTime,
 		Version: version, Revision: revision,
 	})
 	if err != nil {
