@@ -47,6 +47,10 @@ type Probe struct {
 	peerResync atomic.Bool
 	bmpErrors  atomic.Uint64
 	bmpAddr    atomic.Pointer[net.TCPAddr]
+	// bmpAllowed are the sources the BMP station accepts (bmp.routers or
+	// the peers' addresses); the others are refused and counted.
+	bmpAllowed []netip.Prefix
+	bmpRefused atomic.Uint64
 
 	view    atomic.Pointer[view]
 	started time.Time
@@ -75,6 +79,7 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		a, _ := netip.ParseAddr(pc.Address)
 		p.peerIP = append(p.peerIP, a.Unmap())
 	}
+	p.bmpAllowed = cfg.allowed()
 	p.view.Store(&view{})
 	return p, nil
 }
