@@ -15,8 +15,16 @@ import (
 )
 
 // sessionDown makes the agent's health model see link's DX session go
-// down, as the BGP probe would report it.
-func sessionDown(a *Agent, link string) {
+// down, as the BGP probe would report it. It waits for Run to have
+// started the health model: an observation before it is dropped.
+func sessionDown(t *testing.T, a *Agent, link string) {
+	t.Helper()
+	for i := 0; a.observer.target.Load() == nil; i++ {
+		if i == 500 {
+			t.Fatal("the agent's health model did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	a.observer.Observe(probes.Observation{Time: time.Now(), Event: probes.BGPSession, Link: link, Peer: "edge1", Up: false, Detail: "test"})
 }
 
@@ -74,8 +82,8 @@ func TestReloadKeepsHistory(t *testing.T) {
 	a, base, cfgFile := startAgent(t, goodConfig, "")
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
-	sessionDown(a, "primary")
-	sessionDown(a, "secondary")
+	sessionDown(t, a, "primary")
+	sessionDown(t, a, "secondary")
 	before := waitEvents(t, c, base, 2)
 	states := linkStates(t, c, base)
 	if states["primary"] != health.StateDown || states["secondary"] != health.StateDown {
@@ -108,7 +116,7 @@ func TestReloadKeepsHistory(t *testing.T) {
 			t.Fatalf("events after the site changed are of links %v, want [primary]: %+v", got, after)
 		}
 		// Event IDs go on: a client polling ?since= misses nothing.
-		sessionDown(a, "backup")
+		sessionDown(t, a, "backup")
 		evs := waitEvents(t, c, base, 2)
 		if last := evs[len(evs)-1]; last.Link != "backup" || last.ID <= before[len(before)-1].ID {
 			t.Errorf("new event %+v after the reload: want link backup, an ID above %d", last, before[len(before)-1].ID)
@@ -128,7 +136,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	defer c.CloseIdleConnections()
 
 	a, base, stop := runAgent(t, opts)
-	sessionDown(a, "primary")
+	sessionDown(t, a, "primary")
 	before := waitEvents(t, c, base, 1)
 	stop()
 
@@ -145,10 +153,8 @@ func TestHistorySurvivesRestart(t *testing.T) {
 }
 
 func TestHistoryUnwritable(t *testing.T) {
-	if os.Geteuid() == 0 {
-		// Root writes anywhere: a file stands where the directory should be.
-		t.Log("running as root: the state directory is a regular file instead")
-	}
+	// A regular file where the directory should be: unusable even for
+	// root, which writes into read-only directories.
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "dxwatch.yaml")
 	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
@@ -161,7 +167,7 @@ func TestHistoryUnwritable(t *testing.T) {
 	a, base := startAgentWith(t, Options{ConfigFile: cfgFile, StoragePath: state})
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
-	sessionDown(a, "primary")
+	sessionDown(t, a, "primary")
 	waitEvents(t, c, base, 1) // the agent runs on, events in memory
 	_, m := get(t, c, "GET", base+"/metrics")
 	for _, want := range []string{"dxwatch_storage_ok 0", `dxwatch_storage_errors_total{op="open"} 1`} {
