@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -125,4 +126,24 @@ func (l *logRecorder) count(level slog.Level, msg string) int {
 		}
 	}
 	return n
+}
+
+// TestBMPPortTaken: beside the daemon, verify's BMP station cannot listen;
+// the error says which other process is likely to hold the port.
+func TestBMPPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := DefaultConfig()
+	cfg.BMP.ListenAddress = ln.Addr().String()
+	cfg.BMP.Routers = []string{"127.0.0.1"}
+	p := newTestProbe(t, cfg, testSite(), &recorder{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = p.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "dxwatch verify --agent http://localhost:9479") {
+		t.Errorf("Run on a taken BMP port: %v, want an error naming the daemon and verify --agent", err)
+	}
 }

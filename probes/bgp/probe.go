@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/osrg/gobgp/v4/api"
@@ -165,6 +166,11 @@ func (p *Probe) Run(ctx context.Context) error {
 		lc.SetMultipathTCP(false)
 		ln, err := lc.Listen(ctx, "tcp", p.cfg.BMP.ListenAddress)
 		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				// Most likely the daemon, beside `dxwatch verify`.
+				return fmt.Errorf("bmp station: listen on %s: %w: another process holds the port; if it is the dxwatch daemon, read its checks with `dxwatch verify --agent %s`",
+					p.cfg.BMP.ListenAddress, err, agentURLHint)
+			}
 			return fmt.Errorf("bmp station: listen on %s: %w", p.cfg.BMP.ListenAddress, err)
 		}
 		p.bmpAddr.Store(ln.Addr().(*net.TCPAddr))
