@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -185,9 +186,30 @@ func (s *Store) read(path string, cutoff time.Time) ([]health.Event, error) {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
 	defer f.Close()
+	var r io.Reader = f
+	// A file far beyond the bound is not one this store wrote: read its
+	// end only, from the first whole line, so that memory stays bounded.
+	if fi, err := f.Stat(); err == nil && fi.Size() > 2*s.opts.MaxBytes {
+		if _, err := f.Seek(fi.Size()-2*s.opts.MaxBytes, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		br := bufio.NewReader(f)
+		for {
+			_, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if err != nil {
+				return nil, nil // no whole line in the end
+			}
+			break
+		}
+		r = br
+		s.log.Warn("event history: file larger than the retention size, read its end only", "file", path, "bytes", fi.Size())
+	}
 	var evs []health.Event
 	bad, firstBad, line := 0, 0, 0
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	for sc.Scan() {
 		line++

@@ -145,6 +145,33 @@ func TestBounds(t *testing.T) {
 	})
 }
 
+func TestOversizedFile(t *testing.T) {
+	// A file far beyond the bound (not written by this store, or by one
+	// with a larger bound): only its end is read, from a whole line.
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 2000 {
+		line, _ := json.Marshal(event(uint64(i+1), t0))
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, CurrentFile), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bound := int64(b.Len() / 20)
+	s, logs := open(t, dir, Options{MaxBytes: bound})
+	got := ids(s.Events())
+	if len(got) == 0 || got[len(got)-1] != 2000 || got[0] < 1000 {
+		t.Errorf("events read from an oversized file: %d, from %v to %v; want the newest only, ending with 2000", len(got), got[:min(1, len(got))], got[max(0, len(got)-1):])
+	}
+	if n := testutil.ToFloat64(s.errs.WithLabelValues("read")); n != 0 {
+		t.Errorf("%v records reported damaged: the cut must fall on a line boundary", n)
+	}
+	if !strings.Contains(logs.String(), "read its end only") {
+		t.Errorf("no log line about the oversized file: %s", logs)
+	}
+}
+
 func TestUnwritable(t *testing.T) {
 	t.Run("not a directory", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "file")
