@@ -204,6 +204,7 @@ func (g *generation) stop(ctx context.Context, keep ...*runner) {
 	}
 	if g.healthCancel != nil {
 		g.healthCancel()
+		g.healthCancel = nil // so that start runs it again
 		wait = append(wait, &runner{done: g.healthDone})
 	}
 	for _, r := range wait {
