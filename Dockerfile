@@ -37,9 +37,9 @@ RUN apt-get update \
 COPY --from=build /out/dxwatch /usr/local/bin/dxwatch
 RUN setcap cap_net_raw+ep /usr/local/bin/dxwatch \
  && getcap /usr/local/bin/dxwatch | grep -q cap_net_raw
-# The state directory (--storage.path: the event history), owned by the
-# nonroot user; distroless has no shell to create it. COPY --from keeps the
-# owner.
+# The state directory (--storage.path: the event history); distroless has no
+# shell to create it. The final stage copies it with --chown: COPY does not
+# keep owners by default.
 RUN install -d -m 0750 -o 65532 -g 65532 /rootfs/var/lib/dxwatch
 
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -47,7 +47,9 @@ LABEL org.opencontainers.image.title="dxwatch" \
       org.opencontainers.image.description="AWS Direct Connect link monitor" \
       org.opencontainers.image.source="https://github.com/dxwatch/dxwatch"
 COPY --from=setcap /usr/local/bin/dxwatch /usr/local/bin/dxwatch
-COPY --from=setcap /rootfs/ /
+# /var/lib/'s contents, so that the dxwatch directory itself is an entry
+# the --chown applies to.
+COPY --from=setcap --chown=65532:65532 /rootfs/var/lib/ /var/lib/
 # Mount a named volume here so that the history survives a new container
 # (an upgrade): -v dxwatch-state:/var/lib/dxwatch.
 VOLUME /var/lib/dxwatch

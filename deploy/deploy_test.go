@@ -584,10 +584,11 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("final stage does not copy the binary from the %s stage", setcapStage)
 	}
 	// The state directory (--storage.path), owned by the nonroot user.
-	if !has(final, `^VOLUME /var/lib/dxwatch$`) || !slices.ContainsFunc(stages[:len(stages)-1], func(st dockerStage) bool {
-		return has(st, `install -d .*-o 65532 -g 65532 .*/var/lib/dxwatch$`)
-	}) {
-		t.Error("final stage: want VOLUME /var/lib/dxwatch, created owned by 65532:65532 in an earlier stage")
+	if !has(final, `^VOLUME /var/lib/dxwatch$`) || !has(final, `^COPY --from=\S+ --chown=65532:65532 \S*/var/lib/ /var/lib/$`) ||
+		!slices.ContainsFunc(stages[:len(stages)-1], func(st dockerStage) bool {
+			return has(st, `install -d .*/var/lib/dxwatch$`)
+		}) {
+		t.Error("final stage: want VOLUME /var/lib/dxwatch, created in an earlier stage and copied with --chown=65532:65532")
 	}
 	if !has(final, `^ENTRYPOINT \["/usr/local/bin/dxwatch"\]$`) || !has(final, `^EXPOSE 9479$`) {
 		t.Error("final stage: want ENTRYPOINT [\"/usr/local/bin/dxwatch\"] and EXPOSE 9479")
