@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/dxwatch/dxwatch/agent/config"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -35,6 +36,13 @@ type Options struct {
 	WebConfigFile string
 	Version       string
 	Revision      string
+	// StoragePath is the state directory where the health model's events
+	// are kept across restarts (package history); empty keeps them in
+	// memory only. StorageMaxBytes and StorageMaxAge bound it (zero: the
+	// history package's defaults).
+	StoragePath     string
+	StorageMaxBytes int64
+	StorageMaxAge   time.Duration
 }
 
 // Agent is the dxwatch daemon.
@@ -51,6 +59,7 @@ type Agent struct {
 	runCtx   context.Context
 
 	observer forwardObserver
+	history  *history.Store // nil without Options.StoragePath
 	addrs    []net.Addr
 	addrsSet chan struct{}
 }
@@ -86,9 +95,19 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.StoragePath != "" {
+		a.history = history.Open(opts.StoragePath, history.Options{MaxBytes: opts.StorageMaxBytes, MaxAge: opts.StorageMaxAge},
+			a.logger.With("component", "history"))
+		a.base.MustRegister(a.history)
+	}
 	g, err := a.build(cfg, nil)
 	if err != nil {
+		a.closeHistory()
 		return nil, err
+	}
+	if a.history != nil {
+		n := g.health.Restore(a.history.Events())
+		a.logger.Info("event history read back", "dir", opts.StoragePath, "events", n)
 	}
 	a.cur.Store(g)
 	a.reloadOK.Set(1)
@@ -151,8 +170,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.reloadMu.Lock()
 	a.cur.Load().stop(sctx)
 	a.reloadMu.Unlock()
+	a.closeHistory()
 	a.logger.Info("dxwatch stopped")
 	return err
+}
+
+func (a *Agent) closeHistory() {
+	if a.history == nil {
+		return
+	}
+	if err := a.history.Close(); err != nil {
+		a.logger.Warn("close the event history", "err", err)
+	}
 }
 
 // Addrs returns the addresses the HTTP server listens on, once Run opened
@@ -200,6 +229,9 @@ func (a *Agent) reload() error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
+	if g.health == old.health {
+		old.healthCancel = nil // the new generation runs the model on
+	}
 	old.stop(sctx, g.kept()...)
 	g.start(a.runCtx, &a.observer)
 	a.cur.Store(g)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,29 +64,51 @@ func startAgent(t *testing.T, cfgText string, webConfig string) (*Agent, string,
 	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{ConfigFile: cfgFile, ListenAddresses: []string{"127.0.0.1:0"}, WebConfigFile: webConfig, Version: "test"})
+	a, base := startAgentWith(t, Options{ConfigFile: cfgFile, WebConfigFile: webConfig})
+	return a, base, cfgFile
+}
+
+// startAgentWith runs an agent with opts on 127.0.0.1 and returns it with
+// its base URL; the agent stops when the test ends.
+func startAgentWith(t *testing.T, opts Options) (*Agent, string) {
+	t.Helper()
+	a, base, stop := runAgent(t, opts)
+	t.Cleanup(stop)
+	return a, base
+}
+
+// runAgent runs an agent with opts on 127.0.0.1 and returns it, its base
+// URL and a function that stops it and waits (which the test must call).
+func runAgent(t *testing.T, opts Options) (*Agent, string, func()) {
+	t.Helper()
+	opts.ListenAddresses, opts.Version = []string{"127.0.0.1:0"}, "test"
+	a, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(ShutdownTimeout + time.Second):
+				t.Error("agent did not stop within the shutdown timeout")
 			}
-		case <-time.After(ShutdownTimeout + time.Second):
-			t.Error("agent did not stop within the shutdown timeout")
-		}
-	})
+		})
+	}
 	addrs := a.Addrs(ctx)
 	if len(addrs) != 1 {
+		stop()
 		t.Fatalf("agent listens on %v", addrs)
 	}
-	return a, "http://" + addrs[0].String(), cfgFile
+	return a, "http://" + addrs[0].String(), stop
 }
 
 func get(t *testing.T, c *http.Client, method, url string) (int, string) {

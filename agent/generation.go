@@ -65,7 +65,22 @@ func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (
 		api:    map[string]http.Handler{},
 	}
 	site := cfg.Topology()
-	g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), health.WithTrigger(a.traceNow))
+	switch {
+	case old != nil && old.cfg.Health == cfg.Health && reflect.DeepEqual(old.cfg.Topology(), site):
+		// Nothing the model is built from changed: it runs on, with its
+		// link states, evidence and events.
+		g.health = old.health
+		g.healthCancel, g.healthDone = old.healthCancel, old.healthDone
+	default:
+		opts := []health.Option{health.WithTrigger(a.traceNow)}
+		if a.history != nil {
+			opts = append(opts, health.WithEventHook(a.history.Append))
+		}
+		g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), opts...)
+		if old != nil {
+			g.health.Inherit(old.health)
+		}
+	}
 	for _, h := range g.health.APIHandlers() {
 		g.api[h.APIPath()] = h
 	}
@@ -145,12 +160,14 @@ func (g *generation) kept() []*runner {
 // start runs the health model and every probe that is not already running,
 // and points the probes' observations at this generation's model.
 func (g *generation) start(ctx context.Context, obs *forwardObserver) {
-	hctx, hcancel := context.WithCancel(ctx)
-	g.healthCancel, g.healthDone = hcancel, make(chan struct{})
-	go func() {
-		defer close(g.healthDone)
-		g.health.Run(hctx)
-	}()
+	if g.healthCancel == nil { // else taken over, running
+		hctx, hcancel := context.WithCancel(ctx)
+		g.healthCancel, g.healthDone = hcancel, make(chan struct{})
+		go func() {
+			defer close(g.healthDone)
+			g.health.Run(hctx)
+		}()
+	}
 	if obs != nil {
 		var o probes.Observer = g.health
 		obs.target.Store(&o)
@@ -189,6 +206,7 @@ func (g *generation) stop(ctx context.Context, keep ...*runner) {
 	}
 	if g.healthCancel != nil {
 		g.healthCancel()
+		g.healthCancel = nil // so that start runs it again
 		wait = append(wait, &runner{done: g.healthDone})
 	}
 	for _, r := range wait {

@@ -131,7 +131,8 @@ func labAgentBinary(t testing.TB, o lab.Options, cfg string) (*lab.Lab, *agentCl
 	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := l.Command(context.Background(), lab.HostAgent, bin, "run", "--config", f, "--web.listen-address", agentListen, "--log.level", "warn")
+	cmd := l.Command(context.Background(), lab.HostAgent, bin, "run", "--config", f, "--web.listen-address", agentListen, "--log.level", "warn",
+		"--storage.path", filepath.Join(l.Dir(), "state")) // the lab's, never the host's /var/lib/dxwatch
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -52,20 +52,9 @@ func TestLabVerify(t *testing.T) {
 		if err := awstest.SyncFromLab(ctx, l, srv); err != nil {
 			t.Fatal(err)
 		}
-		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "verify", "--config", cfgFile, "--output", "json"}, args...)...)
-		cmd.Env = env
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("dxwatch verify: %v\n%s", err, stderr.String())
-		}
-		var rep agent.Report
-		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout.String(), stderr.String())
+		rep, code, stderr := runVerify(ctx, t, l, bin, env, append([]string{"--config", cfgFile}, args...)...)
+		if code == 2 {
+			t.Fatalf("dxwatch verify could not run:\n%s", stderr)
 		}
 		return rep, code
 	}
@@ -192,6 +181,31 @@ func TestLabVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runVerify runs `dxwatch verify --output json args...` in the lab's agent
+// host with env (nil: this process's) and returns its report (empty when
+// it could not run, exit code 2), its exit code and its stderr.
+func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []string, args ...string) (agent.Report, int, string) {
+	t.Helper()
+	cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "verify", "--output", "json"}, args...)...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("dxwatch verify: %v\n%s", err, stderr.String())
+	}
+	var rep agent.Report
+	if code != 2 {
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout.String(), stderr.String())
+		}
+	}
+	return rep, code, stderr.String()
 }
 
 // buildDxwatch builds the dxwatch binary, without the race detector, as it

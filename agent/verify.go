@@ -99,19 +99,25 @@ wait:
 		}
 	}
 	// Select first: a check's root cause must be among what is reported.
-	rep.Results = explain(selectChecks(results, opts.Checks), linkNames(g.cfg.Topology()))
-	sort.SliceStable(rep.Results, func(i, j int) bool {
-		if rep.Results[i].Order != rep.Results[j].Order {
-			return rep.Results[i].Order < rep.Results[j].Order
-		}
-		return rep.Results[i].Name < rep.Results[j].Name
-	})
-	rep.Summary = map[string]int{}
-	for _, r := range rep.Results {
-		rep.Summary[string(r.Status)]++
-	}
-	rep.Finished = time.Now()
+	rep.finish(explain(selectChecks(results, opts.Checks), linkNames(g.cfg.Topology())))
 	return rep, nil
+}
+
+// finish sets the report's results in checklist order, its summary and
+// its end time.
+func (r *Report) finish(results []probes.CheckResult) {
+	r.Results = results
+	sort.SliceStable(r.Results, func(i, j int) bool {
+		if r.Results[i].Order != r.Results[j].Order {
+			return r.Results[i].Order < r.Results[j].Order
+		}
+		return r.Results[i].Name < r.Results[j].Name
+	})
+	r.Summary = map[string]int{}
+	for _, c := range r.Results {
+		r.Summary[string(c.Status)]++
+	}
+	r.Finished = time.Now()
 }
 
 func hasChecks(rs []probes.CheckResult, kind string) bool {

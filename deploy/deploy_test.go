@@ -109,6 +109,9 @@ type volume struct {
 		SizeLimit string `yaml:"sizeLimit"`
 		Medium    string `yaml:"medium"`
 	} `yaml:"emptyDir"`
+	PersistentVolumeClaim *struct {
+		ClaimName string `yaml:"claimName"`
+	} `yaml:"persistentVolumeClaim"`
 }
 
 type deployment struct {
@@ -284,7 +287,7 @@ func TestKubernetesDeployment(t *testing.T) {
 		if _, ok := vols[m.Name]; !ok {
 			t.Errorf("mount %s: no such volume", m.Name)
 		}
-		if m.Name != "tmp" && !m.ReadOnly {
+		if m.Name != "tmp" && m.Name != "state" && !m.ReadOnly {
 			t.Errorf("mount %s at %s is writable", m.Name, m.MountPath)
 		}
 		mounts[m.Name] = m.MountPath
@@ -305,9 +308,18 @@ func TestKubernetesDeployment(t *testing.T) {
 	if v := vols["tmp"]; v.EmptyDir == nil || v.EmptyDir.SizeLimit == "" {
 		t.Error("tmp: want a size-limited emptyDir")
 	}
+	if v := vols["state"]; (v.PersistentVolumeClaim == nil && v.EmptyDir == nil) || mounts["state"] != "/var/lib/dxwatch" {
+		t.Errorf("state: want a volume (PVC or emptyDir) at /var/lib/dxwatch, the default --storage.path; got %+v at %q", v, mounts["state"])
+	}
+	if v := vols["state"]; v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName != "dxwatch-state" {
+		t.Errorf("state claims %q, want dxwatch-state (pvc.yaml)", v.PersistentVolumeClaim.ClaimName)
+	}
+	if ps.SecurityContext.FSGroup == nil || *ps.SecurityContext.FSGroup != 65532 {
+		t.Error("no fsGroup 65532: the state volume would not be writable by the nonroot user")
+	}
 	for _, e := range ps.Volumes {
-		if e.ConfigMap == nil && e.Secret == nil && e.EmptyDir == nil {
-			t.Errorf("volume %s: not a ConfigMap, Secret or emptyDir", e.Name)
+		if e.ConfigMap == nil && e.Secret == nil && e.EmptyDir == nil && e.PersistentVolumeClaim == nil {
+			t.Errorf("volume %s: not a ConfigMap, Secret, emptyDir or PersistentVolumeClaim", e.Name)
 		}
 	}
 }
@@ -440,7 +452,7 @@ func TestKustomizeBuild(t *testing.T) {
 		}
 		kinds[doc["kind"].(string)] = doc
 	}
-	for _, want := range []string{"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "ServiceMonitor"} {
+	for _, want := range []string{"Namespace", "ServiceAccount", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service", "ServiceMonitor"} {
 		if kinds[want] == nil {
 			t.Errorf("rendered output has no %s", want)
 		}
@@ -571,6 +583,13 @@ func TestDockerfile(t *testing.T) {
 	if !has(final, `^COPY --from=`+regexp.QuoteMeta(setcapStage)+` /usr/local/bin/dxwatch /usr/local/bin/dxwatch$`) {
 		t.Errorf("final stage does not copy the binary from the %s stage", setcapStage)
 	}
+	// The state directory (--storage.path), owned by the nonroot user.
+	if !has(final, `^VOLUME /var/lib/dxwatch$`) || !has(final, `^COPY --from=\S+ --chown=65532:65532 \S*/var/lib/ /var/lib/$`) ||
+		!slices.ContainsFunc(stages[:len(stages)-1], func(st dockerStage) bool {
+			return has(st, `install -d .*/var/lib/dxwatch$`)
+		}) {
+		t.Error("final stage: want VOLUME /var/lib/dxwatch, created in an earlier stage and copied with --chown=65532:65532")
+	}
 	if !has(final, `^ENTRYPOINT \["/usr/local/bin/dxwatch"\]$`) || !has(final, `^EXPOSE 9479$`) {
 		t.Error("final stage: want ENTRYPOINT [\"/usr/local/bin/dxwatch\"] and EXPOSE 9479")
 	}
@@ -632,6 +651,9 @@ func TestSystemdUnit(t *testing.T) {
 		"LockPersonality":        "true",
 		"MemoryDenyWriteExecute": "true",
 		"ExecReload":             "/bin/kill -HUP $MAINPID",
+		// The event history's directory (/var/lib/dxwatch), writable by
+		// the dxwatch user despite ProtectSystem=strict.
+		"StateDirectory": "dxwatch",
 	}
 	for k, v := range want {
 		if got := svc[k]; len(got) != 1 || got[0] != v {

@@ -5,7 +5,8 @@ one place. Run after changing a package's metrics: python3 scripts/metrics-doc.p
 import re, pathlib
 root = pathlib.Path(__file__).resolve().parent.parent
 sources = [("agent/health", "Link health, active link, failovers"), ("probes/ping", "Ping"),
-           ("probes/trace", "Traceroute"), ("probes/bgp", "BGP and BMP"), ("probes/aws", "AWS")]
+           ("probes/trace", "Traceroute"), ("probes/bgp", "BGP and BMP"), ("probes/aws", "AWS"),
+           ("agent/history", "Event history on disk")]
 out = ["""# Metrics
 
 Every metric dxwatch exports, by the part that exports it. Names start with

@@ -48,7 +48,8 @@ func startLabAgent(t *testing.T, l *lab.Lab) (base string, client *http.Client) 
 	bin := buildDxwatch(t)
 	cfg := filepath.Join(repoRoot(t), "lab", "dxwatch.yaml")
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := l.Command(ctx, lab.HostAgent, bin, "run", "--config", cfg, "--web.listen-address", lab.AgentAddress+":9479")
+	cmd := l.Command(ctx, lab.HostAgent, bin, "run", "--config", cfg, "--web.listen-address", lab.AgentAddress+":9479",
+		"--storage.path", filepath.Join(l.Dir(), "state")) // the lab's, never the host's /var/lib/dxwatch
 	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

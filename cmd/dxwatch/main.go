@@ -18,6 +18,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/agent/config"
+	"github.com/dxwatch/dxwatch/agent/history"
 )
 
 // Set at build time: -ldflags "-X main.version=… -X main.revision=…".
@@ -42,7 +43,7 @@ func commands() []command {
 		{"check-config", "validate a configuration file, print every problem", "dxwatch check-config --config FILE [FILE...]",
 			"dxwatch check-config --config examples/dedicated.yaml", checkConfigCmd},
 		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
-			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.", verifyCmd},
+			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.\n  dxwatch verify --agent http://localhost:9479   # beside a running daemon: its checks", verifyCmd},
 		{"drill", "fail the primary link over and back, measuring detection, outage and path changes", "dxwatch drill [flags]",
 			"dxwatch drill --config /etc/dxwatch/dxwatch.yaml --aws.region us-east-1 --quiet 20s --dry-run", drillCmd},
 		{"loa", "download a connection's LOA-CFA (re-issues it: its 90 days start again)", "dxwatch loa --connection ID --out FILE [flags]",
@@ -162,6 +163,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
 	webCfg := fs.String("web.config.file", "", "exporter-toolkit web configuration file enabling TLS and/or basic auth")
+	storage := fs.String("storage.path", "/var/lib/dxwatch", "state directory keeping the event history across restarts; empty keeps it in memory only")
+	retSize := fs.Int64("storage.retention.size", history.DefaultMaxBytes, "bytes the event history may take on disk")
+	retTime := fs.Duration("storage.retention.time", history.DefaultMaxAge, "age beyond which stored events are dropped (at start)")
 	lf := logFlags{level: "info"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
@@ -171,6 +175,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	a, err := agent.New(agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
+		StoragePath: *storage, StorageMaxBytes: *retSize, StorageMaxAge: *retTime,
 		Version: version, Revision: revision,
 	})
 	if err != nil {
@@ -242,6 +247,7 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	checks := fs.String("checks", "", "only the checks whose names start with one of these comma-separated prefixes (aws.,bgp.intent,ping.)")
 	minDur := fs.Duration("min-duration", 5*time.Second, "run the probes at least this long, so that pings and traces gather evidence")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting for a probe's first round after this long")
+	agentURL := fs.String("agent", "", "read the checks of the dxwatch daemon at this URL (http://localhost:9479) instead of probing from here: beside the daemon, verify's own BGP session would compete with the daemon's")
 	lf := logFlags{level: "warn"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
@@ -255,18 +261,26 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
 		return exitUsage
 	}
-	a, err := agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var sel []string
 	if *checks != "" {
 		sel = strings.Split(*checks, ",")
 	}
-	rep, err := a.Verify(ctx, agent.VerifyOptions{Checks: sel, MinDuration: *minDur, Timeout: *timeout, Progress: stderr})
+	vopts := agent.VerifyOptions{Checks: sel, MinDuration: *minDur, Timeout: *timeout, Progress: stderr}
+	var rep agent.Report
+	var err error
+	if *agentURL != "" {
+		rep, err = agent.VerifyAgent(ctx, *agentURL, vopts)
+	} else {
+		var a *agent.Agent
+		a, err = agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		rep, err = a.Verify(ctx, vopts)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "verify could not run: %v\n", err)
 		return exitUsage

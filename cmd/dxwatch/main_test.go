@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path"
 	"strings"
 	"testing"
 )
@@ -29,6 +33,50 @@ func TestDispatch(t *testing.T) {
 			code := dispatch(tc.args, &out, &out)
 			if code != tc.code || !strings.Contains(out.String(), tc.contains) {
 				t.Errorf("dxwatch %v = %d\n%s\nwant %d containing %q", tc.args, code, out.String(), tc.code, tc.contains)
+			}
+		})
+	}
+}
+
+// TestVerifyAgentFlag: verify --agent reads a daemon's /api/site and
+// /api/checks (here canned, on 127.0.0.1) with verify's formats and exit
+// codes: 0 nothing failed, 1 a check failed, 2 could not run.
+func TestVerifyAgentFlag(t *testing.T) {
+	checks := map[string]string{
+		"/pass": `[{"name":"bgp.session.edge1","order":500,"status":"pass","reason":"established","time":"2026-01-01T00:00:00Z"}]`,
+		"/fail": `[{"name":"bgp.session.edge1","order":500,"status":"fail","reason":"session is active","fix":"configure a neighbor","time":"2026-01-01T00:00:00Z"},
+		           {"name":"ping.link.primary","order":700,"status":"pass","reason":"answers","time":"2026-01-01T00:00:00Z"}]`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dir, api := path.Split(r.URL.Path)
+		dir = strings.TrimSuffix(strings.TrimSuffix(dir, "/"), "/api")
+		switch {
+		case api == "site" && checks[dir] != "":
+			fmt.Fprint(w, `{"name":"dc1","mode":"active_passive","expected_prefixes":[],"links":[],"targets":[]}`)
+		case api == "checks" && checks[dir] != "":
+			fmt.Fprint(w, checks[dir])
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"pass", []string{"--agent", srv.URL + "/pass"}, 0, "PASS  bgp.session.edge1"},
+		{"fail", []string{"--agent", srv.URL + "/fail"}, 1, "fix: configure a neighbor"},
+		{"markdown", []string{"--agent", srv.URL + "/fail", "--output", "markdown"}, 1, "| fail | bgp.session.edge1 | session is active | `configure a neighbor` |"},
+		{"json", []string{"--agent", srv.URL + "/fail", "--output", "json", "--checks", "ping."}, 0, `"name": "ping.link.primary"`},
+		{"no daemon there", []string{"--agent", srv.URL + "/none"}, 2, "verify could not run: GET " + srv.URL + "/none/api/site: 404 Not Found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := dispatch(append([]string{"verify"}, tc.args...), &out, &out)
+			if code != tc.code || !strings.Contains(out.String(), tc.contains) {
+				t.Errorf("dxwatch verify %v = %d\n%s\nwant %d containing %q", tc.args, code, out.String(), tc.code, tc.contains)
 			}
 		})
 	}

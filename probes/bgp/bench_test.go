@@ -208,6 +208,7 @@ func BenchmarkIngestBMP(b *testing.B) {
 		runtime.GC()
 		cfg := DefaultConfig()
 		cfg.BMP.ListenAddress = "127.0.0.1:0"
+		cfg.BMP.Routers = []string{"127.0.0.1"} // the tests' routers connect from loopback
 		cfg.KeepOnlyRelevant = true
 		p, err := New("bgp", cfg, probesDeps())
 		if err != nil {

@@ -57,6 +57,7 @@ func (p *Probe) serveBMP(ctx context.Context, ln net.Listener, wg *sync.WaitGrou
 	})
 	defer stop()
 	var id uint64
+	refused := map[netip.Addr]bool{} // sources whose refusal was logged
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -64,6 +65,12 @@ func (p *Probe) serveBMP(ctx context.Context, ln net.Listener, wg *sync.WaitGrou
 				p.log.Error("bmp station: accept", "err", err)
 			}
 			return
+		}
+		if src := remoteAddr(c); !p.bmpAllows(src) {
+			c.Close()
+			p.bmpRefused.Add(1)
+			p.logRefused(refused, src)
+			continue
 		}
 		mu.Lock()
 		if len(conns) >= maxBMPConns || ctx.Err() != nil {
@@ -86,6 +93,44 @@ func (p *Probe) serveBMP(ctx context.Context, ln net.Listener, wg *sync.WaitGrou
 			c.Close()
 		}(c, id)
 	}
+}
+
+// maxRefusedLogged bounds the sources whose first refusal is logged at
+// Warn; later sources (a scan) and repeated attempts are logged at Debug
+// and only counted.
+const maxRefusedLogged = 64
+
+// bmpAllows reports whether the station accepts a connection from src.
+func (p *Probe) bmpAllows(src netip.Addr) bool {
+	for _, pfx := range p.bmpAllowed {
+		if pfx.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// logRefused logs a refused connection: once per source at Warn, since a
+// BMP feed is evidence of link health and an unknown router sending one is
+// worth a look, then at Debug so that retries cannot flood the log.
+func (p *Probe) logRefused(logged map[netip.Addr]bool, src netip.Addr) {
+	if logged[src] || len(logged) >= maxRefusedLogged {
+		p.log.Debug("bmp station: connection refused", "remote", src.String())
+		return
+	}
+	logged[src] = true
+	p.log.Warn("bmp station: connection refused: the source is not an allowed router (later attempts from it are only counted)",
+		"remote", src.String(), "fix", "add the router's address to bgp.bmp.routers (by default the BGP peers' addresses)")
+}
+
+// remoteAddr returns the address a connection comes from.
+func remoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		if a, ok := netip.AddrFromSlice(ta.IP); ok {
+			return a.Unmap()
+		}
+	}
+	return netip.Addr{}
 }
 
 // routerName names a BMP router by the configured peer with its address,
@@ -113,11 +158,7 @@ func (p *Probe) send(ctx context.Context, ev *bmpEvent) bool {
 
 // readBMP reads one router's BMP stream (RFC 7854).
 func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
-	remote := netip.Addr{}
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		remote, _ = netip.AddrFromSlice(ta.IP)
-		remote = remote.Unmap()
-	}
+	remote := remoteAddr(c)
 	router := p.routerName(remote)
 	log := p.log.With("router", router, "remote", c.RemoteAddr().String())
 	log.Info("bmp router connected")

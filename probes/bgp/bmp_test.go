@@ -33,6 +33,7 @@ func bmpProbe(t *testing.T, site probes.Site, rec probes.Observer) *Probe {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.BMP.ListenAddress = "127.0.0.1:0"
+	cfg.BMP.Routers = []string{"127.0.0.1"} // the tests' routers connect from loopback
 	p := newTestProbe(t, cfg, site, rec)
 	runProbe(t, p)
 	eventually(t, 5*time.Second, "bmp listener", func() bool { return p.BMPAddr() != nil })
@@ -420,6 +421,7 @@ func TestBMPSessionOutsideLinks(t *testing.T) {
 	rec := &recorder{}
 	cfg := DefaultConfig()
 	cfg.BMP.ListenAddress = "127.0.0.1:0"
+	cfg.BMP.Routers = []string{"127.0.0.1"} // the tests' routers connect from loopback
 	p, err := New("bgp", cfg, probes.Deps{Site: testSite(), Observer: rec, Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)

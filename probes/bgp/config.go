@@ -71,6 +71,53 @@ type PeerConfig struct {
 type BMPConfig struct {
 	// ListenAddress is the station's TCP address (":11019"); empty is off.
 	ListenAddress string `yaml:"listen_address"`
+	// Routers are the addresses or prefixes the station accepts
+	// connections from; empty means the BGP peers' addresses. A BMP feed
+	// is evidence for the links' health (a Peer Down takes a link down),
+	// so anything else that connects is refused.
+	Routers []string `yaml:"routers"`
+}
+
+// maxBMPRouters bounds bmp.routers.
+const maxBMPRouters = 256
+
+// allowed returns the prefixes the station accepts connections from:
+// bmp.routers, else the BGP peers' addresses. Entries that do not parse
+// are left out (Validate reports them).
+func (c Config) allowed() []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range c.BMP.Routers {
+		if p, err := parseRouter(r); err == nil {
+			out = append(out, p)
+		}
+	}
+	if len(c.BMP.Routers) > 0 {
+		return out
+	}
+	for _, pc := range c.Peers {
+		if a, err := netip.ParseAddr(pc.Address); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
+}
+
+// parseRouter parses one bmp.routers entry: an address or a prefix
+// without host bits.
+func parseRouter(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("not an IP address or prefix: %q", s)
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%s has host bits set: want %s", s, p.Masked())
+	}
+	return p, nil
 }
 
 // Secret is a string that never prints: fmt, slog, JSON and YAML output
@@ -220,6 +267,21 @@ func (c Config) Validate(site probes.Site) error {
 				ps.Addf("bmp.listen_address", "port %q is not a number from 1 to 65535", port)
 			}
 		}
+	}
+	for i, r := range c.BMP.Routers {
+		if i == maxBMPRouters {
+			ps.Addf("bmp.routers", "%d entries, more than the maximum %d: use prefixes", len(c.BMP.Routers), maxBMPRouters)
+			break
+		}
+		if _, err := parseRouter(r); err != nil {
+			ps.Addf(fmt.Sprintf("bmp.routers[%d]", i), "%v", err)
+		}
+	}
+	switch {
+	case len(c.BMP.Routers) > 0 && c.BMP.ListenAddress == "":
+		ps.Addf("bmp.routers", "set, but the BMP station is off: set bmp.listen_address too")
+	case c.BMP.ListenAddress != "" && len(c.BMP.Routers) == 0 && len(c.Peers) == 0:
+		ps.Addf("bmp.routers", "empty and no BGP peers: the station would refuse every router; list the edge routers' addresses or prefixes")
 	}
 	if c.KeepOnlyRelevant && len(site.Routing.ExpectedPrefixes) == 0 {
 		ps.Addf("keep_only_relevant", "needs the expected VPC prefixes (routing.expected_prefixes): with none, nothing would be kept")

@@ -21,7 +21,21 @@ func TestValidate(t *testing.T) {
 	}{
 		{"ok", func(*Config) {}, nil},
 		{"nothing", func(c *Config) { c.Peers = nil }, []string{"peers: no peer and no bmp.listen_address: configure at least one edge router to peer with, or the BMP station"}},
-		{"bmp only", func(c *Config) { c.Peers, c.LocalASN, c.RouterID, c.BMP.ListenAddress = nil, 0, "", ":11019" }, nil},
+		{"bmp only", func(c *Config) {
+			c.Peers, c.LocalASN, c.RouterID, c.BMP.ListenAddress, c.BMP.Routers = nil, 0, "", ":11019", []string{"192.0.2.1", "192.0.2.64/26", "2001:db8::/64"}
+		}, nil},
+		{"bmp only, no router", func(c *Config) { c.Peers, c.LocalASN, c.RouterID, c.BMP.ListenAddress = nil, 0, "", ":11019" }, []string{
+			"bmp.routers: empty and no BGP peers: the station would refuse every router; list the edge routers' addresses or prefixes",
+		}},
+		{"bmp routers", func(c *Config) {
+			c.BMP.ListenAddress, c.BMP.Routers = ":11019", []string{"edge1", "192.0.2.1/24", "192.0.2.0/24"}
+		}, []string{
+			`bmp.routers[0]: not an IP address or prefix: "edge1"`,
+			"bmp.routers[1]: 192.0.2.1/24 has host bits set: want 192.0.2.0/24",
+		}},
+		{"bmp routers without station", func(c *Config) { c.BMP.Routers = []string{"192.0.2.1"} }, []string{
+			"bmp.routers: set, but the BMP station is off: set bmp.listen_address too",
+		}},
 		{"global", func(c *Config) { c.LocalASN, c.RouterID, c.ListenPort = 0, "2001:db8::1", 70000 }, []string{
 			"local_asn: missing: set dxwatch's ASN on the sessions to the edge routers (usually the on-prem ASN, for iBGP)",
 			`router_id: not an IPv4 address: "2001:db8::1"`,

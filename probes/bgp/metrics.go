@@ -37,13 +37,15 @@ var (
 		"Routers connected to the BMP station.", nil, nil)
 	bmpErrorsDesc = prometheus.NewDesc("dxwatch_bmp_decode_errors_total",
 		"BMP messages or streams the station could not decode.", nil, nil)
+	bmpRefusedDesc = prometheus.NewDesc("dxwatch_bmp_connections_refused_total",
+		"Connections to the BMP station refused because their source is not in bgp.bmp.routers (by default the BGP peers' addresses).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{sessionUpDesc, sessionFlapsDesc, prefixPresentDesc, receivedPrefixesDesc, prependsDesc,
 		bestLinkDesc, updatesDesc, linkUpdatesDesc, linkLastUpdateDesc, intentOKDesc, droppedDesc, resyncsDesc,
-		bmpPeerUpDesc, bmpRoutersDesc, bmpErrorsDesc} {
+		bmpPeerUpDesc, bmpRoutersDesc, bmpErrorsDesc, bmpRefusedDesc} {
 		ch <- d
 	}
 }
@@ -98,6 +100,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 	counter(droppedDesc, float64(p.dropped.Load()))
 	counter(resyncsDesc, float64(p.resyncs.Load()))
 	counter(bmpErrorsDesc, float64(p.bmpErrors.Load()))
+	counter(bmpRefusedDesc, float64(p.bmpRefused.Load()))
 	gauge(bmpRoutersDesc, float64(len(r.BMPRouters)))
 	// A router may hold two connections for a moment (a BMP restart):
 	// one series per router and link, up when any connection says so.

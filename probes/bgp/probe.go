@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/osrg/gobgp/v4/api"
@@ -47,6 +48,10 @@ type Probe struct {
 	peerResync atomic.Bool
 	bmpErrors  atomic.Uint64
 	bmpAddr    atomic.Pointer[net.TCPAddr]
+	// bmpAllowed are the sources the BMP station accepts (bmp.routers or
+	// the peers' addresses); the others are refused and counted.
+	bmpAllowed []netip.Prefix
+	bmpRefused atomic.Uint64
 
 	view    atomic.Pointer[view]
 	started time.Time
@@ -75,6 +80,7 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		a, _ := netip.ParseAddr(pc.Address)
 		p.peerIP = append(p.peerIP, a.Unmap())
 	}
+	p.bmpAllowed = cfg.allowed()
 	p.view.Store(&view{})
 	return p, nil
 }
@@ -160,6 +166,11 @@ func (p *Probe) Run(ctx context.Context) error {
 		lc.SetMultipathTCP(false)
 		ln, err := lc.Listen(ctx, "tcp", p.cfg.BMP.ListenAddress)
 		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				// Most likely the daemon, beside `dxwatch verify`.
+				return fmt.Errorf("bmp station: listen on %s: %w: another process holds the port; if it is the dxwatch daemon, read its checks with `dxwatch verify --agent %s`",
+					p.cfg.BMP.ListenAddress, err, agentURLHint)
+			}
 			return fmt.Errorf("bmp station: listen on %s: %w", p.cfg.BMP.ListenAddress, err)
 		}
 		p.bmpAddr.Store(ln.Addr().(*net.TCPAddr))

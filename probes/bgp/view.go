@@ -259,6 +259,26 @@ func (w *worker) feedUp() bool {
 	return len(w.bmp) > 0
 }
 
+// agentURLHint is where `dxwatch verify --agent` finds a daemon on the
+// same host, with the default listen address.
+const agentURLHint = "http://localhost:9479"
+
+// sessionFix is the fix of an edge session that is not established. The
+// router's configuration is one cause; the other is that another speaker
+// with dxwatch's address already holds the session (a router keeps one
+// session per neighbour address): the dxwatch daemon, when this is
+// `dxwatch verify` run on its host, or a second agent.
+func sessionFix(c Config, pc PeerConfig) string {
+	mode := fmt.Sprintf("dxwatch connects to %s port %d", pc.Address, pc.port())
+	if pc.Passive {
+		mode = fmt.Sprintf("the router connects to dxwatch's port %d", c.ListenPort)
+	}
+	return fmt.Sprintf("on %s, configure a neighbor for dxwatch (router id %s) with remote-as %d and the same MD5 key (if any), and check that %s; `show bgp neighbors` on the router says why the session is down. "+
+		"If the router shows that neighbor established, another BGP speaker with this address holds the session (the router accepts one per address): "+
+		"the dxwatch daemon, if this is `dxwatch verify` on its host; then read the daemon's checks with `dxwatch verify --agent %s`",
+		pc.Name, c.RouterID, c.LocalASN, mode, agentURLHint)
+}
+
 // checks evaluates the verification checks from the current state.
 func (w *worker) checks(now time.Time) []probes.CheckResult {
 	s, p := w.s, w.p
@@ -284,12 +304,7 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 			if pr.reason != "" {
 				reason += "; last error: " + pr.reason
 			}
-			mode := fmt.Sprintf("dxwatch connects to %s port %d", pr.addr, pr.cfg.port())
-			if pr.cfg.Passive {
-				mode = fmt.Sprintf("the router connects to dxwatch's port %d", p.cfg.ListenPort)
-			}
-			add(name, "", st, reason, fmt.Sprintf("on %s, configure a neighbor for dxwatch (router id %s) with remote-as %d and the same MD5 key (if any), and check that %s; `show bgp neighbors` on the router says why the session is down",
-				pr.cfg.Name, p.cfg.RouterID, p.cfg.LocalASN, mode))
+			add(name, "", st, reason, sessionFix(p.cfg, pr.cfg))
 		}
 	}
 	// The Direct Connect sessions themselves, from BMP.

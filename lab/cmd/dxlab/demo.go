@@ -79,7 +79,8 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 
 	agentAddr := net.JoinHostPort(lab.AgentAddress, strconv.Itoa(*port))
 	dxLog := filepath.Join(l.Dir(), "dxwatch.log")
-	dx, err := startLogged(ctx, l, dxLog, bin, "run", "--config", cfg, "--web.listen-address", agentAddr)
+	dx, err := startLogged(ctx, l, dxLog, bin, "run", "--config", cfg, "--web.listen-address", agentAddr,
+		"--storage.path", filepath.Join(l.Dir(), "state")) // the lab's, never the host's /var/lib/dxwatch
 	if err != nil {
 		return fmt.Errorf("start dxwatch: %w", err)
 	}

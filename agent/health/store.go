@@ -1,0 +1,96 @@
+package health
+
+import "strings"
+
+// Restore puts events recorded earlier into the model's history, oldest
+// first: those a previous run stored on disk, or those of the model a
+// reload replaces. Events naming a link the model's site does not have are
+// left out. The model's next event continues the restored IDs, so that a
+// client polling /api/events?since=<id> misses nothing. The last failover
+// or outage among them becomes the status's last failover. Restore counts
+// nothing: dxwatch_failovers_total and the outage histogram describe this
+// process. It returns how many events it kept.
+func (m *Model) Restore(evs []Event) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept := 0
+	for _, ev := range evs {
+		if ev.ID > m.nextID {
+			m.nextID = ev.ID
+		}
+		if !m.knowsLinks(ev) {
+			continue
+		}
+		m.events.add(ev)
+		if ev.Kind != KindLinkState {
+			last := ev
+			m.last = &last
+		}
+		kept++
+	}
+	return kept
+}
+
+// Inherit takes over the history of old, the model of the configuration a
+// reload replaces when the site changed: the events of the links that
+// still exist (Restore), the event IDs and the failover counts between
+// links that still exist. The links' states start again from unknown: the
+// evidence behind them was about another site.
+func (m *Model) Inherit(old *Model) {
+	evs := old.Events()
+	old.mu.Lock()
+	next := old.nextID
+	counts := make(map[[2]string]float64, len(old.failovers))
+	for k, n := range old.failovers {
+		counts[k] = n
+	}
+	old.mu.Unlock()
+
+	m.Restore(evs)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextID = max(m.nextID, next)
+	for k, n := range counts {
+		if m.knowsLabel(k[0]) && m.knowsLabel(k[1]) {
+			m.failovers[k] = n
+		}
+	}
+}
+
+// knowsLinks reports whether every link ev names is one of the model's.
+func (m *Model) knowsLinks(ev Event) bool {
+	if ev.Link != "" && !m.knowsLink(ev.Link) {
+		return false
+	}
+	for _, names := range [][]string{ev.From, ev.To} {
+		for _, n := range names {
+			if !m.knowsLink(n) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (m *Model) knowsLink(name string) bool {
+	for _, l := range m.links {
+		if l.link.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// knowsLabel reports whether label (links joined by '+', or "none", as
+// dxwatch_failovers_total names them) names only links of the model.
+func (m *Model) knowsLabel(label string) bool {
+	if label == "none" {
+		return true
+	}
+	for n := range strings.SplitSeq(label, "+") {
+		if !m.knowsLink(n) {
+			return false
+		}
+	}
+	return true
+}

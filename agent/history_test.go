@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// sessionDown makes the agent's health model see link's DX session go
+// down, as the BGP probe would report it. It waits for Run to have
+// started the health model: an observation before it is dropped.
+func sessionDown(t *testing.T, a *Agent, link string) {
+	t.Helper()
+	for i := 0; a.observer.target.Load() == nil; i++ {
+		if i == 500 {
+			t.Fatal("the agent's health model did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.observer.Observe(probes.Observation{Time: time.Now(), Event: probes.BGPSession, Link: link, Peer: "edge1", Up: false, Detail: "test"})
+}
+
+// waitEvents polls /api/events until it holds at least n events.
+func waitEvents(t *testing.T, c *http.Client, base string, n int) []health.Event {
+	t.Helper()
+	var evs []health.Event
+	for range 200 {
+		evs = events(t, c, base)
+		if len(evs) >= n {
+			return evs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("/api/events holds %d events, want %d: %+v", len(evs), n, evs)
+	return nil
+}
+
+func events(t *testing.T, c *http.Client, base string) []health.Event {
+	t.Helper()
+	code, body := get(t, c, "GET", base+"/api/events")
+	if code != 200 {
+		t.Fatalf("/api/events answered %d %q", code, body)
+	}
+	var evs []health.Event
+	if err := json.Unmarshal([]byte(body), &evs); err != nil {
+		t.Fatalf("/api/events: %v in %q", err, body)
+	}
+	return evs
+}
+
+func linkStates(t *testing.T, c *http.Client, base string) map[string]health.State {
+	t.Helper()
+	_, body := get(t, c, "GET", base+"/api/status")
+	var st health.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("/api/status: %v", err)
+	}
+	m := map[string]health.State{}
+	for _, l := range st.Links {
+		m[l.Name] = l.State
+	}
+	return m
+}
+
+func eventLinks(evs []health.Event) []string {
+	var links []string
+	for _, e := range evs {
+		links = append(links, e.Link)
+	}
+	return links
+}
+
+func TestReloadKeepsHistory(t *testing.T) {
+	a, base, cfgFile := startAgent(t, goodConfig, "")
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	sessionDown(t, a, "primary")
+	sessionDown(t, a, "secondary")
+	before := waitEvents(t, c, base, 2)
+	states := linkStates(t, c, base)
+	if states["primary"] != health.StateDown || states["secondary"] != health.StateDown {
+		t.Fatalf("link states %v before the reload, want both down", states)
+	}
+
+	t.Run("unchanged site", func(t *testing.T) {
+		if code, body := get(t, c, "POST", base+"/-/reload"); code != 200 {
+			t.Fatalf("reload answered %d %q", code, body)
+		}
+		if after := events(t, c, base); !slices.EqualFunc(before, after, func(x, y health.Event) bool { return x.ID == y.ID && x.Link == y.Link }) {
+			t.Errorf("events after a reload that changed nothing: %+v, want %+v", after, before)
+		}
+		if got := linkStates(t, c, base); got["primary"] != states["primary"] || got["secondary"] != states["secondary"] {
+			t.Errorf("link states after a reload that changed nothing: %v, want %v", got, states)
+		}
+	})
+
+	t.Run("changed site", func(t *testing.T) {
+		// secondary is renamed backup: its events go, primary's stay.
+		changed := strings.Replace(goodConfig, "name: secondary", "name: backup", 1)
+		if err := os.WriteFile(cfgFile, []byte(changed), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(t, c, "POST", base+"/-/reload"); code != 200 {
+			t.Fatalf("reload answered %d %q", code, body)
+		}
+		after := events(t, c, base)
+		if got := eventLinks(after); !slices.Equal(got, []string{"primary"}) {
+			t.Fatalf("events after the site changed are of links %v, want [primary]: %+v", got, after)
+		}
+		// Event IDs go on: a client polling ?since= misses nothing.
+		sessionDown(t, a, "backup")
+		evs := waitEvents(t, c, base, 2)
+		if last := evs[len(evs)-1]; last.Link != "backup" || last.ID <= before[len(before)-1].ID {
+			t.Errorf("new event %+v after the reload: want link backup, an ID above %d", last, before[len(before)-1].ID)
+		}
+	})
+}
+
+func TestHistorySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	opts := Options{ConfigFile: cfgFile, StoragePath: state}
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+
+	a, base, stop := runAgent(t, opts)
+	sessionDown(t, a, "primary")
+	before := waitEvents(t, c, base, 1)
+	stop()
+
+	_, base, stop = runAgent(t, opts)
+	defer stop()
+	after := events(t, c, base)
+	if len(after) != len(before) || after[0].ID != before[0].ID || after[0].Link != "primary" || after[0].State != health.StateDown {
+		t.Fatalf("events after a restart: %+v, want %+v", after, before)
+	}
+	if _, m := get(t, c, "GET", base+"/metrics"); !strings.Contains(m, "dxwatch_storage_ok 1") ||
+		!strings.Contains(m, "dxwatch_storage_events 1") {
+		t.Errorf("metrics after a restart do not show the store working with 1 event read back")
+	}
+}
+
+func TestHistoryUnwritable(t *testing.T) {
+	// A regular file where the directory should be: unusable even for
+	// root, which writes into read-only directories.
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	if err := os.WriteFile(state, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, base := startAgentWith(t, Options{ConfigFile: cfgFile, StoragePath: state})
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	sessionDown(t, a, "primary")
+	waitEvents(t, c, base, 1) // the agent runs on, events in memory
+	_, m := get(t, c, "GET", base+"/metrics")
+	for _, want := range []string{"dxwatch_storage_ok 0", `dxwatch_storage_errors_total{op="open"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
