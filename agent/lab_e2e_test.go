@@ -185,7 +185,7 @@ func (c *agentClient) get(path string) (int, []byte) {
 type status struct {
 	Active     []string        `json:"active"`
 	InProgress json.RawMessage `json:"failover_in_progress"`
-	Links  []struct {
+	Links      []struct {
 		Name    string   `json:"name"`
 		State   string   `json:"state"`
 		Active  bool     `json:"active"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/statuspage"
+	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -124,4 +125,33 @@ func redactURL(s string) string {
 		return "…" + s[at:]
 	}
 	return s
+}
+
+// DaemonRecord reads a running dxwatch daemon's record of its site at base
+// (its /api/events, history on disk included, and from /api/status when
+// its health model began watching without a break), for the drill's
+// no-recent-failover pre-check. site must match the daemon's.
+func DaemonRecord(ctx context.Context, base, site string) (events []health.Event, since time.Time, err error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, time.Time{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", redactURL(base))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c := &http.Client{}
+	defer c.CloseIdleConnections()
+	var st health.Status
+	if err := getJSON(ctx, c, u, "/api/status", &st); err != nil {
+		return nil, time.Time{}, err
+	}
+	if st.Site != site {
+		return nil, time.Time{}, fmt.Errorf("--agent: the daemon at %s watches site %q, this configuration is site %q", u.Redacted(), st.Site, site)
+	}
+	if st.Started.IsZero() {
+		return nil, time.Time{}, fmt.Errorf("--agent: the daemon at %s does not say since when it watches (an older dxwatch): upgrade it or pass --quiet", u.Redacted())
+	}
+	if err := getJSON(ctx, c, u, "/api/events", &events); err != nil {
+		return nil, time.Time{}, err
+	}
+	return events, st.Started, nil
 }

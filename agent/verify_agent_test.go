@@ -121,3 +121,27 @@ func TestVerifyAgentErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDaemonRecord: the drill's --agent reads the daemon's events and
+// since when its health model has watched; a daemon of another site is
+// refused.
+func TestDaemonRecord(t *testing.T) {
+	before := time.Now()
+	_, base, _ := startAgent(t, goodConfig, "")
+	events, since, err := DaemonRecord(context.Background(), base, "dc1")
+	if err != nil {
+		t.Fatalf("DaemonRecord: %v", err)
+	}
+	if since.Before(before.Add(-time.Second)) || since.After(time.Now()) {
+		t.Errorf("watching since %s, want the agent's start (after %s)", since, before)
+	}
+	if events == nil {
+		t.Errorf("events nil, want the daemon's (possibly empty) list")
+	}
+	if _, _, err := DaemonRecord(context.Background(), base, "other"); err == nil || !strings.Contains(err.Error(), `watches site "dc1", this configuration is site "other"`) {
+		t.Errorf("another site: err %v", err)
+	}
+	if _, _, err := DaemonRecord(context.Background(), "localhost:9479", "dc1"); err == nil || !strings.Contains(err.Error(), "not an http(s) URL") {
+		t.Errorf("bad URL: err %v", err)
+	}
+}

@@ -86,6 +86,9 @@ type Options struct {
 	Progress io.Writer
 	// Poll is how often the health picture is read (default 50ms).
 	Poll time.Duration
+	// Past is the running daemon's record (--agent), read by the
+	// no-recent-failover pre-check; nil: only what the drill watched.
+	Past *Past
 }
 
 func (o *Options) defaults() {
@@ -372,7 +375,7 @@ func warmUp(ctx context.Context, w Watcher, o Options, logf func(string, ...any)
 	start := time.Now()
 	end := start.Add(o.Warmup)
 	picture := func() Picture {
-		return Picture{Status: w.Status(), Events: w.Events(), Sources: w.Sources(), Watched: time.Since(start)}
+		return Picture{Status: w.Status(), Events: w.Events(), Sources: w.Sources(), Watched: time.Since(start), Past: o.Past}
 	}
 	last, settled := "", 0
 	for {

@@ -149,7 +149,21 @@ func TestPreChecks(t *testing.T) {
 			p.Status.Links[1].Echo[0].Fresh = false
 		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "ping secondary (no fresh echo yet)"},
 		{"watched less than --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched = 20 * time.Second },
-			[]string{drill.CheckQuiet}, "watched the links for 20s, not the 30m0s of --quiet"},
+			[]string{drill.CheckQuiet}, "the links have been watched for 20s, not the 30m0s of --quiet"},
+		{"the daemon's record covers --quiet", func(p *drill.Picture, o *drill.Options) {
+			p.Watched = 20 * time.Second
+			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour)}
+		}, nil, ""},
+		{"the daemon's record has a recent failover", func(p *drill.Picture, o *drill.Options) {
+			p.Watched = 20 * time.Second
+			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour), Events: []health.Event{
+				{ID: 3, Kind: health.KindFailover, Time: t0.Add(-12 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}},
+			}}
+		}, []string{drill.CheckQuiet}, "12m0s ago, within 30m0s"},
+		{"the daemon restarted recently", func(p *drill.Picture, o *drill.Options) {
+			p.Watched = 20 * time.Second
+			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-5 * time.Minute)}
+		}, []string{drill.CheckQuiet}, "the links have been watched for 5m0s, not the 30m0s of --quiet"},
 		{"watched as long as --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, 20*time.Second }, nil, ""},
 		{"recent failover", func(p *drill.Picture, o *drill.Options) {
 			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})

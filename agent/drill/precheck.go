@@ -42,6 +42,18 @@ type Picture struct {
 	// Watched is how long the health model has been watching: the span
 	// its events cover.
 	Watched time.Duration
+	// Past is the running daemon's record, when the drill was given one
+	// (--agent): its events cover what happened before the drill started.
+	Past *Past
+}
+
+// Past is a running dxwatch daemon's record of the site: the events it
+// recorded (its history on disk included) and since when it has watched
+// without a break.
+type Past struct {
+	Source string // where it was read, for the evidence ("dxwatch at http://localhost:9479")
+	Events []health.Event
+	Since  time.Time
 }
 
 // PreChecks evaluates whether a drill may start: every link up, the
@@ -133,24 +145,30 @@ func PreChecks(site probes.Site, pic Picture, now time.Time, o Options) []PreChe
 	}
 
 	var recent *health.Event
-	for i := range pic.Events {
-		e := &pic.Events[i]
-		if e.Kind != health.KindLinkState && now.Sub(e.Time) < o.Quiet {
+	events, span := pic.Events, pic.Watched
+	watched := fmt.Sprintf("health events over the %s watched", pic.Watched.Round(100*time.Millisecond))
+	if p := pic.Past; p != nil {
+		events = append(slices.Clone(p.Events), events...)
+		span = max(span, now.Sub(p.Since))
+		watched += fmt.Sprintf("; %s, watching since %s (%d events)", p.Source, p.Since.UTC().Format(time.RFC3339), len(p.Events))
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Kind != health.KindLinkState && now.Sub(e.Time) < o.Quiet && (recent == nil || e.Time.After(recent.Time)) {
 			recent = e
 		}
 	}
-	watched := fmt.Sprintf("health events over the %s watched", pic.Watched.Round(100*time.Millisecond))
 	switch {
 	case recent != nil:
 		add(CheckQuiet, probes.Fail, fmt.Sprintf("a %s %s → %s happened %s ago, within %s", recent.Kind,
 			strings.Join(recent.From, "+"), strings.Join(recent.To, "+"), now.Sub(recent.Time).Round(time.Second), o.Quiet),
 			"wait, or lower --quiet if the network has settled", watched)
-	case pic.Watched < o.Quiet:
-		// The health model has only seen what happened since the drill
-		// started: a failover before that is not in its events.
-		add(CheckQuiet, probes.Fail, fmt.Sprintf("cannot be evaluated: the drill has watched the links for %s, not the %s of --quiet: a failover before it started would not be seen",
-			pic.Watched.Round(100*time.Millisecond), o.Quiet),
-			"check the running dxwatch's record (the status page's last failover, dxwatch_failovers_total) and pass a --quiet no longer than the drill watches (--warmup)", watched)
+	case span < o.Quiet:
+		// Only what was watched is known: a failover before that is not
+		// in the events.
+		add(CheckQuiet, probes.Fail, fmt.Sprintf("cannot be evaluated: the links have been watched for %s, not the %s of --quiet: a failover before that would not be seen",
+			span.Round(100*time.Millisecond), o.Quiet),
+			"give the drill the running dxwatch's record with --agent http://localhost:9479 (its events and how long it has watched), or pass a --quiet no longer than the drill watches (--warmup)", watched)
 	default:
 		add(CheckQuiet, probes.Pass, fmt.Sprintf("no failover in the last %s", o.Quiet), "", watched)
 	}

@@ -84,6 +84,7 @@ type Model struct {
 	ignored   map[string]float64
 	processed uint64
 	evalAt    time.Time
+	started   time.Time // when New ran: the start of the unbroken watch
 	scratch   []maskCount
 	outEvents []Event  // for the hook, handed over after unlocking
 	outTrig   []string // for the trigger, likewise
@@ -183,6 +184,7 @@ func New(cfg Config, site probes.Site, logger *slog.Logger, opts ...Option) *Mod
 	for _, o := range opts {
 		o(m)
 	}
+	m.started = m.now()
 	for i, l := range site.Links {
 		if i >= maxLinks {
 			break

@@ -14,6 +14,10 @@ type Status struct {
 	Site string    `json:"site"`
 	Mode string    `json:"mode"`
 	Time time.Time `json:"time"`
+	// Started is when this model began watching the site without a
+	// break (kept across reloads that keep the model): its events from
+	// then on are complete.
+	Started time.Time `json:"started"`
 	// Active lists the links carrying the traffic to most VPC targets now;
 	// empty while that is unknown (ActiveKnown false) or while nothing
 	// carries it (a failover in progress, both links down).
@@ -94,6 +98,7 @@ func (m *Model) Status() Status {
 		Site:        m.site.Name,
 		Mode:        m.site.Routing.Mode,
 		Time:        now,
+		Started:     m.started,
 		Active:      m.namesOf(m.activeMask()),
 		ActiveKnown: m.curKnown,
 		Dropped:     m.dropped.Load(),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,7 +31,8 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
-	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently; the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that (check the running dxwatch's record first)")
+	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently; without --agent the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that")
+	daemon := fs.String("agent", "", "URL of the running dxwatch daemon (http://localhost:9479; user:password@ for basic auth): its events and how long it has watched tell the --quiet pre-check what happened before the drill started")
 	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for every configured source before the pre-checks: each BGP session established with its initial table in (End-of-RIB), each BMP router's initial dump, the first AWS poll (method aws), an echo on every link and target; the pre-checks refuse what is not ready by then")
 	allowUnconfirmed := fs.Bool("allow-unconfirmed-secondary", false, "go on when no BGP feed (or no expected prefix) is configured, so nothing can confirm that the secondary carries the VPC prefixes")
 	abortAfter := fs.Duration("abort-after", 10*time.Second, "fail back at once when the secondary is down or nothing carries the traffic this long")
@@ -80,6 +82,14 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer w.Stop()
 	site := w.Site()
+	if *daemon != "" {
+		events, since, err := agent.DaemonRecord(ctx, *daemon, site.Name)
+		if err != nil {
+			fmt.Fprintf(stderr, "drill could not run: %v\n", err)
+			return exitUsage
+		}
+		o.Past = &drill.Past{Source: "dxwatch at " + redacted(*daemon), Events: events, Since: since}
+	}
 	o.Method, err = drillMethod(*method, *labDir, *regions, site, w.Config(), o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
@@ -159,4 +169,12 @@ func awsConfig(cfg aws.Config, regions string) aws.Config {
 		}
 	}
 	return cfg
+}
+
+// redacted hides the password of a URL.
+func redacted(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "the given URL"
 }

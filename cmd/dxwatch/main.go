@@ -45,7 +45,7 @@ func commands() []command {
 		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
 			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.\n  dxwatch verify --agent http://localhost:9479   # beside a running daemon: its checks", verifyCmd},
 		{"drill", "fail the primary link over and back, measuring detection, outage and path changes", "dxwatch drill [flags]",
-			"dxwatch drill --config /etc/dxwatch/dxwatch.yaml --aws.region us-east-1 --quiet 20s --dry-run", drillCmd},
+			"dxwatch drill --config /etc/dxwatch/dxwatch.yaml --aws.region us-east-1 --agent http://localhost:9479 --dry-run", drillCmd},
 		{"loa", "download a connection's LOA-CFA (re-issues it: its 90 days start again)", "dxwatch loa --connection ID --out FILE [flags]",
 			"dxwatch loa --config /etc/dxwatch/dxwatch.yaml --connection dxcon-fgq9rgot --out dxcon-fgq9rgot-loa.pdf", loaCmd},
 		{"version", "print the version", "dxwatch version", "dxwatch version", versionCmd},
