@@ -260,7 +260,7 @@ func (p *Probe) record(path *Path, err error) {
 			"hops", hopsSeen(path.Hops))
 	}
 	p.deps.Logger.Debug("traced", "target", path.Target, "result", path.Result, "reached", path.Reached,
-		"hops", hopsSeen(path.Hops), "duration", path.Duration)
+		"hops", hopsSeen(path.Hops), "duration", path.Duration, "probes", path.probes, "deepest_ttl", path.deepest)
 	p.deps.Observer.Observe(probes.Observation{
 		Time:    time.Now(),
 		Event:   probes.PathTraced,
@@ -308,6 +308,8 @@ func (p *Probe) runTrace(ctx context.Context, eng *engine, nw *network, t probes
 		ft, err := eng.trace(ctx, f, hint.hops, hint.reached, time.Now().Add(p.cfg.Timeout))
 		ft.hops = slices.Clone(ft.hops)
 		traces = append(traces, ft)
+		path.probes += ft.sent
+		path.deepest = max(path.deepest, ft.deepest)
 		if err != nil {
 			p.hints[t.Name] = nil
 			return err
