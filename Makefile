@@ -46,10 +46,13 @@ bench:
 # cuts of the primary, dxwatch (100 ms probing) against the edge's BFD and
 # BGP. One cut per case (-benchtime 1x; more with BENCHTIME=3x); some
 # 3 minutes, most of it BGP's 90 s hold timer in the case without BFD.
+# Then the time of a trace in the lab, dxwatch beside traceroute, mtr and
+# scamper (a second's worth of each).
 BENCHTIME ?= 1x
 bench-lab: deps
 	@[ "$$(id -u)" -eq 0 ] || { echo "bench-lab needs root (network namespaces, FRR): sudo make bench-lab"; exit 1; }
 	$(GO) test -run '^$$' -bench '^BenchmarkLab' -benchtime $(BENCHTIME) -count=1 -timeout 30m ./agent/
+	$(GO) test -run '^$$' -bench '^BenchmarkLab' -count=1 -timeout 10m ./probes/trace/
 
 # The lab demo: lab, agent, Prometheus with the alert rules. Ctrl-C tears it down.
 demo:

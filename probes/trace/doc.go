@@ -8,9 +8,12 @@
 // hash that routers quote back: the UDP checksum (set through a payload
 // word), the ICMP echo sequence (with the checksum held constant through the
 // same word) or the TCP sequence number. All TTLs of a trace leave at once,
-// the trace stops at the destination, only hops that did not answer are
-// probed again, and every send is paced by a mirror of the routers' ICMP
-// rate limits (Linux: 6 at once, then 1 per second per source) so that
+// the trace stops at the destination, whose distance is read from the TTL
+// left in the header its answer quotes (so that an answer to a later probe
+// still places it right), no probe goes past it once that distance is
+// known, only hops that did not answer are probed again, and every send is
+// paced by a mirror of the routers' ICMP rate limits (Linux: 6 at once,
+// then 1 per second per source), which learns from their silences, so that
 // back-to-back traces show no false loss. ECMP discovery varies the flow
 // over up to ecmp_flows flows with an MDA stopping rule.
 //

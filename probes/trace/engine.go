@@ -50,7 +50,8 @@ type engine struct {
 type flowTrace struct {
 	hops    []Hop
 	reached bool
-	sent    int
+	sent    int // probes sent
+	deepest int // highest TTL sent
 }
 
 type inflight struct {
@@ -58,6 +59,7 @@ type inflight struct {
 	at       time.Time
 	charged  netip.Addr
 	answered bool
+	judged   bool // counted as a silence of charged (see learnSilence)
 }
 
 type session struct {
@@ -66,11 +68,21 @@ type session struct {
 	hintReached bool
 	sent        map[uint32]*inflight
 	hops        []Hop // index ttl-1
-	reached     int   // lowest TTL the destination answered, 0 before
-	terminal    int   // lowest TTL a router answered with unreachable, 0 before
+	reached     int   // the destination's distance, 0 before it answered
+	terminal    int   // distance of a router that ends the path (unreachable), 0 before
 	highest     int   // highest TTL answered
+	lastRouter  int   // highest TTL a router answered with Time Exceeded
 	maxRTT      time.Duration
 	lastSend    time.Time
+}
+
+// known is the destination's distance from the previous trace of the flow,
+// 0 when it did not reach it.
+func (s *session) known() int {
+	if s.hintReached {
+		return len(s.hint)
+	}
+	return 0
 }
 
 // stop is the TTL where the path ends, 0 while unknown.
@@ -99,11 +111,15 @@ func (s *session) complete() bool {
 	return true
 }
 
-// missing returns the TTLs worth probing again.
+// missing returns the TTLs worth probing again: those below the end of the
+// path that did not answer; while the end is unknown, those up to two past
+// the highest answer, and every TTL up to the destination's distance known
+// from the previous trace (the destination included: silent there, it is
+// probed again there, not past it).
 func (s *session) missing(horizon int) []int {
 	limit := s.stop() - 1
 	if limit < 0 {
-		limit = min(horizon, s.highest+2)
+		limit = max(min(horizon, s.highest+2), min(horizon, s.known()))
 	}
 	var ttls []int
 	for ttl := 1; ttl <= limit; ttl++ {
@@ -167,6 +183,59 @@ func (s *session) match(r *timedReply) *inflight {
 	return s.sent[key]
 }
 
+// endDistance returns the TTL at which the path ends, from a reply that
+// ends it (the destination's own, or a router's Destination Unreachable) to
+// a probe sent with TTL t. quoted is the TTL left in the header the reply
+// quotes (0 for a direct reply, which quotes nothing); lastRouter is the
+// highest TTL a router answered with Time Exceeded in this trace.
+//
+// Why the quote: a host quotes the probe's IP header as it received it
+// (RFC 792, RFC 4443; Linux's icmp_send and icmpv6_send copy the header of
+// the packet in hand), and every hop on the way decremented its TTL once.
+// So a probe sent with TTL t that arrives with q left crossed t-q
+// decrementing hops, and t-q+1 is the least TTL that reaches the replier:
+// its distance, whatever the TTL of the probe that drew the reply. That is
+// what lets a destination that answered only a late probe (its rate-limit
+// bucket was empty for the earlier ones) be placed where it is, instead of
+// at that probe's TTL with false missing hops before it. It counts exactly
+// the hops a traceroute sees: one that does not decrement (an MPLS tunnel
+// without TTL propagation) is invisible to both.
+//
+// Cases checked against Linux:
+//   - Port unreachable from the destination (UDP probes), or any
+//     unreachable it sends: the header as received, q = t-d+1.
+//   - A router's Time Exceeded: ip_forward and ip6_forward test TTL <= 1
+//     before decrementing, so q = 1 and t-q+1 = t: the router's own TTL.
+//     It never ends the path and is not passed here.
+//   - A router's unreachable: for a missing route (ip_error, before any
+//     forwarding) q is the TTL it received, giving its distance k; for a
+//     neighbour that does not answer ARP/ND the packet was forwarded and
+//     decremented first, giving k+1, which is right as well: at TTL k that
+//     router answers Time Exceeded, and only from k+1 on unreachable.
+//   - Echo replies and TCP answers quote nothing. Their own IP TTL (64,
+//     128 or 255 at the destination, less one per hop back) counts the
+//     return path, which may be longer or shorter than the forward one, so
+//     it is no distance: a wrong guess would truncate a path or invent a
+//     change. Neither is rate-limited (Linux's icmp_ratemask covers errors
+//     only), so the lowest TTL answered is the distance, and a lost answer
+//     there is retried like any missing hop.
+//
+// A quote that cannot be right (q of 0, or more than t: a middlebox that
+// rewrote the TTL) is ignored and t is the distance. The distance is kept
+// above every hop that answered Time Exceeded, which a middlebox raising
+// the TTL would contradict. A wrong distance lasts one trace: the next one
+// sends up to it, and a router answering there extends the trace.
+func endDistance(t, quoted, lastRouter int) int {
+	d := t
+	if quoted >= 1 && quoted <= t {
+		d = t - quoted + 1
+	}
+	if d <= lastRouter {
+		d = min(lastRouter+1, t)
+	}
+	return d
+}
+
 // handle records r when it answers one of the session's probes.
 func (e *engine) handle(s *session, r *timedReply) {
 	p := s.match(r)
@@ -179,25 +248,47 @@ func (e *engine) handle(s *session, r *timedReply) {
 		e.lim.take(r.From, r.at)
 	}
 	p.answered = true
-	h := &s.hops[p.ttl-1]
-	if h.Address.IsValid() {
-		return // a retry's duplicate: keep the first answer
-	}
-	rtt := r.at.Sub(p.at)
-	*h = Hop{TTL: p.ttl, Address: r.From, RTT: rtt, Kind: r.Kind, ICMPType: r.Type, ICMPCode: r.Code, MPLS: r.MPLS}
-	s.maxRTT = max(s.maxRTT, rtt)
-	s.highest = max(s.highest, p.ttl)
+	atDst := direct || r.From == s.f.dst
+	ttl := p.ttl
 	switch {
-	case direct || r.From == s.f.dst:
-		if s.reached == 0 || p.ttl < s.reached {
-			s.reached = p.ttl
+	case atDst:
+		ttl = endDistance(p.ttl, r.QuotedTTL, s.lastRouter)
+		if s.reached == 0 || ttl < s.reached {
+			s.reached = ttl
 		}
 	case r.Kind == KindUnreachable:
-		if s.terminal == 0 || p.ttl < s.terminal {
-			s.terminal = p.ttl
+		ttl = endDistance(p.ttl, r.QuotedTTL, s.lastRouter)
+		if s.terminal == 0 || ttl < s.terminal {
+			s.terminal = ttl
+		}
+	case r.Kind == KindTimeExceeded:
+		s.lastRouter = max(s.lastRouter, ttl)
+	}
+	h := &s.hops[ttl-1]
+	if h.Address.IsValid() {
+		return // a retry's duplicate, or the end already placed there: keep the first answer
+	}
+	rtt := r.at.Sub(p.at)
+	s.maxRTT = max(s.maxRTT, rtt)
+	*h = Hop{TTL: ttl, Address: r.From, RTT: rtt, Kind: r.Kind, ICMPType: r.Type, ICMPCode: r.Code, MPLS: r.MPLS}
+	s.highest = max(s.highest, ttl)
+	e.log.Debug("hop", "ttl", ttl, "probe_ttl", p.ttl, "quoted_ttl", r.QuotedTTL, "from", r.From, "kind", r.Kind.String(), "rtt", rtt)
+}
+
+// learnSilence tells the rate-limit mirror about every probe whose
+// expected responder left it unanswered for a whole attempt: a Linux router
+// with no token drops the error without spending one, so its bucket was
+// empty when the probe came. The mirror may think otherwise when its state
+// is stale (another prober behind the same source address, an earlier run,
+// a bucket found empty on the first trace); from then on it paces that
+// responder at its real rate instead of sending probes it would drop.
+func (e *engine) learnSilence(s *session, now time.Time) {
+	for _, p := range s.sent {
+		if !p.answered && !p.judged && p.charged.IsValid() {
+			e.lim.drained(p.charged, p.at, now)
+			p.judged = true
 		}
 	}
-	e.log.Debug("hop", "ttl", p.ttl, "from", r.From, "kind", r.Kind.String(), "rtt", rtt)
 }
 
 func (e *engine) id() uint16 {
@@ -208,9 +299,12 @@ func (e *engine) id() uint16 {
 	return e.nextID
 }
 
-// trace traces flow f: every TTL up to the previous trace's distance (or
-// max_ttl) at once, the hops that did not answer again up to retries times,
-// each send paced by the mirror of the routers' rate limits. hint is the
+// trace traces flow f: every TTL up to the destination's distance from the
+// previous trace at once (without one, the first window, extended while
+// the path goes on), the hops that did not answer again up to retries
+// times, each send paced by the mirror of the routers' rate limits. No
+// probe goes past the end of the path once it is known: from the previous
+// trace, or from a reply that ends it (see endDistance). hint is the
 // previous trace's path of this flow (nil for none). It returns at the
 // deadline at the latest, with what it saw.
 func (e *engine) trace(ctx context.Context, f flow, hint []Hop, hintReached bool, deadline time.Time) (flowTrace, error) {
@@ -226,7 +320,7 @@ func (e *engine) trace(ctx context.Context, f flow, hint []Hop, hintReached bool
 		queue = append(queue, ttl)
 	}
 	attempt := 0
-	var sent int
+	var sent, deepest int
 	var sendErr error
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -270,6 +364,7 @@ loop:
 			s.sent[uint32(id)] = &inflight{ttl: ttl, at: at, charged: exp}
 			s.lastSend = at
 			sent++
+			deepest = max(deepest, ttl)
 			now = at
 		}
 		queue = rest
@@ -285,7 +380,15 @@ loop:
 			if !now.Before(end) {
 				// The attempt is over. Past a silent horizon the path may
 				// go on: probe further, then retry what did not answer.
-				if s.stop() == 0 && horizon < e.maxTTL {
+				// At the destination's distance known from the previous
+				// trace, retry first: a destination silent there has
+				// mostly run out of rate-limit tokens (the retry waits
+				// for one, see learnSilence), and probes past it would
+				// spend the next ones for nothing. Only a destination
+				// silent to that retry too is looked for further on.
+				e.learnSilence(s, now)
+				atKnown := horizon == s.known() && attempt == 0 && e.retries > 0
+				if s.stop() == 0 && horizon < e.maxTTL && !atKnown {
 					extend()
 					continue
 				}
@@ -323,8 +426,9 @@ loop:
 			return flowTrace{}, ctx.Err()
 		}
 	}
-	// Probes past the destination reached it too and spent its tokens
-	// (UDP's port unreachable is rate-limited) whether answered or not.
+	// Probes past the destination reached it too: those whose answer has
+	// not come either are on their way and spent a token (UDP's port
+	// unreachable is rate-limited), or found none.
 	if s.reached > 0 && f.proto == protoUDP {
 		for _, p := range s.sent {
 			if p.ttl > s.reached && !p.answered && p.charged != f.dst {
@@ -332,7 +436,7 @@ loop:
 			}
 		}
 	}
-	ft := flowTrace{reached: s.reached > 0, sent: sent}
+	ft := flowTrace{reached: s.reached > 0, sent: sent, deepest: deepest}
 	n := s.stop()
 	if n == 0 {
 		n = s.highest

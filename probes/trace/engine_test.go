@@ -115,15 +115,19 @@ func (n *simNet) send(f flow, ttl int, p []byte) (time.Time, error) {
 		op := appendProbe(nil, o, id)
 		deliver(icmpError(n.t, v6, timeExceeded(v6), 0, quote(o, op, 1, 8)), false)
 	}
+	// What a Linux host quotes: the probe's header as it arrived, after
+	// one decrement per hop before it (a router answering Time Exceeded
+	// got it with 1 left; one without a route answers before forwarding).
+	left := ttl - idx
 	switch {
 	case n.unreach > 0 && ttl >= n.unreach:
 		typ, code := icmpUnreachHost(v6)
-		deliver(icmpError(n.t, v6, typ, code, quote(f, p, 1, 8)), false)
+		deliver(icmpError(n.t, v6, typ, code, quote(f, p, left, 8)), false)
 	case !atDst:
-		deliver(icmpError(n.t, v6, timeExceeded(v6), 0, quote(f, p, 1, 8)), false)
+		deliver(icmpError(n.t, v6, timeExceeded(v6), 0, quote(f, p, left, 8)), false)
 	case f.proto == protoUDP:
 		typ, code := portUnreachable(v6)
-		deliver(icmpError(n.t, v6, typ, code, quote(f, p, 64, -1)), false)
+		deliver(icmpError(n.t, v6, typ, code, quote(f, p, left, -1)), false)
 	case f.proto == protoTCP:
 		deliver(tcpReply(f, id, tcpRST|tcpACK), true)
 	default:
@@ -332,5 +336,143 @@ func TestEngineSilentHorizon(t *testing.T) {
 	got := traceOnce(t, e, f, nil)
 	if !got.reached || len(got.hops) != 10 || got.hops[firstWindow-1].Address.IsValid() {
 		t.Fatalf("reached %v hops %v", got.reached, addrs(got.hops))
+	}
+}
+
+// drain empties the rate-limit buckets of the given responders now, as a
+// router's is when it has just answered someone else, or when its limit was
+// off until now (Linux then keeps no token).
+func (n *simNet) drain(addrs ...netip.Addr) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, a := range addrs {
+		n.buckets[a] = &bucket{tokens: 0, at: time.Now()}
+	}
+}
+
+func TestEndDistance(t *testing.T) {
+	for _, c := range []struct {
+		name                    string
+		ttl, quoted, lastRouter int
+		want                    int
+	}{
+		{"answered at its distance", 4, 1, 3, 4},
+		{"answered 5 past its distance", 9, 6, 3, 4},
+		{"answered before the routers", 9, 6, 0, 4},
+		{"no router between", 8, 8, 0, 1},
+		{"direct reply: nothing quoted", 9, 0, 3, 9},
+		{"quoted more than sent: ignored", 4, 64, 3, 4},
+		{"closer than a router that answered: after it", 9, 8, 5, 6},
+		{"contradicted at the probe's TTL", 4, 3, 7, 4},
+	} {
+		if got := endDistance(c.ttl, c.quoted, c.lastRouter); got != c.want {
+			t.Errorf("%s: endDistance(%d, %d, %d) = %d, want %d", c.name, c.ttl, c.quoted, c.lastRouter, got, c.want)
+		}
+	}
+}
+
+// TestEngineDestinationFromQuote is issue #17's first trace: the destination
+// (4 hops away) is silent to TTL 4 to 8, out of rate-limit tokens, and
+// answers only TTL 9, after the window was extended. Its port unreachable
+// quotes the probe with 6 left, so it is placed at 4, with no missing hop,
+// and the next trace sends nothing past it.
+func TestEngineDestinationFromQuote(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		f := testFlow(protoUDP, v6)
+		t.Run(protoName(f.proto)+map[bool]string{false: "4", true: "6"}[v6], func(t *testing.T) {
+			path := simPath(v6)
+			n := len(path)
+			sim := newSim(t, path...)
+			for ttl := n; ttl < n+5; ttl++ {
+				sim.silent[ttl] = true
+			}
+			e := sim.engine(fastPacing)
+			first := traceOnce(t, e, f, nil)
+			if !first.reached || !slices.Equal(addrs(first.hops), path) {
+				t.Fatalf("first trace: reached %v hops %v, want %v", first.reached, addrs(first.hops), path)
+			}
+			if h := first.hops[n-1]; h.TTL != n || h.Kind != KindUnreachable {
+				t.Errorf("destination hop %+v", h)
+			}
+			sent := sim.ttls()
+			if i := slices.Index(sent, n+5); i < 0 || slices.ContainsFunc(sent[i:], func(ttl int) bool { return ttl < n+5 }) {
+				t.Errorf("first trace sent TTLs %v: want the window, its extension and no retry", sent)
+			}
+			clear(sim.silent)
+			before := len(sim.ttls())
+			second := traceOnce(t, e, f, &first)
+			if got := sim.ttls()[before:]; !slices.Equal(got, []int{1, 2, 3, 4}) || !second.reached {
+				t.Errorf("second trace sent TTLs %v (reached %v), want 1..4", got, second.reached)
+			}
+		})
+	}
+}
+
+// TestEngineTerminalFromQuote: a router that ends the path with host
+// unreachable, silent to its first probes, is placed where it is too.
+func TestEngineTerminalFromQuote(t *testing.T) {
+	f := testFlow(protoUDP, false)
+	sim := newSim(t, simPath(false)...)
+	sim.unreach = 2
+	sim.silent[2], sim.silent[3], sim.silent[4] = true, true, true
+	e := sim.engine(fastPacing)
+	got := traceOnce(t, e, f, nil)
+	if got.reached || len(got.hops) != 2 || got.hops[1].Kind != KindUnreachable || got.hops[1].Address != hop4 {
+		t.Fatalf("reached %v hops %+v", got.reached, got.hops)
+	}
+}
+
+// TestEngineDrainedBuckets runs issue #17 at the engine: every responder
+// starts with an empty bucket while the mirror believes them full. Time is
+// scaled from the defaults (a token a second, a 3 s timeout and 2 retries:
+// an attempt lasts one token, and the grace after the destination answered
+// a twentieth of one) to a token every 200 ms (the grace, at least 50 ms,
+// is then a quarter). The first trace finds the buckets empty and probes
+// again; ten traces then run back to back with no false loss, none past
+// the destination, and from the third on exactly one probe per hop: the
+// mirror learned the buckets from the silences.
+func TestEngineDrainedBuckets(t *testing.T) {
+	const every = 200 * time.Millisecond
+	f := testFlow(protoUDP, false)
+	path := simPath(false)
+	sim := newSim(t, path...)
+	sim.every, sim.burst = every, 6
+	sim.drain(path...)
+	e := sim.engine(Pacing{Burst: 6, Interval: every})
+	var prev *flowTrace
+	for i := range 11 {
+		before := len(sim.ttls())
+		ft := traceWithin(t, e, f, prev, 3*every)
+		sent := sim.ttls()[before:]
+		if !ft.reached || !slices.Equal(addrs(ft.hops), path) {
+			t.Errorf("trace %d: false loss: reached %v hops %v (sent %v)", i, ft.reached, addrs(ft.hops), sent)
+		}
+		if i > 0 && slices.Max(sent) > len(path) {
+			t.Errorf("trace %d: sent TTLs %v, past the destination", i, sent)
+		}
+		if i > 2 && len(sent) != len(path) {
+			t.Errorf("trace %d: sent TTLs %v, want one probe per hop", i, sent)
+		}
+		prev = &ft
+	}
+}
+
+// TestEngineSilentAtKnownDistance: a destination silent at the distance
+// the previous trace found is probed there again once it has a token, not
+// past it.
+func TestEngineSilentAtKnownDistance(t *testing.T) {
+	const every = 20 * time.Millisecond
+	f := testFlow(protoUDP, false)
+	path := simPath(false)
+	sim := newSim(t, path...)
+	sim.every, sim.burst = every, 6
+	e := sim.engine(Pacing{Burst: 6, Interval: every})
+	first := traceWithin(t, e, f, nil, 300*time.Millisecond)
+	sim.drain(dst4)
+	before := len(sim.ttls())
+	got := traceWithin(t, e, f, &first, 300*time.Millisecond)
+	sent := sim.ttls()[before:]
+	if !got.reached || !slices.Equal(addrs(got.hops), path) || !slices.Equal(sent, []int{1, 2, 3, 4, 4}) {
+		t.Fatalf("reached %v hops %v, sent %v; want 1..4, then 4 again", got.reached, addrs(got.hops), sent)
 	}
 }

@@ -56,6 +56,13 @@ func (l *limiter) prune(now time.Time) {
 	}
 }
 
+// slack is the part of an interval a probe waits beyond the mirror's
+// token: the router counts its bucket in jiffies (4 ms at HZ=250, 10 ms at
+// HZ=100) from the probes' arrivals, which jitter, while the mirror counts
+// from their sends. Waiting exactly one interval after a router's last
+// error can find it a jiffy short and the probe dropped.
+const slack = 0.02
+
 // delay returns how long to wait before a has a token; 0 when it has one.
 func (l *limiter) delay(a netip.Addr, now time.Time) time.Duration {
 	if l == nil || l.every <= 0 || !a.IsValid() {
@@ -67,7 +74,20 @@ func (l *limiter) delay(a netip.Addr, now time.Time) time.Duration {
 	if b.tokens >= 1 {
 		return 0
 	}
-	return time.Duration((1 - b.tokens) * float64(l.every))
+	return time.Duration((1 - b.tokens + slack) * float64(l.every))
+}
+
+// drained records that a left a probe sent at at unanswered: its bucket
+// was empty then (a router with no token drops the error and spends
+// nothing), so it holds at most what it has gained since.
+func (l *limiter) drained(a netip.Addr, at, now time.Time) {
+	if l == nil || l.every <= 0 || !a.IsValid() {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(a, now)
+	b.tokens = min(b.tokens, max(0, float64(now.Sub(at))/float64(l.every)))
 }
 
 // take spends one of a's tokens. A router with none left drops the probe

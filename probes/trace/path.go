@@ -84,6 +84,11 @@ type Path struct {
 	// Error says why the trace could not run; the other fields are then
 	// those of a trace that saw nothing.
 	Error string `json:"error,omitempty"`
+
+	// probes and deepest are what the trace cost: the probes sent (ECMP
+	// flows included) and the highest TTL any of them carried. The debug
+	// log and the lab test read them.
+	probes, deepest int
 }
 
 // MarshalJSON adds the duration in seconds.

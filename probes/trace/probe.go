@@ -260,7 +260,7 @@ func (p *Probe) record(path *Path, err error) {
 			"hops", hopsSeen(path.Hops))
 	}
 	p.deps.Logger.Debug("traced", "target", path.Target, "result", path.Result, "reached", path.Reached,
-		"hops", hopsSeen(path.Hops), "duration", path.Duration)
+		"hops", hopsSeen(path.Hops), "duration", path.Duration, "probes", path.probes, "deepest_ttl", path.deepest)
 	p.deps.Observer.Observe(probes.Observation{
 		// Dated by when its probes left, not when the answer came back:
 		// the trace tells where the traffic went then, and a BGP best-path
@@ -311,6 +311,8 @@ func (p *Probe) runTrace(ctx context.Context, eng *engine, nw *network, t probes
 		ft, err := eng.trace(ctx, f, hint.hops, hint.reached, time.Now().Add(p.cfg.Timeout))
 		ft.hops = slices.Clone(ft.hops)
 		traces = append(traces, ft)
+		path.probes += ft.sent
+		path.deepest = max(path.deepest, ft.deepest)
 		if err != nil {
 			p.hints[t.Name] = nil
 			return err
