@@ -1,16 +1,7 @@
 package config
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"sort"
-	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
@@ -82,93 +73,6 @@ func Default() Config {
 
 // Has reports whether the file has the top-level section name ("aws").
 func (c *Config) Has(section string) bool { return c.present[section] }
-
-// Error is a configuration that could not be loaded: every problem found,
-// each with its path and line.
-type Error struct {
-	File     string
-	Problems probes.Problems
-}
-
-// Error lists the problems, one per line, after the file name.
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d problem", e.File, len(e.Problems))
-	if len(e.Problems) != 1 {
-		b.WriteString("s")
-	}
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.Error())
-	}
-	return b.String()
-}
-
-// Load reads, decodes and validates the file at path.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
-	}
-	return Parse(path, data)
-}
-
-// Parse decodes and validates data, naming file in errors.
-func Parse(file string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &Error{File: file, Problems: syntaxProblems(err)}
-	}
-	idx := indexLines(&root)
-
-	cfg := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var ps probes.Problems
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, &Error{File: file, Problems: syntaxProblems(err)}
-		}
-		for _, msg := range te.Errors {
-			path, line, text := idx.decodeProblem(msg)
-			ps = append(ps, probes.Problem{Path: path, Line: line, Msg: text})
-		}
-	}
-	cfg.present = map[string]bool{}
-	for p := range idx.byPath {
-		if !strings.ContainsAny(p, ".[") {
-			cfg.present[p] = true
-		}
-	}
-	if len(ps) == 0 {
-		ps = cfg.validate()
-		for i := range ps {
-			if ps[i].Line == 0 {
-				ps[i].Line = idx.line(ps[i].Path)
-			}
-		}
-	}
-	if len(ps) > 0 {
-		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
-		return nil, &Error{File: file, Problems: ps}
-	}
-	return &cfg, nil
-}
-
-func syntaxProblems(err error) probes.Problems {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	if line > 0 {
-		msg = fmt.Sprintf("line %d: not valid YAML: %s", line, msg)
-	} else {
-		msg = "not valid YAML: " + msg
-	}
-	return probes.Problems{{Msg: msg}}
-}
 
 // ResolveNames resolves the targets given as DNS names, as check-config
 // does: a name that does not resolve is a problem at its path. Load does not
