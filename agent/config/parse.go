@@ -126,14 +126,10 @@ func Parse(file string, data []byte) (*Config, error) {
 			cfg.present[p] = true
 		}
 	}
-	ps = cfg.validate()
-	for i := range ps {
-		if ps[i].Line == 0 {
-			ps[i].Line = idx.line(ps[i].Path)
-		}
-	}
-	if len(ps) > 0 {
-		return nil, newError(file, ps)
+	// Only the paths are kept: the nodes would hold the whole file.
+	cfg.lines = lineIndex{byPath: idx.byPath}
+	if err := cfg.problems(file, cfg.validate()); err != nil {
+		return nil, err
 	}
 	return &cfg, nil
 }

@@ -39,7 +39,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the monitoring daemon", "dxwatch run [flags]",
 			"dxwatch run --config /etc/dxwatch/dxwatch.yaml --web.listen-address :9479", runCmd},
-		{"check-config", "validate a configuration file, print every problem", "dxwatch check-config --config FILE [FILE...]",
+		{"check-config", "validate a configuration file as run would (DNS names, MD5 keys), print every problem", "dxwatch check-config --config FILE [FILE...]",
 			"dxwatch check-config --config examples/dedicated.yaml", checkConfigCmd},
 		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
 			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.", verifyCmd},
@@ -211,7 +211,7 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 		cfg, err := config.Load(f)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = cfg.ResolveNames(ctx, f)
+			err = cfg.CheckHost(ctx, f)
 			cancel()
 		}
 		if err != nil {
