@@ -35,6 +35,10 @@ type Options struct {
 	WebConfigFile string
 	Version       string
 	Revision      string
+
+	// EnableLifecycle serves POST /-/reload (--web.enable-lifecycle); off,
+	// the endpoint answers 403, as Prometheus's does, and SIGHUP reloads.
+	EnableLifecycle bool
 }
 
 // Agent is the dxwatch daemon.

@@ -160,6 +160,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
 	webCfg := fs.String("web.config.file", "", "exporter-toolkit web configuration file enabling TLS and/or basic auth")
+	lifecycle := fs.Bool("web.enable-lifecycle", false, "reload the configuration on POST /-/reload (SIGHUP always does)")
 	lf := logFlags{level: "info"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
@@ -169,7 +170,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	a, err := agent.New(agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
-		Version: version, Revision: revision,
+		EnableLifecycle: *lifecycle, Version: version, Revision: revision,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

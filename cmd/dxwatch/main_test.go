@@ -18,6 +18,7 @@ func TestDispatch(t *testing.T) {
 		{"unknown", []string{"nope"}, 2, `unknown command "nope"`},
 		{"version", []string{"version"}, 0, "dxwatch dev"},
 		{"run help has an example", []string{"run", "--help"}, 0, "Example:"},
+		{"run help has the lifecycle flag", []string{"run", "--help"}, 0, "-web.enable-lifecycle"},
 		{"check-config example without its keys", []string{"check-config", "--config", "../../examples/dedicated.yaml"}, 1, "bgp.peers[0].md5_key_file (line 45): cannot read /etc/dxwatch/edge-fra1.md5"},
 		{"check-config invalid", []string{"check-config", "--config", "../../agent/config/testdata/invalid/vlan-out-of-range.yaml"}, 1, "links[1].vlan (line 14): 4095 is out of range"},
 		{"check-config missing file", []string{"check-config", "--config", "/nonexistent.yaml"}, 1, "no such file"},
