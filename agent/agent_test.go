@@ -98,6 +98,13 @@ func startAgentWith(t *testing.T, cfgText string, opts Options) (*Agent, string,
 
 func get(t *testing.T, c *http.Client, method, url string) (int, string) {
 	t.Helper()
+	resp, body := request(t, c, method, url)
+	return resp.StatusCode, body
+}
+
+// request sends one request and returns the response with its body read.
+func request(t *testing.T, c *http.Client, method, url string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +115,7 @@ func get(t *testing.T, c *http.Client, method, url string) (int, string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return resp, string(body)
 }
 
 func TestEndpoints(t *testing.T) {
@@ -174,20 +181,11 @@ func TestMethods(t *testing.T) {
 		{"POST", "/-/reload", 200, ""},
 	} {
 		t.Run(tc.method+tc.path, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, base+tc.path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := request(t, c, tc.method, base+tc.path)
 			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
 				t.Errorf("%s %s = %d, Allow %q, %q; want %d, Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), body, tc.code, tc.allow)
 			}
-			if tc.code == 405 && !strings.Contains(string(body), "method not allowed") {
+			if tc.code == 405 && !strings.Contains(body, "method not allowed") {
 				t.Errorf("%s %s: 405 with %q", tc.method, tc.path, body)
 			}
 		})
