@@ -31,9 +31,6 @@ type Config struct {
 	// present records which optional sections the file has, so that a
 	// probe kind runs only when configured.
 	present map[string]bool
-	// lines are the lines of the file's paths, for the problems found
-	// after loading (names that do not resolve, keys that cannot be read).
-	lines lineIndex
 }
 
 // LinkConfig describes one Direct Connect link.
@@ -77,34 +74,24 @@ func Default() Config {
 // Has reports whether the file has the top-level section name ("aws").
 func (c *Config) Has(section string) bool { return c.present[section] }
 
-// CheckHost checks what the file names on this host, as check-config does
-// after Load: the targets given as DNS names resolve, and the BGP peers'
-// MD5 keys read (the file exists, is readable and not empty, the variable is
-// set, the key is at most 80 bytes) with the very function the BGP probe
-// reads them with when run starts, so that check-config and run agree.
-// Each problem is at its path; none holds a key. Load does neither, so that
-// a reload never waits on DNS (the probes re-resolve); the keys are read
-// when the BGP probe is built.
-func (c *Config) CheckHost(ctx context.Context, file string) error {
+// Check loads the file at path as Load does, then checks what it names on
+// this host, as check-config does: the targets given as DNS names resolve,
+// and the BGP peers' MD5 keys read (the file exists, is readable and not
+// empty, the variable is set, the key is at most 80 bytes) with the very
+// function the BGP probe reads them with when run starts, so that
+// check-config and run agree. Each problem is at its path and line; none
+// holds a key. Load does neither, so that a reload never waits on DNS (the
+// probes re-resolve); the keys are read when the BGP probe is built.
+func Check(ctx context.Context, path string) error {
+	c, idx, err := load(path)
+	if err != nil {
+		return err
+	}
 	var ps probes.Problems
 	ps.Merge("", ping.ResolveTargets(ctx, c.Ping, c.Topology(), nil))
 	if c.Has("bgp") {
 		_, err := c.BGP.ReadKeys()
 		ps.Merge("bgp", err)
 	}
-	return c.problems(file, ps)
-}
-
-// problems returns ps, placed at their lines in the file, as an *Error, or
-// nil when there are none.
-func (c *Config) problems(file string, ps probes.Problems) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	for i := range ps {
-		if ps[i].Line == 0 {
-			ps[i].Line = c.lines.line(ps[i].Path)
-		}
-	}
-	return newError(file, ps)
+	return idx.problems(path, ps)
 }

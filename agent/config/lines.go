@@ -81,6 +81,20 @@ func (idx lineIndex) line(path string) int {
 	return 0
 }
 
+// problems returns ps, placed at their lines in the file, as an *Error, or
+// nil when there are none.
+func (idx lineIndex) problems(file string, ps probes.Problems) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	for i := range ps {
+		if ps[i].Line == 0 {
+			ps[i].Line = idx.line(ps[i].Path)
+		}
+	}
+	return newError(file, ps)
+}
+
 // pathAt returns the path on line for which match holds, else the first
 // path on line, else "".
 func (idx lineIndex) pathAt(line int, match func(entry) bool) string {

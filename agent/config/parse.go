@@ -72,20 +72,25 @@ func newError(file string, ps probes.Problems) *Error {
 
 // Load reads, decodes and validates the file at path.
 func Load(path string) (*Config, error) {
+	cfg, _, err := load(path)
+	return cfg, err
+}
+
+func load(path string) (*Config, lineIndex, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
+		return nil, lineIndex{}, fmt.Errorf("read configuration: %w", err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
-		return nil, tooLarge(path, fi.Size())
+		return nil, lineIndex{}, tooLarge(path, fi.Size())
 	}
 	// The limit holds for what is not a regular file too (a pipe, /dev/zero).
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
+		return nil, lineIndex{}, fmt.Errorf("read configuration: %w", err)
 	}
-	return Parse(path, data)
+	return parse(path, data)
 }
 
 func tooLarge(file string, size int64) *Error {
@@ -95,16 +100,23 @@ func tooLarge(file string, size int64) *Error {
 
 // Parse decodes and validates data, naming file in errors.
 func Parse(file string, data []byte) (*Config, error) {
+	cfg, _, err := parse(file, data)
+	return cfg, err
+}
+
+// parse is Parse, and returns the file's line index too.
+func parse(file string, data []byte) (*Config, lineIndex, error) {
+	var none lineIndex
 	if len(data) > MaxFileSize {
-		return nil, tooLarge(file, int64(len(data)))
+		return nil, none, tooLarge(file, int64(len(data)))
 	}
 	root, ps := parseDocument(data)
 	if len(ps) > 0 {
-		return nil, newError(file, ps)
+		return nil, none, newError(file, ps)
 	}
 	idx := indexLines(root)
 	if ps := idx.checkAliases(); len(ps) > 0 {
-		return nil, newError(file, ps)
+		return nil, none, newError(file, ps)
 	}
 
 	cfg := Default()
@@ -113,12 +125,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, newError(file, yamlProblems(err, data))
+			return nil, none, newError(file, yamlProblems(err, data))
 		}
 		for _, msg := range te.Errors {
 			ps = append(ps, idx.decodeProblem(msg))
 		}
-		return nil, newError(file, ps)
+		return nil, none, newError(file, ps)
 	}
 	cfg.present = map[string]bool{}
 	for p := range idx.byPath {
@@ -126,12 +138,10 @@ func Parse(file string, data []byte) (*Config, error) {
 			cfg.present[p] = true
 		}
 	}
-	// Only the paths are kept: the nodes would hold the whole file.
-	cfg.lines = lineIndex{byPath: idx.byPath}
-	if err := cfg.problems(file, cfg.validate()); err != nil {
-		return nil, err
+	if err := idx.problems(file, cfg.validate()); err != nil {
+		return nil, none, err
 	}
-	return &cfg, nil
+	return &cfg, idx, nil
 }
 
 // parseDocument parses data into its one YAML document. A second document

@@ -209,12 +209,9 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, f := range append([]string{*cfgFile}, fs.Args()...) {
-		cfg, err := config.Load(f)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = cfg.CheckHost(ctx, f)
-			cancel()
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := config.Check(ctx, f)
+		cancel()
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = 1
