@@ -165,8 +165,8 @@ func parseDocument(data []byte) (*yaml.Node, probes.Problems) {
 			// A trailing "---" with nothing after it.
 			continue
 		}
-		return nil, probes.Problems{{Line: next.Line, Msg: fmt.Sprintf(
-			"a second YAML document: dxwatch reads one (remove the --- and what follows, or make it a file of its own)")}}
+		return nil, probes.Problems{{Line: next.Line,
+			Msg: "a second YAML document: dxwatch reads one (remove the --- and what follows, or make it a file of its own)"}}
 	}
 }
 
