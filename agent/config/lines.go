@@ -131,8 +131,8 @@ func lastKey(p string) string {
 // found in type config.Link" or "line 7: cannot unmarshal !!str `x` into int".
 var (
 	yamlErrLine     = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
-	unknownField    = regexp.MustCompile(`(?s)^field (.+) not found in type \S+$`)
-	cannotUnmarshal = regexp.MustCompile("(?s)^cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
+	unknownField    = regexp.MustCompile(`(?s)^field (.*) not found in type \S+$`)
+	cannotUnmarshal = regexp.MustCompile("(?s)^cannot unmarshal (.+?)(?: `(.*)`)? into (\\S+)$")
 	alreadyDefined  = regexp.MustCompile(`(?s)^mapping key (".*") already defined at line (\d+)$`)
 )
 
@@ -165,6 +165,11 @@ func (idx lineIndex) decodeProblem(msg string) probes.Problem {
 		} else {
 			text = fmt.Sprintf("expected %s, got %s", expected(goType), yamlValue(tag, value))
 		}
+	default:
+		// A message of the library this code does not know: it may name
+		// Go types, which mean nothing to the operator.
+		path = idx.pathAt(line, func(entry) bool { return false })
+		text = "this value is not of the kind this key takes (see docs/configuration.md)"
 	}
 	return probes.Problem{Path: path, Line: line, Msg: text}
 }
@@ -204,9 +209,11 @@ func yamlValue(tag, value string) string {
 		return "a date " + value
 	case "!!binary":
 		return "binary data"
+	case "!!merge":
+		return "a merge key (<<)"
 	}
 	if value == "" {
-		return "a value tagged " + tag
+		return fmt.Sprintf("a value tagged %q", tag)
 	}
-	return fmt.Sprintf("a value tagged %s %q", tag, value)
+	return fmt.Sprintf("a value tagged %q: %q", tag, value)
 }
