@@ -90,12 +90,21 @@ func load(path string) (*Config, lineIndex, error) {
 	if err != nil {
 		return nil, lineIndex{}, fmt.Errorf("read configuration: %w", err)
 	}
+	if len(data) > MaxFileSize {
+		return nil, lineIndex{}, tooLarge(path, -1)
+	}
 	return parse(path, data)
 }
 
+// tooLarge is the error for a file of size bytes, or of more than
+// MaxFileSize when size < 0 (a pipe or device, read up to the limit).
 func tooLarge(file string, size int64) *Error {
+	what := fmt.Sprintf("%d bytes", size)
+	if size < 0 {
+		what = "more than 1 MiB"
+	}
 	return newError(file, probes.Problems{{Msg: fmt.Sprintf(
-		"the file is %d bytes: a configuration is at most 1 MiB (%d bytes)", size, MaxFileSize)}})
+		"the file is %s: a configuration is at most 1 MiB (%d bytes)", what, MaxFileSize)}})
 }
 
 // Parse decodes and validates data, naming file in errors.

@@ -28,6 +28,10 @@ func TestTooLarge(t *testing.T) {
 	if _, err := Parse("big.yaml", data); err == nil || !strings.Contains(err.Error(), "at most 1 MiB") {
 		t.Errorf("Parse of %d bytes: %v", len(data), err)
 	}
+	// A device has no size to check first: it is read up to the limit.
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "the file is more than 1 MiB") {
+		t.Errorf("Load(/dev/zero): %v", err)
+	}
 }
 
 // TestAnchorsWithinLimit: anchors and merge keys used as intended load.
