@@ -155,7 +155,9 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 
 const defaultConfig = "/etc/dxwatch/dxwatch.yaml"
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
+// runOptions parses run's flags into the agent's options; code >= 0 is an
+// exit code (help, a bad flag).
+func runOptions(args []string, stderr io.Writer) (opts agent.Options, code int) {
 	fs := newFlags("run", stderr)
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
@@ -165,13 +167,22 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
 	if code >= 0 {
-		return code
+		return opts, code
 	}
-	a, err := agent.New(agent.Options{
+	return agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
 		EnableLifecycle: *lifecycle, Version: version, Revision: revision,
-	})
+	}, -1
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	opts, code := runOptions(args, stderr)
+	if code >= 0 {
+		return code
+	}
+	logger := opts.Logger
+	a, err := agent.New(opts)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1

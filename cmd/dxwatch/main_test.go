@@ -34,3 +34,22 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
+
+// TestLifecycleFlag: /-/reload is served only when run is given
+// --web.enable-lifecycle.
+func TestLifecycleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--web.enable-lifecycle"}, true},
+		{[]string{"--web.enable-lifecycle=false"}, false},
+	} {
+		var out bytes.Buffer
+		opts, code := runOptions(tc.args, &out)
+		if code >= 0 || opts.EnableLifecycle != tc.want {
+			t.Errorf("run %v: EnableLifecycle %v (code %d %s), want %v", tc.args, opts.EnableLifecycle, code, out.String(), tc.want)
+		}
+	}
+}
