@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 PKGS      := ./...
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build deps test test-lab lint bench bench-lab demo check clean
+.PHONY: all build deps test test-fuzz test-lab lint bench bench-lab demo check clean
 
 all: build
 
@@ -22,6 +22,14 @@ test:
 	$(GO) test -race -count=1 -skip '^TestLab' $(PKGS)
 	# GoBGP's BMP client (the router side of this test) races with itself.
 	$(GO) test -count=1 -run '^TestBMPFromGoBGP$$' ./probes/bgp/
+
+# Every fuzz target, briefly (FUZZTIME each; go test fuzzes one target per
+# run): the configuration loader and the traceroute reply parser. Crashers
+# land in the package's testdata/fuzz/ and then run with every go test.
+FUZZTIME ?= 20s
+test-fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./agent/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseReply$$' -fuzztime $(FUZZTIME) ./probes/trace/
 
 # Integration tests against the network-namespace lab (root, FRR). One
 # package at a time: each brings its own lab up and tears it down.
@@ -66,8 +74,8 @@ demo:
 	@echo "==> [4/4] starting the lab (FRR routers in network namespaces), dxwatch and Prometheus"
 	./bin/dxlab demo --dxwatch bin/dxwatch
 
-# Everything CI runs: lint, unit tests, lab tests.
-check: deps lint test test-lab
+# Everything CI runs: lint, unit tests, fuzzing, lab tests.
+check: deps lint test test-fuzz test-lab
 
 clean:
 	rm -rf bin dist

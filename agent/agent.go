@@ -43,6 +43,10 @@ type Options struct {
 	StoragePath     string
 	StorageMaxBytes int64
 	StorageMaxAge   time.Duration
+
+	// EnableLifecycle serves POST /-/reload (--web.enable-lifecycle); off,
+	// the endpoint answers 403, as Prometheus's does, and SIGHUP reloads.
+	EnableLifecycle bool
 }
 
 // Agent is the dxwatch daemon.

@@ -59,12 +59,20 @@ ping:
 // returns it with its base URL; the agent stops when the test ends.
 func startAgent(t *testing.T, cfgText string, webConfig string) (*Agent, string, string) {
 	t.Helper()
+	return startAgentText(t, cfgText, Options{WebConfigFile: webConfig, EnableLifecycle: true})
+}
+
+// startAgentText is startAgent with opts (the file and listen address are
+// set here).
+func startAgentText(t *testing.T, cfgText string, opts Options) (*Agent, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "dxwatch.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, base := startAgentWith(t, Options{ConfigFile: cfgFile, WebConfigFile: webConfig})
+	opts.ConfigFile = cfgFile
+	a, base := startAgentWith(t, opts)
 	return a, base, cfgFile
 }
 
@@ -113,6 +121,13 @@ func runAgent(t *testing.T, opts Options) (*Agent, string, func()) {
 
 func get(t *testing.T, c *http.Client, method, url string) (int, string) {
 	t.Helper()
+	resp, body := request(t, c, method, url)
+	return resp.StatusCode, body
+}
+
+// request sends one request and returns the response with its body read.
+func request(t *testing.T, c *http.Client, method, url string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +138,7 @@ func get(t *testing.T, c *http.Client, method, url string) (int, string) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return resp, string(body)
 }
 
 func TestEndpoints(t *testing.T) {
@@ -155,6 +170,79 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("%s %s = %d %q, want %d containing %q", tc.method, tc.path, code, body, tc.code, tc.contains)
 			}
 		})
+	}
+}
+
+// TestMethods: HTTP as Prometheus does it. Every endpoint but /-/reload
+// answers GET and HEAD only, /-/reload POST only; any other method gets
+// 405 with an Allow header naming the methods that work.
+func TestMethods(t *testing.T) {
+	_, base, _ := startAgent(t, goodConfig, "")
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/metrics", 200, ""},
+		{"HEAD", "/metrics", 200, ""},
+		{"POST", "/metrics", 405, "GET, HEAD"},
+		{"PUT", "/metrics", 405, "GET, HEAD"},
+		{"DELETE", "/metrics", 405, "GET, HEAD"},
+		{"HEAD", "/api/status", 200, ""},
+		{"POST", "/api/status", 405, "GET, HEAD"},
+		{"POST", "/api/events", 405, "GET, HEAD"},
+		{"PUT", "/api/nothing", 405, "GET, HEAD"},
+		{"POST", "/api/site", 405, "GET, HEAD"},
+		{"POST", "/api/checks", 405, "GET, HEAD"},
+		{"POST", "/", 405, "GET, HEAD"},
+		{"POST", "/healthz", 405, "GET, HEAD"},
+		{"POST", "/readyz", 405, "GET, HEAD"},
+		{"GET", "/-/reload", 405, "POST"},
+		{"PUT", "/-/reload", 405, "POST"},
+		{"POST", "/-/reload", 200, ""},
+	} {
+		t.Run(tc.method+tc.path, func(t *testing.T) {
+			resp, body := request(t, c, tc.method, base+tc.path)
+			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("%s %s = %d, Allow %q, %q; want %d, Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), body, tc.code, tc.allow)
+			}
+			if tc.code == 405 && !strings.Contains(body, "method not allowed") {
+				t.Errorf("%s %s: 405 with %q", tc.method, tc.path, body)
+			}
+		})
+	}
+}
+
+// TestReloadNeedsLifecycle: without --web.enable-lifecycle, POST /-/reload
+// is refused with 403 naming the flag, and the configuration is not read
+// again; SIGHUP's path (Agent.Reload) still reloads.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	a, base, cfgFile := startAgentText(t, goodConfig, Options{})
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	first := a.cur.Load()
+	good := strings.Replace(goodConfig, "site: dc1", "site: dc2", 1)
+	if err := os.WriteFile(cfgFile, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, c, "POST", base+"/-/reload")
+	if code != 403 || !strings.Contains(body, "--web.enable-lifecycle") {
+		t.Errorf("POST /-/reload without the lifecycle flag = %d %q, want 403 naming --web.enable-lifecycle", code, body)
+	}
+	if a.cur.Load() != first {
+		t.Error("a refused reload replaced the running generation")
+	}
+	if code, _ := get(t, c, "PUT", base+"/-/reload"); code != 405 {
+		t.Errorf("PUT /-/reload without the lifecycle flag = %d, want 405", code)
+	}
+	// What SIGHUP calls.
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if g := a.cur.Load(); g.cfg.Site != "dc2" {
+		t.Errorf("Reload (SIGHUP) left site %q", g.cfg.Site)
 	}
 }
 

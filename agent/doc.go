@@ -1,6 +1,7 @@
 // Package agent runs dxwatch: it builds the probes the configuration asks
 // for, owns the Prometheus registry of each configuration generation and the
-// HTTP server, and reloads the configuration on SIGHUP or POST /-/reload.
+// HTTP server, and reloads the configuration on SIGHUP or, with
+// Options.EnableLifecycle (--web.enable-lifecycle), POST /-/reload.
 //
 // A reload builds the new generation whole before it replaces the old one;
 // a configuration that does not load or build leaves the old generation

@@ -14,35 +14,26 @@ import (
 
 // Handler returns the agent's HTTP handler: /metrics, /healthz, /readyz,
 // POST /-/reload and the probes' /api/ views, all served from the current
-// generation.
+// generation. As Prometheus does it: every endpoint but /-/reload answers
+// GET and HEAD only, /-/reload POST only and only when the lifecycle API is
+// enabled; another method gets 405 with an Allow header.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/metrics", readOnly(func(w http.ResponseWriter, r *http.Request) {
 		a.cur.Load().metrics.ServeHTTP(w, r)
-	})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("/healthz", readOnly(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("/readyz", readOnly(func(w http.ResponseWriter, r *http.Request) {
 		if waiting := a.cur.Load().notReady(); len(waiting) > 0 {
 			http.Error(w, "waiting for a first round of: "+strings.Join(waiting, ", "), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
-	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			w.Header().Set("Allow", "POST, PUT")
-			http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
-			return
-		}
-		if err := a.Reload(); err != nil {
-			http.Error(w, "reload failed, the previous configuration keeps running:\n"+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "reloaded")
-	})
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("/-/reload", a.serveReload)
+	mux.Handle("/api/", readOnly(func(w http.ResponseWriter, r *http.Request) {
 		g := a.cur.Load()
 		h, ok := g.api[r.URL.Path]
 		if !ok {
@@ -55,21 +46,57 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		h.ServeHTTP(w, r)
-	})
+	}))
 	// The status page, and the two API views it adds: the configured site
 	// and every probe's checks.
-	sp := statuspage.Handler(statuspage.Options{
+	sp := readOnly(statuspage.Handler(statuspage.Options{
 		Site: func() probes.Site { return a.cur.Load().cfg.Topology() },
 		Checks: func() []probes.CheckResult {
 			g := a.cur.Load()
 			return explain(g.checks(), linkNames(g.cfg.Topology()))
 		},
 		Version: a.opts.Version,
-	})
+	}).ServeHTTP)
 	mux.Handle("/", sp)
 	mux.Handle(statuspage.SitePath, sp)
 	mux.Handle(statuspage.ChecksPath, sp)
 	return mux
+}
+
+// serveReload is POST /-/reload. Without --web.enable-lifecycle anyone who
+// reaches the port could make the agent re-read its file at will, so it is
+// refused, as Prometheus refuses it; SIGHUP reloads in any case.
+func (a *Agent) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		notAllowed(w, http.MethodPost, "reload with POST")
+		return
+	}
+	if !a.opts.EnableLifecycle {
+		http.Error(w, "Lifecycle API is not enabled: start dxwatch with --web.enable-lifecycle to reload over HTTP, or send it SIGHUP (systemctl reload dxwatch)", http.StatusForbidden)
+		return
+	}
+	if err := a.Reload(); err != nil {
+		http.Error(w, "reload failed, the previous configuration keeps running:\n"+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "reloaded")
+}
+
+// readOnly serves h to GET and HEAD, and 405 to any other method.
+func readOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			notAllowed(w, "GET, HEAD", "GET or HEAD only")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// notAllowed answers 405 with the Allow header RFC 9110 asks for.
+func notAllowed(w http.ResponseWriter, allow, msg string) {
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed: "+msg, http.StatusMethodNotAllowed)
 }
 
 // slogPrinter adapts a slog.Logger to promhttp's error log.

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/probes"
 )
 

@@ -3,6 +3,7 @@ package probes
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one configuration mistake: where it is and what to do.
@@ -14,9 +15,12 @@ type Problem struct {
 	Msg  string
 }
 
-// Error formats the problem as "path (line N): msg".
+// Error formats the problem as "path (line N): msg", or "line N: msg"
+// when it has no path (a YAML syntax error).
 func (p Problem) Error() string {
 	switch {
+	case p.Path == "" && p.Line > 0:
+		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
 	case p.Path == "":
 		return p.Msg
 	case p.Line > 0:
@@ -29,9 +33,34 @@ func (p Problem) Error() string {
 // reports them all at once. A Validate method returns Problems.Err().
 type Problems []Problem
 
-// Addf records a problem at path.
+// Addf records a problem at path. String arguments are the configured
+// values the message echoes: each is cut to MaxEcho characters, so that a
+// 10 MB site name makes a readable problem.
 func (ps *Problems) Addf(path, format string, args ...any) {
-	*ps = append(*ps, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+	cut := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = Cut(s, MaxEcho)
+		}
+		cut[i] = a
+	}
+	*ps = append(*ps, Problem{Path: path, Msg: fmt.Sprintf(format, cut...)})
+}
+
+// MaxEcho is how many characters of a configured value a problem echoes.
+const MaxEcho = 64
+
+// Cut returns s cut to n characters, with "…" after when it was longer.
+func Cut(s string, n int) string {
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i] + "…"
 }
 
 // Merge adds the problems of err below prefix: a Problems error is prefixed

@@ -1,16 +1,7 @@
 package config
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"sort"
-	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
@@ -88,101 +79,24 @@ func Default() Config {
 // Has reports whether the file has the top-level section name ("aws").
 func (c *Config) Has(section string) bool { return c.present[section] }
 
-// Error is a configuration that could not be loaded: every problem found,
-// each with its path and line.
-type Error struct {
-	File     string
-	Problems probes.Problems
-}
-
-// Error lists the problems, one per line, after the file name.
-func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d problem", e.File, len(e.Problems))
-	if len(e.Problems) != 1 {
-		b.WriteString("s")
-	}
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.Error())
-	}
-	return b.String()
-}
-
-// Load reads, decodes and validates the file at path.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+// Check loads the file at path as Load does, then checks what it names on
+// this host, as check-config does: the targets given as DNS names resolve,
+// and the BGP peers' MD5 keys read (the file exists, is readable and not
+// empty, the variable is set, the key is at most 80 bytes) with the very
+// function the BGP probe reads them with when run starts, so that
+// check-config and run agree. Each problem is at its path and line; none
+// holds a key. Load does neither, so that a reload never waits on DNS (the
+// probes re-resolve); the keys are read when the BGP probe is built.
+func Check(ctx context.Context, path string) error {
+	c, idx, err := load(path)
 	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
+		return err
 	}
-	return Parse(path, data)
-}
-
-// Parse decodes and validates data, naming file in errors.
-func Parse(file string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &Error{File: file, Problems: syntaxProblems(err)}
-	}
-	idx := indexLines(&root)
-
-	cfg := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var ps probes.Problems
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, &Error{File: file, Problems: syntaxProblems(err)}
-		}
-		for _, msg := range te.Errors {
-			path, line, text := idx.decodeProblem(msg)
-			ps = append(ps, probes.Problem{Path: path, Line: line, Msg: text})
-		}
-	}
-	cfg.present = map[string]bool{}
-	for p := range idx.byPath {
-		if !strings.ContainsAny(p, ".[") {
-			cfg.present[p] = true
-		}
-	}
-	if len(ps) == 0 {
-		ps = cfg.validate()
-		for i := range ps {
-			if ps[i].Line == 0 {
-				ps[i].Line = idx.line(ps[i].Path)
-			}
-		}
-	}
-	if len(ps) > 0 {
-		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
-		return nil, &Error{File: file, Problems: ps}
-	}
-	return &cfg, nil
-}
-
-func syntaxProblems(err error) probes.Problems {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	if line > 0 {
-		msg = fmt.Sprintf("line %d: not valid YAML: %s", line, msg)
-	} else {
-		msg = "not valid YAML: " + msg
-	}
-	return probes.Problems{{Msg: msg}}
-}
-
-// ResolveNames resolves the targets given as DNS names, as check-config
-// does: a name that does not resolve is a problem at its path. Load does not
-// resolve, so that a reload never waits on DNS; the probes re-resolve.
-func (c *Config) ResolveNames(ctx context.Context, file string) error {
 	var ps probes.Problems
 	ps.Merge("", ping.ResolveTargets(ctx, c.Ping, c.Topology(), nil))
-	if len(ps) > 0 {
-		return &Error{File: file, Problems: ps}
+	if c.Has("bgp") {
+		_, err := c.BGP.ReadKeys()
+		ps.Merge("bgp", err)
 	}
-	return nil
+	return idx.problems(path, ps)
 }

@@ -40,7 +40,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the monitoring daemon", "dxwatch run [flags]",
 			"dxwatch run --config /etc/dxwatch/dxwatch.yaml --web.listen-address :9479", runCmd},
-		{"check-config", "validate a configuration file, print every problem", "dxwatch check-config --config FILE [FILE...]",
+		{"check-config", "validate a configuration file as run would (DNS names, MD5 keys), print every problem", "dxwatch check-config --config FILE [FILE...]",
 			"dxwatch check-config --config examples/dedicated.yaml", checkConfigCmd},
 		{"verify", "run the whole turn-up checklist once: pass/warn/fail with the exact fix", "dxwatch verify [flags]",
 			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.\n  dxwatch verify --agent http://localhost:9479   # beside a running daemon: its checks", verifyCmd},
@@ -158,7 +158,9 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 
 const defaultConfig = "/etc/dxwatch/dxwatch.yaml"
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
+// runOptions parses run's flags into the agent's options; code >= 0 is an
+// exit code (help, a bad flag).
+func runOptions(args []string, stderr io.Writer) (opts agent.Options, code int) {
 	fs := newFlags("run", stderr)
 	cfgFile := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("web.listen-address", ":9479", "addresses to listen on for metrics, status and API, comma-separated")
@@ -166,18 +168,28 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	storage := fs.String("storage.path", "/var/lib/dxwatch", "state directory keeping the event history across restarts; empty keeps it in memory only")
 	retSize := fs.Int64("storage.retention.size", history.DefaultMaxBytes, "bytes the event history may take on disk")
 	retTime := fs.Duration("storage.retention.time", history.DefaultMaxAge, "age beyond which stored events are dropped (at start)")
+	lifecycle := fs.Bool("web.enable-lifecycle", false, "reload the configuration on POST /-/reload (SIGHUP always does)")
 	lf := logFlags{level: "info"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
 	if code >= 0 {
-		return code
+		return opts, code
 	}
-	a, err := agent.New(agent.Options{
+	return agent.Options{
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
 		StoragePath: *storage, StorageMaxBytes: *retSize, StorageMaxAge: *retTime,
-		Version: version, Revision: revision,
-	})
+		EnableLifecycle: *lifecycle, Version: version, Revision: revision,
+	}, -1
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	opts, code := runOptions(args, stderr)
+	if code >= 0 {
+		return code
+	}
+	logger := opts.Logger
+	a, err := agent.New(opts)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
@@ -215,12 +227,9 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, f := range append([]string{*cfgFile}, fs.Args()...) {
-		cfg, err := config.Load(f)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = cfg.ResolveNames(ctx, f)
-			cancel()
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := config.Check(ctx, f)
+		cancel()
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = 1

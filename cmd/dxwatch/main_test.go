@@ -22,7 +22,8 @@ func TestDispatch(t *testing.T) {
 		{"unknown", []string{"nope"}, 2, `unknown command "nope"`},
 		{"version", []string{"version"}, 0, "dxwatch dev"},
 		{"run help has an example", []string{"run", "--help"}, 0, "Example:"},
-		{"check-config all examples", []string{"check-config", "--config", "../../examples/dedicated.yaml", "../../examples/hosted-pureport.yaml"}, 0, "hosted-pureport.yaml: valid"},
+		{"run help has the lifecycle flag", []string{"run", "--help"}, 0, "-web.enable-lifecycle"},
+		{"check-config example without its keys", []string{"check-config", "--config", "../../examples/dedicated.yaml"}, 1, "bgp.peers[0].md5_key_file (line 45): cannot read /etc/dxwatch/edge-fra1.md5"},
 		{"check-config invalid", []string{"check-config", "--config", "../../agent/config/testdata/invalid/vlan-out-of-range.yaml"}, 1, "links[1].vlan (line 14): 4095 is out of range"},
 		{"check-config missing file", []string{"check-config", "--config", "/nonexistent.yaml"}, 1, "no such file"},
 		{"verify bad output", []string{"verify", "--output", "xml"}, 2, `"xml" is not a format`},
@@ -79,5 +80,24 @@ func TestVerifyAgentFlag(t *testing.T) {
 				t.Errorf("dxwatch verify %v = %d\n%s\nwant %d containing %q", tc.args, code, out.String(), tc.code, tc.contains)
 			}
 		})
+	}
+}
+
+// TestLifecycleFlag: /-/reload is served only when run is given
+// --web.enable-lifecycle.
+func TestLifecycleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--web.enable-lifecycle"}, true},
+		{[]string{"--web.enable-lifecycle=false"}, false},
+	} {
+		var out bytes.Buffer
+		opts, code := runOptions(tc.args, &out)
+		if code >= 0 || opts.EnableLifecycle != tc.want {
+			t.Errorf("run %v: EnableLifecycle %v (code %d %s), want %v", tc.args, opts.EnableLifecycle, code, out.String(), tc.want)
+		}
 	}
 }

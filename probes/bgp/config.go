@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -289,34 +290,64 @@ func (c Config) Validate(site probes.Site) error {
 	return ps.Err()
 }
 
-// md5Key reads the peer's key from its file or variable. The error names
-// the file or variable, never the content.
-func (p PeerConfig) md5Key() (string, error) {
+// ReadKeys reads every peer's TCP MD5 key from its file or environment
+// variable, as New does, so that check-config and run agree: a peer whose
+// file is missing, unreadable or empty, whose variable is unset or empty, or
+// whose key is longer than 80 bytes (the TCP MD5 maximum) is a problem at
+// the path of its md5_key_file or md5_key_env. A problem names the file or
+// variable, never the key. A peer without a key has "" in keys.
+func (c Config) ReadKeys() (keys []string, err error) {
+	var ps probes.Problems
+	keys = make([]string, len(c.Peers))
+	for i, p := range c.Peers {
+		k, setting, err := p.md5Key()
+		if err != nil {
+			ps = append(ps, probes.Problem{Path: fmt.Sprintf("peers[%d].%s", i, setting), Msg: err.Error()})
+			continue
+		}
+		keys[i] = k
+	}
+	return keys, ps.Err()
+}
+
+// maxKeyFile bounds what is read of a key file: a key is at most 80 bytes,
+// and a key file named by mistake (a log, /dev/zero) must not be read whole.
+const maxKeyFile = 4096
+
+// md5Key reads the peer's key from its file or variable, and says which
+// setting it came from. The error names the file or variable, never the
+// content.
+func (p PeerConfig) md5Key() (key, setting string, err error) {
 	switch {
 	case p.MD5KeyFile != "":
-		b, err := os.ReadFile(p.MD5KeyFile)
+		f, err := os.Open(p.MD5KeyFile)
 		if err != nil {
-			return "", fmt.Errorf("peer %s: read md5_key_file %s: %w", p.Name, p.MD5KeyFile, unwrapPath(err))
+			return "", "md5_key_file", fmt.Errorf("cannot read %s: %w", p.MD5KeyFile, unwrapPath(err))
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxKeyFile))
+		if err != nil {
+			return "", "md5_key_file", fmt.Errorf("cannot read %s: %w", p.MD5KeyFile, unwrapPath(err))
 		}
 		k := strings.TrimRight(string(b), "\r\n")
 		if k == "" {
-			return "", fmt.Errorf("peer %s: md5_key_file %s is empty", p.Name, p.MD5KeyFile)
+			return "", "md5_key_file", fmt.Errorf("%s is empty", p.MD5KeyFile)
 		}
 		if len(k) > 80 {
-			return "", fmt.Errorf("peer %s: the key in md5_key_file %s is longer than 80 bytes (the TCP MD5 maximum)", p.Name, p.MD5KeyFile)
+			return "", "md5_key_file", fmt.Errorf("the key in %s is longer than 80 bytes (the TCP MD5 maximum)", p.MD5KeyFile)
 		}
-		return k, nil
+		return k, "md5_key_file", nil
 	case p.MD5KeyEnv != "":
 		k, ok := os.LookupEnv(p.MD5KeyEnv)
 		if !ok || k == "" {
-			return "", fmt.Errorf("peer %s: environment variable %s (md5_key_env) is not set or empty", p.Name, p.MD5KeyEnv)
+			return "", "md5_key_env", fmt.Errorf("environment variable %s is not set or empty", p.MD5KeyEnv)
 		}
 		if len(k) > 80 {
-			return "", fmt.Errorf("peer %s: the key in environment variable %s is longer than 80 bytes (the TCP MD5 maximum)", p.Name, p.MD5KeyEnv)
+			return "", "md5_key_env", fmt.Errorf("the key in environment variable %s is longer than 80 bytes (the TCP MD5 maximum)", p.MD5KeyEnv)
 		}
-		return k, nil
+		return k, "md5_key_env", nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // unwrapPath drops the *PathError wrapper, whose message repeats the path.

@@ -90,11 +90,12 @@ func TestMD5KeyErrors(t *testing.T) {
 		pc   PeerConfig
 		want string
 	}{
-		{"missing file", PeerConfig{MD5KeyFile: filepath.Join(dir, "nope")}, "peer edge1: read md5_key_file " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{"empty file", PeerConfig{MD5KeyFile: empty}, "peer edge1: md5_key_file " + empty + " is empty"},
-		{"long file", PeerConfig{MD5KeyFile: long}, "peer edge1: the key in md5_key_file " + long + " is longer than 80 bytes (the TCP MD5 maximum)"},
-		{"unset env", PeerConfig{MD5KeyEnv: "DXWATCH_TEST_UNSET"}, "peer edge1: environment variable DXWATCH_TEST_UNSET (md5_key_env) is not set or empty"},
-		{"long env", PeerConfig{MD5KeyEnv: "DXWATCH_TEST_LONG"}, "peer edge1: the key in environment variable DXWATCH_TEST_LONG is longer than 80 bytes (the TCP MD5 maximum)"},
+		{"missing file", PeerConfig{MD5KeyFile: filepath.Join(dir, "nope")}, "peers[0].md5_key_file: cannot read " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"empty file", PeerConfig{MD5KeyFile: empty}, "peers[0].md5_key_file: " + empty + " is empty"},
+		{"long file", PeerConfig{MD5KeyFile: long}, "peers[0].md5_key_file: the key in " + long + " is longer than 80 bytes (the TCP MD5 maximum)"},
+		{"directory", PeerConfig{MD5KeyFile: dir}, "peers[0].md5_key_file: cannot read " + dir + ": is a directory"},
+		{"unset env", PeerConfig{MD5KeyEnv: "DXWATCH_TEST_UNSET"}, "peers[0].md5_key_env: environment variable DXWATCH_TEST_UNSET is not set or empty"},
+		{"long env", PeerConfig{MD5KeyEnv: "DXWATCH_TEST_LONG"}, "peers[0].md5_key_env: the key in environment variable DXWATCH_TEST_LONG is longer than 80 bytes (the TCP MD5 maximum)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := tc.pc

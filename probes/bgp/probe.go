@@ -71,12 +71,12 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		queue:  make(chan event, queueSize),
 		resync: make([]atomic.Bool, len(cfg.Peers)),
 	}
+	keys, err := cfg.ReadKeys()
+	if err != nil {
+		return nil, err
+	}
+	p.keys = keys
 	for _, pc := range cfg.Peers {
-		k, err := pc.md5Key()
-		if err != nil {
-			return nil, err
-		}
-		p.keys = append(p.keys, k)
 		a, _ := netip.ParseAddr(pc.Address)
 		p.peerIP = append(p.peerIP, a.Unmap())
 	}
