@@ -166,7 +166,7 @@ func (c *checker) api(k tkey, a AccountConfig) {
 	}
 	if len(down) > 0 {
 		reasons = append(reasons, "AWS API unavailable: "+strings.Join(down, "; "))
-		fixes = append(fixes, fmt.Sprintf("nothing to change in dxwatch: throttling and server errors are retried with adaptive backoff, and the poll runs again within %s (the last known values are kept meanwhile); if it persists, check the AWS Health Dashboard and the network path to the AWS endpoints", c.cfg.PollInterval))
+		fixes = append(fixes, fmt.Sprintf("nothing to change in dxwatch: throttling and server errors are retried with adaptive backoff; the daemon (dxwatch run) polls again within %s and keeps the last known values meanwhile, a one-shot run (verify) is to be run again later; if it persists, check the AWS Health Dashboard and the network path to the AWS endpoints", c.cfg.PollInterval))
 	}
 	if len(other) > 0 {
 		reasons = append(reasons, strings.Join(other, "; "))
