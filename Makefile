@@ -54,8 +54,11 @@ bench:
 # cuts of the primary, dxwatch (100 ms probing) against the edge's BFD and
 # BGP. One cut per case (-benchtime 1x; more with BENCHTIME=3x); some
 # 3 minutes, most of it BGP's 90 s hold timer in the case without BFD.
-# Then the time of a trace in the lab, dxwatch beside traceroute, mtr and
-# scamper (a second's worth of each).
+# With per-link probe sources too, at 100 ms and 20 ms probing, each case
+# counting false verdicts against the secondary (issue #14); then a soak of
+# DXWATCH_SOAK (default 10m) at 20 ms probing with both cores saturated by
+# stress-ng, counting every false down or unverified. Then the time of a
+# trace in the lab, dxwatch beside traceroute, mtr and scamper.
 BENCHTIME ?= 1x
 bench-lab: deps
 	@[ "$$(id -u)" -eq 0 ] || { echo "bench-lab needs root (network namespaces, FRR): sudo make bench-lab"; exit 1; }
