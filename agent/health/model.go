@@ -63,6 +63,11 @@ type Model struct {
 	linkIdx   map[string]int // by name and by peer address
 	allMask   uint64
 	downMask  uint64
+	// The links AWS returns replies over (returnpath.go): now, those that
+	// stopped less than carrierSettle ago, and when the set last changed.
+	carriers       uint64
+	formerCarriers uint64
+	carriersAt     time.Time
 	primary   int // index of the primary link, -1 when none
 	targets   []*targetState
 	targetIdx map[string]int // by name and by host

@@ -29,19 +29,40 @@ import (
 //   - otherwise their evidence is not in yet (one probe interval at most):
 //     the run counts for nothing yet (blameUnknown).
 
+// carrierSettle is how long a link that stopped carrying the replies (its
+// BGP went down) may still be carrying them: AWS withdraws and moves the
+// return path in its own time, and replies sent meanwhile still take the
+// old way.
+const carrierSettle = 5 * time.Second
+
 // judgeReturnPaths sets the blame of every pinned target's loss run.
 func (m *Model) judgeReturnPaths(now time.Time, feedDown bool) {
 	carriers := m.replyCarriers(now, feedDown)
+	if carriers != m.carriers {
+		m.formerCarriers |= m.carriers &^ carriers
+		m.carriers, m.carriersAt = carriers, now
+	}
+	settled := now.Sub(m.carriersAt) > carrierSettle
+	if settled {
+		m.formerCarriers = 0
+	}
+	possible := carriers | m.formerCarriers
 	for i, l := range m.links {
 		for _, e := range l.pinned {
 			if e.run == 0 && !e.down {
 				e.blame, e.via = blameNone, 0
 				continue
 			}
+			if e.blame == blameReturn && e.run > 0 && e.via&possible == 0 && e.lastLoss.After(m.carriersAt.Add(carrierSettle)) {
+				// The links the replies crossed no longer carry them and
+				// AWS has had time to move them, yet the echoes go on being
+				// lost: now the losses are the link's own.
+				e.blame = blameUnknown
+			}
 			if e.blame == blameReturn || e.blame == blameLink {
 				continue // decided for this run, until it has recovered
 			}
-			others := carriers &^ (1 << i)
+			others := possible &^ (1 << i)
 			switch {
 			case l.link.ProbeSource.IsValid() || others == 0:
 				e.blame = blameLink

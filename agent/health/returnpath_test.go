@@ -247,3 +247,57 @@ func TestBestPathChangeTriggersTrace(t *testing.T) {
 		t.Errorf("triggered %v, want app1 and app2", h.trig)
 	}
 }
+
+// TestReturnPathSettles: the primary's session goes down (BFD) 900 ms after
+// a silent cut, but AWS moves the replies to the secondary only 300 ms
+// later: probing every 20 ms, the secondary's echoes lost in between are
+// the return path's (the primary may still carry replies for
+// carrierSettle), not the secondary's. When the secondary is dead too, its
+// losses become its own once AWS has had carrierSettle to move the
+// replies.
+func TestReturnPathSettles(t *testing.T) {
+	const cut, bfd, moved = 5050, 5950, 6250
+	for _, tt := range []struct {
+		name          string
+		secondaryDies bool
+		want          []State
+	}{
+		{name: "AWS moves the replies late", want: []State{StateUp, StateUnverified, StateUp}},
+		{name: "the secondary is dead too", secondaryDies: true, want: []State{StateUp, StateUnverified, StateDown}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := returnWorld(20*time.Second, ms(cut), ms(bfd))
+			w.interval = ms(20)
+			w.offsets = map[string]time.Duration{"primary-peer": 0, "secondary-peer": ms(3), "app1": ms(7), "app2": ms(11)}
+			w.back = func(t time.Duration) string {
+				if t >= ms(moved) {
+					return "secondary"
+				}
+				return "primary"
+			}
+			if tt.secondaryDies {
+				w.up = func(link string, t time.Duration) bool { return t < ms(cut) || (link == "secondary" && t < ms(bfd)) }
+			}
+			h := newHarness(t, testSite(probes.ModeActivePassive), nil)
+			var downAt time.Duration
+			for _, o := range merge(w.echoes(), bgpStart("primary"), []probes.Observation{
+				traceObs(ms(1000), "app1", false, "primary"),
+				traceObs(ms(1000), "app2", false, "primary"),
+				session(ms(bfd), "primary", "edge1", false, "BFD down"),
+				prefix(ms(bfd), "primary", false),
+				bestPathObs(ms(bfd), "secondary"),
+			}) {
+				h.feed([]probes.Observation{o})
+				if downAt == 0 && h.link("secondary").State == StateDown {
+					downAt = h.now.Sub(t0)
+				}
+			}
+			if got := linkStates(h.linkEvents("secondary")); !slices.Equal(got, tt.want) {
+				t.Errorf("secondary states %v, want %v", got, tt.want)
+			}
+			if tt.secondaryDies && downAt < ms(bfd)+carrierSettle {
+				t.Errorf("the dead secondary went down at %v, before AWS had %v to move the replies (from %v)", downAt, carrierSettle, ms(bfd))
+			}
+		})
+	}
+}
