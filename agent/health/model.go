@@ -58,41 +58,41 @@ type Model struct {
 	queue   chan probes.Observation
 	dropped atomic.Uint64
 
-	mu        sync.Mutex
-	links     []*linkState
-	linkIdx   map[string]int // by name and by peer address
-	allMask   uint64
-	downMask  uint64
+	mu       sync.Mutex
+	links    []*linkState
+	linkIdx  map[string]int // by name and by peer address
+	allMask  uint64
+	downMask uint64
 	// The links AWS returns replies over (returnpath.go): now, those that
 	// stopped less than carrierSettle ago, and when the set last changed.
 	carriers       uint64
 	formerCarriers uint64
 	carriersAt     time.Time
-	primary   int // index of the primary link, -1 when none
-	targets   []*targetState
-	targetIdx map[string]int // by name and by host
-	pinned    map[string]*echoState
-	feeds     []*boolEv // BGP sessions to the edge routers (no link)
-	siteAWS   []*boolEv // AWS checks that belong to no link
-	best      []*bestPath
-	notes     ring[Step]
-	events    ring[Event]
-	nextID    uint64
-	stable    uint64 // the site's active links once known
-	known     bool   // stable is known
-	current   uint64 // the site's active links now (while current is known)
-	curKnown  bool
-	pending   *pending
-	last      *Event // the last failover or outage
-	failovers map[[2]string]float64
-	hist      prometheus.Histogram
-	ignored   map[string]float64
-	processed uint64
-	evalAt    time.Time
-	started   time.Time // when New ran: the start of the unbroken watch
-	scratch   []maskCount
-	outEvents []Event  // for the hook, handed over after unlocking
-	outTrig   []string // for the trigger, likewise
+	primary        int // index of the primary link, -1 when none
+	targets        []*targetState
+	targetIdx      map[string]int // by name and by host
+	pinned         map[string]*echoState
+	feeds          []*boolEv // BGP sessions to the edge routers (no link)
+	siteAWS        []*boolEv // AWS checks that belong to no link
+	best           []*bestPath
+	notes          ring[Step]
+	events         ring[Event]
+	nextID         uint64
+	stable         uint64 // the site's active links once known
+	known          bool   // stable is known
+	current        uint64 // the site's active links now (while current is known)
+	curKnown       bool
+	pending        *pending
+	last           *Event // the last failover or outage
+	failovers      map[[2]string]float64
+	hist           prometheus.Histogram
+	ignored        map[string]float64
+	processed      uint64
+	evalAt         time.Time
+	started        time.Time // when New ran: the start of the unbroken watch
+	scratch        []maskCount
+	outEvents      []Event  // for the hook, handed over after unlocking
+	outTrig        []string // for the trigger, likewise
 }
 
 type linkState struct {
