@@ -158,9 +158,9 @@ func (d detection) figures() []figure {
 	return append(fs, figure{"bgp-session-down-ms", d.bgpDown.seen}, figure{"edge-reroute-ms", d.reroute.seen})
 }
 
-// fastPing sets cfg's ping interval to 20 ms.
+// fastPing sets cfg's ping interval, and so its timeout, to 20 ms.
 func fastPing(cfg string) string {
-	return strings.Replace(cfg, "ping:\n  interval: 100ms\n", "ping:\n  interval: 20ms\n", 1)
+	return strings.Replace(cfg, "ping:\n  interval: 100ms\n  timeout: 100ms\n", "ping:\n  interval: 20ms\n  timeout: 20ms\n", 1)
 }
 
 func (d detection) String() string {
