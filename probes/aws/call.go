@@ -1,0 +1,141 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxPages bounds every pagination loop.
+const maxPages = 100
+
+// parallelism bounds the calls in flight at once.
+const parallelism = 4
+
+// attemptsKey carries an attempt counter from call to the SDK middleware.
+type attemptsKey struct{}
+
+type attemptCounter struct {
+	action string
+	n      atomic.Int32
+}
+
+// call runs one API call within the poll's budget and records its
+// failure: a metric (through the SDK middleware), one log line and the
+// snapshot's failures.
+func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) error {
+	ac := &attemptCounter{action: action}
+	start := time.Now()
+	err := fn(context.WithValue(ctx, attemptsKey{}, ac))
+	s.mu.Lock()
+	t := s.targets[k]
+	if t == nil {
+		t = &targetState{}
+		s.targets[k] = t
+	}
+	t.calls++
+	s.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	f := failure{key: k, action: action, kind: classify(err), attempts: int(ac.n.Load()), elapsed: time.Since(start), err: err}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && ctx.Err() != context.Canceled {
+		err = fmt.Errorf("%s: %w (aws.timeout %s): %w", action, errBudget, p.cfg.Timeout, err)
+		f.err, f.kind = err, kindUnavailable
+	}
+	if assumeRoleFailed(err) {
+		f.action = "sts:AssumeRole"
+	}
+	s.record(f)
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		reason, fix := f.describe("the dxwatch identity")
+		attrs := []any{"account", k.account, "region", k.region, "action", f.action, "reason", reason, "err", err}
+		if fix != "" {
+			attrs = append(attrs, "fix", fix)
+		}
+		p.log.Warn("aws api call failed", attrs...)
+	}
+	return err
+}
+
+// record adds a failure to the snapshot.
+func (s *snapshot) record(f failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.targets[f.key]
+	if t == nil {
+		t = &targetState{}
+		s.targets[f.key] = t
+	}
+	t.failures = append(t.failures, f)
+	s.failures = append(s.failures, f)
+}
+
+// tryPermission makes a call whose answer is not needed, only to learn
+// whether it is allowed: when an earlier failure left its real input
+// unknown, this still names every denied action in one poll. Only a denial
+// is recorded.
+func (p *Probe) tryPermission(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) {
+	err := fn(ctx)
+	if err == nil || classify(err) != kindDenied {
+		return
+	}
+	f := failure{key: k, action: action, kind: kindDenied, err: err}
+	s.record(f)
+	_, fix := f.describe("the dxwatch identity")
+	p.log.Warn("aws api call failed", "account", k.account, "region", k.region, "action", action, "err", err, "fix", fix)
+}
+
+// failed returns the first failure of one of the actions, or of the
+// credentials (which fail every action alike), or nil.
+func (s *snapshot) failed(actions ...string) *failure {
+	for i := range s.failures {
+		if slices.Contains(actions, s.failures[i].action) || s.failures[i].kind == kindAuth {
+			return &s.failures[i]
+		}
+	}
+	return nil
+}
+
+// pages calls fn page by page until the token runs out, at most maxPages.
+func (p *Probe) pages(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context, token *string) (*string, error)) error {
+	var token *string
+	for range maxPages {
+		var next *string
+		err := p.call(ctx, s, k, action, func(ctx context.Context) error {
+			var err error
+			next, err = fn(ctx, token)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if next == nil || *next == "" {
+			return nil
+		}
+		if token != nil && *next == *token {
+			err := fmt.Errorf("%s: the next-page token repeats %q", action, *next)
+			s.record(failure{key: k, action: action, kind: kindUnavailable, attempts: 1, err: err})
+			return err
+		}
+		token = next
+	}
+	return fmt.Errorf("%s: more than %d pages", action, maxPages)
+}
+
+func parallel(fns []func()) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallelism)
+	for _, fn := range fns {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn()
+		})
+	}
+	wg.Wait()
+}
