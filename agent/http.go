@@ -85,11 +85,9 @@ func (a *Agent) serveReload(w http.ResponseWriter, r *http.Request) {
 // readOnly serves h to GET and HEAD, and 405 to any other method.
 func readOnly(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			notAllowed(w, "GET, HEAD", "GET or HEAD only")
-			return
+		if probes.ReadOnly(w, r) {
+			h(w, r)
 		}
-		h(w, r)
 	})
 }
 

@@ -91,7 +91,7 @@ func (c StatusCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(statusLastSuccessDesc, prometheus.GaugeValue, 0, s.name, s.kind)
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(statusSuccessDesc, prometheus.GaugeValue, boolFloat(ok), s.name, s.kind)
+		ch <- prometheus.MustNewConstMetric(statusSuccessDesc, prometheus.GaugeValue, BoolFloat(ok), s.name, s.kind)
 		ch <- prometheus.MustNewConstMetric(statusDurationDesc, prometheus.GaugeValue, dur.Seconds(), s.name, s.kind)
 		var ts float64
 		if !last.IsZero() {
@@ -99,11 +99,4 @@ func (c StatusCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(statusLastSuccessDesc, prometheus.GaugeValue, ts, s.name, s.kind)
 	}
-}
-
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

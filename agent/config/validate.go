@@ -11,8 +11,6 @@ import (
 )
 
 var (
-	// Names become Prometheus label values and URL parts: keep them plain.
-	nameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 	connRE  = regexp.MustCompile(`^(dxcon|dxlag)-[0-9a-z]{8,17}$`)
 	vifRE   = regexp.MustCompile(`^dxvif-[0-9a-z]{8,17}$`)
 	vpcRE   = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
@@ -64,8 +62,8 @@ func (c *Config) validate() probes.Problems {
 	switch {
 	case c.Site == "":
 		ps.Addf("site", "missing: name the site, e.g. site: dc1 (it labels every alert)")
-	case !nameRE.MatchString(c.Site):
-		ps.Addf("site", "%q is not a valid name: use letters, digits, '-', '_' or '.'", c.Site)
+	case !probes.ValidName(c.Site):
+		ps.Addf("site", "%q is not a valid name: %s", c.Site, probes.NameRule)
 	}
 	c.validateLinks(&ps)
 	c.validateTargets(&ps)
@@ -99,8 +97,8 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 		switch {
 		case l.Name == "":
 			ps.Addf(p+".name", "missing: name the link, e.g. primary")
-		case !nameRE.MatchString(l.Name):
-			ps.Addf(p+".name", "%q is not a valid name: use letters, digits, '-', '_' or '.'", l.Name)
+		case !probes.ValidName(l.Name):
+			ps.Addf(p+".name", "%q is not a valid name: %s", l.Name, probes.NameRule)
 		default:
 			if j, dup := names[l.Name]; dup {
 				ps.Addf(p+".name", "%q is already the name of links[%d]: link names must be unique", l.Name, j)
@@ -255,8 +253,8 @@ func (c *Config) validateTargets(ps *probes.Problems) {
 		switch {
 		case t.Name == "":
 			ps.Addf(p+".name", "missing: name the target, e.g. app1")
-		case !nameRE.MatchString(t.Name):
-			ps.Addf(p+".name", "%q is not a valid name: use letters, digits, '-', '_' or '.'", t.Name)
+		case !probes.ValidName(t.Name):
+			ps.Addf(p+".name", "%q is not a valid name: %s", t.Name, probes.NameRule)
 		default:
 			if j, dup := names[t.Name]; dup {
 				ps.Addf(p+".name", "%q is already the name of targets[%d]: target names must be unique", t.Name, j)

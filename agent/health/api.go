@@ -1,7 +1,6 @@
 package health
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -14,7 +13,7 @@ import (
 func (m *Model) APIHandlers() []probes.APIHandler {
 	return []probes.APIHandler{
 		apiHandler{path: "/api/status", serve: func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, m.Status())
+			probes.WriteJSON(w, m.Status())
 		}},
 		apiHandler{path: "/api/events", serve: func(w http.ResponseWriter, r *http.Request) {
 			var since uint64
@@ -33,7 +32,7 @@ func (m *Model) APIHandlers() []probes.APIHandler {
 					out = append(out, e)
 				}
 			}
-			writeJSON(w, out)
+			probes.WriteJSON(w, out)
 		}},
 	}
 }
@@ -46,17 +45,7 @@ type apiHandler struct {
 func (h apiHandler) APIPath() string { return h.path }
 
 func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+	if probes.ReadOnly(w, r) {
+		h.serve(w, r)
 	}
-	h.serve(w, r)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v) // the client went away: nothing to do
 }

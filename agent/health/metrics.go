@@ -3,6 +3,7 @@ package health
 import (
 	"sort"
 
+	"github.com/dxwatch/dxwatch/probes"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -64,10 +65,10 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 
 	for _, l := range links {
-		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, b2f(l.up), l.name)
-		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, b2f(l.active), l.name)
+		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, probes.BoolFloat(l.up), l.name)
+		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, probes.BoolFloat(l.active), l.name)
 		for _, s := range states {
-			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, b2f(l.state == s), l.name, string(s))
+			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, probes.BoolFloat(l.state == s), l.name, string(s))
 		}
 	}
 	sort.Slice(pairs, func(i, j int) bool {
@@ -84,13 +85,6 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(ignoredDesc, prometheus.CounterValue, ignored[r], r)
 	}
 	m.hist.Collect(ch)
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // up is the link's dxwatch_link_up: 1 when up or degraded; while it is

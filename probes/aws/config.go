@@ -75,7 +75,6 @@ func DefaultConfig() Config {
 
 var (
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 	accountRE = regexp.MustCompile(`^\d{12}$`)
 	roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
 	// The API types a DX gateway ID as a plain string; real ones are
@@ -107,8 +106,8 @@ func (c Config) Validate(site probes.Site) error {
 		switch {
 		case a.Name == "":
 			ps.Addf(path+".name", "required: a short name for the account, used in metrics")
-		case !nameRE.MatchString(a.Name):
-			ps.Addf(path+".name", "%q: use letters, digits, '-' and '_' only", a.Name)
+		case !probes.ValidName(a.Name):
+			ps.Addf(path+".name", "%q is not a valid name: %s", a.Name, probes.NameRule)
 		case slices.IndexFunc(c.Accounts, func(b AccountConfig) bool { return b.Name == a.Name }) < i:
 			ps.Addf(path+".name", "account name %q is used twice", a.Name)
 		}

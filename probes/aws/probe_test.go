@@ -219,7 +219,7 @@ func TestValidate(t *testing.T) {
 		}, strings.Join([]string{
 			"accounts[0].name: required: a short name for the account, used in metrics",
 			"accounts[0].account_id: not a 12-digit AWS account ID: \"12345\"",
-			"accounts[1].name: \"a b\": use letters, digits, '-' and '_' only",
+			"accounts[1].name: \"a b\" is not a valid name: use letters, digits, '-', '_' or '.' (at most 63)",
 			"accounts[1].role_arn: not an IAM role ARN: \"arn:aws:iam::123456789012:user/x\" (arn:aws:iam::123456789012:role/dxwatch)",
 			"accounts[2].role_arn: role arn:aws:iam::222222222222:role/dxwatch is in account 222222222222, account_id says 111111111111",
 			"accounts[3].name: account name \"p\" is used twice",

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -153,8 +152,6 @@ func DefaultConfig() Config {
 	return Config{}
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
-
 func (p PeerConfig) port() int {
 	if p.Port == 0 {
 		return DefaultPort
@@ -211,8 +208,8 @@ func (c Config) Validate(site probes.Site) error {
 		switch {
 		case p.Name == "":
 			ps.Addf(at("name"), "missing: name the edge router (it labels metrics), e.g. \"edge1\"")
-		case !nameRE.MatchString(p.Name):
-			ps.Addf(at("name"), "%q is not a valid name: use letters, digits, '_', '.', '-' (at most 63)", p.Name)
+		case !probes.ValidName(p.Name):
+			ps.Addf(at("name"), "%q is not a valid name: %s", p.Name, probes.NameRule)
 		default:
 			if j, ok := names[p.Name]; ok {
 				ps.Addf(at("name"), "%q is already the name of peers[%d]", p.Name, j)

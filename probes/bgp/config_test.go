@@ -51,7 +51,7 @@ func TestValidate(t *testing.T) {
 			"peers[1].passive: a passive peer needs listen_port (e.g. 179): with listen_port 0 dxwatch opens no listener",
 			"peers[1].hold_time: hold_time 1.5s is below the minimum 3s",
 			"peers[1].md5_key: an inline MD5 key is not allowed: put the key in a file (md5_key_file) or an environment variable (md5_key_env)",
-			`peers[2].name: "bad name" is not a valid name: use letters, digits, '_', '.', '-' (at most 63)`,
+			`peers[2].name: "bad name" is not a valid name: use letters, digits, '-', '_' or '.' (at most 63)`,
 			"peers[2].address: 192.0.2.1 is already the address of peers[0]",
 			"peers[2].hold_time: hold_time 27h46m40s is above the maximum 65535s",
 			"peers[2].md5_key_file: both md5_key_file and md5_key_env are set: keep one",

@@ -2,7 +2,6 @@ package bgp
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -266,13 +265,5 @@ func (p *Probe) APIPath() string { return "/api/routes" }
 
 // ServeHTTP serves the per-link view as JSON.
 func (p *Probe) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		rw.Header().Set("Allow", "GET, HEAD")
-		http.Error(rw, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	rw.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(rw)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(p.view.Load().routes)
+	probes.ServeJSON(rw, req, func() any { return p.view.Load().routes })
 }

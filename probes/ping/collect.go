@@ -1,6 +1,7 @@
 package ping
 
 import (
+	"github.com/dxwatch/dxwatch/probes"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,14 +26,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		t.mu.Lock()
 		up, jitter := t.tr.up, t.tr.jitter.value()
 		t.mu.Unlock()
-		ch <- prometheus.MustNewConstMetric(p.upDesc, prometheus.GaugeValue, boolFloat(up), t.spec.name)
+		ch <- prometheus.MustNewConstMetric(p.upDesc, prometheus.GaugeValue, probes.BoolFloat(up), t.spec.name)
 		ch <- prometheus.MustNewConstMetric(p.jitterDesc, prometheus.GaugeValue, jitter.Seconds(), t.spec.name)
 	}
-}
-
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -363,20 +362,13 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, l := range p.deps.Site.Links {
 			ch <- prometheus.MustNewConstMetric(pathLinkDesc, prometheus.GaugeValue,
-				boolFloat(slices.Contains(path.Links, l.Name)), t.Name, l.Name)
+				probes.BoolFloat(slices.Contains(path.Links, l.Name)), t.Name, l.Name)
 		}
 		ch <- prometheus.MustNewConstMetric(hopsDesc, prometheus.GaugeValue, float64(len(path.Hops)), t.Name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, path.Duration.Seconds(), t.Name)
-		ch <- prometheus.MustNewConstMetric(reachedDesc, prometheus.GaugeValue, boolFloat(path.Reached), t.Name)
+		ch <- prometheus.MustNewConstMetric(reachedDesc, prometheus.GaugeValue, probes.BoolFloat(path.Reached), t.Name)
 	}
 	p.changes.Collect(ch)
-}
-
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Paths returns a copy of the latest path of every target traced so far, in
@@ -398,18 +390,12 @@ func (p *Probe) APIPath() string { return "/api/paths" }
 
 // ServeHTTP implements probes.APIHandler: the latest paths as JSON.
 func (p *Probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(struct {
-		Probe string `json:"probe"`
-		Paths []Path `json:"paths"`
-	}{p.name, p.Paths()})
+	probes.ServeJSON(w, r, func() any {
+		return struct {
+			Probe string `json:"probe"`
+			Paths []Path `json:"paths"`
+		}{p.name, p.Paths()}
+	})
 }
 
 var (
