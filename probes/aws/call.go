@@ -22,6 +22,23 @@ type attemptsKey struct{}
 type attemptCounter struct {
 	action string
 	n      atomic.Int32
+	mu     sync.Mutex
+	last   error // the last attempt's error
+}
+
+func (ac *attemptCounter) attempted(err error) {
+	ac.n.Add(1)
+	if err != nil {
+		ac.mu.Lock()
+		ac.last = err
+		ac.mu.Unlock()
+	}
+}
+
+func (ac *attemptCounter) lastErr() error {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	return ac.last
 }
 
 // call runs one API call within the poll's budget and records its
@@ -42,7 +59,7 @@ func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn
 	if err == nil {
 		return nil
 	}
-	f := failure{key: k, action: action, kind: classify(err), attempts: int(ac.n.Load()), elapsed: time.Since(start), err: err}
+	f := failure{key: k, action: action, kind: classify(err), attempts: int(ac.n.Load()), elapsed: time.Since(start), err: err, last: ac.lastErr()}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && ctx.Err() != context.Canceled {
 		err = fmt.Errorf("%s: %w (aws.timeout %s): %w", action, errBudget, p.cfg.Timeout, err)
 		f.err, f.kind = err, kindUnavailable

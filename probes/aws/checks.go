@@ -132,6 +132,7 @@ func (c *checker) api(k tkey, a AccountConfig) {
 		return
 	}
 	var denied, auth, down, other []string
+	unreachable := false
 	var authErr error
 	seen := map[string]bool{}
 	for _, f := range t.failures {
@@ -148,6 +149,7 @@ func (c *checker) api(k tkey, a AccountConfig) {
 			authErr = f.err
 		case kindUnavailable:
 			down = append(down, strings.TrimPrefix(reason, "AWS API unavailable: "))
+			unreachable = unreachable || f.unreachable()
 		default:
 			other = append(other, reason)
 		}
@@ -162,7 +164,11 @@ func (c *checker) api(k tkey, a AccountConfig) {
 		reasons = append(reasons, fmt.Sprintf("the credentials do not work (%s: %s)", strings.Join(auth, ", "), orDefault(errorCode(authErr), "no credentials")))
 		fixes = append(fixes, credentialsFix(a, authErr))
 	}
-	if len(down) > 0 {
+	switch {
+	case unreachable:
+		reasons = append(reasons, "AWS API unreachable: "+strings.Join(down, "; "))
+		fixes = append(fixes, unreachableFix(k.region))
+	case len(down) > 0:
 		reasons = append(reasons, "AWS API unavailable: "+strings.Join(down, "; "))
 		fixes = append(fixes, fmt.Sprintf("nothing to change in dxwatch: throttling and server errors are retried with adaptive backoff; the daemon (dxwatch run) polls again within %s and keeps the last known values meanwhile, a one-shot run (verify) is to be run again later; if it persists, check the AWS Health Dashboard and the network path to the AWS endpoints", c.cfg.PollInterval))
 	}

@@ -212,8 +212,14 @@ func (f failure) describe(who string) (reason, fix string) {
 			attempts = "1 attempt"
 		}
 		cause := unavailableCause(f.err)
+		if f.unreachable() {
+			cause = "the endpoint could not be reached (" + netCause(f.err) + ")"
+		}
 		if errors.Is(f.err, errBudget) {
 			cause = "the poll's budget (aws.timeout) ran out"
+			if f.last != nil && f.unreachable() {
+				cause += "; the last attempt: " + netCause(f.last)
+			}
 			if f.attempts == 0 {
 				return fmt.Sprintf("AWS API unavailable: %s not tried: %s", f.action, cause), ""
 			}
@@ -222,4 +228,33 @@ func (f failure) describe(who string) (reason, fix string) {
 			f.action, attempts, f.elapsed.Round(10*time.Millisecond), cause), ""
 	}
 	return fmt.Sprintf("%s failed: %v", f.action, f.err), ""
+}
+
+// unreachable says whether the call failed because the host could not
+// reach the endpoint (no route, refused, no DNS answer), itself or in its
+// last attempt before the budget ran out.
+func (f failure) unreachable() bool {
+	return resultClass(f.err) == "unreachable" || (errors.Is(f.err, errBudget) && f.last != nil && resultClass(f.last) == "unreachable")
+}
+
+// netCause is the socket's or the resolver's own words for a network
+// error: "lookup sts.eu-central-1.amazonaws.com: no such host", "connect:
+// network is unreachable".
+func netCause(err error) string {
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return "DNS lookup of " + de.Name + ": " + de.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + oe.Err.Error()
+	}
+	return err.Error()
+}
+
+// unreachableFix is the fix when the host cannot reach the AWS endpoints
+// of region.
+func unreachableFix(region string) string {
+	return fmt.Sprintf("dxwatch's host cannot reach the AWS API endpoints of %s (directconnect.%s.amazonaws.com, ec2.%s.amazonaws.com and sts.%s.amazonaws.com, TCP 443): "+
+		"give it DNS and a route to them, an HTTPS proxy (HTTPS_PROXY), or VPC interface endpoints (AWS_ENDPOINT_URL_DIRECT_CONNECT, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS)", region, region, region, region)
 }

@@ -288,8 +288,9 @@ func TestSTSDownNoAccountHint(t *testing.T) {
 }
 
 // TestUnreachableEndpoint: nothing listens at the endpoint; every call is
-// "AWS API unavailable ... could not be reached", never a credentials
-// problem.
+// "AWS API unavailable ... could not be reached" with the socket's words,
+// never a credentials problem, and the fix is the host's path to the
+// endpoints, not waiting.
 func TestUnreachableEndpoint(t *testing.T) {
 	p, _ := testProbe(t, labConfig(), labSite(), "http://127.0.0.1:1")
 	p.maxAttempts = 1
@@ -297,9 +298,12 @@ func TestUnreachableEndpoint(t *testing.T) {
 		t.Fatal("Poll succeeded")
 	}
 	checkWants(t, p.Checks(), []want{
-		{"aws.account.default", probes.Skip, []string{"AWS API unavailable: sts:GetCallerIdentity failed after 1 attempt", "the endpoint could not be reached"}},
-		{"aws.api.default.us-east-1", probes.Fail, []string{"directconnect:DescribeConnections failed after 1 attempt", "the endpoint could not be reached"}},
+		{"aws.account.default", probes.Skip, []string{"AWS API unavailable: sts:GetCallerIdentity failed after 1 attempt", "the endpoint could not be reached (dial: connect: connection refused)"}},
+		{"aws.api.default.us-east-1", probes.Fail, []string{"AWS API unreachable: ", "directconnect:DescribeConnections failed after 1 attempt", "the endpoint could not be reached"}},
 	})
+	if c := checksByName(p.Checks())["aws.api.default.us-east-1"]; !strings.Contains(c.Fix, "dxwatch's host cannot reach the AWS API endpoints of us-east-1") || strings.Contains(c.Fix, "nothing to change") {
+		t.Errorf("aws.api fix %q: want the path to the endpoints", c.Fix)
+	}
 	for _, c := range p.Checks() {
 		if strings.Contains(strings.ToLower(c.Reason+c.Fix), "credential") {
 			t.Errorf("%s gives credentials advice: %s (fix: %s)", c.Name, c.Reason, c.Fix)

@@ -122,7 +122,7 @@ func (p *Probe) countCalls(stack *middleware.Stack) error {
 			}
 			p.apiCalls.WithLabelValues(action, class).Inc()
 			if ac, ok := ctx.Value(attemptsKey{}).(*attemptCounter); ok && ac.action == action {
-				ac.n.Add(1)
+				ac.attempted(err)
 			}
 			return out, md, err
 		}), "Retry", middleware.After)

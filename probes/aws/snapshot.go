@@ -27,6 +27,9 @@ type failure struct {
 	attempts int
 	elapsed  time.Duration
 	err      error
+	// last is the last attempt's error: when the budget ran out, it says
+	// why the attempts before failed.
+	last error
 }
 
 type targetState struct {

@@ -48,14 +48,21 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 		default:
 			st := probes.Fail
 			reason := fmt.Sprintf("session with %s (%s) is %s", pr.cfg.Name, pr.addr, pr.state)
-			if !pr.everUp && now.Sub(p.started) < connectGrace {
+			if !pr.everUp && now.Sub(p.started) < connectGrace && pr.connErr == "" {
 				st = probes.Warn
 				reason += " (still connecting)"
 			}
-			if pr.reason != "" {
+			fix := sessionFix(p.cfg, pr.cfg)
+			switch {
+			case pr.connErr != "":
+				reason += "; dxwatch cannot open its TCP connection: " + pr.connErr
+				if f := connectFix(pr.cfg, pr.connErr); f != "" {
+					fix = f
+				}
+			case pr.reason != "":
 				reason += "; last error: " + pr.reason
 			}
-			add(name, "", st, reason, sessionFix(p.cfg, pr.cfg))
+			add(name, "", st, reason, fix)
 		}
 	}
 	// The Direct Connect sessions themselves, from BMP.

@@ -46,8 +46,10 @@ type Probe struct {
 	// of peer i; the worker then rebuilds the peer's paths from GoBGP.
 	resync     []atomic.Bool
 	peerResync atomic.Bool
-	bmpErrors  atomic.Uint64
-	bmpAddr    atomic.Pointer[net.TCPAddr]
+	// connWatch is set while a peer dxwatch connects to is down (gobgpLog).
+	connWatch atomic.Bool
+	bmpErrors atomic.Uint64
+	bmpAddr   atomic.Pointer[net.TCPAddr]
 	// bmpAllowed are the sources the BMP station accepts (bmp.routers or
 	// the peers' addresses); the others are refused and counted.
 	bmpAllowed []netip.Prefix
@@ -95,6 +97,7 @@ const (
 	evEOR
 	evPeer
 	evBMP
+	evConnect
 )
 
 type event struct {
@@ -106,6 +109,9 @@ type event struct {
 	eor   *apiutil.Path
 	state *apiutil.WatchEventMessage_PeerEvent
 	bmp   *bmpEvent
+	// addr and cause are a failed TCP connection to a peer (evConnect).
+	addr  netip.Addr
+	cause string
 }
 
 // enqueue hands an event to the worker without blocking; a full queue
@@ -130,6 +136,7 @@ type peerRun struct {
 	everUp   bool
 	since    time.Time
 	reason   string
+	connErr  string // why the last TCP connection to the peer failed, while down
 	flaps    uint64
 	gen      uint64
 	cancel   context.CancelFunc
@@ -228,7 +235,14 @@ func (w *worker) startBGP() (func(), error) {
 	p := w.p
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
-	s := server.NewBgpServer(server.LoggerOption(p.log.With("component", "gobgp"), level))
+	glog := slog.New(&gobgpLog{
+		next:  p.log.With("component", "gobgp").Handler(),
+		watch: &p.connWatch,
+		report: func(a netip.Addr, cause string, t time.Time) {
+			p.enqueue(event{kind: evConnect, addr: a, cause: cause, t: t})
+		},
+	})
+	s := server.NewBgpServer(server.LoggerOption(glog, level))
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -292,6 +306,7 @@ func (w *worker) startBGP() (func(), error) {
 		pr.src = w.s.addSource(&source{kind: srcBGP, name: pc.Name, addr: pr.addr, link: -1, active: true})
 		w.s.peerStats = append(w.s.peerStats, srcStats{})
 		w.peers = append(w.peers, pr)
+		w.watchConnects()
 		if err := w.watchPeer(i, false); err != nil {
 			stop()
 			return nil, err
@@ -425,6 +440,11 @@ func (w *worker) handle(ev event) {
 		w.peerEvent(ev.state, ev.t)
 	case evBMP:
 		w.bmpEvent(ev.bmp)
+	case evConnect:
+		if i := w.peerByAddr(ev.addr); i >= 0 && !w.peers[i].up && w.peers[i].connErr != ev.cause {
+			w.peers[i].connErr = ev.cause
+			w.dirty = true
+		}
 	}
 }
 
@@ -540,8 +560,10 @@ func (w *worker) setPeerState(i int, state, reason string, t time.Time) {
 	}
 	pr.up = up
 	pr.since = t
+	w.watchConnects()
 	if up {
 		pr.everUp = true
+		pr.connErr = ""
 	} else {
 		// Cleared when the session goes down, not when it comes up: the
 		// new session's End-of-RIB comes through another GoBGP watcher
@@ -563,6 +585,16 @@ func (w *worker) setPeerState(i int, state, reason string, t time.Time) {
 		w.p.log.Info("bgp session established", "peer", pr.cfg.Name, "address", pr.addr.String())
 	}
 	w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: pr.cfg.Name, Up: up, Detail: detail})
+}
+
+// watchConnects has GoBGP's connect failures caught while a peer that
+// dxwatch connects to is down, and only then.
+func (w *worker) watchConnects() {
+	down := false
+	for _, pr := range w.peers {
+		down = down || (!pr.up && !pr.cfg.Passive)
+	}
+	w.p.connWatch.Store(down)
 }
 
 // resyncPending rebuilds the peers whose events were dropped: their paths

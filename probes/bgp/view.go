@@ -164,7 +164,7 @@ func (w *worker) publish(now time.Time) {
 	for i, pr := range w.peers {
 		r.Peers = append(r.Peers, PeerView{
 			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), State: pr.state, Up: pr.up,
-			Since: timePtr(pr.since), LastError: pr.reason, Flaps: pr.flaps,
+			Since: timePtr(pr.since), LastError: pr.lastError(), Flaps: pr.flaps,
 			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals, EndOfRIB: pr.up && pr.eorSeen,
 		})
 	}
