@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/internal/readme"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
@@ -38,7 +39,6 @@ bgp:
   bmp:
     listen_address: 127.0.0.1:0
 `
-
 
 // startFullAgent runs an agent with fullConfig (every probe section) and the
 // event history on disk, the AWS section served by the fake AWS, and waits
@@ -264,42 +264,16 @@ func renderMetricsDoc(t *testing.T, described map[string]family, root string) []
 			b.WriteString("\nPlus the Go runtime and process metrics (`go_*`, `process_*`).\n")
 		}
 		if p.dir != "" {
-			if notes := readmeNotes(t, filepath.Join(root, p.dir, "README.md"), "Metrics"); notes != "" {
+			notes, err := readme.Notes(filepath.Join(root, p.dir, "README.md"), "Metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if notes != "" {
 				b.WriteString("\n" + notes + "\n")
 			}
 		}
 	}
 	return []byte(b.String())
-}
-
-// readmeNotes returns the prose of a README's "## <section>" section: its
-// tables left out (the generated docs render those from the code), its
-// headings one level down.
-func readmeNotes(t *testing.T, path, section string) string {
-	t.Helper()
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	in := false
-	for _, line := range strings.Split(string(text), "\n") {
-		if strings.HasPrefix(line, "## ") {
-			in = strings.HasPrefix(line, "## "+section)
-			continue
-		}
-		if !in || strings.HasPrefix(line, "|") {
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			line = "#" + line
-		}
-		if line == "" && (len(lines) == 0 || lines[len(lines)-1] == "") {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // TestMetricsDoc renders docs/metrics.md from the agent's collectors (every
