@@ -259,40 +259,44 @@ func (r *docRenderer) typeDoc(t *testing.T, typ reflect.Type) typeDoc {
 		return td
 	}
 	dir := filepath.Join(r.root, strings.TrimPrefix(strings.TrimPrefix(typ.PkgPath(), modulePath), "/"))
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ParseComments)
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	td := typeDoc{fields: map[string]string{}}
 	found := false
-	for _, pkg := range pkgs {
-		for _, file := range pkg.Files {
-			for _, decl := range file.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.TYPE {
+	fset := token.NewFileSet()
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range file.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok || ts.Name.Name != typ.Name() {
 					continue
 				}
-				for _, spec := range gd.Specs {
-					ts := spec.(*ast.TypeSpec)
-					st, ok := ts.Type.(*ast.StructType)
-					if !ok || ts.Name.Name != typ.Name() {
-						continue
+				found = true
+				td.doc = gd.Doc.Text()
+				if ts.Doc != nil {
+					td.doc = ts.Doc.Text()
+				}
+				for _, f := range st.Fields.List {
+					text := f.Doc.Text()
+					if text == "" {
+						text = f.Comment.Text()
 					}
-					found = true
-					td.doc = gd.Doc.Text()
-					if ts.Doc != nil {
-						td.doc = ts.Doc.Text()
-					}
-					for _, f := range st.Fields.List {
-						text := f.Doc.Text()
-						if text == "" {
-							text = f.Comment.Text()
-						}
-						for _, n := range f.Names {
-							td.fields[n.Name] = strings.TrimSpace(text)
-						}
+					for _, n := range f.Names {
+						td.fields[n.Name] = strings.TrimSpace(text)
 					}
 				}
 			}
