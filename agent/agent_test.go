@@ -404,25 +404,3 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
-
-// TestMetricsDocumented wants every dxwatch_ metric family the agent
-// exports in docs/metrics.md (scripts/metrics-doc.py builds it).
-func TestMetricsDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../docs/metrics.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, base, _ := startAgent(t, goodConfig, "")
-	c := &http.Client{Timeout: 5 * time.Second}
-	defer c.CloseIdleConnections()
-	_, body := get(t, c, "GET", base+"/metrics")
-	for _, line := range strings.Split(body, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 || f[0] != "#" || f[1] != "TYPE" || !strings.HasPrefix(f[2], "dxwatch_") {
-			continue
-		}
-		if !strings.Contains(string(doc), "`"+f[2]) {
-			t.Errorf("%s is exported but not in docs/metrics.md", f[2])
-		}
-	}
-}

@@ -14,16 +14,32 @@ import (
 // Config is the whole dxwatch configuration file. The probe kinds are
 // listed here, once: each section's type comes from the probe's package.
 type Config struct {
-	Site    string         `yaml:"site"`
-	Links   []LinkConfig   `yaml:"links"`
+	// Site is the site's name (required): letters, digits, -, _ and ".".
+	// Deployments also put it on every series as a target label.
+	Site string `yaml:"site"`
+	// Links are the Direct Connect links (required, one to eight; two for
+	// redundancy).
+	Links []LinkConfig `yaml:"links"`
+	// Targets are the VPC instances probed end to end.
 	Targets []TargetConfig `yaml:"targets"`
-	Routing RoutingConfig  `yaml:"routing"`
+	// Routing is the routing intent dxwatch checks the observed routing
+	// against.
+	Routing RoutingConfig `yaml:"routing"`
 
 	// The probe kinds, one section each.
-	Ping  ping.Config  `yaml:"ping"`
+
+	// Ping is the ICMP echo probe of the targets and of each link's Amazon
+	// address.
+	Ping ping.Config `yaml:"ping"`
+	// Trace is the traceroute probe that tells which link the traffic to
+	// the targets crosses.
 	Trace trace.Config `yaml:"trace"`
-	BGP   bgp.Config   `yaml:"bgp"`
-	AWS   aws.Config   `yaml:"aws"`
+	// BGP is the BGP feed from the edge router(s) and the BMP station; the
+	// bgp probe runs only when the section has peers or a BMP station.
+	BGP bgp.Config `yaml:"bgp"`
+	// AWS is the poll of the Direct Connect and EC2 APIs; the aws probe runs
+	// only when the file has the section.
+	AWS aws.Config `yaml:"aws"`
 
 	// Health tunes the engine that fuses the evidence into link state.
 	Health health.Config `yaml:"health"`
@@ -34,34 +50,74 @@ type Config struct {
 }
 
 // LinkConfig describes one Direct Connect link.
+//
+// Rules checked: the two peer addresses are of the same family, in the same
+// subnet (a /30 or /31, or /29, for IPv4; /125 for IPv6), not the network or
+// broadcast address of a /30; each link's Amazon address is unique. A
+// `probe_source` is a unicast address, unique across links, of the family of
+// the link's Amazon address, and outside every link's peering subnet.
 type LinkConfig struct {
-	Name            string `yaml:"name"`
-	Role            string `yaml:"role"`
-	ConnectionID    string `yaml:"connection_id"`
-	VIFID           string `yaml:"vif_id"`
+	// Name is unique (required) and becomes the link label (primary,
+	// secondary).
+	Name string `yaml:"name"`
+	// Role is `primary` or `secondary` (required); in active_passive mode
+	// exactly one link is primary.
+	Role string `yaml:"role"`
+	// ConnectionID is the connection (dxcon-…, or dxlag-… for a LAG); for
+	// a hosted connection, the ID in your account. Needed for the AWS
+	// checks.
+	ConnectionID string `yaml:"connection_id"`
+	// VIFID is the virtual interface on it (dxvif-…). Needed for the AWS
+	// checks.
+	VIFID string `yaml:"vif_id"`
+	// CustomerAddress is your router's BGP peer address in CIDR form
+	// (required; "your router peer IP", Pureport's "Pureport IP"), e.g.
+	// 169.254.10.2/30.
 	CustomerAddress string `yaml:"customer_address"`
-	AmazonAddress   string `yaml:"amazon_address"`
-	VLAN            int    `yaml:"vlan"`
-	// ProbeSource is an address on the agent's host that the edge router
-	// advertises as a /32 (/128) over this link only: the link's pinned
-	// echoes are sent from it so that AWS returns their replies over this
-	// link. Optional.
+	// AmazonAddress is Amazon's BGP peer address in CIDR form (required;
+	// "Amazon router peer IP", Pureport's "Remote IP"). Routes whose next
+	// hop is this address, and traceroute hops equal to it, belong to this
+	// link.
+	AmazonAddress string `yaml:"amazon_address"`
+	// VLAN is the VIF's VLAN, 1-4094 (required), unique per connection.
+	VLAN int `yaml:"vlan"`
+	// ProbeSource is an IP address (no prefix length) on the agent's host
+	// that the edge router advertises as a /32 (/128) over this link only:
+	// the link's pinned echoes to its Amazon address are sent from it, so
+	// AWS returns their replies over this link and the link is observed on
+	// its own even while another link fails. See probe-sources.md for the
+	// edge configuration.
 	ProbeSource string `yaml:"probe_source"`
 }
 
 // TargetConfig describes one VPC instance probed end to end.
 type TargetConfig struct {
-	Name    string `yaml:"name"`
+	// Name is unique (required) and becomes the target label.
+	Name string `yaml:"name"`
+	// Address is a VPC instance's private address, an IP address or a DNS
+	// name (required); names are resolved again while running.
 	Address string `yaml:"address"`
-	VPCID   string `yaml:"vpc_id"`
+	// VPCID is the VPC (vpc-…), used by the AWS checks to find its route
+	// tables.
+	VPCID string `yaml:"vpc_id"`
 }
 
 // RoutingConfig is the routing intent.
 type RoutingConfig struct {
-	Mode             string   `yaml:"mode"`
-	Primary          string   `yaml:"primary"`
+	// Mode is `active_passive` or `active_active`. Active/passive: all traffic
+	// on the primary, the secondary a backup (AS_PATH prepend or 7224:7x00
+	// local-preference communities). Active/active: both links carry
+	// traffic (BGP multipath, AWS's default).
+	Mode string `yaml:"mode"`
+	// Primary is the name of the link that must be preferred in
+	// active/passive mode; empty means the link with role primary.
+	Primary string `yaml:"primary"`
+	// ExpectedPrefixes are the VPC prefixes (CIDR) that must arrive over
+	// every link.
 	ExpectedPrefixes []string `yaml:"expected_prefixes"`
-	AmazonASN        uint32   `yaml:"amazon_asn"`
+	// AmazonASN is the Amazon side ASN of the Direct Connect / virtual
+	// private gateway (64512-65534 or 4200000000-4294967294).
+	AmazonASN uint32 `yaml:"amazon_asn"`
 }
 
 // Default returns the configuration with every default set.

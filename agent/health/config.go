@@ -50,10 +50,15 @@ type Config struct {
 // source's evidence never goes stale: right for BGP, whose feed reports
 // changes only and whose state holds until the next change.
 type StaleAfter struct {
-	Ping  time.Duration `yaml:"ping"`
+	// Ping is how old the latest echo result may be.
+	Ping time.Duration `yaml:"ping"`
+	// Trace is how old the latest trace may be.
 	Trace time.Duration `yaml:"trace"`
-	BGP   time.Duration `yaml:"bgp"`
-	AWS   time.Duration `yaml:"aws"`
+	// BGP is how old the BGP feed's state may be; 0, the default: never
+	// stale, the feed reports changes only.
+	BGP time.Duration `yaml:"bgp"`
+	// AWS is how old the latest AWS poll may be.
+	AWS time.Duration `yaml:"aws"`
 }
 
 // DefaultConfig returns the defaults the agent decodes the YAML on top of.

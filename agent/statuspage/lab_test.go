@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +19,6 @@ import (
 
 	"github.com/dxwatch/dxwatch/internal/syncbuf"
 
-	"github.com/dxwatch/dxwatch/agent/config"
-	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/lab"
 )
 
@@ -86,6 +85,11 @@ type labStatus struct {
 	ActiveKnown bool     `json:"active_known"`
 }
 
+// TestLabStatusPage follows the page the agent serves through a cut of the
+// primary link: primary active before, the failover event and the secondary
+// active after, without a reload. The lab's configuration has the BGP feed,
+// so the agent knows the active link from the start; a page the agent does
+// not serve, or an active link it never learns, fails the test.
 func TestLabStatusPage(t *testing.T) {
 	chromiumPath(t)
 	l := lab.ForTest(t, lab.Options{})
@@ -94,76 +98,48 @@ func TestLabStatusPage(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.Transport = client.Transport
 
-	// The browser runs on the host and loads 127.0.0.1 only: a front on
-	// 127.0.0.1 forwards to the agent inside the lab (as `dxlab forward`
-	// does). When this dxwatch build does not serve the page at / yet, the
-	// front serves it itself and forwards only the API, which is also what
-	// a reverse proxy in front of the agent looks like.
 	res, err := client.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	agentServesPage := bytes.Contains(body, []byte("data-dxwatch-statuspage"))
-	cfg, err := config.Load(filepath.Join(repoRoot(t), "lab", "dxwatch.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("data-dxwatch-statuspage")) {
+		t.Fatalf("GET / of the agent: status %d, no status page (data-dxwatch-statuspage) in %q", res.StatusCode, tail(string(body), 300))
 	}
-	local := statuspage.Handler(statuspage.Options{Site: cfg.Topology})
+	// The browser runs on the host and loads 127.0.0.1 only: a front on
+	// 127.0.0.1 forwards everything to the agent inside the lab, as
+	// `dxlab forward` does.
 	var pages atomic.Int32
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			pages.Add(1)
 		}
-		if agentServesPage || (strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != statuspage.SitePath) {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		local.ServeHTTP(w, r)
+		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
-	t.Logf("agent serves the page itself: %v", agentServesPage)
 
-	status := func() labStatus {
-		var s labStatus
-		res, err := client.Get(base + "/api/status")
-		if err != nil {
-			return s
-		}
-		defer res.Body.Close()
-		_ = json.NewDecoder(res.Body).Decode(&s)
-		return s
-	}
-	// Without a trace or BGP feed the agent cannot tell which of two
-	// healthy links carries the traffic; it knows after the cut (the only
-	// link up while the targets answer). Then the page is checked for
-	// what the agent can say, and the test reports what it could not check.
-	known := false
-	deadline := time.Now().Add(30 * time.Second)
-	for s := status(); ; s = status() {
-		if s.ActiveKnown && strings.Join(s.Active, ",") == lab.LinkPrimary {
-			known = true
+	// The BGP feed from the edge tells which link carries the traffic:
+	// the primary, before the cut.
+	var s labStatus
+	var lastErr error
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s, lastErr = labStatusOf(client, base)
+		if lastErr == nil && s.ActiveKnown && strings.Join(s.Active, ",") == lab.LinkPrimary {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Logf("dxwatch does not know which link is active before the cut (active_known %v, active %v): "+
-				"it needs the trace or bgp probe wired into the agent", s.ActiveKnown, s.Active)
-			break
+			t.Fatalf("after 60 s the agent does not know the primary as the active link (active_known %v, active %v, last error %v)",
+				s.ActiveKnown, s.Active, lastErr)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 
 	b := startBrowser(t, 1280, 900, false)
 	b.navigate(front.URL + "/")
-	if known {
-		b.waitFor(`document.querySelector('svg.site g[data-link=primary][data-active=true]') &&
-			document.getElementById('summary').dataset.active === 'primary'`, pageView, 30*time.Second)
-	} else {
-		b.waitFor(`document.querySelector('svg.site g[data-link=primary][data-state=up]') &&
-			document.querySelector('svg.site g[data-link=secondary][data-state=up]') &&
-			document.getElementById('summary').textContent.includes('not known')`, pageView, 30*time.Second)
-	}
+	b.waitFor(`document.querySelector('svg.site g[data-link=primary][data-active=true]') &&
+		document.getElementById('summary').dataset.active === 'primary'`, pageView, 30*time.Second)
 	var marker bool
 	_ = b.eval(t.Context(), `window.dxwatchMarker = true`, &marker)
 	b.screenshot("lab-1-before-cut")
@@ -171,13 +147,10 @@ func TestLabStatusPage(t *testing.T) {
 	if err := l.Cut(lab.LinkPrimary, false); err != nil {
 		t.Fatal(err)
 	}
-	after := `document.querySelector('svg.site g[data-link=secondary][data-active=true]') &&
+	b.waitFor(`document.querySelector('svg.site g[data-link=secondary][data-active=true]') &&
 		document.querySelector('svg.site g[data-link=primary][data-state=down]') &&
-		document.getElementById('summary').dataset.active === 'secondary'`
-	if known {
-		after += ` && document.querySelector('#events li[data-kind=failover][data-from=primary][data-to=secondary]')`
-	}
-	b.waitFor(after, pageView, 60*time.Second)
+		document.getElementById('summary').dataset.active === 'secondary' &&
+		document.querySelector('#events li[data-kind=failover][data-from=primary][data-to=secondary]')`, pageView, 60*time.Second)
 	b.screenshot("lab-2-secondary-active")
 	var head string
 	_ = b.eval(t.Context(), `(document.querySelector('#events li[data-kind=failover] .ev-head') || {}).textContent || ''`, &head)
@@ -195,8 +168,18 @@ func TestLabStatusPage(t *testing.T) {
 	if bl := b.blockedURLs(); len(bl) > 0 {
 		t.Errorf("the page tried to load URLs outside 127.0.0.1: %q", bl)
 	}
-	if !known {
-		t.Skip("checked: the page followed the agent live through the cut, secondary active without a reload; " +
-			"not checked: primary active before the cut and the failover event, which need the agent to know the active link (trace or bgp probe)")
+}
+
+// labStatusOf reads the agent's /api/status.
+func labStatusOf(c *http.Client, base string) (labStatus, error) {
+	var s labStatus
+	res, err := c.Get(base + "/api/status")
+	if err != nil {
+		return s, err
 	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("GET /api/status: %s", res.Status)
+	}
+	return s, json.NewDecoder(res.Body).Decode(&s)
 }

@@ -32,7 +32,9 @@ type Config struct {
 	Links []LinkConfig `yaml:"links"`
 	// PollInterval between polls of the AWS API (± 10% jitter).
 	PollInterval time.Duration `yaml:"poll_interval"`
-	// Timeout of one API call, retries included.
+	// Timeout is the budget of one poll, every call and retry included (an
+	// attempt without an answer is abandoned after a third of it, at least
+	// 1 s, and retried).
 	Timeout time.Duration `yaml:"timeout"`
 }
 

@@ -65,15 +65,25 @@ type Config struct {
 
 // Override holds per-target settings; unset fields inherit the section's.
 type Override struct {
-	Interval   *time.Duration `yaml:"interval"`
-	Timeout    *time.Duration `yaml:"timeout"`
+	// Interval overrides the section's interval for the target.
+	Interval *time.Duration `yaml:"interval"`
+	// Timeout overrides the section's timeout for the target.
+	Timeout *time.Duration `yaml:"timeout"`
+	// MinTimeout overrides the section's min_timeout for the target.
 	MinTimeout *time.Duration `yaml:"min_timeout"`
-	Size       *int           `yaml:"size"`
-	DSCP       *int           `yaml:"dscp"`
-	TTL        *int           `yaml:"ttl"`
-	Source     *string        `yaml:"source"`
-	Interface  *string        `yaml:"interface"`
-	DownAfter  *int           `yaml:"down_after"`
+	// Size overrides the section's size for the target.
+	Size *int `yaml:"size"`
+	// DSCP overrides the section's dscp for the target.
+	DSCP *int `yaml:"dscp"`
+	// TTL overrides the section's ttl for the target.
+	TTL *int `yaml:"ttl"`
+	// Source overrides the section's source for the target (e.g. an IPv6
+	// source for an IPv6 target).
+	Source *string `yaml:"source"`
+	// Interface overrides the section's interface for the target.
+	Interface *string `yaml:"interface"`
+	// DownAfter overrides the section's down_after for the target.
+	DownAfter *int `yaml:"down_after"`
 }
 
 // DefaultConfig returns the section with every default set.

@@ -64,7 +64,11 @@ type Config struct {
 // source address: Burst errors at once, then one per Interval (Linux:
 // burst 6, icmp_ratelimit 1s). Interval 0 turns pacing off.
 type Pacing struct {
-	Burst    int           `yaml:"burst"`
+	// Burst is the number of ICMP errors a router sends at once per source
+	// (Linux: 6).
+	Burst int `yaml:"burst"`
+	// Interval is the time a router takes to earn one more error (Linux
+	// icmp_ratelimit: 1s); 0 turns pacing off.
 	Interval time.Duration `yaml:"interval"`
 }
 
