@@ -85,7 +85,7 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 		lastSuccess: map[tkey]time.Time{},
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dxwatch_aws_api_calls_total",
-			Help: "AWS API call attempts by IAM action and result (success, throttled, denied, server_error, timeout, malformed, error).",
+			Help: "AWS API call attempts by IAM action and result (success, throttled, denied, auth, server_error, timeout, malformed, unreachable, error).",
 		}, []string{"operation", "result"}),
 	}
 	for _, w := range cfg.Warnings() {
