@@ -509,8 +509,8 @@ func TestAlertRules(t *testing.T) {
 						t.Errorf("for %q: %v", r.For, err)
 					}
 				}
-				if s := r.Labels["severity"]; s != "critical" && s != "warning" {
-					t.Errorf("severity %q, want critical or warning", s)
+				if s := r.Labels["severity"]; s != "critical" && s != "warning" && s != "info" {
+					t.Errorf("severity %q, want critical (pages), warning (working hours) or info (the record)", s)
 				}
 				for _, k := range []string{"summary", "description", "runbook_url"} {
 					if r.Annotations[k] == "" {

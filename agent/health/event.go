@@ -42,9 +42,9 @@ const (
 
 // Directions of a failover.
 const (
-	DirectionFailover = "failover" // away from the primary
-	DirectionFailback = "failback" // back to the primary
-	DirectionChange   = "change"   // neither (active/active, no primary)
+	DirectionFailover = "failover" // away from the primary, or from a link that carried the traffic
+	DirectionFailback = "failback" // back to the primary, or (without one) to more links, losing none
+	DirectionChange   = "change"   // neither: the same links (kept for events recorded before)
 )
 
 // Duration is a time.Duration that JSON encodes as seconds.

@@ -149,18 +149,36 @@ func (m *Model) tryClose(now time.Time) {
 	m.record(ev)
 }
 
+// direction says which way the active links moved from one set to
+// another: back to the primary, or (without a primary) to more links and
+// away from none, is a failback, which restores the site's intended state
+// and pages nobody; traffic leaving a link it was on is a failover.
+func (m *Model) direction(from, to uint64) string {
+	if m.primary >= 0 {
+		p := uint64(1) << m.primary
+		switch {
+		case from&p != 0 && to&p == 0:
+			return DirectionFailover
+		case to&p != 0 && from&p == 0:
+			return DirectionFailback
+		}
+	}
+	switch lost, gained := from&^to, to&^from; {
+	case lost != 0:
+		return DirectionFailover
+	case gained != 0:
+		return DirectionFailback
+	}
+	return DirectionChange
+}
+
 // buildEvent describes the pending failover p as of now.
 func (m *Model) buildEvent(p *pending, now time.Time, final bool) Event {
 	ev := Event{Kind: KindFailover, Time: p.openAt, From: m.namesOf(p.from), To: m.namesOf(p.to), Cause: p.cause}
-	switch {
-	case p.from == p.to:
+	if p.from == p.to {
 		ev.Kind = KindOutage
-	case m.primary >= 0 && p.from&(1<<m.primary) != 0 && p.to&(1<<m.primary) == 0:
-		ev.Direction = DirectionFailover
-	case m.primary >= 0 && p.to&(1<<m.primary) != 0 && p.from&(1<<m.primary) == 0:
-		ev.Direction = DirectionFailback
-	default:
-		ev.Direction = DirectionChange
+	} else {
+		ev.Direction = m.direction(p.from, p.to)
 	}
 	started := p.trouble
 	firstLoss, firstWho := p.pinnedLoss, p.pinnedLossWho

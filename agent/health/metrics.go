@@ -15,7 +15,7 @@ var (
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
 		"1 for the link's current state (up, degraded, down, unknown, unverified).", []string{"link", "state"}, nil)
 	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
-		"Changes of the site's active link(s); from and to name the links joined by '+', or none.", []string{"from", "to"}, nil)
+		"Changes of the site's active link(s); from and to name the links joined by '+', or none; direction is failover (traffic left a link it was on: pages) or failback (back to the primary, or to more links).", []string{"from", "to", "direction"}, nil)
 	droppedDesc = prometheus.NewDesc("dxwatch_health_observations_dropped_total",
 		"Observations dropped because the health model's queue was full.", nil, nil)
 	ignoredDesc = prometheus.NewDesc("dxwatch_health_observations_ignored_total",
@@ -46,8 +46,8 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		active bool
 	}
 	type pair struct {
-		from, to string
-		n        float64
+		from, to, dir string
+		n             float64
 	}
 	m.mu.Lock()
 	links := make([]linkSnap, len(m.links))
@@ -56,7 +56,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	}
 	pairs := make([]pair, 0, len(m.failovers))
 	for k, n := range m.failovers {
-		pairs = append(pairs, pair{k[0], k[1], n})
+		pairs = append(pairs, pair{k[0], k[1], m.direction(m.labelMask(k[0]), m.labelMask(k[1])), n})
 	}
 	ignored := make(map[string]float64, len(m.ignored))
 	for k, n := range m.ignored {
@@ -78,7 +78,7 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		return pairs[i].to < pairs[j].to
 	})
 	for _, p := range pairs {
-		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, p.n, p.from, p.to)
+		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, p.n, p.from, p.to, p.dir)
 	}
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(m.dropped.Load()))
 	for _, r := range ignoreReasons {

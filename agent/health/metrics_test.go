@@ -15,10 +15,10 @@ func TestMetrics(t *testing.T) {
 
 	// Before any evidence every series exists: links unknown, no failover.
 	want := `
-# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none.
+# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none; direction is failover (traffic left a link it was on: pages) or failback (back to the primary, or to more links).
 # TYPE dxwatch_failovers_total counter
-dxwatch_failovers_total{from="primary",to="secondary"} 0
-dxwatch_failovers_total{from="secondary",to="primary"} 0
+dxwatch_failovers_total{direction="failover",from="primary",to="secondary"} 0
+dxwatch_failovers_total{direction="failback",from="secondary",to="primary"} 0
 # HELP dxwatch_link_active 1 while the traffic to the VPC targets crosses the link.
 # TYPE dxwatch_link_active gauge
 dxwatch_link_active{link="primary"} 0
@@ -54,10 +54,10 @@ dxwatch_failover_duration_seconds_bucket{le="120"} 2
 dxwatch_failover_duration_seconds_bucket{le="+Inf"} 2
 dxwatch_failover_duration_seconds_sum 0.9
 dxwatch_failover_duration_seconds_count 2
-# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none.
+# HELP dxwatch_failovers_total Changes of the site's active link(s); from and to name the links joined by '+', or none; direction is failover (traffic left a link it was on: pages) or failback (back to the primary, or to more links).
 # TYPE dxwatch_failovers_total counter
-dxwatch_failovers_total{from="primary",to="secondary"} 1
-dxwatch_failovers_total{from="secondary",to="primary"} 1
+dxwatch_failovers_total{direction="failover",from="primary",to="secondary"} 1
+dxwatch_failovers_total{direction="failback",from="secondary",to="primary"} 1
 # HELP dxwatch_health_observations_dropped_total Observations dropped because the health model's queue was full.
 # TYPE dxwatch_health_observations_dropped_total counter
 dxwatch_health_observations_dropped_total 0
@@ -104,5 +104,40 @@ dxwatch_link_up{link="secondary"} 1
 	}
 	if _, err := reg.Gather(); err != nil {
 		t.Errorf("pedantic gather: %v", err)
+	}
+}
+
+// TestDirection: only traffic leaving a link it was on is a failover (it
+// pages); back to the primary, or without a primary to more links, is a
+// failback, whichever way the site is run.
+func TestDirection(t *testing.T) {
+	noPrimary := testSite(probes.ModeActiveActive)
+	noPrimary.Routing.Primary = ""
+	for i := range noPrimary.Links {
+		noPrimary.Links[i].Role = ""
+	}
+	for _, tc := range []struct {
+		site     probes.Site
+		from, to string
+		want     string
+	}{
+		{testSite(probes.ModeActivePassive), "primary", "secondary", DirectionFailover},
+		{testSite(probes.ModeActivePassive), "secondary", "primary", DirectionFailback},
+		{testSite(probes.ModeActivePassive), "primary", "none", DirectionFailover},
+		{testSite(probes.ModeActivePassive), "secondary", "none", DirectionFailover},
+		{testSite(probes.ModeActivePassive), "none", "primary", DirectionFailback},
+		{testSite(probes.ModeActivePassive), "none", "secondary", DirectionFailback},
+		{testSite(probes.ModeActiveActive), "primary+secondary", "secondary", DirectionFailover},
+		{testSite(probes.ModeActiveActive), "primary+secondary", "primary", DirectionFailover},
+		{testSite(probes.ModeActiveActive), "secondary", "primary+secondary", DirectionFailback},
+		{testSite(probes.ModeActiveActive), "primary", "primary+secondary", DirectionFailback},
+		{noPrimary, "primary+secondary", "secondary", DirectionFailover},
+		{noPrimary, "secondary", "primary+secondary", DirectionFailback},
+		{noPrimary, "primary", "secondary", DirectionFailover},
+	} {
+		m := New(DefaultConfig(), tc.site, nil)
+		if got := m.direction(m.labelMask(tc.from), m.labelMask(tc.to)); got != tc.want {
+			t.Errorf("%s site, %s -> %s: %q, want %q", tc.site.Routing.Mode, tc.from, tc.to, got, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -448,6 +449,14 @@ func (m *Model) namesOf(mask uint64) []string {
 		}
 	}
 	return names
+}
+
+// labelMask is the inverse of label.
+func (m *Model) labelMask(label string) uint64 {
+	if label == "none" {
+		return 0
+	}
+	return m.maskOf(strings.Split(label, "+"))
 }
 
 func (m *Model) label(mask uint64) string {
