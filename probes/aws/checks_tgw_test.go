@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/dxwatch/dxwatch/internal/golden"
@@ -65,103 +64,15 @@ func TestTGWScenarioPasses(t *testing.T) {
 // and wants exactly one failing line, with the fix for that place, and no
 // warning.
 func TestTGWBreaks(t *testing.T) {
-	const region = " --region " + awstest.LabRegion
-	tests := []struct {
-		name   string
-		mutate func(*awstest.Scenario)
-		want   want
-	}{
-		{
-			name: "allowed prefixes do not cover a VPC",
-			mutate: func(sc *awstest.Scenario) {
-				sc.Association(awstest.LabTGWAssociation).AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: lab.VPCCIDR}}
-				// AWS advertises what the association allows.
-				for i := range sc.Routes {
-					if sc.Routes[i].RouteDirection == "advertised" {
-						sc.Routes[i].Cidr = lab.VPCCIDR
-					}
-				}
-			},
-			want: want{"aws.dxgw.association." + awstest.LabTGW, probes.Fail, []string{
-				"do not cover VPC CIDR " + awstest.LabVPC2CIDR,
-				"aws directconnect update-direct-connect-gateway-association --association-id " + awstest.LabTGWAssociation +
-					" --add-allowed-prefixes-to-direct-connect-gateway cidr=" + awstest.LabVPC2CIDR + region,
-			}},
-		},
-		{
-			name: "DX gateway attachment not propagated into the VPC attachments' table",
-			mutate: func(sc *awstest.Scenario) {
-				rt := sc.TGWRouteTable(awstest.LabTGWTableVPC)
-				rt.Propagations = nil
-				// Without the propagation its routes are gone too.
-				rt.Routes = nil
-			},
-			want: want{"aws.tgw_route_table." + awstest.LabTGWTableVPC + ".propagation", probes.Fail, []string{
-				"aws ec2 enable-transit-gateway-route-table-propagation --transit-gateway-route-table-id " + awstest.LabTGWTableVPC +
-					" --transit-gateway-attachment-id " + awstest.LabTGWAttachDXGW + region,
-			}},
-		},
-		{
-			name: "VPC route table without the on-prem route to the transit gateway",
-			mutate: func(sc *awstest.Scenario) {
-				rt := sc.RouteTable(awstest.LabVPC2RouteTable)
-				rt.Routes = slices.DeleteFunc(rt.Routes, func(r awstest.EC2Path) bool { return r.DestinationCidrBlock == awstest.LabOnPremCIDR })
-			},
-			want: want{"aws.route_table." + awstest.LabVPC2RouteTable + ".routes", probes.Fail, []string{
-				"does not send " + awstest.LabOnPremCIDR,
-				"aws ec2 create-route --route-table-id " + awstest.LabVPC2RouteTable + " --destination-cidr-block " + awstest.LabOnPremCIDR +
-					" --transit-gateway-id " + awstest.LabTGW + region,
-			}},
-		},
-		{
-			name: "blackhole in the transit gateway route table",
-			mutate: func(sc *awstest.Scenario) {
-				rt := sc.TGWRouteTable(awstest.LabTGWTableVPC)
-				rt.Routes = append(rt.Routes, awstest.TGWRoute{DestinationCidrBlock: "192.0.2.128/25", Type: "static", State: "blackhole"})
-			},
-			want: want{"aws.tgw_route_table." + awstest.LabTGWTableVPC + ".routes", probes.Fail, []string{
-				"blackhole routes: 192.0.2.128/25 (static)",
-				"aws ec2 delete-transit-gateway-route --transit-gateway-route-table-id " + awstest.LabTGWTableVPC + " --destination-cidr-block 192.0.2.128/25" + region,
-			}},
-		},
-		{
-			name: "hosted transit VIF not accepted",
-			mutate: func(sc *awstest.Scenario) {
-				// As AWS shows a hosted VIF before acceptance: no gateway,
-				// its BGP peer pending and down, no routes.
-				v := sc.VIF(awstest.LabVIF2)
-				v.VirtualInterfaceState, v.DirectConnectGatewayID = "confirming", ""
-				v.BgpPeers[0].BgpPeerState, v.BgpPeers[0].BgpStatus = "pending", "down"
-				sc.Routes = slices.DeleteFunc(sc.Routes, func(r awstest.Route) bool { return r.VirtualInterfaceID == awstest.LabVIF2 })
-				tbl := sc.TGWRouteTable(awstest.LabTGWTableVPC)
-				tbl.Routes = slices.DeleteFunc(tbl.Routes, func(r awstest.TGWRoute) bool {
-					return r.DestinationCidrBlock == lab.SecondaryProbeSource+"/32"
-				})
-			},
-			want: want{"aws.vif.secondary.state", probes.Fail, []string{
-				"waiting for you to accept it",
-				"aws directconnect confirm-transit-virtual-interface --virtual-interface-id " + awstest.LabVIF2 +
-					" --direct-connect-gateway-id " + awstest.LabDXGateway + region,
-			}},
-		},
-		{
-			name:   "unequal MTU",
-			mutate: func(sc *awstest.Scenario) { sc.VIF(awstest.LabVIF2).Mtu = 1500 },
-			want: want{"aws.vif.mtu", probes.Fail, []string{
-				"uses MTU 8500 and VIF " + awstest.LabVIF2 + " MTU 1500",
-				"aws directconnect update-virtual-interface-attributes --virtual-interface-id " + awstest.LabVIF2 + " --mtu 8500" + region,
-			}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, br := range awstest.TGWBreaks() {
+		t.Run(br.Name, func(t *testing.T) {
 			t.Parallel()
 			sc := awstest.LabTGWScenario()
-			tt.mutate(sc)
+			br.Mutate(sc)
 			checks := pollTGW(t, sc, tgwSite())
-			checkWants(t, checks, []want{tt.want})
+			checkWants(t, checks, []want{{br.Check, probes.Fail, []string{br.Fix}}})
 			for _, c := range checks {
-				if c.Name != tt.want.check && (c.Status == probes.Fail || c.Status == probes.Warn) {
+				if c.Name != br.Check && (c.Status == probes.Fail || c.Status == probes.Warn) {
 					t.Errorf("another line does not pass: %s: %s: %s (fix: %s)", c.Name, c.Status, c.Reason, c.Fix)
 				}
 			}
@@ -179,6 +90,19 @@ func TestTGWChecks(t *testing.T) {
 		site   func(*probes.Site)
 		want   []want
 	}{
+		{
+			name:   "hosted transit VIF not accepted, discovered from the DX gateway alone",
+			mutate: awstest.TGWBreaks()[4].Mutate,
+			site: func(s *probes.Site) {
+				for i := range s.Links {
+					s.Links[i].VIFID, s.Links[i].ConnectionID = "", ""
+				}
+			},
+			want: []want{
+				{"aws.discovery", probes.Pass, []string{"VIF " + awstest.LabVIF2 + " (discovered)"}},
+				{"aws.vif.secondary.state", probes.Fail, []string{"confirm-transit-virtual-interface --virtual-interface-id " + awstest.LabVIF2}},
+			},
+		},
 		{
 			name: "transit gateway shares the DX gateway's ASN",
 			mutate: func(sc *awstest.Scenario) {

@@ -219,7 +219,8 @@ func (s *snapshot) matchLinks(cfg Config, site probes.Site) {
 			for _, v := range s.allVIFs {
 				if (cfg.DXGatewayID != "" && deref(v.DirectConnectGatewayId) == cfg.DXGatewayID) ||
 					(cfg.VirtualGatewayID != "" && deref(v.VirtualGatewayId) == cfg.VirtualGatewayID) ||
-					(l.ConnectionID != "" && deref(v.ConnectionId) == l.ConnectionID) {
+					(l.ConnectionID != "" && deref(v.ConnectionId) == l.ConnectionID) ||
+					awaitingGateway(v, l) {
 					cands = append(cands, v)
 				}
 			}
@@ -253,6 +254,15 @@ func (s *snapshot) matchLinks(cfg Config, site probes.Site) {
 		}
 		s.links = append(s.links, lv)
 	}
+}
+
+// awaitingGateway says whether v is a hosted VIF not yet accepted, which
+// has no gateway until it is, with the link's peer addresses: discovery
+// from the gateway alone finds it by those.
+func awaitingGateway(v *vifData, l probes.Link) bool {
+	return v.VirtualInterfaceState == dxtypes.VirtualInterfaceStateConfirming &&
+		deref(v.DirectConnectGatewayId) == "" && deref(v.VirtualGatewayId) == "" &&
+		addrEqual(deref(v.AmazonAddress), l.AmazonAddress) && addrEqual(deref(v.CustomerAddress), l.CustomerAddress)
 }
 
 func addrEqual(aws string, want netip.Prefix) bool {

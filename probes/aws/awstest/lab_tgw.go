@@ -1,6 +1,10 @@
 package awstest
 
-import "github.com/dxwatch/dxwatch/lab"
+import (
+	"slices"
+
+	"github.com/dxwatch/dxwatch/lab"
+)
 
 // IDs of the transit gateway scenario (LabTGWScenario).
 const (
@@ -108,4 +112,88 @@ func LabTGWScenario() *Scenario {
 			}},
 	}
 	return sc
+}
+
+// Break is one fault of a healthy scenario and the single check line it
+// must fail, with the fix that line must give.
+type Break struct {
+	Name   string
+	Mutate func(*Scenario)
+	// Check is the one failing line; Fix is (part of) its fix.
+	Check, Fix string
+}
+
+// TGWBreaks are the faults of a Transit Gateway site that each break
+// exactly one line of LabTGWScenario's checks, as AWS would show them.
+func TGWBreaks() []Break {
+	const region = " --region " + LabRegion
+	return []Break{
+		{
+			Name: "allowed prefixes do not cover a VPC",
+			Mutate: func(sc *Scenario) {
+				sc.Association(LabTGWAssociation).AllowedPrefixes = []RouteFilterPrefix{{Cidr: lab.VPCCIDR}}
+				// AWS advertises what the association allows.
+				for i := range sc.Routes {
+					if sc.Routes[i].RouteDirection == "advertised" {
+						sc.Routes[i].Cidr = lab.VPCCIDR
+					}
+				}
+			},
+			Check: "aws.dxgw.association." + LabTGW,
+			Fix: "aws directconnect update-direct-connect-gateway-association --association-id " + LabTGWAssociation +
+				" --add-allowed-prefixes-to-direct-connect-gateway cidr=" + LabVPC2CIDR + region,
+		},
+		{
+			Name: "DX gateway attachment not propagated into the VPC attachments' route table",
+			Mutate: func(sc *Scenario) {
+				rt := sc.TGWRouteTable(LabTGWTableVPC)
+				// Without the propagation its routes are gone too.
+				rt.Propagations, rt.Routes = nil, nil
+			},
+			Check: "aws.tgw_route_table." + LabTGWTableVPC + ".propagation",
+			Fix: "aws ec2 enable-transit-gateway-route-table-propagation --transit-gateway-route-table-id " + LabTGWTableVPC +
+				" --transit-gateway-attachment-id " + LabTGWAttachDXGW + region,
+		},
+		{
+			Name: "VPC route table without the on-prem route to the transit gateway",
+			Mutate: func(sc *Scenario) {
+				rt := sc.RouteTable(LabVPC2RouteTable)
+				rt.Routes = slices.DeleteFunc(rt.Routes, func(r EC2Path) bool { return r.DestinationCidrBlock == LabOnPremCIDR })
+			},
+			Check: "aws.route_table." + LabVPC2RouteTable + ".routes",
+			Fix: "aws ec2 create-route --route-table-id " + LabVPC2RouteTable + " --destination-cidr-block " + LabOnPremCIDR +
+				" --transit-gateway-id " + LabTGW + region,
+		},
+		{
+			Name: "blackhole in the transit gateway route table",
+			Mutate: func(sc *Scenario) {
+				rt := sc.TGWRouteTable(LabTGWTableVPC)
+				rt.Routes = append(rt.Routes, TGWRoute{DestinationCidrBlock: "192.0.2.128/25", Type: "static", State: "blackhole"})
+			},
+			Check: "aws.tgw_route_table." + LabTGWTableVPC + ".routes",
+			Fix:   "aws ec2 delete-transit-gateway-route --transit-gateway-route-table-id " + LabTGWTableVPC + " --destination-cidr-block 192.0.2.128/25" + region,
+		},
+		{
+			Name: "hosted transit VIF not accepted",
+			Mutate: func(sc *Scenario) {
+				// As AWS shows a hosted VIF before acceptance: no gateway,
+				// its BGP peer pending and down, no routes.
+				v := sc.VIF(LabVIF2)
+				v.VirtualInterfaceState, v.DirectConnectGatewayID = "confirming", ""
+				v.BgpPeers[0].BgpPeerState, v.BgpPeers[0].BgpStatus = "pending", "down"
+				sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool { return r.VirtualInterfaceID == LabVIF2 })
+				rt := sc.TGWRouteTable(LabTGWTableVPC)
+				rt.Routes = slices.DeleteFunc(rt.Routes, func(r TGWRoute) bool { return r.DestinationCidrBlock == lab.SecondaryProbeSource+"/32" })
+			},
+			Check: "aws.vif.secondary.state",
+			Fix: "aws directconnect confirm-transit-virtual-interface --virtual-interface-id " + LabVIF2 +
+				" --direct-connect-gateway-id " + LabDXGateway + region,
+		},
+		{
+			Name:   "unequal MTU",
+			Mutate: func(sc *Scenario) { sc.VIF(LabVIF2).Mtu = 1500 },
+			Check:  "aws.vif.mtu",
+			Fix:    "aws directconnect update-virtual-interface-attributes --virtual-interface-id " + LabVIF2 + " --mtu 8500" + region,
+		},
+	}
 }
