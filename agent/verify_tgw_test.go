@@ -24,12 +24,14 @@ links:
     amazon_address: 169.254.10.1/30
     vlan: 101
     probe_source: 198.51.100.1
+    pinned_target: 198.18.0.10
   - name: secondary
     role: secondary
     customer_address: 169.254.20.2/30
     amazon_address: 169.254.20.1/30
     vlan: 102
     probe_source: 198.51.100.2
+    pinned_target: 198.18.0.10
 routing:
   mode: active_passive
   amazon_asn: 64512

@@ -47,6 +47,11 @@ type LinkConfig struct {
 	// echoes are sent from it so that AWS returns their replies over this
 	// link. Optional.
 	ProbeSource string `yaml:"probe_source"`
+	// PinnedTarget is where the link's pinned echoes go instead of its
+	// Amazon address (a VPC address, for a Transit Gateway site, where the
+	// peer /30 is not reachable from on-prem); it needs ProbeSource.
+	// Optional.
+	PinnedTarget string `yaml:"pinned_target"`
 }
 
 // TargetConfig describes one VPC instance probed end to end.

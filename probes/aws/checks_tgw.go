@@ -67,16 +67,23 @@ func (c *checker) monitoredAddresses() {
 		link := lv.link.Name
 		name := "aws.vif." + link + ".monitored_address"
 		peer := stripLen(deref(lv.vif.AmazonAddress))
-		if src := lv.link.ProbeSource; src.IsValid() {
+		src, dst := lv.link.ProbeSource, lv.link.PinnedTarget
+		switch {
+		case src.IsValid() && dst.IsValid():
 			c.add(name, orderMonitoring, link, probes.Pass, "",
-				"link %s is probed from its monitored address %s (advertised over %s only: see aws.vif.%s.probe_source); the Amazon peer address %s is not probed, as the peer /30 of a transit VIF is not reachable through a transit gateway",
-				link, src, link, link, peer)
-			continue
+				"link %s is probed from its monitored address %s (advertised over %s only: see aws.vif.%s.probe_source) to %s; the Amazon peer address %s is not probed, as the peer /30 of a transit VIF is not reachable through a transit gateway",
+				link, src, link, link, dst, peer)
+		case src.IsValid():
+			c.add(name, orderMonitoring, link, probes.Warn,
+				fmt.Sprintf("set links[%d].pinned_target to a VPC address (an instance that answers pings) and have the edge route traffic from %s over link %s (policy routing by source: docs/probe-sources.md)", lv.index, src, link),
+				"VIF %s is a transit VIF: its Amazon peer address %s, where link %s's pinned echoes go, is not reachable through the transit gateway",
+				deref(lv.vif.VirtualInterfaceId), peer, link)
+		default:
+			c.add(name, orderMonitoring, link, probes.Warn,
+				fmt.Sprintf("give link %s a monitored address: an address on dxwatch's host that the edge router advertises to AWS over this link only and routes over it by source, set as links[%d].probe_source, with a VPC address as links[%d].pinned_target (docs/probe-sources.md)", link, lv.index, lv.index),
+				"VIF %s is a transit VIF: its Amazon peer address %s is not reachable through the transit gateway, so pinned echoes to it say nothing, and link %s has no monitored address (probe_source) to probe it by",
+				deref(lv.vif.VirtualInterfaceId), peer, link)
 		}
-		c.add(name, orderMonitoring, link, probes.Warn,
-			fmt.Sprintf("give link %s a monitored address: an address on dxwatch's host that the edge router advertises to AWS over this link only, set as links[%d].probe_source (docs/probe-sources.md)", link, lv.index),
-			"VIF %s is a transit VIF: its Amazon peer address %s is not reachable through the transit gateway, so pinned echoes to it say nothing, and link %s has no monitored address (probe_source) to probe it by",
-			deref(lv.vif.VirtualInterfaceId), peer, link)
 	}
 }
 

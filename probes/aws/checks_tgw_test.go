@@ -19,6 +19,8 @@ func tgwSite() probes.Site {
 	s := labSite()
 	s.Links[0].ProbeSource = netip.MustParseAddr(lab.PrimaryProbeSource)
 	s.Links[1].ProbeSource = netip.MustParseAddr(lab.SecondaryProbeSource)
+	s.Links[0].PinnedTarget = netip.MustParseAddr(lab.Instance1)
+	s.Links[1].PinnedTarget = netip.MustParseAddr(lab.Instance1)
 	s.Routing.ExpectedPrefixes = nil
 	return s
 }
@@ -180,6 +182,11 @@ func TestTGWChecks(t *testing.T) {
 			name: "transit VIF without a monitored address",
 			site: func(s *probes.Site) { s.Links[1].ProbeSource = netip.Addr{} },
 			want: []want{{"aws.vif.secondary.monitored_address", probes.Warn, []string{"not reachable through the transit gateway", "links[1].probe_source"}}},
+		},
+		{
+			name: "transit VIF probed at the unreachable Amazon address",
+			site: func(s *probes.Site) { s.Links[0].PinnedTarget = netip.Addr{} },
+			want: []want{{"aws.vif.primary.monitored_address", probes.Warn, []string{"not reachable through the transit gateway", "links[0].pinned_target"}}},
 		},
 		{
 			name:   "transit gateway reads denied",
