@@ -491,7 +491,7 @@ func (c *checker) tgwVPCRouteTables(t *tgwData) {
 				fmt.Sprintf("the route's target is gone: replace it with %s", cli(region, "ec2 replace-route --route-table-id", rt.id, "--destination-cidr-block", blackhole[0], "--transit-gateway-id", t.id)),
 				"route table %s of %s: the route to %s via %s is blackhole", rt.id, rt.vpc, strings.Join(blackhole, ", "), t.id)
 		case len(onPrem) == 0:
-			c.add(name, probes.OrderPropagation+3, "", probes.Skip, "", "no on-prem prefix is known (AWS accepted none over the VIFs) to check route table %s against", rt.id)
+			c.add(name, orderTGWVPCRTs, "", probes.Skip, "", "no on-prem prefix is known (AWS accepted none over the VIFs) to check route table %s against", rt.id)
 		default:
 			c.add(name, orderTGWVPCRTs, "", probes.Pass, "", "route table %s of %s sends %s to transit gateway %s", rt.id, rt.vpc, strings.Join(head(onPrem, 5), ", "), t.id)
 		}
