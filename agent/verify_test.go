@@ -70,28 +70,7 @@ func TestVerifyAgainstFakeAWS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := awstest.LabScenario()
 			tc.brk(sc)
-			_, url := awstest.Start(t, sc)
-			for k, v := range map[string]string{
-				"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": awstest.LabAccessKey, "AWS_SECRET_ACCESS_KEY": awstest.LabSecretKey,
-				"AWS_REGION": awstest.LabRegion, "AWS_EC2_METADATA_DISABLED": "true",
-				"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-			} {
-				t.Setenv(k, v)
-			}
-			f := filepath.Join(t.TempDir(), "dxwatch.yaml")
-			os.WriteFile(f, []byte(verifyConfig), 0o600)
-			a, err := New(Options{ConfigFile: f})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			rep, err := a.Verify(ctx, VerifyOptions{Checks: []string{"aws."}, Timeout: 30 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			rep.WriteText(&text)
+			rep, text := verifyAWS(t, sc, verifyConfig)
 			got := map[string]probes.CheckResult{}
 			for _, r := range rep.Results {
 				if r.Status == probes.Fail {

@@ -52,6 +52,14 @@ type Options struct {
 	// to it and advertises as a /32 over that link only: echoes sent from
 	// it come back over that link (dxwatch's links[].probe_source).
 	ProbeSources bool
+	// TransitGateway models a Transit Gateway site (transit VIFs): each AWS
+	// router refuses traffic to its peer address (the Amazon end of the
+	// /30) from anything but the customer end, as the /30 of a transit VIF
+	// is not reachable through a transit gateway; with ProbeSources the
+	// edges also send traffic from each link's probe source to the VPC over
+	// that link (policy routing by source), so that each monitored address
+	// probes its own link both ways.
+	TransitGateway bool
 	// Dir holds the lab's run directory, Dir/<prefix>. Default DefaultDir.
 	Dir string
 	// Logf receives progress lines. Default: discard.
@@ -75,6 +83,7 @@ type state struct {
 	NoBFD    bool              `json:"no_bfd"`
 	AgentMD5 bool              `json:"agent_md5"`
 	Probe    bool              `json:"probe_sources,omitempty"`
+	TGW      bool              `json:"transit_gateway,omitempty"`
 	Mode     string            `json:"mode"`
 	Links    map[string]string `json:"links"` // link name -> up, cut, silent, brownout
 	Loss     map[string]int    `json:"loss,omitempty"`
@@ -102,6 +111,9 @@ func (l *Lab) Edge() string { return l.topo.Edge }
 
 // ProbeSources reports whether the lab was built with Options.ProbeSources.
 func (l *Lab) ProbeSources() bool { return l.topo.ProbeSources }
+
+// TransitGateway reports whether the lab was built with Options.TransitGateway.
+func (l *Lab) TransitGateway() bool { return l.topo.TransitGateway }
 
 // Namespace returns the network namespace of a lab host.
 func (l *Lab) Namespace(host string) string { return namespace(l.st.Prefix, host) }
@@ -177,7 +189,7 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		return nil, fmt.Errorf("lab run dir: %w", err)
 	}
 	l := &Lab{topo: topo, logf: logf, st: state{
-		Prefix: prefix, Dir: dir, Edge: topo.Edge, NoBFD: o.NoBFD, AgentMD5: o.AgentMD5, Probe: o.ProbeSources,
+		Prefix: prefix, Dir: dir, Edge: topo.Edge, NoBFD: o.NoBFD, AgentMD5: o.AgentMD5, Probe: o.ProbeSources, TGW: o.TransitGateway,
 		Mode: ModeActivePassive, Links: map[string]string{}, Created: time.Now().UTC(),
 	}}
 	for _, lk := range topo.Links {
@@ -235,6 +247,11 @@ func (l *Lab) build(ctx context.Context) error {
 		return nil
 	}); err != nil {
 		return err
+	}
+	if t.TransitGateway {
+		if err := l.transitPeers(ctx); err != nil {
+			return err
+		}
 	}
 	l.logf("lab %s: daemons started in %s, waiting for convergence", l.st.Prefix, time.Since(start).Round(time.Millisecond))
 	return l.WaitConverged(ctx)
@@ -427,7 +444,7 @@ func Attach(dir string) (*Lab, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("attach lab: %s: %w", dir, err)
 	}
-	topo, err := newTopology(Options{Edge: st.Edge, NoBFD: st.NoBFD, AgentMD5: st.AgentMD5, ProbeSources: st.Probe})
+	topo, err := newTopology(Options{Edge: st.Edge, NoBFD: st.NoBFD, AgentMD5: st.AgentMD5, ProbeSources: st.Probe, TransitGateway: st.TGW})
 	if err != nil {
 		return nil, fmt.Errorf("attach lab: %w", err)
 	}

@@ -544,3 +544,38 @@ func TestLabProbeSources(t *testing.T) {
 		})
 	}
 }
+
+// TestLabTransitGateway checks Options.TransitGateway with probe sources:
+// the AWS routers refuse echoes from on-prem to their peer /30 (a transit
+// VIF's is not reachable through a transit gateway) while BGP runs; each
+// link's monitored address reaches the VPC over its own link both ways; a
+// silent primary cut (BFD off, BGP still up) takes the primary's monitored
+// address's echoes and leaves the secondary's answered over the secondary.
+func TestLabTransitGateway(t *testing.T) {
+	l := ForTest(t, Options{NoBFD: true, ProbeSources: true, TransitGateway: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	t.Run("peer /30 refused from on-prem", func(t *testing.T) {
+		wantEcho(ctx, t, l, PrimaryProbeSource, PrimaryAmazon, LinkPrimary, "")
+		wantEcho(ctx, t, l, SecondaryProbeSource, SecondaryAmazon, LinkSecondary, "")
+		wantEcho(ctx, t, l, AgentAddress, PrimaryAmazon, LinkPrimary, "")
+		// The edge, on the /30, still reaches it.
+		if out, err := l.Exec(ctx, HostEdge1, "ping", "-c", "2", "-i", "0.2", "-W", "1", PrimaryAmazon); err != nil {
+			t.Errorf("the edge cannot ping %s over the link: %v\n%s", PrimaryAmazon, err, out)
+		}
+	})
+	t.Run("monitored addresses over their own link", func(t *testing.T) {
+		wantEcho(ctx, t, l, PrimaryProbeSource, Instance1, LinkPrimary, LinkPrimary)
+		wantEcho(ctx, t, l, SecondaryProbeSource, Instance1, LinkSecondary, LinkSecondary)
+	})
+	t.Run("silent cut primary", func(t *testing.T) {
+		if err := l.Cut(LinkPrimary, true); err != nil {
+			t.Fatal(err)
+		}
+		wantEcho(ctx, t, l, SecondaryProbeSource, Instance1, LinkSecondary, LinkSecondary)
+		wantEcho(ctx, t, l, PrimaryProbeSource, Instance1, LinkPrimary, "")
+		restorePrimary(ctx, t, l)
+		wantEcho(ctx, t, l, PrimaryProbeSource, Instance1, LinkPrimary, LinkPrimary)
+	})
+}

@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -67,10 +68,12 @@ type topology struct {
 	NoBFD        bool
 	AgentMD5     bool
 	ProbeSources bool
-	Hosts        []host
-	Veths        []veth
-	Links        []link
-	Sessions     []session
+	// TransitGateway: see Options.TransitGateway.
+	TransitGateway bool
+	Hosts          []host
+	Veths          []veth
+	Links          []link
+	Sessions       []session
 }
 
 // edges returns the edge router hosts of the variant.
@@ -111,7 +114,7 @@ func newTopology(o Options) (*topology, error) {
 	if edge != EdgeOne && edge != EdgeTwo {
 		return nil, fmt.Errorf("edge variant %q: want %q or %q", edge, EdgeOne, EdgeTwo)
 	}
-	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: o.AgentMD5, ProbeSources: o.ProbeSources}
+	t := &topology{Edge: edge, NoBFD: noBFD, AgentMD5: o.AgentMD5, ProbeSources: o.ProbeSources, TransitGateway: o.TransitGateway}
 	secondaryEdge := HostEdge1
 	if edge == EdgeTwo {
 		secondaryEdge = HostEdge2
@@ -161,6 +164,26 @@ func newTopology(o Options) (*topology, error) {
 		t.Veths = append(t.Veths, veth{l.Edge, l.EdgeIf, l.AWS, l.AWSIf})
 		for _, end := range []struct{ h, ifc, addr string }{{l.Edge, l.EdgeIf, l.Customer}, {l.AWS, l.AWSIf, l.Amazon}} {
 			add(end.h, "addr add "+end.addr+"/30 dev "+end.ifc, "link set "+end.ifc+" up")
+		}
+	}
+
+	// Transit Gateway site: each edge sends traffic from a link's probe
+	// source to the VPC over that link (its own link's Amazon address, or
+	// the link's edge across the LAN), in table 100+VLAN.
+	if o.TransitGateway {
+		lanAddr := map[string]string{HostEdge1: Edge1LAN, HostEdge2: Edge2LAN}
+		for _, l := range t.Links {
+			if l.ProbeSource == "" {
+				continue
+			}
+			table := strconv.Itoa(100 + l.VLAN)
+			for _, e := range t.edges() {
+				via := l.Amazon
+				if e != l.Edge {
+					via = lanAddr[l.Edge]
+				}
+				add(e, "rule add from "+l.ProbeSource+" lookup "+table, "route add "+VPCCIDR+" via "+via+" table "+table)
+			}
 		}
 	}
 

@@ -32,6 +32,13 @@ type Link struct {
 	// echoes to this link's Amazon peer are sent from it so that their
 	// replies return over this link.
 	ProbeSource netip.Addr
+	// PinnedTarget, when valid, is where the link's pinned echoes go in
+	// place of AmazonAddress, from ProbeSource: on a Transit Gateway site
+	// the peer /30 of a transit VIF is not reachable from on-prem, so a
+	// VPC address is probed instead, and the edge routes traffic from
+	// ProbeSource over this link (policy routing by source) so that the
+	// echoes cross it both ways.
+	PinnedTarget netip.Addr
 }
 
 // Target is a VPC instance that dxwatch probes end to end.

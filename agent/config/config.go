@@ -88,6 +88,11 @@ type LinkConfig struct {
 	// its own even while another link fails. See probe-sources.md for the
 	// edge configuration.
 	ProbeSource string `yaml:"probe_source"`
+	// PinnedTarget is where the link's pinned echoes go instead of its
+	// Amazon address (a VPC address, for a Transit Gateway site, where the
+	// peer /30 is not reachable from on-prem); it needs probe_source.
+	// Optional.
+	PinnedTarget string `yaml:"pinned_target"`
 }
 
 // TargetConfig describes one VPC instance probed end to end.

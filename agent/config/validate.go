@@ -28,9 +28,10 @@ func (c *Config) Topology() probes.Site {
 		cust, _ := netip.ParsePrefix(l.CustomerAddress)
 		amz, _ := netip.ParsePrefix(l.AmazonAddress)
 		src, _ := netip.ParseAddr(l.ProbeSource)
+		pinned, _ := netip.ParseAddr(l.PinnedTarget)
 		s.Links = append(s.Links, probes.Link{
 			Name: l.Name, Role: l.Role, ConnectionID: l.ConnectionID, VIFID: l.VIFID,
-			CustomerAddress: cust, AmazonAddress: amz, VLAN: l.VLAN, ProbeSource: src,
+			CustomerAddress: cust, AmazonAddress: amz, VLAN: l.VLAN, ProbeSource: src, PinnedTarget: pinned,
 		})
 	}
 	for _, t := range c.Targets {
@@ -136,6 +137,7 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 		}
 	}
 	c.validateProbeSources(ps)
+	c.validatePinnedTargets(ps)
 }
 
 // validateProbeSources checks links[].probe_source: an address of the

@@ -123,11 +123,12 @@ func TestCheckConfigExamples(t *testing.T) {
 	}
 	t.Setenv("DXWATCH_EDGE_A_MD5", "example-key-a")
 	t.Setenv("DXWATCH_EDGE_B_MD5", "example-key-b")
+	t.Setenv("DXWATCH_EDGE_AMS2_MD5", "example-key-ams2")
 	var out bytes.Buffer
-	if code := dispatch([]string{"check-config", "--config", dedicated, "../../examples/hosted-pureport.yaml"}, &out, &out); code != 0 {
+	if code := dispatch([]string{"check-config", "--config", dedicated, "../../examples/hosted-pureport.yaml", "../../examples/transit-gateway.yaml"}, &out, &out); code != 0 {
 		t.Errorf("check-config of the examples = %d:\n%s", code, out.String())
 	}
-	if want := dedicated + ": valid\n../../examples/hosted-pureport.yaml: valid\n"; out.String() != want {
+	if want := dedicated + ": valid\n../../examples/hosted-pureport.yaml: valid\n../../examples/transit-gateway.yaml: valid\n"; out.String() != want {
 		t.Errorf("check-config of the examples said\n%s\nwant\n%s", out.String(), want)
 	}
 }

@@ -50,8 +50,10 @@ func evaluate(cfg Config, site probes.Site, s *snapshot, now time.Time) []probes
 	c.mtu()
 	c.returnPath()
 	c.probeSources()
+	c.monitoredAddresses()
 	c.gateway()
 	c.vgws()
+	c.tgws()
 	c.tables()
 	slices.SortStableFunc(c.out, func(a, b probes.CheckResult) int { return a.Order - b.Order })
 	return c.out

@@ -122,8 +122,7 @@ func (c *checker) association(a dxtypes.DirectConnectGatewayAssociation, home st
 		}
 	}
 	if ag.Type == dxtypes.GatewayTypeTransitGateway {
-		c.add(name, probes.OrderGateway+2, "", probes.Pass, "",
-			"associated with transit gateway %s, allowed prefixes %s (VPCs behind transit gateways are not checked)", gid, joinPrefixes(allowed))
+		c.tgwAssociation(name, gid, assoc, home, allowed)
 		return
 	}
 	if !known {
@@ -197,14 +196,7 @@ func (c *checker) vgws() {
 func (c *checker) tables() {
 	// On-prem prefixes AWS accepted over any VIF: each should be in every
 	// route table.
-	var onPrem []string
-	for _, id := range c.s.vifIDs() {
-		for _, p := range routeCIDRs(c.s.vifs[id].accepted) {
-			if !slices.Contains(onPrem, p) {
-				onPrem = append(onPrem, p)
-			}
-		}
-	}
+	onPrem := c.onPrem()
 	for _, vpc := range sortedKeys(c.s.tableErr) {
 		c.unread("aws.vpc."+vpc+".route_tables", probes.OrderPropagation, "", "the route tables of "+vpc,
 			c.failureOf(c.s.tableErr[vpc], "ec2:DescribeRouteTables"))

@@ -287,6 +287,11 @@ func (c *checker) vif(lv linkView) {
 			deref(v.CustomerAddress), deref(v.AmazonAddress), asn, deref(v.AmazonSideAsn))
 	}
 
+	if lv.confirming() {
+		c.unaccepted(lv)
+		return
+	}
+
 	// BGP peers as AWS sees them.
 	var down, waiting, up []string
 	for _, p := range v.BgpPeers {
@@ -478,6 +483,10 @@ func (c *checker) probeSources() {
 		link := lv.link.Name
 		name := "aws.vif." + link + ".probe_source"
 		order := probes.OrderVIF + 12
+		if lv.confirming() {
+			c.add(name, order, link, probes.Skip, "", "VIF %s is not accepted yet (see aws.vif.%s.state)", deref(lv.vif.VirtualInterfaceId), link)
+			continue
+		}
 		best, on := -1, []string{}
 		var bestCIDR string
 		complete := true
@@ -536,6 +545,10 @@ func (c *checker) returnPath() {
 				prim, sec = lv, prim
 			}
 		}
+	}
+	if prim.confirming() || sec.confirming() {
+		c.add(name, probes.OrderVIF+11, "", probes.Skip, "", "the VIFs of both links must be accepted first (see aws.vif.*.state)")
+		return
 	}
 	if prim.vif == nil || sec.vif == nil || !prim.vif.routesDone || !sec.vif.routesDone {
 		c.add(name, probes.OrderVIF+11, "", probes.Skip, "", "the accepted routes of both VIFs are needed")

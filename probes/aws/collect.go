@@ -150,6 +150,9 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 
 	// 6. VGWs, their VPCs and route tables.
 	p.collectVGWs(ctx, s, clients)
+
+	// 7. Transit gateways, their route tables and the VPCs behind them.
+	p.collectTGWs(ctx, s, clients)
 	return s
 }
 
@@ -216,7 +219,8 @@ func (s *snapshot) matchLinks(cfg Config, site probes.Site) {
 			for _, v := range s.allVIFs {
 				if (cfg.DXGatewayID != "" && deref(v.DirectConnectGatewayId) == cfg.DXGatewayID) ||
 					(cfg.VirtualGatewayID != "" && deref(v.VirtualGatewayId) == cfg.VirtualGatewayID) ||
-					(l.ConnectionID != "" && deref(v.ConnectionId) == l.ConnectionID) {
+					(l.ConnectionID != "" && deref(v.ConnectionId) == l.ConnectionID) ||
+					awaitingGateway(v, l) {
 					cands = append(cands, v)
 				}
 			}
@@ -250,6 +254,15 @@ func (s *snapshot) matchLinks(cfg Config, site probes.Site) {
 		}
 		s.links = append(s.links, lv)
 	}
+}
+
+// awaitingGateway says whether v is a hosted VIF not yet accepted, which
+// has no gateway until it is, with the link's peer addresses: discovery
+// from the gateway alone finds it by those.
+func awaitingGateway(v *vifData, l probes.Link) bool {
+	return v.VirtualInterfaceState == dxtypes.VirtualInterfaceStateConfirming &&
+		deref(v.DirectConnectGatewayId) == "" && deref(v.VirtualGatewayId) == "" &&
+		addrEqual(deref(v.AmazonAddress), l.AmazonAddress) && addrEqual(deref(v.CustomerAddress), l.CustomerAddress)
 }
 
 func addrEqual(aws string, want netip.Prefix) bool {
@@ -503,56 +516,70 @@ func (p *Probe) collectVGWs(ctx context.Context, s *snapshot, clients []*account
 				return
 			}
 			vpcIDs := sortedKeys(vpcVGW)
-			var vpcs []*vpcData
-			vpcErr := p.pages(ctx, s, k, "ec2:DescribeVpcs", func(ctx context.Context, tok *string) (*string, error) {
-				out, err := cl.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
-					Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
-				})
-				if err != nil {
-					return nil, err
-				}
-				for _, v := range out.Vpcs {
-					vpcs = append(vpcs, newVPCData(v, vpcVGW[deref(v.VpcId)], k))
-				}
-				return out.NextToken, nil
-			})
-			// The route tables are read even when the VPCs could not be:
-			// their filter needs only the VPC IDs, known from the VGWs.
-			var tables []*tableData
-			tableErr := p.pages(ctx, s, k, "ec2:DescribeRouteTables", func(ctx context.Context, tok *string) (*string, error) {
-				out, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-					Filters: []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: vpcIDs}}, NextToken: tok,
-					MaxResults: awssdk.Int32(100),
-				})
-				if err != nil {
-					return nil, err
-				}
-				for _, rt := range out.RouteTables {
-					vpc := deref(rt.VpcId)
-					tables = append(tables, &tableData{id: deref(rt.RouteTableId), vpc: vpc, vgw: vpcVGW[vpc], key: k, rt: rt})
-				}
-				return out.NextToken, nil
-			})
+			r := p.readVPCs(ctx, s, k, cl, vpcIDs, vpcVGW)
 			mu.Lock()
-			for _, v := range vpcs {
-				s.vpcs[v.id] = v
-			}
-			for _, id := range vpcIDs {
-				if vpcErr != nil {
-					s.vpcErr[id] = vpcErr
-				}
-				if tableErr != nil {
-					s.tableErr[id] = tableErr
-				}
-			}
-			if tableErr == nil {
-				s.tables = append(s.tables, tables...)
-			}
+			r.store(vpcIDs, s.vpcs, s.vpcErr, s.tableErr, &s.tables)
 			mu.Unlock()
 		})
 	}
 	parallel(fns)
 	sort.Slice(s.tables, func(i, j int) bool { return s.tables[i].id < s.tables[j].id })
+}
+
+// vpcRead is what readVPCs found for some VPCs of one account and region.
+type vpcRead struct {
+	vpcs          []*vpcData
+	tables        []*tableData
+	vpcErr, rtErr error
+}
+
+// readVPCs reads the CIDRs and route tables of VPCs in one account and
+// region; vgwOf names each VPC's VGW (none behind a transit gateway). The
+// route tables are read even when the VPCs could not be: their filter
+// needs only the VPC IDs.
+func (p *Probe) readVPCs(ctx context.Context, s *snapshot, k tkey, cl *ec2.Client, ids []string, vgwOf map[string]string) vpcRead {
+	var r vpcRead
+	byVPC := []ec2types.Filter{{Name: awssdk.String("vpc-id"), Values: ids}}
+	r.vpcErr = p.pages(ctx, s, k, "ec2:DescribeVpcs", func(ctx context.Context, tok *string) (*string, error) {
+		out, err := cl.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: byVPC, NextToken: tok})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range out.Vpcs {
+			r.vpcs = append(r.vpcs, newVPCData(v, vgwOf[deref(v.VpcId)], k))
+		}
+		return out.NextToken, nil
+	})
+	r.rtErr = p.pages(ctx, s, k, "ec2:DescribeRouteTables", func(ctx context.Context, tok *string) (*string, error) {
+		out, err := cl.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: byVPC, NextToken: tok, MaxResults: awssdk.Int32(100)})
+		if err != nil {
+			return nil, err
+		}
+		for _, rt := range out.RouteTables {
+			vpc := deref(rt.VpcId)
+			r.tables = append(r.tables, &tableData{id: deref(rt.RouteTableId), vpc: vpc, vgw: vgwOf[vpc], key: k, rt: rt})
+		}
+		return out.NextToken, nil
+	})
+	return r
+}
+
+// store files the read under the VPC IDs it was for.
+func (r vpcRead) store(ids []string, vpcs map[string]*vpcData, vpcErr, rtErr map[string]error, tables *[]*tableData) {
+	for _, v := range r.vpcs {
+		vpcs[v.id] = v
+	}
+	for _, id := range ids {
+		if r.vpcErr != nil {
+			vpcErr[id] = r.vpcErr
+		}
+		if r.rtErr != nil {
+			rtErr[id] = r.rtErr
+		}
+	}
+	if r.rtErr == nil {
+		*tables = append(*tables, r.tables...)
+	}
 }
 
 func sortedTkeys[V any](m map[tkey]V) []tkey {

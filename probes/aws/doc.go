@@ -33,8 +33,13 @@
 //	directconnect:DescribeVirtualInterfaces
 //	directconnect:ListVirtualInterfaceRoutes
 //	ec2:DescribeRouteTables
+//	ec2:DescribeTransitGatewayAttachments
+//	ec2:DescribeTransitGatewayVpcAttachments
+//	ec2:DescribeTransitGateways
 //	ec2:DescribeVpcs
 //	ec2:DescribeVpnGateways
+//	ec2:GetTransitGatewayRouteTablePropagations
+//	ec2:SearchTransitGatewayRoutes
 //	sts:GetCallerIdentity
 //	sts:AssumeRole (only with accounts[].role_arn)
 //

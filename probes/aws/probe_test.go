@@ -41,6 +41,12 @@ func TestIAMPolicyIsExact(t *testing.T) {
 	if err := p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// A transit gateway site, served by the same fake.
+	srv.Update(func(s *awstest.Scenario) { *s = *awstest.LabTGWScenario() })
+	p, _ = testProbe(t, cfg, tgwSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	policy, err := policyActions()
 	if err != nil {
 		t.Fatal(err)

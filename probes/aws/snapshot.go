@@ -144,6 +144,7 @@ type snapshot struct {
 	gwErr error
 
 	vgws   []*vgwData
+	tgws   []*tgwData
 	vpcs   map[string]*vpcData
 	tables []*tableData
 	// vpcErr and tableErr are why the VPCs, or the route tables, of a

@@ -146,12 +146,22 @@ func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 	}
 	if cfg.LinkPinned {
 		for _, l := range site.Links {
-			if l.AmazonAddress.IsValid() {
-				add(AmazonTarget(l.Name), l.AmazonAddress.Addr().String(), l.Name, l.ProbeSource)
+			if name, host := LinkTarget(l); host.IsValid() {
+				add(name, host.String(), l.Name, l.ProbeSource)
 			}
 		}
 	}
 	return specs
+}
+
+// LinkTarget returns the name and address of a link's pinned target: its
+// Amazon peer address ("<link>-amazon"), or its pinned_target
+// ("<link>-pinned") where the peer /30 is not reachable (a transit VIF).
+func LinkTarget(l probes.Link) (string, netip.Addr) {
+	if l.PinnedTarget.IsValid() {
+		return l.Name + "-pinned", l.PinnedTarget
+	}
+	return AmazonTarget(l.Name), l.AmazonAddress.Addr()
 }
 
 // AmazonTarget is the target name of a link's Amazon peer address.
@@ -273,9 +283,9 @@ func (c Config) Validate(site probes.Site) error {
 	}
 	if c.LinkPinned {
 		for _, l := range site.Links {
-			n := AmazonTarget(l.Name)
+			n, _ := LinkTarget(l)
 			if names[n] {
-				ps.Addf("link_pinned", "target name %q is both a site target and link %s's Amazon peer target: rename the site target", n, l.Name)
+				ps.Addf("link_pinned", "target name %q is both a site target and link %s's pinned target: rename the site target", n, l.Name)
 			}
 			names[n] = true
 		}

@@ -127,7 +127,7 @@ func TestValidateNameCollision(t *testing.T) {
 	site := testSite()
 	site.Targets = append(site.Targets, probes.Target{Name: "primary-amazon", Host: "198.18.0.11"})
 	err := DefaultConfig().Validate(site)
-	want := `link_pinned: target name "primary-amazon" is both a site target and link primary's Amazon peer target: rename the site target`
+	want := `link_pinned: target name "primary-amazon" is both a site target and link primary's pinned target: rename the site target`
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate = %v, want %s", err, want)
 	}

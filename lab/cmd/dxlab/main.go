@@ -3,7 +3,7 @@
 // commands in its hosts and forward a port of the agent host to 127.0.0.1.
 // It needs root.
 //
-//	dxlab up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources]
+//	dxlab up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources] [--transit-gateway]
 //	dxlab down [--all]
 //	dxlab status
 //	dxlab cut <link> [--silent]
@@ -45,7 +45,7 @@ import (
 
 const usage = `usage: dxlab <command> [flags]
 
-  up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources]   bring the lab up (idempotent)
+  up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources] [--transit-gateway]   bring the lab up (idempotent)
   down [--all]                                   tear the lab down (idempotent)
   status                                         sessions, BFD, routes to the instances
   cut <link> [--silent]                          carrier loss, or silent packet loss
@@ -93,6 +93,8 @@ func run(args []string) error {
 	edge := fs.String("edge", lab.EdgeOne, "edge variant: one or two")
 	noBFD := fs.Bool("no-bfd", false, "run without BFD")
 	agentMD5 := fs.Bool("agent-md5", false, "MD5 on the edges' sessions with the agent")
+	transitGateway := fs.Bool("transit-gateway", false, "a Transit Gateway site: the AWS routers refuse on-prem traffic to their peer /30, "+
+		"and with --probe-sources the edges route each probe source's traffic to the VPC over its own link (lab.Options.TransitGateway)")
 	probeSources := fs.Bool("probe-sources", false, "per-link probe sources: agent addresses "+
 		lab.PrimaryProbeSource+" and "+lab.SecondaryProbeSource+", each advertised over its own link only")
 	all := fs.Bool("all", false, "down: every lab under --dir")
@@ -119,7 +121,7 @@ func run(args []string) error {
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }
 
 	if cmd == "up" {
-		return up(ctx, lab.Options{Edge: *edge, NoBFD: *noBFD, AgentMD5: *agentMD5, ProbeSources: *probeSources, Dir: *dir, Logf: logf})
+		return up(ctx, lab.Options{Edge: *edge, NoBFD: *noBFD, AgentMD5: *agentMD5, ProbeSources: *probeSources, TransitGateway: *transitGateway, Dir: *dir, Logf: logf})
 	}
 	if cmd == "down" {
 		return down(*dir, *name, *all, logf)
@@ -252,6 +254,9 @@ func up(ctx context.Context, o lab.Options) error {
 		}
 		if l.ProbeSources() != o.ProbeSources {
 			return fmt.Errorf("lab %s is running with probe sources %v: dxlab down first", l.Prefix(), l.ProbeSources())
+		}
+		if l.TransitGateway() != o.TransitGateway {
+			return fmt.Errorf("lab %s is running with transit gateway %v: dxlab down first", l.Prefix(), l.TransitGateway())
 		}
 		fmt.Printf("lab %s (%s edge) already up, run dir %s\n", l.Prefix(), l.Edge(), l.Dir())
 		return nil

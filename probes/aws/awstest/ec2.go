@@ -113,7 +113,8 @@ type xmlRouteTable struct {
 	OwnerID      string `xml:"ownerId"`
 	Routes       []struct {
 		DestinationCidrBlock string `xml:"destinationCidrBlock"`
-		GatewayID            string `xml:"gatewayId"`
+		GatewayID            string `xml:"gatewayId,omitempty"`
+		TransitGatewayID     string `xml:"transitGatewayId,omitempty"`
 		State                string `xml:"state"`
 		Origin               string `xml:"origin"`
 	} `xml:"routeSet>item"`
@@ -218,10 +219,11 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 			for _, r := range t.Routes {
 				x.Routes = append(x.Routes, struct {
 					DestinationCidrBlock string `xml:"destinationCidrBlock"`
-					GatewayID            string `xml:"gatewayId"`
+					GatewayID            string `xml:"gatewayId,omitempty"`
+					TransitGatewayID     string `xml:"transitGatewayId,omitempty"`
 					State                string `xml:"state"`
 					Origin               string `xml:"origin"`
-				}{r.DestinationCidrBlock, r.GatewayID, r.State, r.Origin})
+				}{r.DestinationCidrBlock, r.GatewayID, r.TransitGatewayID, r.State, r.Origin})
 			}
 			if t.Main {
 				x.Associations = append(x.Associations, struct {
@@ -250,6 +252,9 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 			NextToken string          `xml:"nextToken,omitempty"`
 		}{NS: ec2NS, RequestID: reqID, Items: pg, NextToken: next}
 	default:
+		if b, err, ok := s.ec2TGW(c, reqID); ok {
+			return b, err
+		}
 		return nil, ec2Err("InvalidAction", fmt.Sprintf("The action %s is not valid for this web service (fake).", c.op))
 	}
 	return marshalXML(out)

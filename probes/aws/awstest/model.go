@@ -37,6 +37,10 @@ type Scenario struct {
 	VPCs        []VPC        `json:"vpcs,omitempty"`
 	RouteTables []RouteTable `json:"routeTables,omitempty"`
 
+	TransitGateways []TransitGateway `json:"transitGateways,omitempty"`
+	TGWAttachments  []TGWAttachment  `json:"transitGatewayAttachments,omitempty"`
+	TGWRouteTables  []TGWRouteTable  `json:"transitGatewayRouteTables,omitempty"`
+
 	// PageSize is the page size the fake uses when the caller asks for
 	// none (0: everything in one page). A small value forces pagination.
 	PageSize int `json:"pageSize,omitempty"`
@@ -267,7 +271,8 @@ type RouteTable struct {
 // EC2Path is one route in a route table.
 type EC2Path struct {
 	DestinationCidrBlock string `json:"destinationCidrBlock"`
-	GatewayID            string `json:"gatewayId"`
+	GatewayID            string `json:"gatewayId,omitempty"`
+	TransitGatewayID     string `json:"transitGatewayId,omitempty"`
 	State                string `json:"state"`  // active | blackhole
 	Origin               string `json:"origin"` // CreateRouteTable | CreateRoute | EnableVgwRoutePropagation
 }
