@@ -53,3 +53,30 @@ func ServeJSON(w http.ResponseWriter, r *http.Request, v func() any) {
 		WriteJSON(w, v())
 	}
 }
+
+// Names checks the names of one list's items (links, targets, edge
+// routers, accounts): each present, valid and unique within the list.
+type Names struct {
+	list, what, example string
+	seen                map[string]int
+}
+
+// NewNames checks the names of the items of list (as in the path, e.g.
+// "links"), each a what ("link"), suggesting example when one is missing.
+func NewNames(list, what, example string) *Names {
+	return &Names{list: list, what: what, example: example, seen: map[string]int{}}
+}
+
+// Check adds to ps the problem with the name of item i, at path, if any.
+func (n *Names) Check(ps *Problems, path string, i int, name string) {
+	switch j, dup := n.seen[name]; {
+	case name == "":
+		ps.Addf(path, "missing: name the %s (it labels metrics and alerts), e.g. %s", n.what, n.example)
+	case !ValidName(name):
+		ps.Addf(path, "%q is not a valid name: %s", name, NameRule)
+	case dup:
+		ps.Addf(path, "%q is already the name of %s[%d]: %s names must be unique", name, n.list, j, n.what)
+	default:
+		n.seen[name] = i
+	}
+}

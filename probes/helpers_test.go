@@ -57,3 +57,25 @@ func TestBoolFloat(t *testing.T) {
 		t.Fatal("BoolFloat: want 1 for true and 0 for false")
 	}
 }
+
+func TestNames(t *testing.T) {
+	var ps Problems
+	n := NewNames("links", "link", "primary")
+	for i, name := range []string{"primary", "", "a b", "primary", "eu.prod"} {
+		n.Check(&ps, "links["+string(rune('0'+i))+"].name", i, name)
+	}
+	want := []string{
+		`links[1].name: missing: name the link (it labels metrics and alerts), e.g. primary`,
+		`links[2].name: "a b" is not a valid name: ` + NameRule,
+		`links[3].name: "primary" is already the name of links[0]: link names must be unique`,
+	}
+	got := strings.Split(strings.TrimSpace(ps.Error()), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", ps.Error(), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if strings.TrimSpace(got[i]) != want[i] {
+			t.Errorf("problem %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

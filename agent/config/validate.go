@@ -90,22 +90,12 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 	if len(c.Links) > maxLink {
 		ps.Addf("links", "%d links: at most %d are supported per agent", len(c.Links), maxLink)
 	}
-	names := map[string]int{}
+	names := probes.NewNames("links", "link", "primary")
 	amazon := map[netip.Addr]int{}
 	vlans := map[string]int{} // connection/vlan -> link index
 	for i, l := range c.Links {
 		p := fmt.Sprintf("links[%d]", i)
-		switch {
-		case l.Name == "":
-			ps.Addf(p+".name", "missing: name the link, e.g. primary")
-		case !probes.ValidName(l.Name):
-			ps.Addf(p+".name", "%q is not a valid name: %s", l.Name, probes.NameRule)
-		default:
-			if j, dup := names[l.Name]; dup {
-				ps.Addf(p+".name", "%q is already the name of links[%d]: link names must be unique", l.Name, j)
-			}
-			names[l.Name] = i
-		}
+		names.Check(ps, p+".name", i, l.Name)
 		if l.Role != probes.RolePrimary && l.Role != probes.RoleSecondary {
 			ps.Addf(p+".role", "%q is not a role: want primary or secondary", l.Role)
 		}
@@ -249,20 +239,10 @@ func isBroadcast(p netip.Prefix) bool {
 }
 
 func (c *Config) validateTargets(ps *probes.Problems) {
-	names := map[string]int{}
+	names := probes.NewNames("targets", "target", "app1")
 	for i, t := range c.Targets {
 		p := fmt.Sprintf("targets[%d]", i)
-		switch {
-		case t.Name == "":
-			ps.Addf(p+".name", "missing: name the target, e.g. app1")
-		case !probes.ValidName(t.Name):
-			ps.Addf(p+".name", "%q is not a valid name: %s", t.Name, probes.NameRule)
-		default:
-			if j, dup := names[t.Name]; dup {
-				ps.Addf(p+".name", "%q is already the name of targets[%d]: target names must be unique", t.Name, j)
-			}
-			names[t.Name] = i
-		}
+		names.Check(ps, p+".name", i, t.Name)
 		switch {
 		case t.Address == "":
 			ps.Addf(p+".address", "missing: the VPC instance's private IP address or DNS name")

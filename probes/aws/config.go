@@ -103,16 +103,10 @@ func (c Config) Validate(site probes.Site) error {
 			ps.Addf(path, "region %q is listed twice", r)
 		}
 	}
+	names := probes.NewNames("accounts", "account", "network")
 	for i, a := range c.Accounts {
 		path := fmt.Sprintf("accounts[%d]", i)
-		switch {
-		case a.Name == "":
-			ps.Addf(path+".name", "required: a short name for the account, used in metrics")
-		case !probes.ValidName(a.Name):
-			ps.Addf(path+".name", "%q is not a valid name: %s", a.Name, probes.NameRule)
-		case slices.IndexFunc(c.Accounts, func(b AccountConfig) bool { return b.Name == a.Name }) < i:
-			ps.Addf(path+".name", "account name %q is used twice", a.Name)
-		}
+		names.Check(&ps, path+".name", i, a.Name)
 		if a.AccountID != "" && !accountRE.MatchString(a.AccountID) {
 			ps.Addf(path+".account_id", "not a 12-digit AWS account ID: %q", a.AccountID)
 		}

@@ -223,12 +223,12 @@ func TestValidate(t *testing.T) {
 				{Name: "p", ExternalIDFile: extFile},
 			}
 		}, strings.Join([]string{
-			"accounts[0].name: required: a short name for the account, used in metrics",
+			"accounts[0].name: missing: name the account (it labels metrics and alerts), e.g. network",
 			"accounts[0].account_id: not a 12-digit AWS account ID: \"12345\"",
 			"accounts[1].name: \"a b\" is not a valid name: use letters, digits, '-', '_' or '.' (at most 63)",
 			"accounts[1].role_arn: not an IAM role ARN: \"arn:aws:iam::123456789012:user/x\" (arn:aws:iam::123456789012:role/dxwatch)",
 			"accounts[2].role_arn: role arn:aws:iam::222222222222:role/dxwatch is in account 222222222222, account_id says 111111111111",
-			"accounts[3].name: account name \"p\" is used twice",
+			"accounts[3].name: \"p\" is already the name of accounts[2]: account names must be unique",
 			"accounts[3].external_id_file: an external ID is only used with role_arn: set role_arn or remove external_id_file",
 		}, "\n")},
 		{"AWS example gateway ID", func(c *Config, _ *probes.Site) { c.DXGatewayID = "5f294f92-bafb-4011-916d-9b0bexample" }, ""},

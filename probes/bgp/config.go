@@ -200,22 +200,12 @@ func (c Config) Validate(site probes.Site) error {
 	if len(c.Peers) > maxPeers {
 		ps.Addf("peers", "%d peers is more than the maximum %d", len(c.Peers), maxPeers)
 	}
-	names := map[string]int{}
+	names := probes.NewNames("peers", "edge router", "edge1")
 	addrs := map[netip.Addr]int{}
 	for i, p := range c.Peers {
 		path := fmt.Sprintf("peers[%d]", i)
 		at := func(k string) string { return probes.JoinPath(path, k) }
-		switch {
-		case p.Name == "":
-			ps.Addf(at("name"), "missing: name the edge router (it labels metrics), e.g. \"edge1\"")
-		case !probes.ValidName(p.Name):
-			ps.Addf(at("name"), "%q is not a valid name: %s", p.Name, probes.NameRule)
-		default:
-			if j, ok := names[p.Name]; ok {
-				ps.Addf(at("name"), "%q is already the name of peers[%d]", p.Name, j)
-			}
-			names[p.Name] = i
-		}
+		names.Check(&ps, at("name"), i, p.Name)
 		if p.Address == "" {
 			ps.Addf(at("address"), "missing: the edge router's address")
 		} else if a, err := netip.ParseAddr(p.Address); err != nil {

@@ -45,7 +45,7 @@ func TestValidate(t *testing.T) {
 			c.Peers = append(c.Peers, PeerConfig{Name: "edge1", Address: "10.0.0.300", Port: -1, Passive: true, HoldTime: 1500 * time.Millisecond, MD5Key: "hunter2"},
 				PeerConfig{Name: "bad name", Address: "192.0.2.1", ASN: 1, MD5KeyFile: "/k", MD5KeyEnv: "K", HoldTime: 100000 * time.Second})
 		}, []string{
-			`peers[1].name: "edge1" is already the name of peers[0]`,
+			`peers[1].name: "edge1" is already the name of peers[0]: edge router names must be unique`,
 			`peers[1].address: not an IP address: "10.0.0.300"`,
 			"peers[1].port: -1 is out of range 1-65535",
 			"peers[1].passive: a passive peer needs listen_port (e.g. 179): with listen_port 0 dxwatch opens no listener",
