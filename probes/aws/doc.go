@@ -35,6 +35,7 @@
 //	ec2:DescribeRouteTables
 //	ec2:DescribeVpcs
 //	ec2:DescribeVpnGateways
+//	cloudwatch:GetMetricData
 //	sts:GetCallerIdentity
 //	sts:AssumeRole (only with accounts[].role_arn)
 //

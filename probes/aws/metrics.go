@@ -103,7 +103,7 @@ func peerLabel(p dxtypes.BGPPeer) string {
 }
 
 // serviceActions maps the SDK's service IDs to IAM service prefixes.
-var serviceActions = map[string]string{"Direct Connect": "directconnect", "EC2": "ec2", "STS": "sts"}
+var serviceActions = map[string]string{"Direct Connect": "directconnect", "EC2": "ec2", "STS": "sts", "CloudWatch": "cloudwatch"}
 
 // iamAction returns the IAM action of the operation in ctx:
 // "directconnect:DescribeConnections".

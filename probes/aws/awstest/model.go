@@ -37,6 +37,9 @@ type Scenario struct {
 	VPCs        []VPC        `json:"vpcs,omitempty"`
 	RouteTables []RouteTable `json:"routeTables,omitempty"`
 
+	// Metrics are the CloudWatch time series GetMetricData serves.
+	Metrics []MetricSeries `json:"metrics,omitempty"`
+
 	// PageSize is the page size the fake uses when the caller asks for
 	// none (0: everything in one page). A small value forces pagination.
 	PageSize int `json:"pageSize,omitempty"`
@@ -387,6 +390,7 @@ func (sc *Scenario) Env(url, region string) []string {
 		"AWS_ENDPOINT_URL_DIRECT_CONNECT=" + url,
 		"AWS_ENDPOINT_URL_EC2=" + url,
 		"AWS_ENDPOINT_URL_STS=" + url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH=" + url,
 		"AWS_ACCESS_KEY_ID=" + key,
 		"AWS_SECRET_ACCESS_KEY=" + LabSecretKey,
 		"AWS_REGION=" + region,
