@@ -7,6 +7,11 @@ import (
 	"time"
 
 	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/dxwatch/dxwatch/internal/golden"
 
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws/awstest"
@@ -244,5 +249,43 @@ func TestHeadroomBothDirectionsInBits(t *testing.T) {
 	}
 	if r := hs[0].ratio("max"); r != 301e6/5e8 {
 		t.Errorf("egress max ratio %v", r)
+	}
+}
+
+func TestCloudWatchMetrics(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsPeakAboveSecondary, fixedNow)
+	_, url := fake(t, sc)
+	p, _ := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(p)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		// dBm is the unit optics are specified in; no base unit fits.
+		if pr.Metric == "dxwatch_aws_cloudwatch_light_level_dbm" && strings.Contains(pr.Text, "base unit") {
+			continue
+		}
+		t.Errorf("lint: %s: %s", pr.Metric, pr.Text)
+	}
+	got, err := testutil.CollectAndFormat(p, expfmt.TypeTextPlain,
+		"dxwatch_aws_cloudwatch_connection_up", "dxwatch_aws_cloudwatch_vif_bgp_up", "dxwatch_aws_cloudwatch_vif_bgp_prefixes",
+		"dxwatch_aws_cloudwatch_bytes_per_second", "dxwatch_aws_cloudwatch_packets_per_second", "dxwatch_aws_cloudwatch_connection_errors",
+		"dxwatch_aws_cloudwatch_light_level_dbm", "dxwatch_aws_cloudwatch_sample_timestamp_seconds",
+		"dxwatch_failover_headroom_ratio", "dxwatch_aws_connection_bandwidth_bytes_per_second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "testdata/metrics_cloudwatch.golden", got)
+	// The hosted secondary's owner gets no light levels: no series, not 0.
+	if strings.Contains(string(got), `dxwatch_aws_cloudwatch_light_level_dbm{connection="`+awstest.LabConnection2) {
+		t.Error("light level exported for the hosted secondary")
+	}
+	if !strings.Contains(string(got), `dxwatch_failover_headroom_ratio{direction="egress",from="primary",statistic="max",to="secondary"} 1.68`) {
+		t.Error("no egress max headroom ratio of 1.68… for primary onto the 500 Mbps secondary")
 	}
 }

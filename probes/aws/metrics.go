@@ -33,6 +33,9 @@ func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
 		routeActiveDesc, loaExpiryDesc, lastSuccessDesc} {
 		ch <- d
 	}
+	for _, d := range cwDescs {
+		ch <- d
+	}
 	p.apiCalls.Describe(ch)
 }
 
@@ -86,6 +89,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, b2f(r.active), t.id, r.dest)
 		}
 	}
+	p.collectCloudWatchMetrics(ch, snap)
 }
 
 func b2f(b bool) float64 {
