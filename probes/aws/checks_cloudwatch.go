@@ -142,7 +142,7 @@ func (c *checker) cwErrors(name string, order int, link, id string, unread func(
 	hourBefore := sum(ser.since(at.Add(-2*time.Hour+cwPeriod))) - sum(lastHour)
 	n := sum(lastHour)
 	if n == 0 {
-		c.add(name, order, link, probes.Pass, "", "no MAC-level errors on %s in the hour to %s", id, c.ago(at))
+		c.add(name, order, link, probes.Pass, "", "no MAC-level errors on %s in the hour up to the datapoint %s", id, c.ago(at))
 		return
 	}
 	_, latest, _ := ser.last()

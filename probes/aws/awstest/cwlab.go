@@ -34,6 +34,16 @@ var MetricsScenarios = []MetricsScenario{MetricsHealthy, MetricsLightFalling, Me
 // capacity window (7 days) and an hour more.
 const labMetricsSpan = 7*24*time.Hour + time.Hour
 
+// ParseMetricsScenario returns the scenario named s.
+func ParseMetricsScenario(s string) (MetricsScenario, bool) {
+	for _, k := range MetricsScenarios {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // WithLabMetrics gives sc (a LabScenario) CloudWatch series shaped as kind,
 // one point every 5 minutes up to end, and changes its connections as the
 // scenario needs (hosted, 500 Mbps). It returns sc.
@@ -56,14 +66,13 @@ func WithLabMetrics(sc *Scenario, kind MetricsScenario, end time.Time) *Scenario
 		{LabConnection1, LabVIF1, 400e6, 150e6, kind == MetricsHosted},
 		{LabConnection2, LabVIF2, 0.2e6, 0.2e6, kind == MetricsHosted || kind == MetricsPeakAboveSecondary},
 	}
-	if kind == MetricsPeakAboveSecondary {
+	if c := sc.Connection(LabConnection2); c != nil && kind == MetricsPeakAboveSecondary {
 		links[0].egressHi, links[0].ingressHi = 820e6, 300e6
-		c := sc.Connection(LabConnection2)
 		c.Bandwidth, c.PartnerName, c.AwsDevice = "500Mbps", "Megaport", ""
 	}
-	if kind == MetricsHosted {
-		for _, id := range []string{LabConnection1, LabConnection2} {
-			sc.Connection(id).PartnerName = "Megaport"
+	for _, id := range []string{LabConnection1, LabConnection2} {
+		if c := sc.Connection(id); c != nil && kind == MetricsHosted {
+			c.PartnerName = "Megaport"
 		}
 	}
 	sc.Metrics = nil
