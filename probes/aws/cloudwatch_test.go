@@ -289,3 +289,47 @@ func TestCloudWatchMetrics(t *testing.T) {
 		t.Error("no egress max headroom ratio of 1.68… for primary onto the 500 Mbps secondary")
 	}
 }
+
+func TestCloudWatchConfig(t *testing.T) {
+	for _, tt := range []struct {
+		window   time.Duration
+		disabled bool
+		want     string
+	}{
+		{DefaultCapacityWindow, false, ""},
+		{time.Hour, false, ""},
+		{MaxCapacityWindow, false, ""},
+		{30 * time.Minute, false, "cloudwatch.capacity_window: 30m0s is outside 1h to 1512h0m0s"},
+		{MaxCapacityWindow + time.Hour, false, "cloudwatch.capacity_window: 1513h0m0s is outside"},
+		{0, true, ""}, // not read when disabled
+	} {
+		cfg := labConfig()
+		cfg.CloudWatch = CloudWatchConfig{CapacityWindow: tt.window, Disabled: tt.disabled}
+		err := cfg.Validate(labSite())
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("window %s disabled %v: %v, want %q", tt.window, tt.disabled, err, tt.want)
+		}
+	}
+	if DefaultConfig().CloudWatch.CapacityWindow != 7*24*time.Hour {
+		t.Error("the default capacity window is not 7 days")
+	}
+}
+
+func TestCloudWatchDisabled(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow)
+	srv, url := fake(t, sc)
+	cfg := labConfig()
+	cfg.CloudWatch.Disabled = true
+	p, _ := testProbe(t, cfg, labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Calls()["cloudwatch:GetMetricData"]; n != 0 {
+		t.Errorf("%d GetMetricData calls with cloudwatch.disabled", n)
+	}
+	for _, c := range p.Checks() {
+		if strings.HasPrefix(c.Name, "aws.cloudwatch.") || strings.HasPrefix(c.Name, "capacity.") {
+			t.Errorf("check %s with cloudwatch.disabled", c.Name)
+		}
+	}
+}
