@@ -37,7 +37,7 @@ func labChecks() []probes.CheckResult {
 			Reason: "connection dxcon-lab00001 is down", Fix: "check the cross-connect with the colocation provider"},
 		{Name: "capacity.failover.primary.secondary", Order: probes.OrderRedundancy + 50, Status: probes.Fail,
 			Reason: "if primary fails, secondary (500 Mbps) would carry over the last 7 days: egress p95 816 Mbps (163%), max 842 Mbps (168%); ingress p95 299 Mbps (60%), max 308 Mbps (62%) [5-minute averages from CloudWatch connection metrics, 2015 samples]",
-			Fix: "give secondary the capacity of primary: a larger hosted connection or dedicated port, or a LAG"},
+			Fix:    "give secondary the capacity of primary: a larger hosted connection or dedicated port, or a LAG"},
 	}
 }
 
