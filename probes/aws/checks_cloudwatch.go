@@ -22,7 +22,6 @@ type optic struct {
 	source        string
 	txMin, txMax  float64
 	rxMin, rxMax  float64
-	perLane       bool
 	marginWarnDBm float64
 }
 
@@ -31,7 +30,7 @@ type optic struct {
 var optics = map[string]optic{
 	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", txMin: -11.5, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
 	"10Gbps":  {name: "10GBASE-LR", source: "IEEE 802.3 Tables 52-12 and 52-13", txMin: -8.2, txMax: 0.5, rxMin: -14.4, rxMax: 0.5, marginWarnDBm: 2},
-	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2, perLane: true},
+	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2},
 }
 
 // cloudWatch adds the checks of AWS's own metrics of each link:
