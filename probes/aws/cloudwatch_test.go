@@ -333,3 +333,37 @@ func TestCloudWatchDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudWatchPaged reads the same series through GetMetricData pages
+// of at most 3,000 datapoints: the checks say the same as in one page.
+func TestCloudWatchPaged(t *testing.T) {
+	reasons := func(pageSize int) (map[string]string, int) {
+		sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsPeakAboveSecondary, fixedNow)
+		sc.MetricsPageSize = pageSize
+		srv, url := fake(t, sc)
+		p, _ := testProbe(t, labConfig(), labSite(), url)
+		if err := p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, c := range p.Checks() {
+			if strings.HasPrefix(c.Name, "aws.cloudwatch.") || strings.HasPrefix(c.Name, "capacity.") {
+				out[c.Name] = string(c.Status) + " " + c.Reason
+			}
+		}
+		return out, srv.Calls()["cloudwatch:GetMetricData"]
+	}
+	one, n1 := reasons(0)
+	paged, n2 := reasons(3000)
+	if n1 != 1 || n2 < 5 {
+		t.Errorf("%d and %d requests, want 1 unpaged and several paged", n1, n2)
+	}
+	if len(one) != 9 {
+		t.Errorf("%d CloudWatch checks, want 9", len(one))
+	}
+	for name, r := range one {
+		if paged[name] != r {
+			t.Errorf("%s paged: %q\nunpaged: %q", name, paged[name], r)
+		}
+	}
+}

@@ -118,13 +118,17 @@ func (s *Server) cloudWatch(c call) ([]byte, *apiError) {
 	}
 	var results cbor.List
 	points, next := 0, ""
+	limit := cwMaxDatapoints
+	if s.sc.MetricsPageSize > 0 {
+		limit = s.sc.MetricsPageSize
+	}
 	for i := from; i < len(qs); i++ {
 		q := qs[i]
 		if !q.returnData {
 			continue
 		}
 		ts, vals := s.sc.aggregate(c.account, c.region, q, start, end)
-		if points > 0 && points+len(ts) > cwMaxDatapoints {
+		if points > 0 && points+len(ts) > limit {
 			next = strconv.Itoa(i)
 			break
 		}

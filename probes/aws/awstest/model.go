@@ -39,6 +39,9 @@ type Scenario struct {
 
 	// Metrics are the CloudWatch time series GetMetricData serves.
 	Metrics []MetricSeries `json:"metrics,omitempty"`
+	// MetricsPageSize is how many datapoints one GetMetricData page holds
+	// at most (0: CloudWatch's 100,800). A small value forces paging.
+	MetricsPageSize int `json:"metricsPageSize,omitempty"`
 
 	// PageSize is the page size the fake uses when the caller asks for
 	// none (0: everything in one page). A small value forces pagination.
