@@ -74,9 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var kind awstest.MetricsScenario
 	if *metrics != "none" {
-		kind, ok := awstest.ParseMetricsScenario(*metrics)
-		if !ok {
+		var ok bool
+		if kind, ok = awstest.ParseMetricsScenario(*metrics); !ok {
 			return fmt.Errorf("-metrics %q: one of %v or none", *metrics, awstest.MetricsScenarios)
 		}
 		awstest.WithLabMetrics(sc, kind, time.Now())
@@ -108,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-lab %s: %w", *labDir, err)
 		}
 		go followLab(ctx, l, srv, log)
+	}
+	if kind != "" {
+		go followClock(ctx, srv, kind)
 	}
 	url := "http://" + ln.Addr().String()
 	for _, kv := range sc.Env(url, *region) {
@@ -149,5 +153,20 @@ func followLab(ctx context.Context, l *lab.Lab, srv *awstest.Server, log *slog.L
 			log.Warn("cannot read the lab's BGP state; serving the last one read", "err", err)
 		}
 		failing = err != nil
+	}
+}
+
+// followClock renews the CloudWatch series every 5 minutes, as CloudWatch
+// publishes a new datapoint, so that a long demo never reads stale data.
+func followClock(ctx context.Context, srv *awstest.Server, kind awstest.MetricsScenario) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			srv.Update(func(sc *awstest.Scenario) { awstest.WithLabMetrics(sc, kind, now) })
+		}
 	}
 }

@@ -367,3 +367,30 @@ func TestCloudWatchPaged(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudWatchObservations: the CloudWatch checks reach the health model
+// as AWS checks of their link (which only degrade it), the capacity check
+// as a site check.
+func TestCloudWatchObservations(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsLightFalling, fixedNow)
+	_, url := fake(t, sc)
+	var obs []probes.Observation
+	p, _ := testProbe(t, labConfig(), labSite(), url)
+	p.deps.Observer = probes.ObserverFunc(func(o probes.Observation) { obs = append(obs, o) })
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]probes.Observation{}
+	for _, o := range obs {
+		got[o.Check] = o
+	}
+	if o := got["aws.cloudwatch.primary.optics"]; o.Event != probes.AWSCheck || o.Link != "primary" || o.Up || !strings.Contains(o.Detail, "-20.5 dBm") {
+		t.Errorf("optics observation %+v", o)
+	}
+	if o := got["aws.cloudwatch.primary.bgp"]; o.Link != "primary" || !o.Up {
+		t.Errorf("bgp observation %+v", o)
+	}
+	if o, ok := got["capacity.failover.primary.secondary"]; !ok || o.Link != "" || !o.Up {
+		t.Errorf("capacity observation %+v (present %v), want a passing site check", o, ok)
+	}
+}
