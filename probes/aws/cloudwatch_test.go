@@ -372,16 +372,8 @@ func TestCloudWatchPaged(t *testing.T) {
 // as AWS checks of their link (which only degrade it), the capacity check
 // as a site check.
 func TestCloudWatchObservations(t *testing.T) {
-	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsLightFalling, fixedNow)
-	_, url := fake(t, sc)
-	var obs []probes.Observation
-	p, _ := testProbe(t, labConfig(), labSite(), url)
-	p.deps.Observer = probes.ObserverFunc(func(o probes.Observation) { obs = append(obs, o) })
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]probes.Observation{}
-	for _, o := range obs {
+	for _, o := range pollObserved(t, awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsLightFalling, fixedNow)) {
 		got[o.Check] = o
 	}
 	if o := got["aws.cloudwatch.primary.optics"]; o.Event != probes.AWSCheck || o.Link != "primary" || o.Up || !strings.Contains(o.Detail, "-20.5 dBm") {
