@@ -162,6 +162,9 @@ func substitute(expr string, defined map[string]bool) (string, []string) {
 	out := varRef.ReplaceAllStringFunc(expr, func(s string) string {
 		m := varRef.FindStringSubmatch(s)
 		name := m[1] + m[2] + m[3]
+		if strings.Trim(name, "0123456789") == "" {
+			return s // a capture reference in label_replace's replacement
+		}
 		if v, ok := builtinVars[name]; ok {
 			return v
 		}
@@ -690,6 +693,7 @@ func TestCheckExpr(t *testing.T) {
 		{"unknown metric", `dxwatch_link_upp`, "not in"},
 		{"unknown label", `dxwatch_link_up{peer="x"}`, `no label "peer"`},
 		{"undefined variable", `dxwatch_link_up{link="$lnk"}`, "undefined variable $lnk"},
+		{"label_replace capture", `label_replace(dxwatch_link_up, "l", "$1", "link", "(.+)")`, ""},
 		{"hard-coded instance", `dxwatch_link_up{instance="10.0.0.1:9479"}`, "hard-coded instance"},
 		{"syntax", `sum(dxwatch_link_up`, "does not parse"},
 		{"no name", `{link="a"}`, "no metric name"},

@@ -25,6 +25,7 @@ const (
 	sigAWS
 	sigNoEvidence
 	sigUnverified
+	sigBGPDisagree
 )
 
 // sigDown are the rules that take a link down.
@@ -247,14 +248,22 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 		if !fresh(a.at, c.StaleAfter.AWS, now) {
 			continue
 		}
-		if a.up {
-			positive = true
-			continue
+		if !a.up {
+			sig |= sigAWS
+			if why != nil {
+				say("AWS check %s", joinDetail(a.key+" failing", a.detail))
+			}
 		}
-		sig |= sigAWS
-		if why != nil {
-			say("AWS check %s", joinDetail(a.key+" failing", a.detail))
+		// AWS's view of the BGP session (its API, or CloudWatch minutes
+		// late) against the edge's own: a disagreement means one view is
+		// stale or the session flaps. It never takes the link down alone.
+		if isAWSBGPCheck(a.key) && sUp+sDown > 0 && a.up != (sUp > 0) {
+			sig |= sigBGPDisagree
+			if why != nil {
+				say("%s", bgpDisagreement(a, sUp > 0))
+			}
 		}
+		positive = positive || a.up
 	}
 	if !l.traced.IsZero() && fresh(l.traced, c.StaleAfter.Trace, now) {
 		positive = true

@@ -28,6 +28,10 @@ func awsCheck(t time.Duration, up bool, detail string) probes.Observation {
 	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.vif.primary.bgp", Link: "primary", Up: up, Detail: detail}
 }
 
+func cwCheck(t time.Duration, what string, up bool, detail string) probes.Observation {
+	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.cloudwatch.primary." + what, Link: "primary", Up: up, Detail: detail}
+}
+
 // TestLinkRules checks the state rules of the README's table one by one, on
 // the primary link.
 func TestLinkRules(t *testing.T) {
@@ -64,7 +68,22 @@ func TestLinkRules(t *testing.T) {
 		{name: "RTT over threshold", mutate: func(c *Config) { c.RTTThreshold = ms(1) }, obs: echoes(ms(100), "...."),
 			state: StateDegraded, reasons: []string{"mean RTT 2ms over the last 4 replies from primary-peer (threshold 1ms)"}},
 		{name: "AWS check failing", obs: []probes.Observation{session(ms(10), "primary", "edge1", true, ""), awsCheck(ms(20), false, "AWS reports the BGP peer down")},
-			state: StateDegraded, reasons: []string{"AWS check aws.vif.primary.bgp failing: AWS reports the BGP peer down"}},
+			state: StateDegraded, reasons: []string{"AWS check aws.vif.primary.bgp failing: AWS reports the BGP peer down",
+				"AWS and the edge disagree on BGP: aws.vif.primary.bgp says down, the edge's session is up (one view is stale, CloudWatch lags by minutes, or the session flaps)"}},
+		{name: "CloudWatch says BGP down, edge up: degraded, disagreement named", obs: []probes.Observation{session(ms(10), "primary", "edge1", true, ""),
+			cwCheck(ms(20), "bgp", false, "AWS's VirtualInterfaceBgpStatus for dxvif-1 is 0 (down) at 11:50Z, 10m0s ago")},
+			state: StateDegraded, reasons: []string{"AWS check aws.cloudwatch.primary.bgp failing: AWS's VirtualInterfaceBgpStatus for dxvif-1 is 0 (down) at 11:50Z, 10m0s ago",
+				"AWS and the edge disagree on BGP: aws.cloudwatch.primary.bgp says down, the edge's session is up (one view is stale, CloudWatch lags by minutes, or the session flaps)"}},
+		{name: "CloudWatch says BGP up, edge down: down on the edge's evidence, disagreement named", obs: []probes.Observation{session(ms(10), "primary", "edge1", false, "hold timer expired"),
+			cwCheck(ms(20), "bgp", true, "")},
+			state: StateDown, reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: hold timer expired)",
+				"AWS and the edge disagree on BGP: aws.cloudwatch.primary.bgp says up, the edge's session is down (one view is stale, CloudWatch lags by minutes, or the session flaps)"}},
+		{name: "CloudWatch alone never takes a link down", obs: []probes.Observation{cwCheck(ms(10), "state", false, "ConnectionState 0"), cwCheck(ms(20), "bgp", false, "BgpStatus 0"),
+			cwCheck(ms(30), "optics", false, "AWS receives -20.5 dBm")},
+			state: StateDegraded, reasons: []string{"AWS check aws.cloudwatch.primary.state failing: ConnectionState 0",
+				"AWS check aws.cloudwatch.primary.bgp failing: BgpStatus 0", "AWS check aws.cloudwatch.primary.optics failing: AWS receives -20.5 dBm"}},
+		{name: "CloudWatch errors degrade a link the data plane shows up", obs: append(echoes(ms(100), "...."), cwCheck(ms(50), "errors", false, "1096 MAC-level errors")),
+			state: StateDegraded, reasons: []string{"AWS check aws.cloudwatch.primary.errors failing: 1096 MAC-level errors"}},
 		{name: "AWS check stale", obs: []probes.Observation{awsCheck(ms(20), true, "")}, until: 11 * time.Minute,
 			state: StateUnknown, reasons: []string{"no fresh evidence"}},
 		{name: "trace only, fresh", obs: []probes.Observation{traceObs(ms(20), "app1", false, "primary")}, state: StateUp, reasons: []string{}},

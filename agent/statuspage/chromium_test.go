@@ -145,8 +145,14 @@ func TestChromiumLiveUpdate(t *testing.T) {
 	b.waitFor(`document.querySelector('svg.site g[data-link=primary][data-active=true]') &&
 		document.querySelector('#links [data-link=primary][data-active=true]') &&
 		document.getElementById('summary').dataset.active === 'primary' &&
-		document.querySelector('.spark.rtt polyline') && document.querySelector('#checks [data-check="aws.connection.primary.state"] .fix')`,
+		document.querySelector('.spark.rtt polyline') && document.querySelector('#checks [data-check="aws.connection.primary.state"] .fix') &&
+		document.querySelector('#capacity [data-check="capacity.failover.primary.secondary"][data-from=primary][data-to=secondary] [data-direction=egress]')`,
 		pageView, 20*time.Second)
+	var headroom string
+	b.eval(t.Context(), `[...document.querySelectorAll('#capacity [data-direction]')].map(li => li.textContent).join(' | ')`, &headroom)
+	if want := "egress p95 816 Mbps (163%), max 842 Mbps (168%) | ingress p95 299 Mbps (60%), max 308 Mbps (62%)"; headroom != want {
+		t.Errorf("headroom per direction on the page: %q, want %q", headroom, want)
+	}
 	var marker bool
 	b.eval(t.Context(), `window.dxwatchMarker = true`, &marker) // gone if the page reloads
 	b.screenshot("1-primary-active")

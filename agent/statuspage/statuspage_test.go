@@ -35,6 +35,9 @@ func labChecks() []probes.CheckResult {
 		{Name: "ping.target.app1", Order: probes.OrderPing, Status: probes.Pass, Reason: "answers"},
 		{Name: "aws.connection.primary.state", Order: probes.OrderConnection, Link: "primary", Status: probes.Fail,
 			Reason: "connection dxcon-lab00001 is down", Fix: "check the cross-connect with the colocation provider"},
+		{Name: "capacity.failover.primary.secondary", Order: probes.OrderRedundancy + 50, Status: probes.Fail,
+			Reason: "if primary fails, secondary (500 Mbps) would carry over the last 7 days: egress p95 816 Mbps (163%), max 842 Mbps (168%); ingress p95 299 Mbps (60%), max 308 Mbps (62%) [5-minute averages from CloudWatch connection metrics, 2015 samples]",
+			Fix:    "give secondary the capacity of primary: a larger hosted connection or dedicated port, or a LAG"},
 	}
 }
 
@@ -174,7 +177,7 @@ func TestChecksSorted(t *testing.T) {
 	if err := json.NewDecoder(get(t, h, "GET", statuspage.ChecksPath, nil).Body).Decode(&got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Name != "aws.connection.primary.state" {
+	if len(got) != 3 || got[0].Name != "aws.connection.primary.state" || got[1].Name != "capacity.failover.primary.secondary" {
 		t.Errorf("checks not in checklist order: %+v", got)
 	}
 }

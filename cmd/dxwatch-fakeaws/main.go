@@ -1,5 +1,5 @@
-// Command dxwatch-fakeaws serves a fake AWS endpoint (Direct Connect, EC2
-// and STS wire formats, see probes/aws/awstest) on the loopback interface,
+// Command dxwatch-fakeaws serves a fake AWS endpoint (Direct Connect, EC2,
+// STS and CloudWatch wire formats, see probes/aws/awstest) on the loopback interface,
 // from a scenario file or the built-in lab scenario, and prints the
 // AWS_ENDPOINT_URL_* environment that points dxwatch (or the AWS CLI) at it:
 //
@@ -8,7 +8,8 @@
 //	dxwatch verify --config lab/dxwatch.yaml
 //
 // -scenario serves a YAML or JSON scenario file instead (-dump prints the
-// built-in one to start from); -lab makes the BGP part of the built-in
+// built-in one to start from); -metrics shapes the CloudWatch series of the
+// lab's links (peak-above-secondary makes verify name a capacity shortfall); -lab makes the BGP part of the built-in
 // scenario follow a running lab (dxlab), as AWS's API follows its routers;
 // -v logs every request.
 //
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", awstest.LabRegion, "region to print in AWS_REGION")
 	dump := fs.Bool("dump", false, "print the built-in lab scenario as YAML and exit")
 	verbose := fs.Bool("v", false, "log every request")
+	metrics := fs.String("metrics", string(awstest.MetricsHealthy), "CloudWatch series of the lab's links up to now: healthy, light-falling, errors-rising, peak-above-secondary (a 500 Mbps hosted secondary), hosted, or none")
 	labDir := fs.String("lab", "", "run directory of a running lab (dxlab status prints it) whose AWS routers the VIFs' BGP status and routes follow, re-read every second")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +73,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	var kind awstest.MetricsScenario
+	if *metrics != "none" {
+		var ok bool
+		if kind, ok = awstest.ParseMetricsScenario(*metrics); !ok {
+			return fmt.Errorf("-metrics %q: one of %v or none", *metrics, awstest.MetricsScenarios)
+		}
+		awstest.WithLabMetrics(sc, kind, time.Now())
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
@@ -99,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-lab %s: %w", *labDir, err)
 		}
 		go followLab(ctx, l, srv, log)
+	}
+	if kind != "" {
+		go followClock(ctx, srv, kind)
 	}
 	url := "http://" + ln.Addr().String()
 	for _, kv := range sc.Env(url, *region) {
@@ -140,5 +153,20 @@ func followLab(ctx context.Context, l *lab.Lab, srv *awstest.Server, log *slog.L
 			log.Warn("cannot read the lab's BGP state; serving the last one read", "err", err)
 		}
 		failing = err != nil
+	}
+}
+
+// followClock renews the CloudWatch series every 5 minutes, as CloudWatch
+// publishes a new datapoint, so that a long demo never reads stale data.
+func followClock(ctx context.Context, srv *awstest.Server, kind awstest.MetricsScenario) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			srv.Update(func(sc *awstest.Scenario) { awstest.WithLabMetrics(sc, kind, now) })
+		}
 	}
 }

@@ -72,6 +72,9 @@ type Config struct {
 	RuleFiles []string
 	// Rules are more rule files given by content, keyed by file name.
 	Rules map[string][]byte
+	// Alertmanagers are host:port addresses Prometheus sends its alerts
+	// to (see StartAlertmanager) [none].
+	Alertmanagers []string
 	// MaxFor, when positive, caps every rule's `for:` hold time so a test
 	// sees an alert fire in seconds instead of minutes.
 	MaxFor time.Duration
@@ -199,23 +202,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // when the test fails.
 func ForTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	if _, err := binary(cfg.Binary); err != nil {
-		t.Skip(err.Error())
+	_, err := binary(cfg.Binary)
+	return forTest(t, "prometheus", err, &cfg.Output, func(ctx context.Context) (*Server, error) { return Start(ctx, cfg) })
+}
+
+// forTest starts a server for the test and stops it at cleanup: it skips
+// the test when missing (the binary is not installed), and logs the
+// server's output (into *out unless set) when the test fails.
+func forTest[S interface{ Stop() }](t testing.TB, what string, missing error, out *io.Writer, start func(context.Context) (S, error)) S {
+	t.Helper()
+	if missing != nil {
+		t.Skip(missing.Error())
 	}
 	var log syncbuf.Buffer
-	if cfg.Output == nil {
-		cfg.Output = &log
+	if *out == nil {
+		*out = &log
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Start(ctx, cfg)
+	s, err := start(ctx)
 	if err != nil {
-		t.Fatalf("%v\nprometheus log:\n%s", err, log.String())
+		t.Fatalf("%v\n%s log:\n%s", err, what, log.String())
 	}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() && log.Len() > 0 {
-			t.Logf("prometheus log:\n%s", log.String())
+			t.Logf("%s log:\n%s", what, log.String())
 		}
 	})
 	return s
@@ -484,8 +496,17 @@ type promConfig struct {
 		ScrapeTimeout      model.Duration `yaml:"scrape_timeout"`
 		EvaluationInterval model.Duration `yaml:"evaluation_interval"`
 	} `yaml:"global"`
-	RuleFiles     []string       `yaml:"rule_files,omitempty"`
-	ScrapeConfigs []scrapeConfig `yaml:"scrape_configs"`
+	RuleFiles     []string        `yaml:"rule_files,omitempty"`
+	ScrapeConfigs []scrapeConfig  `yaml:"scrape_configs"`
+	Alerting      *alertingConfig `yaml:"alerting,omitempty"`
+}
+
+type alertingConfig struct {
+	Alertmanagers []amTargets `yaml:"alertmanagers"`
+}
+
+type amTargets struct {
+	StaticConfigs []staticConfig `yaml:"static_configs"`
 }
 
 type scrapeConfig struct {
@@ -542,6 +563,9 @@ func writeConfig(dir string, cfg Config) (string, error) {
 		sc.StaticConfigs = []staticConfig{{Targets: cfg.Targets, Labels: cfg.Labels}}
 	}
 	pc.ScrapeConfigs = []scrapeConfig{sc}
+	if len(cfg.Alertmanagers) > 0 {
+		pc.Alerting = &alertingConfig{Alertmanagers: []amTargets{{StaticConfigs: []staticConfig{{Targets: cfg.Alertmanagers}}}}}
+	}
 
 	data, err := yaml.Marshal(&pc)
 	if err != nil {

@@ -107,12 +107,15 @@ func (p *Probe) tryPermission(ctx context.Context, s *snapshot, k tkey, action s
 	p.log.Warn("aws api call failed", "account", k.account, "region", k.region, "action", action, "err", err, "fix", fix)
 }
 
-// failed returns the first failure of one of the actions, or of the
-// credentials (which fail every action alike), or nil.
+// failed returns (a copy of) the first failure of one of the actions, or
+// of the credentials (which fail every action alike), or nil. It locks:
+// CloudWatch is read while the rest of a poll goes on.
 func (s *snapshot) failed(actions ...string) *failure {
-	for i := range s.failures {
-		if slices.Contains(actions, s.failures[i].action) || s.failures[i].kind == kindAuth {
-			return &s.failures[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.failures {
+		if slices.Contains(actions, f.action) || f.kind == kindAuth {
+			return &f
 		}
 	}
 	return nil

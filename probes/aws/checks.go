@@ -46,7 +46,9 @@ func evaluate(cfg Config, site probes.Site, s *snapshot, now time.Time) []probes
 	c.redundancy()
 	for _, lv := range s.links {
 		c.vif(lv)
+		c.cloudWatch(lv)
 	}
+	c.capacity()
 	c.mtu()
 	c.returnPath()
 	c.probeSources()

@@ -24,7 +24,7 @@ type want struct {
 }
 
 func TestLabScenarioPasses(t *testing.T) {
-	_, url := fake(t, awstest.LabScenario())
+	_, url := fake(t, awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow))
 	p, logs := testProbe(t, labConfig(), labSite(), url)
 	if err := p.Poll(context.Background()); err != nil {
 		t.Fatalf("Poll: %v\nlogs:\n%s", err, logs)

@@ -106,6 +106,13 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 	// 3. Match the site's links to what was found.
 	s.matchLinks(p.cfg, p.deps.Site)
 
+	// AWS's own metrics of the site's connections and VIFs, meanwhile.
+	cwDone := make(chan struct{})
+	go func() {
+		defer close(cwDone)
+		p.collectCloudWatch(ctx, s, clients)
+	}()
+
 	// 4. The DX gateway, its associations and attachments.
 	s.gwID = p.cfg.DXGatewayID
 	if s.gwID == "" {
@@ -153,6 +160,7 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 
 	// 7. Transit gateways, their route tables and the VPCs behind them.
 	p.collectTGWs(ctx, s, clients)
+	<-cwDone
 	return s
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	// attempt without an answer is abandoned after a third of it, at least
 	// 1 s, and retried).
 	Timeout time.Duration `yaml:"timeout"`
+	// CloudWatch is AWS's own view of the links (AWS/DX metrics) and the
+	// failover capacity checks built on it.
+	CloudWatch CloudWatchConfig `yaml:"cloudwatch"`
 }
 
 // AccountConfig is one AWS account.
@@ -72,7 +75,8 @@ const (
 
 // DefaultConfig returns the defaults the agent decodes the YAML onto.
 func DefaultConfig() Config {
-	return Config{PollInterval: DefaultPollInterval, Timeout: DefaultTimeout}
+	return Config{PollInterval: DefaultPollInterval, Timeout: DefaultTimeout,
+		CloudWatch: CloudWatchConfig{CapacityWindow: DefaultCapacityWindow}}
 }
 
 var (
@@ -157,6 +161,9 @@ func (c Config) Validate(site probes.Site) error {
 		ps.Addf("timeout", "timeout must be positive, e.g. 30s")
 	case c.Timeout > c.PollInterval && c.PollInterval >= MinPollInterval:
 		ps.Addf("timeout", "timeout %s is longer than poll_interval %s", c.Timeout, c.PollInterval)
+	}
+	if w := c.CloudWatch.CapacityWindow; !c.CloudWatch.Disabled && (w < time.Hour || w > MaxCapacityWindow) {
+		ps.Addf("cloudwatch.capacity_window", "%s is outside 1h to %s (CloudWatch keeps 5-minute datapoints for 63 days)", w, MaxCapacityWindow)
 	}
 	return ps.Err()
 }

@@ -40,6 +40,7 @@
 //	ec2:DescribeVpnGateways
 //	ec2:GetTransitGatewayRouteTablePropagations
 //	ec2:SearchTransitGatewayRoutes
+//	cloudwatch:GetMetricData
 //	sts:GetCallerIdentity
 //	sts:AssumeRole (only with accounts[].role_arn)
 //

@@ -34,6 +34,9 @@ func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
 		routeActiveDesc, loaExpiryDesc, lastSuccessDesc} {
 		ch <- d
 	}
+	for _, d := range cwDescs {
+		ch <- d
+	}
 	p.apiCalls.Describe(ch)
 }
 
@@ -87,6 +90,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, probes.BoolFloat(r.active), t.id, r.dest)
 		}
 	}
+	p.collectCloudWatchMetrics(ch, snap)
 }
 
 func peerLabel(p dxtypes.BGPPeer) string {
@@ -97,7 +101,7 @@ func peerLabel(p dxtypes.BGPPeer) string {
 }
 
 // serviceActions maps the SDK's service IDs to IAM service prefixes.
-var serviceActions = map[string]string{"Direct Connect": "directconnect", "EC2": "ec2", "STS": "sts"}
+var serviceActions = map[string]string{"Direct Connect": "directconnect", "EC2": "ec2", "STS": "sts", "CloudWatch": "cloudwatch"}
 
 // iamAction returns the IAM action of the operation in ctx:
 // "directconnect:DescribeConnections".

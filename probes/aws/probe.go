@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/directconnect"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -66,6 +67,7 @@ type accountClients struct {
 	sts *sts.Client
 	dx  map[string]*directconnect.Client
 	ec2 map[string]*ec2.Client
+	cw  map[string]*cloudwatch.Client
 }
 
 // New builds the probe. It reads the external ID files but opens no
@@ -117,7 +119,8 @@ func New(name string, cfg Config, deps probes.Deps) (*Probe, error) {
 func loadDefaultConfig(ctx context.Context, region string) (awssdk.Config, error) {
 	// The default chain: environment, shared config and credentials files,
 	// SSO, web identity, ECS and EC2 instance roles. AWS_ENDPOINT_URL and
-	// AWS_ENDPOINT_URL_{DIRECT_CONNECT,EC2,STS} are honoured by the clients.
+	// AWS_ENDPOINT_URL_{DIRECT_CONNECT,EC2,STS,CLOUDWATCH} are honoured by
+	// the clients.
 	return config.LoadDefaultConfig(ctx, config.WithRegion(region))
 }
 
@@ -269,7 +272,7 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 
 	var out []*accountClients
 	for _, a := range p.cfg.accounts() {
-		ac := &accountClients{cfg: a, aws: base.Copy(), dx: map[string]*directconnect.Client{}, ec2: map[string]*ec2.Client{}}
+		ac := &accountClients{cfg: a, aws: base.Copy(), dx: map[string]*directconnect.Client{}, ec2: map[string]*ec2.Client{}, cw: map[string]*cloudwatch.Client{}}
 		if a.RoleARN != "" {
 			ext := p.externalIDs[a.Name]
 			prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base), a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
@@ -284,6 +287,7 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 		for _, r := range p.cfg.Regions {
 			ac.dx[r] = directconnect.NewFromConfig(ac.aws, func(o *directconnect.Options) { o.Region = r })
 			ac.ec2[r] = ec2.NewFromConfig(ac.aws, func(o *ec2.Options) { o.Region = r })
+			ac.cw[r] = cloudwatch.NewFromConfig(ac.aws, func(o *cloudwatch.Options) { o.Region = r })
 		}
 		out = append(out, ac)
 	}

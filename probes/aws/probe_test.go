@@ -133,7 +133,7 @@ func TestDrill(t *testing.T) {
 // AWS_ENDPOINT_URL_* variables, as `dxwatch verify` against
 // dxwatch-fakeaws does.
 func TestEndpointFromEnvironment(t *testing.T) {
-	_, url := fake(t, awstest.LabScenario())
+	_, url := fake(t, awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, time.Now()))
 	dir := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID":               awstest.LabAccessKey,
@@ -147,6 +147,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		"AWS_ENDPOINT_URL_DIRECT_CONNECT": url,
 		"AWS_ENDPOINT_URL_EC2":            url,
 		"AWS_ENDPOINT_URL_STS":            url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH":     url,
 	} {
 		t.Setenv(k, v)
 	}

@@ -406,9 +406,10 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func TestObservations(t *testing.T) {
-	sc := awstest.LabScenario()
-	sc.VIF(awstest.LabVIF2).BgpPeers[0].BgpStatus = "down"
+// pollObserved polls a fake serving sc once and returns what the probe
+// reported to the health model.
+func pollObserved(t *testing.T, sc *awstest.Scenario) []probes.Observation {
+	t.Helper()
 	_, url := fake(t, sc)
 	var obs []probes.Observation
 	p, _ := testProbe(t, labConfig(), labSite(), url)
@@ -416,6 +417,13 @@ func TestObservations(t *testing.T) {
 	if err := p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return obs
+}
+
+func TestObservations(t *testing.T) {
+	sc := awstest.LabScenario()
+	sc.VIF(awstest.LabVIF2).BgpPeers[0].BgpStatus = "down"
+	obs := pollObserved(t, sc)
 	var found bool
 	for _, o := range obs {
 		if o.Event != probes.AWSCheck || o.Probe != "aws" {

@@ -150,6 +150,8 @@ type snapshot struct {
 	// vpcErr and tableErr are why the VPCs, or the route tables, of a
 	// VPC could not be read.
 	vpcErr, tableErr map[string]error
+
+	cw *cwData // nil when CloudWatch is disabled
 }
 
 func (s *snapshot) err() error {
@@ -186,6 +188,7 @@ func (s *snapshot) keepUnread(prev *snapshot) {
 		}
 	}
 	sort.Slice(s.tables, func(i, j int) bool { return s.tables[i].id < s.tables[j].id })
+	s.keepUnreadCloudWatch(prev)
 }
 
 func (s *snapshot) connIDs() []string { return sortedKeys(s.conns) }

@@ -220,6 +220,7 @@
     renderLinks();
     renderTargets();
     renderEvents();
+    renderCapacity();
     renderChecks();
   }
 
@@ -604,6 +605,26 @@
       return;
     }
     box.replaceChildren(...evs.map(eventItem));
+  }
+
+  // ---- failover capacity -------------------------------------------------
+
+  // The capacity.failover.<from>.<to> checks of the AWS probe, one row per
+  // direction: "egress p95 816 Mbps (163%), max 842 Mbps (168%)".
+  function renderCapacity() {
+    const cs = (S.checks || []).filter((c) => c.name.startsWith('capacity.failover.'));
+    $('capacity-card').hidden = !cs.length;
+    if (!cs.length) return;
+    $('capacity').replaceChildren(h('ul', { class: 'checks' }, cs.map((c) => {
+      const [from, to] = c.name.slice('capacity.failover.'.length).split('.');
+      const head = c.reason.split(': ')[0];
+      const dirs = [...c.reason.matchAll(/(egress|ingress) (p95 [^;[]+)/g)];
+      return h('li', { class: 'check ' + c.status, 'data-check': c.name, 'data-from': from, 'data-to': to },
+        badge(c.status, c.status === 'pass' ? 'up' : c.status === 'warn' ? 'degraded' : c.status === 'fail' ? 'down' : 'unknown'), ' ',
+        h('strong', { text: from + ' → ' + to }), ' ', h('span', { class: 'muted', text: dirs.length ? head : c.reason }),
+        dirs.length ? h('ul', {}, dirs.map((m) => h('li', { 'data-direction': m[1] }, h('code', { text: m[1] }), ' ' + m[2].trim()))) : null,
+        c.fix && c.status !== 'pass' && c.status !== 'skip' ? h('div', { class: 'fix' }, h('strong', { text: 'Fix: ' }), c.fix) : null);
+    })));
   }
 
   // ---- checks ------------------------------------------------------------

@@ -189,13 +189,15 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 	return nil
 }
 
-// StartInLab serves a fake of the lab scenario on the lab agent host's
-// loopback until the test ends, and returns it with the environment that
+// StartInLab serves a fake of the lab scenario, with healthy CloudWatch
+// series, on the lab agent host's loopback until the test ends, and returns it with the environment that
 // points a dxwatch run in that host at it (no shared AWS config or
 // credential files).
 func StartInLab(t testing.TB, l *lab.Lab) (*Server, []string) {
 	t.Helper()
-	srv := New(LabScenario())
+	// CloudWatch's healthy series up to now: lab runs are minutes long,
+	// well within the 30 minutes a datapoint is judged fresh.
+	srv := New(WithLabMetrics(LabScenario(), MetricsHealthy, time.Now()))
 	ln, err := l.Listen(lab.HostAgent, "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

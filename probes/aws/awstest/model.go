@@ -41,6 +41,12 @@ type Scenario struct {
 	TGWAttachments  []TGWAttachment  `json:"transitGatewayAttachments,omitempty"`
 	TGWRouteTables  []TGWRouteTable  `json:"transitGatewayRouteTables,omitempty"`
 
+	// Metrics are the CloudWatch time series GetMetricData serves.
+	Metrics []MetricSeries `json:"metrics,omitempty"`
+	// MetricsPageSize is how many datapoints one GetMetricData page holds
+	// at most (0: CloudWatch's 100,800). A small value forces paging.
+	MetricsPageSize int `json:"metricsPageSize,omitempty"`
+
 	// PageSize is the page size the fake uses when the caller asks for
 	// none (0: everything in one page). A small value forces pagination.
 	PageSize int `json:"pageSize,omitempty"`
@@ -392,6 +398,7 @@ func (sc *Scenario) Env(url, region string) []string {
 		"AWS_ENDPOINT_URL_DIRECT_CONNECT=" + url,
 		"AWS_ENDPOINT_URL_EC2=" + url,
 		"AWS_ENDPOINT_URL_STS=" + url,
+		"AWS_ENDPOINT_URL_CLOUDWATCH=" + url,
 		"AWS_ACCESS_KEY_ID=" + key,
 		"AWS_SECRET_ACCESS_KEY=" + LabSecretKey,
 		"AWS_REGION=" + region,

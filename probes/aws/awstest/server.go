@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go/encoding/cbor"
 )
 
 // Fault changes how the server answers matching requests: an error in the
@@ -61,13 +63,13 @@ type bucket struct {
 
 // Throttle returns the throttling fault each service really answers with:
 // ThrottlingException (Direct Connect), RequestLimitExceeded (EC2, HTTP
-// 503), Throttling (STS).
+// 503), Throttling (STS, CloudWatch).
 func Throttle(action string, times int) Fault {
 	f := Fault{Action: action, Times: times, Status: 400, Message: "Rate exceeded"}
 	switch service(action) {
 	case "ec2":
 		f.Code, f.Status, f.Message = "RequestLimitExceeded", 503, "Request limit exceeded."
-	case "sts":
+	case "sts", "cloudwatch":
 		f.Code = "Throttling"
 	default:
 		f.Code = "ThrottlingException"
@@ -76,8 +78,8 @@ func Throttle(action string, times int) Fault {
 }
 
 // Server is the fake AWS endpoint: Direct Connect (awsJson1_1 with
-// X-Amz-Target), EC2 (ec2 query protocol, XML responses) and STS (query
-// protocol, XML), told apart by the service in the SigV4 credential scope.
+// X-Amz-Target), EC2 (ec2 query protocol, XML responses), STS (query
+// protocol, XML) and CloudWatch (rpcv2Cbor, as the SDK speaks it), told apart by the service in the SigV4 credential scope.
 // The caller's account comes from the access key ID, the region from the
 // credential scope. Signatures are not verified.
 type Server struct {
@@ -268,7 +270,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch c.service {
 		case "ec2":
 			code, st = "UnauthorizedOperation", 403
-		case "sts":
+		case "sts", "monitoring":
 			code, st = "AccessDenied", 403
 		}
 		writeError(w, c.service, st, code, fmt.Sprintf("User: %s is not authorized to perform: %s", c.arn, c.action))
@@ -285,6 +287,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, apiErr = s.ec2(c)
 	case "sts":
 		resp, apiErr = s.sts(c)
+	case "monitoring":
+		resp, apiErr = s.cloudWatch(c)
 	}
 	s.mu.Unlock()
 	if apiErr != nil {
@@ -293,6 +297,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", contentType(c.service))
 	w.Header().Set("X-Amzn-RequestId", "fake-"+strconv.Itoa(len(resp)))
+	if c.service == "monitoring" {
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+	}
 	if f != nil && f.Truncate {
 		// Declare the whole body, send half: the client sees the
 		// connection end early.
@@ -314,8 +321,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func contentType(svc string) string {
-	if svc == "directconnect" {
+	switch svc {
+	case "directconnect":
 		return "application/x-amz-json-1.1"
+	case "monitoring":
+		return "application/cbor"
 	}
 	return "text/xml;charset=UTF-8"
 }
@@ -350,6 +360,16 @@ func (s *Server) decode(r *http.Request, body []byte) (c call, code, msg string)
 			return c, "SerializationException", "bad Content-Type " + ct
 		}
 		c.op = op
+	case "monitoring":
+		// rpcv2Cbor: the operation is in the path, the body is CBOR.
+		op, ok := strings.CutPrefix(r.URL.Path, "/service/GraniteServiceVersion20100801/operation/")
+		if !ok || r.Method != http.MethodPost || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
+			return c, "UnknownOperationException", "not an rpc-v2-cbor CloudWatch request: " + r.Method + " " + r.URL.Path
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/cbor" {
+			return c, "SerializationException", "bad Content-Type " + ct
+		}
+		c.op = op
 	case "ec2", "sts":
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
@@ -361,6 +381,9 @@ func (s *Server) decode(r *http.Request, body []byte) (c call, code, msg string)
 		return c, "UnrecognizedClientException", "unknown service " + c.service
 	}
 	c.action = c.service + ":" + c.op
+	if c.service == "monitoring" {
+		c.action = "cloudwatch:" + c.op // the IAM prefix differs from the signing name
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -435,6 +458,16 @@ func writeError(w http.ResponseWriter, svc string, status int, code, msg string)
   <Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error>
   <RequestId>fake-request</RequestId>
 </ErrorResponse>`, typ, xmlEscape(code), xmlEscape(msg))
+	case "monitoring":
+		// rpcv2Cbor errors: __type in a CBOR body; CloudWatch is
+		// awsQueryCompatible, so the query error code rides in a header.
+		body = cbor.Encode(cbor.Map{"__type": cbor.String("com.amazonaws.cloudwatch#" + code), "message": cbor.String(msg)})
+		fault := "Sender"
+		if status >= 500 {
+			fault = "Receiver"
+		}
+		w.Header().Set("X-Amzn-Query-Error", code+";"+fault)
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	default:
 		body, _ = json.Marshal(map[string]string{"__type": code, "message": msg})
 	}

@@ -1,0 +1,70 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+)
+
+// TestVerifyNamesCapacityShortfall is the acceptance of failover capacity:
+// `dxwatch verify` against the fake, whose 500 Mbps hosted secondary could
+// not carry the primary's 820 Mbps peak, fails the capacity check with its
+// numbers and the fix.
+func TestVerifyNamesCapacityShortfall(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsPeakAboveSecondary, time.Now())
+	_, url := awstest.Start(t, sc)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": awstest.LabAccessKey, "AWS_SECRET_ACCESS_KEY": awstest.LabSecretKey,
+		"AWS_REGION": awstest.LabRegion, "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
+	f := filepath.Join(t.TempDir(), "dxwatch.yaml")
+	if err := os.WriteFile(f, []byte(verifyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{ConfigFile: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := a.Verify(ctx, VerifyOptions{Checks: []string{"capacity.", "aws.cloudwatch."}, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	var found bool
+	for _, r := range rep.Results {
+		if r.Name != "capacity.failover.primary.secondary" {
+			continue
+		}
+		found = true
+		// The series follow the clock: the exact peak moves a little.
+		for _, want := range []string{`secondary \(500 Mbps\)`, `egress p95 8\d\d Mbps \(16\d%\), max 8\d\d Mbps \(1[67]\d%\)`, "last 7 days"} {
+			if !regexp.MustCompile(want).MatchString(r.Reason) {
+				t.Errorf("reason %q does not match %q", r.Reason, want)
+			}
+		}
+		if r.Status != probes.Fail || !strings.Contains(r.Fix, "LAG") {
+			t.Errorf("%s, fix %q: want a failure whose fix names a LAG", r.Status, r.Fix)
+		}
+	}
+	if !found {
+		t.Fatalf("no capacity check in:\n%s", text.String())
+	}
+	if rep.ExitCode() != 1 {
+		t.Errorf("exit code %d, want 1", rep.ExitCode())
+	}
+	t.Logf("verify:\n%s", text.String())
+}
