@@ -36,7 +36,8 @@ func labAlertmanagerConfig(t *testing.T, hook string) []byte {
 // webhook receiver on the agent host's loopback. The cut must make exactly
 // one notification group, to the pager, naming the site, the link, the
 // cause and the runbook, with what follows from the cut inhibited; the
-// restore must send the link's resolution.
+// restore must send the link's resolution, and the failback goes to the
+// record (network-chat), never to the pager.
 func TestLabAlertmanager(t *testing.T) {
 	l, c := labAgent(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	inLab := func(ctx context.Context, argv ...string) *exec.Cmd { return l.Command(ctx, lab.HostAgent, argv...) }
@@ -142,6 +143,18 @@ func TestLabAlertmanager(t *testing.T) {
 		return slices.ContainsFunc(ns[before:], func(n promtest.Notification) bool { return linkDown(n, "resolved") })
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if err := hook.WaitFor(rctx, "the failback, for the record", func(ns []promtest.Notification) bool {
+		return slices.ContainsFunc(ns[before:], func(n promtest.Notification) bool {
+			return n.Receiver == "network-chat" && strings.Contains(alertNames(n), "DirectConnectFailback{")
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range hook.Notifications()[before:] {
+		if n.Receiver == "network-pager" && strings.Contains(alertNames(n), "DirectConnectFailback{") {
+			t.Errorf("the failback paged: %s", alertNames(n))
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ func TestAlertmanagerRoutes(t *testing.T) {
 		{[]string{"alertname=DirectConnectFailoverCapacityShort", "severity=warning", "site=fra-dc1"}, "network-capacity"},
 		{[]string{"alertname=DirectConnectFailoverHeadroomLow", "severity=warning", "site=fra-dc1"}, "network-capacity"},
 		{[]string{"alertname=DirectConnectConnectionErrors", "severity=warning", "site=fra-dc1"}, "network-ticket"},
+		{[]string{"alertname=DirectConnectFailback", "severity=info", "site=fra-dc1"}, "network-chat"},
 	} {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerFile}, tc.labels...)
 		out, err := exec.Command(bin, args...).Output()

@@ -54,7 +54,7 @@ func (c *checker) cloudWatch(lv linkView) {
 	}
 	if lv.conn == nil {
 		for _, n := range []string{".state", ".errors", ".optics"} {
-			c.add(base+n, order, link, probes.Skip, "", "the connection of %s was not found: see aws.connection.%s.state", link, link)
+			c.add(base+n, order, link, probes.Skip, "", "the connection of %s is not known (not found or not read): see aws.connection.%s.state", link, link)
 		}
 	} else {
 		id := deref(lv.conn.ConnectionId)
@@ -71,7 +71,7 @@ func (c *checker) cloudWatch(lv linkView) {
 		}
 	}
 	if lv.vif == nil {
-		c.add(base+".bgp", order, link, probes.Skip, "", "the VIF of %s was not found: see aws.vif.%s.state", link, link)
+		c.add(base+".bgp", order, link, probes.Skip, "", "the VIF of %s is not known (not found or not read): see aws.vif.%s.state", link, link)
 		return
 	}
 	vid := deref(lv.vif.VirtualInterfaceId)

@@ -37,7 +37,7 @@ func pollTGW(t *testing.T, sc *awstest.Scenario, site probes.Site) []probes.Chec
 }
 
 func TestTGWScenarioPasses(t *testing.T) {
-	checks := pollTGW(t, awstest.LabTGWScenario(), tgwSite())
+	checks := pollTGW(t, awstest.WithLabMetrics(awstest.LabTGWScenario(), awstest.MetricsHealthy, fixedNow), tgwSite())
 	for _, c := range checks {
 		if c.Status != probes.Pass {
 			t.Errorf("%s: %s: %s (fix: %s)", c.Name, c.Status, c.Reason, c.Fix)

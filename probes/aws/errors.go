@@ -255,6 +255,6 @@ func netCause(err error) string {
 // unreachableFix is the fix when the host cannot reach the AWS endpoints
 // of region.
 func unreachableFix(region string) string {
-	return fmt.Sprintf("dxwatch's host cannot reach the AWS API endpoints of %s (directconnect.%s.amazonaws.com, ec2.%s.amazonaws.com and sts.%s.amazonaws.com, TCP 443): "+
-		"give it DNS and a route to them, an HTTPS proxy (HTTPS_PROXY), or VPC interface endpoints (AWS_ENDPOINT_URL_DIRECT_CONNECT, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS)", region, region, region, region)
+	return fmt.Sprintf("dxwatch's host cannot reach the AWS API endpoints of %[1]s (directconnect.%[1]s.amazonaws.com, ec2.%[1]s.amazonaws.com, sts.%[1]s.amazonaws.com and monitoring.%[1]s.amazonaws.com, TCP 443): "+
+		"give it DNS and a route to them, an HTTPS proxy (HTTPS_PROXY), or VPC interface endpoints (AWS_ENDPOINT_URL_DIRECT_CONNECT, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_CLOUDWATCH)", region)
 }
