@@ -144,7 +144,7 @@ func TestPreChecks(t *testing.T) {
 			o.Method = nopAWS{}
 			p.Sources = p.Sources[:2]
 		}, []string{drill.CheckLinksUp}, "aws (not polled: no AWS poll runs in the drill)"},
-		{"AWS not polled, method lab", notReady("aws", "aws", "no round done yet", ""), nil, ""},
+		{"AWS not polled, method exec", notReady("aws", "aws", "no round done yet", ""), nil, ""},
 		{"no fresh echo on the secondary", func(p *drill.Picture, o *drill.Options) {
 			p.Status.Links[1].Echo[0].Fresh = false
 		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "ping secondary (no fresh echo yet)"},
