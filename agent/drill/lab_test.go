@@ -16,8 +16,9 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 func repoRoot(t *testing.T) string {
@@ -51,17 +52,14 @@ func dxlabCmd(dxlab string, l *lab.Lab, command, link string) string {
 // FRR 8 sends End-of-RIB only then, and the drill waits for it.
 func labConfig(t *testing.T, l *lab.Lab, extra string) string {
 	t.Helper()
-	cfg, err := os.ReadFile(filepath.Join(repoRoot(t), "lab", "dxwatch.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := labsite.Config(nil)
 	peer := "      address: " + lab.Edge1LAN + "\n"
-	if !bytes.Contains(cfg, []byte(peer)) {
+	if !strings.Contains(cfg, peer) {
 		t.Fatalf("lab/dxwatch.yaml has no peer %q", peer)
 	}
-	cfg = bytes.Replace(cfg, []byte(peer), []byte(peer+"      graceful_restart: true\n"), 1)
+	cfg = strings.Replace(cfg, peer, peer+"      graceful_restart: true\n", 1)
 	f := filepath.Join(l.Dir(), "dxwatch-drill.yaml")
-	if err := os.WriteFile(f, append(cfg, extra...), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte(cfg+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return f

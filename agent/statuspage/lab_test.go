@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
-
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 )
 
 // repoRoot is the directory holding go.mod.
