@@ -104,7 +104,7 @@ func New(opts Options) (*Agent, error) {
 			a.logger.With("component", "history"))
 		a.base.MustRegister(a.history)
 	}
-	g, err := a.build(cfg, nil)
+	g, err := a.build(cfg, nil, buildOptions{})
 	if err != nil {
 		a.closeHistory()
 		return nil, err
@@ -223,7 +223,7 @@ func (a *Agent) reload() error {
 		return err
 	}
 	old := a.cur.Load()
-	g, err := a.build(cfg, old)
+	g, err := a.build(cfg, old, buildOptions{})
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,22 @@ type generation struct {
 	healthDone   chan struct{}
 }
 
+// buildOptions are what a one-shot command (Watch) adds to a generation
+// besides its configuration.
+type buildOptions struct {
+	// extra are probes to run besides those the configuration asks for
+	// (the drill's AWS poll when it has no aws section).
+	extra []probeSpec
+	// onEvent receives every event of a newly built health model (besides
+	// the event history, when the agent keeps one); it must not block.
+	onEvent func(health.Event)
+}
+
 // build constructs a generation from cfg, taking over the runners of old
-// whose configuration is unchanged. It starts nothing.
-// extra are probes to run besides those cfg asks for (the drill's AWS
-// poll when cfg has no aws section).
-func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (*generation, error) {
+// whose configuration is unchanged. It starts nothing. The generation owns
+// its health model: built here once (or taken over from old), it is the
+// one registered, mounted on the API and started.
+func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*generation, error) {
 	g := &generation{
 		cfg:    cfg,
 		reg:    prometheus.NewRegistry(),
@@ -66,15 +77,15 @@ func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (
 	}
 	site := cfg.Topology()
 	switch {
-	case old != nil && old.cfg.Health == cfg.Health && reflect.DeepEqual(old.cfg.Topology(), site):
+	case o.onEvent == nil && old != nil && old.cfg.Health == cfg.Health && reflect.DeepEqual(old.cfg.Topology(), site):
 		// Nothing the model is built from changed: it runs on, with its
 		// link states, evidence and events.
 		g.health = old.health
 		g.healthCancel, g.healthDone = old.healthCancel, old.healthDone
 	default:
 		opts := []health.Option{health.WithTrigger(a.traceNow)}
-		if a.history != nil {
-			opts = append(opts, health.WithEventHook(a.history.Append))
+		if hook := a.eventHook(o.onEvent); hook != nil {
+			opts = append(opts, health.WithEventHook(hook))
 		}
 		g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), opts...)
 		if old != nil {
@@ -84,7 +95,7 @@ func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (
 	for _, h := range g.health.APIHandlers() {
 		g.api[h.APIPath()] = h
 	}
-	for _, spec := range append(probeSpecs(cfg), extra...) {
+	for _, spec := range append(probeSpecs(cfg), o.extra...) {
 		// A probe of the same kind and name keeps running: as it is when
 		// its key is unchanged, or updated in place when its kind can.
 		if r := old.find(spec.kind, spec.name); r != nil {
@@ -133,6 +144,21 @@ func (a *Agent) build(cfg *config.Config, old *generation, extra ...probeSpec) (
 		EnableOpenMetrics: true,
 	})
 	return g, nil
+}
+
+// eventHook returns the health model's event hook: the event history (when
+// the agent keeps one), then also, when set, f.
+func (a *Agent) eventHook(f func(health.Event)) func(health.Event) {
+	switch {
+	case a.history == nil:
+		return f
+	case f == nil:
+		return a.history.Append
+	}
+	return func(e health.Event) {
+		a.history.Append(e)
+		f(e)
+	}
 }
 
 // find returns the runner of g of the given kind and name, or nil.

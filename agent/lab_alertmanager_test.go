@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/dashboards/promtest"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/promtest"
 )
 
 // labAlertmanagerConfig is deploy/alertmanager.yaml with its receivers

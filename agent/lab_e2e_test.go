@@ -23,51 +23,15 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 )
 
 // labConfig is dxwatch's configuration for the lab, probing every
 // labPingInterval so that a failover is seen as it happens.
-const labConfig = `site: lab
-links:
-  - name: primary
-    role: primary
-    connection_id: dxcon-lab00001
-    vif_id: dxvif-lab00001
-    customer_address: 169.254.10.2/30
-    amazon_address: 169.254.10.1/30
-    vlan: 101
-  - name: secondary
-    role: secondary
-    connection_id: dxcon-lab00002
-    vif_id: dxvif-lab00002
-    customer_address: 169.254.20.2/30
-    amazon_address: 169.254.20.1/30
-    vlan: 102
-targets:
-  - name: i1
-    address: 198.18.0.10
-  - name: i2
-    address: 198.18.0.11
-routing:
-  mode: active_passive
-  primary: primary
-  expected_prefixes: [198.18.0.0/16]
-ping:
-  interval: 100ms
-  timeout: 100ms
-trace:
-  interval: 2s
-  timeout: 1s
-bgp:
-  local_asn: 65000
-  router_id: 192.0.2.10
-  peers:
-    - name: edge1
-      address: 192.0.2.1
-      asn: 65000
-  bmp:
-    listen_address: 192.0.2.10:11019
-`
+var labConfig = labsite.Config(map[string]string{
+	"ping":  "interval: 100ms\ntimeout: 100ms",
+	"trace": "interval: 2s\ntimeout: 1s",
+})
 
 // labPingInterval is the ping interval of labConfig.
 const labPingInterval = 100 * time.Millisecond

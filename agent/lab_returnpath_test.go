@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/dashboards/promtest"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/promtest"
 )
 
 // TestLabReturnPath is issue #14's acceptance on the lab, whose Amazon side

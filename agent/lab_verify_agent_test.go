@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -27,11 +28,7 @@ func TestLabVerifyBesideDaemon(t *testing.T) {
 
 	// The lab's configuration without the BMP station: its port would be
 	// taken by the daemon (verify then fails earlier, saying so).
-	cfg, err := os.ReadFile("../lab/dxwatch.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _, _ := strings.Cut(string(cfg), "  bmp:\n")
+	text, _, _ := strings.Cut(labsite.Config(nil), "  bmp:\n")
 	cfgFile := filepath.Join(l.Dir(), "dxwatch-daemon.yaml")
 	if err := os.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

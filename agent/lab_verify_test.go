@@ -15,8 +15,9 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // TestLabVerify runs `dxwatch verify` in the lab's agent host, with the
@@ -35,13 +36,9 @@ func TestLabVerify(t *testing.T) {
 	// The fake AWS endpoint, on the agent host's loopback.
 	srv, env := awstest.StartInLab(t, l)
 
-	cfg, err := os.ReadFile("../lab/dxwatch.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = append(cfg, "aws:\n  regions: [us-east-1]\n  dx_gateway_id: "+awstest.LabDXGateway+"\n"...)
+	cfg := labsite.Config(map[string]string{"aws": "regions: [" + awstest.LabRegion + "]\ndx_gateway_id: " + awstest.LabDXGateway})
 	cfgFile := filepath.Join(l.Dir(), "dxwatch-verify.yaml")
-	if err := os.WriteFile(cfgFile, cfg, 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
-	"github.com/dxwatch/dxwatch/internal/readme"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/golden"
+	"github.com/dxwatch/dxwatch/lab/readme"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // fullConfig is verifyConfig (the lab's site, AWS against the fake AWS on

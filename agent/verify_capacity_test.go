@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // TestVerifyNamesCapacityShortfall is the acceptance of failover capacity:

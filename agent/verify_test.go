@@ -10,38 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
-// verifyConfig is the lab's site with the AWS checks pointed at the fake
-// AWS endpoint. No targets and no link-pinned pings: this unit test runs in
-// the host's namespace and sends nothing but loopback HTTP.
-const verifyConfig = `site: lab
-links:
-  - name: primary
-    role: primary
-    connection_id: dxcon-lab00001
-    vif_id: dxvif-lab00001
-    customer_address: 169.254.10.2/30
-    amazon_address: 169.254.10.1/30
-    vlan: 101
-  - name: secondary
-    role: secondary
-    connection_id: dxcon-lab00002
-    vif_id: dxvif-lab00002
-    customer_address: 169.254.20.2/30
-    amazon_address: 169.254.20.1/30
-    vlan: 102
-routing:
-  mode: active_passive
-  expected_prefixes: [198.18.0.0/16]
-ping:
-  link_pinned: false
-aws:
-  regions: [us-east-1]
-  dx_gateway_id: 3d1f2a7c-5b6e-4c8d-9a0b-1c2d3e4f5a6b
-`
+// verifyConfig is the lab's configuration with the AWS checks pointed at
+// the fake AWS endpoint. No targets, no link-pinned pings and no BGP feed:
+// this unit test runs in the host's namespace and sends nothing but
+// loopback HTTP.
+var verifyConfig = labsite.Config(map[string]string{
+	"targets": "",
+	"bgp":     "",
+	"ping":    "link_pinned: false",
+	"aws":     "regions: [" + awstest.LabRegion + "]\ndx_gateway_id: " + awstest.LabDXGateway,
+})
 
 func TestVerifyAgainstFakeAWS(t *testing.T) {
 	for _, tc := range []struct {

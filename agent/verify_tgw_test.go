@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // verifyTGWConfig is the lab's site on transit VIFs, each link with its

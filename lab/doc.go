@@ -26,4 +26,8 @@
 // user). Nothing the lab does sends a packet outside its namespaces; tests
 // probe lab addresses only from inside a lab host (Exec, Command,
 // DialContext, Listen, StartChild).
+//
+// lab is also the wing for test support: labsite (the lab's site and
+// dxwatch configuration), awstest (the fake AWS), promtest (a real
+// Prometheus), golden and syncbuf live under it. dxwatch links none of it.
 package lab

@@ -17,14 +17,14 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/dxwatch/dxwatch/probes"
 )
 
-// Routing modes, as in the dxwatch configuration.
+// Routing modes, spelled as in the dxwatch configuration (probes'
+// ModeActivePassive and ModeActiveActive; a test checks that they agree).
+// The lab does not import the product's packages.
 const (
-	ModeActivePassive = probes.ModeActivePassive
-	ModeActiveActive  = probes.ModeActiveActive
+	ModeActivePassive = "active_passive"
+	ModeActiveActive  = "active_active"
 )
 
 // DefaultDir is where labs keep their run directories (one per lab, named

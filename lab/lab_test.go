@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 )
 
 func TestNewPrefix(t *testing.T) {

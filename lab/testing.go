@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -22,19 +23,6 @@ const (
 	envChild = "DXLAB_CHILD"
 	envDir   = "DXLAB_DIR"
 )
-
-// TB is the part of testing.TB the test helpers use. It is an interface of
-// its own so that this package, which the dxwatch binary links for
-// `dxwatch drill --method lab`, does not import package testing.
-type TB interface {
-	Helper()
-	Skip(args ...any)
-	Skipf(format string, args ...any)
-	Fatalf(format string, args ...any)
-	Errorf(format string, args ...any)
-	Logf(format string, args ...any)
-	Cleanup(func())
-}
 
 // Available reports why the lab cannot run here, or nil.
 func Available() error {
@@ -49,7 +37,7 @@ func Available() error {
 // also when the test fails. Its run directory is under TestDir unless
 // o.Dir says otherwise (leftovers of a killed test run:
 // `dxlab down --all --dir /run/dxlab/test`).
-func ForTest(t TB, o Options) *Lab {
+func ForTest(t testing.TB, o Options) *Lab {
 	t.Helper()
 	if InChild() {
 		t.Skip("inside a lab child: the parent owns the lab")
@@ -103,7 +91,7 @@ type Child struct {
 // InChild and skip when false), with env added to its environment. The
 // child's standard output is readable line by line with Line; its standard
 // error goes to ours. The child is killed in t.Cleanup.
-func StartChild(t TB, l *Lab, host, name string, env ...string) *Child {
+func StartChild(t testing.TB, l *Lab, host, name string, env ...string) *Child {
 	t.Helper()
 	c, err := startChild(l, host, name, env)
 	if err != nil {

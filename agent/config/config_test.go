@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
 	"github.com/dxwatch/dxwatch/lab"
-
+	"github.com/dxwatch/dxwatch/lab/golden"
 	"github.com/dxwatch/dxwatch/probes"
 )
 

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
-	"github.com/dxwatch/dxwatch/internal/readme"
+	"github.com/dxwatch/dxwatch/lab/golden"
+	"github.com/dxwatch/dxwatch/lab/readme"
 )
 
 // docPath is the configuration reference, relative to this package.

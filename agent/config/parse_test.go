@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 )
 
 // TestTooLarge: a file over MaxFileSize is refused before it is parsed,

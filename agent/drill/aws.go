@@ -77,20 +77,3 @@ func TestDuration(o Options) time.Duration {
 	}
 	return min(max(d, time.Minute), aws.MaxFailoverTest)
 }
-
-// FuncMethod is a Method made of two functions (the lab's Cut and
-// Restore).
-type FuncMethod struct {
-	N           string
-	FailFunc    func(ctx context.Context) (string, error)
-	RestoreFunc func(ctx context.Context) (string, error)
-}
-
-// Name implements Method.
-func (m FuncMethod) Name() string { return m.N }
-
-// Fail implements Method.
-func (m FuncMethod) Fail(ctx context.Context) (string, error) { return m.FailFunc(ctx) }
-
-// Restore implements Method.
-func (m FuncMethod) Restore(ctx context.Context) (string, error) { return m.RestoreFunc(ctx) }

@@ -7,14 +7,15 @@
 // carrying the traffic, the secondary carrying every expected prefix, no
 // failover in the last --quiet, --yes or --dry-run); a check whose sources
 // are not ready refuses, never passes on a guess, and each check reports
-// the evidence it read. Then it fails the primary over (AWS: StartBgpFailoverTest on
-// the primary VIF's BGP peers for a bounded duration; the lab: cut the
-// primary), measures with the agent's own probes and health model (time to
-// detect, each VPC target's outage, the path and BGP changes with their
-// times), holds, fails back (StopBgpFailoverTest, also on Ctrl-C and on
-// abort: the secondary down or no link carrying the traffic), measures the
-// failback, and records the provider's test history
-// (ListVirtualInterfaceTestHistory).
+// the evidence it read. Then it fails the primary over (AWS:
+// StartBgpFailoverTest on the primary VIF's BGP peers for a bounded
+// duration; --method exec: the operator's --cut command, such as the lab's
+// `dxlab cut primary`), measures with the agent's own probes and health
+// model (time to detect, each VPC target's outage, the path and BGP
+// changes with their times), holds, fails back (StopBgpFailoverTest or the
+// --restore command, also on Ctrl-C and on abort: the secondary down or no
+// link carrying the traffic), measures the failback, and records the
+// provider's test history (ListVirtualInterfaceTestHistory).
 //
 // IAM actions on top of the read-only policy: directconnect:StartBgpFailoverTest,
 // directconnect:StopBgpFailoverTest, directconnect:ListVirtualInterfaceTestHistory

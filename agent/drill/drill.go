@@ -24,7 +24,7 @@ type Watcher interface {
 
 // Method fails the primary link over and back.
 type Method interface {
-	// Name says how ("aws", "lab").
+	// Name says how ("aws", "exec").
 	Name() string
 	// Fail takes the primary out of service; the returned text says what
 	// was done, for the report.

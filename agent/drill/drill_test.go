@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -15,26 +14,12 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/agent/health"
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
-
-func site() probes.Site {
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{Name: "primary", Role: probes.RolePrimary, ConnectionID: awstest.LabConnection1, VIFID: awstest.LabVIF1,
-				CustomerAddress: netip.MustParsePrefix("169.254.10.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.10.1/30"), VLAN: 101},
-			{Name: "secondary", Role: probes.RoleSecondary, ConnectionID: awstest.LabConnection2, VIFID: awstest.LabVIF2,
-				CustomerAddress: netip.MustParsePrefix("169.254.20.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.20.1/30"), VLAN: 102},
-		},
-		Targets: []probes.Target{{Name: "i1", Host: "198.18.0.10"}},
-		Routing: probes.Routing{Mode: probes.ModeActivePassive, Primary: "primary",
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/16")}, AmazonASN: 64512},
-	}
-}
 
 var t0 = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 
@@ -144,7 +129,7 @@ func TestPreChecks(t *testing.T) {
 			o.Method = nopAWS{}
 			p.Sources = p.Sources[:2]
 		}, []string{drill.CheckLinksUp}, "aws (not polled: no AWS poll runs in the drill)"},
-		{"AWS not polled, method lab", notReady("aws", "aws", "no round done yet", ""), nil, ""},
+		{"AWS not polled, method exec", notReady("aws", "aws", "no round done yet", ""), nil, ""},
 		{"no fresh echo on the secondary", func(p *drill.Picture, o *drill.Options) {
 			p.Status.Links[1].Echo[0].Fresh = false
 		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "ping secondary (no fresh echo yet)"},
@@ -189,7 +174,7 @@ func TestPreChecks(t *testing.T) {
 				tc.edit(&pic, &o)
 			}
 			var refused []string
-			for _, c := range drill.PreChecks(site(), pic, t0, o) {
+			for _, c := range drill.PreChecks(labsite.Site(), pic, t0, o) {
 				if c.Status == probes.Pass && c.Refuses || c.Status == probes.Fail && !c.Refuses {
 					t.Errorf("%s: %s but refuses %v", c.Name, c.Status, c.Refuses)
 				}
@@ -219,7 +204,7 @@ func TestPreCheckEvidence(t *testing.T) {
 		drill.CheckSecondaryPrefixes: {"bgp edge1 (established 12.3s, End-of-RIB)", "198.18.0.0/16 over secondary"},
 		drill.CheckQuiet:             {"health events over the 1h0m0s watched"},
 	}
-	cs := drill.PreChecks(site(), picture(), t0, drill.Options{Method: nopAWS{}, Yes: true})
+	cs := drill.PreChecks(labsite.Site(), picture(), t0, drill.Options{Method: nopAWS{}, Yes: true})
 	for _, c := range cs {
 		ev := strings.Join(c.Evidence, ", ")
 		for _, w := range want[c.Name] {
@@ -347,7 +332,7 @@ func awsAPI(t *testing.T, url, accessKey string) *aws.Probe {
 	cfg.Regions = []string{awstest.LabRegion}
 	cfg.DXGatewayID = awstest.LabDXGateway
 	cfg.Timeout = 5 * time.Second
-	p, err := aws.New("aws", cfg, probes.Deps{Site: site(), Logger: slog.New(slog.DiscardHandler)})
+	p, err := aws.New("aws", cfg, probes.Deps{Site: labsite.Site(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +361,7 @@ func TestDrillAWS(t *testing.T) {
 	rec := &drill.Recorder{}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: drill.TestDuration(opts(nil))}
 	sim := &simulated{Method: m, w: w, rec: rec}
-	rep, err := drill.Run(context.Background(), site(), w, rec, opts(sim))
+	rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, opts(sim))
 	if err != nil {
 		t.Fatalf("drill: %v", err)
 	}
@@ -443,7 +428,7 @@ func TestDrillAWSNotOwner(t *testing.T) {
 	rec := &drill.Recorder{}
 	// The partner's credentials see the hosted VIF but do not own it.
 	m := &drill.AWSMethod{API: awsAPI(t, url, partnerKey), VIF: awstest.LabVIF2, Duration: time.Minute}
-	rep, err := drill.Run(context.Background(), site(), w, rec, opts(m))
+	rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, opts(m))
 	if err == nil || !errors.Is(err, aws.ErrNotOwner) {
 		t.Fatalf("drill with the partner's credentials: %v, want ErrNotOwner", err)
 	}
@@ -461,7 +446,7 @@ func TestDrillAbortStops(t *testing.T) {
 	rec := &drill.Recorder{}
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
 	sim := &simulated{Method: m, w: w, rec: rec, secondaryDies: true}
-	rep, err := drill.Run(context.Background(), site(), w, rec, opts(sim))
+	rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, opts(sim))
 	if !errors.Is(err, drill.ErrAborted) || !strings.Contains(rep.Aborted, "secondary secondary is down") {
 		t.Fatalf("drill: %v (aborted %q), want an abort because the secondary is down", err, rep.Aborted)
 	}
@@ -490,7 +475,7 @@ func TestDrillInterruptStops(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		cancel()
 	}()
-	rep, err := drill.Run(ctx, site(), w, rec, o)
+	rep, err := drill.Run(ctx, labsite.Site(), w, rec, o)
 	if err == nil {
 		t.Error("an interrupted drill returned no error")
 	}
@@ -510,7 +495,7 @@ func TestDrillRefused(t *testing.T) {
 	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: time.Minute}
 	o := opts(m)
 	o.Warmup = 10 * time.Millisecond
-	rep, err := drill.Run(context.Background(), site(), w, &drill.Recorder{}, o)
+	rep, err := drill.Run(context.Background(), labsite.Site(), w, &drill.Recorder{}, o)
 	if !errors.Is(err, drill.ErrRefused) || !rep.Refused || !strings.Contains(err.Error(), "secondary is down") {
 		t.Fatalf("drill with the secondary down: %v", err)
 	}
@@ -556,7 +541,7 @@ func TestDrillWaitsForFeed(t *testing.T) {
 		w.src[0].Ready, w.src[0].Detail = true, "End-of-RIB"
 		w.mu.Unlock()
 	}()
-	rep, err := drill.Run(context.Background(), site(), w, rec, o)
+	rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, o)
 	if err != nil {
 		t.Fatalf("drill: %v\n%s", err, progress.String())
 	}
@@ -587,7 +572,7 @@ func TestDrillRefusedFeedDown(t *testing.T) {
 			o := opts(m)
 			o.Yes, o.DryRun = !dry, dry
 			o.Warmup, o.Progress = 50*time.Millisecond, &progress
-			rep, err := drill.Run(context.Background(), site(), w, &drill.Recorder{}, o)
+			rep, err := drill.Run(context.Background(), labsite.Site(), w, &drill.Recorder{}, o)
 			if !errors.Is(err, drill.ErrRefused) || !rep.Refused {
 				t.Fatalf("drill with the feed down: %v", err)
 			}
@@ -618,7 +603,7 @@ func TestDrillRefusedNoFeed(t *testing.T) {
 			rec := &drill.Recorder{}
 			o := opts(&simulated{Method: nopMethod{}, w: w, rec: rec})
 			o.AllowUnconfirmedSecondary = allow
-			rep, err := drill.Run(context.Background(), site(), w, rec, o)
+			rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, o)
 			var sp drill.PreCheck
 			for _, c := range rep.PreChecks {
 				if c.Name == drill.CheckSecondaryPrefixes {

@@ -16,8 +16,9 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 func repoRoot(t *testing.T) string {
@@ -26,15 +27,24 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(wd))
 }
 
-func buildDxwatch(t *testing.T) string {
+// build builds the command in the repository's directory pkg (./cmd/dxwatch)
+// and returns the binary's path.
+func build(t *testing.T, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dxwatch")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/dxwatch")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	c := exec.Command("go", "build", "-o", bin, pkg)
+	c.Dir = repoRoot(t)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
+}
+
+func buildDxwatch(t *testing.T) string { return build(t, "./cmd/dxwatch") }
+
+// dxlabCmd is the shell command that runs dxlab's command on link of l.
+func dxlabCmd(dxlab string, l *lab.Lab, command, link string) string {
+	return fmt.Sprintf("%s %s %s --dir %s --lab %s", dxlab, command, link, filepath.Dir(l.Dir()), filepath.Base(l.Dir()))
 }
 
 // labConfig writes the lab's dxwatch configuration with extra appended
@@ -42,29 +52,27 @@ func buildDxwatch(t *testing.T) string {
 // FRR 8 sends End-of-RIB only then, and the drill waits for it.
 func labConfig(t *testing.T, l *lab.Lab, extra string) string {
 	t.Helper()
-	cfg, err := os.ReadFile(filepath.Join(repoRoot(t), "lab", "dxwatch.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := labsite.Config(nil)
 	peer := "      address: " + lab.Edge1LAN + "\n"
-	if !bytes.Contains(cfg, []byte(peer)) {
+	if !strings.Contains(cfg, peer) {
 		t.Fatalf("lab/dxwatch.yaml has no peer %q", peer)
 	}
-	cfg = bytes.Replace(cfg, []byte(peer), []byte(peer+"      graceful_restart: true\n"), 1)
+	cfg = strings.Replace(cfg, peer, peer+"      graceful_restart: true\n", 1)
 	f := filepath.Join(l.Dir(), "dxwatch-drill.yaml")
-	if err := os.WriteFile(f, append(cfg, extra...), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte(cfg+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-// TestLabDrill runs `dxwatch drill --lab` in the lab's agent host while
+// TestLabDrill runs `dxwatch drill --method exec` in the lab's agent host,
+// cutting and restoring the primary with `dxlab cut/restore primary`, while
 // fping -l -D -p 10 runs beside it toward Instance1, and compares the
 // outage the drill measured with that of fping's longest run of lost
 // echoes.
 func TestLabDrill(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{})
-	bin := buildDxwatch(t)
+	bin, dxlab := buildDxwatch(t), build(t, "./lab/cmd/dxlab")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -78,7 +86,8 @@ func TestLabDrill(t *testing.T) {
 	t.Cleanup(func() { _ = fping.Process.Kill(); _ = fping.Wait() })
 
 	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""),
-		"--lab", l.Dir(), "--yes", "--quiet", "1s", "--hold", "5s", "--timeout", "1m", "--warmup", "40s",
+		"--method", "exec", "--cut", dxlabCmd(dxlab, l, "cut", lab.LinkPrimary), "--restore", dxlabCmd(dxlab, l, "restore", lab.LinkPrimary),
+		"--yes", "--quiet", "1s", "--hold", "5s", "--timeout", "1m", "--warmup", "40s",
 		"--ping-interval", pingInterval.String(), "--output", "json")
 	var dout, derr bytes.Buffer
 	d.Stdout, d.Stderr = &dout, &derr
@@ -96,6 +105,9 @@ func TestLabDrill(t *testing.T) {
 	f := rep.Failover
 	if f == nil || f.Event == nil || f.OutageSeconds == nil {
 		t.Fatalf("no measured failover: %s", dout.String())
+	}
+	if rep.Method != "exec" || !strings.Contains(f.ActionDetail, " cut "+lab.LinkPrimary) {
+		t.Errorf("method %q, failover action %q: want exec running dxlab cut %s", rep.Method, f.ActionDetail, lab.LinkPrimary)
 	}
 	var drillI1 *float64
 	for _, tg := range f.Targets {

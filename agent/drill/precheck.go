@@ -97,7 +97,7 @@ func PreChecks(site probes.Site, pic Picture, now time.Time, o Options) []PreChe
 
 	switch {
 	case o.Method == nil:
-		add(CheckMethod, probes.Fail, "no way to fail the primary over", "pass --method aws (StartBgpFailoverTest on the primary VIF) or --lab <dir>")
+		add(CheckMethod, probes.Fail, "no way to fail the primary over", "pass --method aws (StartBgpFailoverTest on the primary VIF) or --method exec --cut <command> --restore <command>")
 	default:
 		add(CheckMethod, probes.Pass, "the primary is failed over with "+o.Method.Name(), "")
 	}

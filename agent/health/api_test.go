@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
-
+	"github.com/dxwatch/dxwatch/lab/golden"
 	"github.com/dxwatch/dxwatch/probes"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/dxwatch/dxwatch/agent/health"
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/statuspage"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 )
 
 // fakeAgent serves the status page and a scripted sequence of /api/status
@@ -45,7 +46,7 @@ func readJSON(t *testing.T, name string, v any) {
 }
 
 func newFakeAgent(t *testing.T) *fakeAgent {
-	f := &fakeAgent{t: t, page: statuspage.Handler(statuspage.Options{Site: labSite, Checks: labChecks})}
+	f := &fakeAgent{t: t, page: statuspage.Handler(statuspage.Options{Site: labsite.Site, Checks: labChecks})}
 	readJSON(t, "events.json", &f.events)
 	for i := range f.status {
 		readJSON(t, "status.json", &f.status[i])

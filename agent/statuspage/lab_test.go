@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
-
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 )
 
 // repoRoot is the directory holding go.mod.

@@ -5,34 +5,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/dxwatch/dxwatch/agent/statuspage"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
-// labSite is the lab's site as the configuration describes it.
-func labSite() probes.Site {
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{Name: "primary", Role: probes.RolePrimary, ConnectionID: "dxcon-lab00001", VIFID: "dxvif-lab00001", VLAN: 101,
-				CustomerAddress: netip.MustParsePrefix("169.254.10.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.10.1/30")},
-			{Name: "secondary", Role: probes.RoleSecondary, ConnectionID: "dxcon-lab00002", VIFID: "dxvif-lab00002", VLAN: 102,
-				CustomerAddress: netip.MustParsePrefix("169.254.20.2/30"), AmazonAddress: netip.MustParsePrefix("169.254.20.1/30")},
-		},
-		Targets: []probes.Target{{Name: "app1", Host: "198.18.0.10", VPCID: "vpc-1ab0000000000001"}, {Name: "app2", Host: "198.18.0.11", VPCID: "vpc-1ab0000000000001"}},
-		Routing: probes.Routing{Mode: probes.ModeActivePassive, Primary: "primary",
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/16")}, AmazonASN: 64512},
-	}
-}
-
 func labChecks() []probes.CheckResult {
 	return []probes.CheckResult{
-		{Name: "ping.target.app1", Order: probes.OrderPing, Status: probes.Pass, Reason: "answers"},
+		{Name: "ping.target.i1", Order: probes.OrderPing, Status: probes.Pass, Reason: "answers"},
 		{Name: "aws.connection.primary.state", Order: probes.OrderConnection, Link: "primary", Status: probes.Fail,
 			Reason: "connection dxcon-lab00001 is down", Fix: "check the cross-connect with the colocation provider"},
 		{Name: "capacity.failover.primary.secondary", Order: probes.OrderRedundancy + 50, Status: probes.Fail,
@@ -53,7 +38,7 @@ func get(t *testing.T, h http.Handler, method, path string, hdr map[string]strin
 }
 
 func TestHandler(t *testing.T) {
-	h := statuspage.Handler(statuspage.Options{Site: labSite, Checks: labChecks, Version: "v1.2.3"})
+	h := statuspage.Handler(statuspage.Options{Site: labsite.Site, Checks: labChecks, Version: "v1.2.3"})
 	tests := []struct {
 		name, method, path string
 		code               int
@@ -157,7 +142,7 @@ func TestNoOptionalAPIs(t *testing.T) {
 }
 
 func TestSiteView(t *testing.T) {
-	h := statuspage.Handler(statuspage.Options{Site: labSite})
+	h := statuspage.Handler(statuspage.Options{Site: labsite.Site})
 	res := get(t, h, "GET", statuspage.SitePath, nil)
 	var got statuspage.Site
 	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
@@ -165,7 +150,7 @@ func TestSiteView(t *testing.T) {
 	}
 	if got.Name != "lab" || len(got.Links) != 2 || got.Links[0].AmazonAddress != "169.254.10.1" ||
 		got.Links[1].CustomerAddress != "169.254.20.2" || got.Links[1].VLAN != 102 ||
-		len(got.Targets) != 2 || got.Targets[0].VPCID != "vpc-1ab0000000000001" ||
+		len(got.Targets) != 2 || got.Targets[0].VPCID != awstest.LabVPC ||
 		len(got.ExpectedPrefixes) != 1 || got.ExpectedPrefixes[0] != "198.18.0.0/16" || got.Primary != "primary" {
 		t.Errorf("site view: %+v", got)
 	}

@@ -1,5 +1,5 @@
 // Command dxwatch-fakeaws serves a fake AWS endpoint (Direct Connect, EC2,
-// STS and CloudWatch wire formats, see probes/aws/awstest) on the loopback interface,
+// STS and CloudWatch wire formats, see lab/awstest) on the loopback interface,
 // from a scenario file or the built-in lab scenario, and prints the
 // AWS_ENDPOINT_URL_* environment that points dxwatch (or the AWS CLI) at it:
 //
@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 )
 
 //go:embed lab.yaml

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 )
 
 func TestLabYAMLMatchesScenario(t *testing.T) {

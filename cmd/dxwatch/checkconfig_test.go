@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 )
 
 // md5Config is a site whose BGP peers name their MD5 keys every way that

@@ -15,7 +15,6 @@ import (
 	"github.com/dxwatch/dxwatch/agent"
 	"github.com/dxwatch/dxwatch/agent/config"
 	"github.com/dxwatch/dxwatch/agent/drill"
-	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
 )
@@ -26,8 +25,10 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	output := fs.String("output", "text", "output format: text, json or markdown")
 	yes := fs.Bool("yes", false, "confirm: fail the primary link over for real")
 	dryRun := fs.Bool("dry-run", false, "run the warm-up and the pre-checks only: the same as --yes runs, then stop")
-	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or lab; default aws, or lab with --lab")
-	labDir := fs.String("lab", "", "run directory of a dxlab lab (/run/dxlab/<prefix>): cut and restore its primary link")
+	method := fs.String("method", "", "how to fail the primary over: aws (StartBgpFailoverTest on the primary VIF) or exec (the --cut and --restore commands); default aws, or exec with --cut")
+	cut := fs.String("cut", "", "method exec: shell command that takes the primary link out of service (in the lab: dxlab cut primary)")
+	restore := fs.String("restore", "", "method exec: shell command that puts the primary link back (in the lab: dxlab restore primary)")
+	execTimeout := fs.Duration("exec-timeout", drill.DefaultExecTimeout, "method exec: kill the --cut or --restore command after this long")
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
@@ -52,8 +53,8 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *method == "" {
 		*method = "aws"
-		if *labDir != "" {
-			*method = "lab"
+		if *cut != "" {
+			*method = "exec"
 		}
 	}
 	a, err := agent.New(agent.Options{ConfigFile: *cfgFile, Logger: logger, Version: version, Revision: revision})
@@ -90,7 +91,8 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Past = &drill.Past{Source: "dxwatch at " + redacted(*daemon), Events: events, Since: since}
 	}
-	o.Method, err = drillMethod(*method, *labDir, *regions, site, w.Config(), o)
+	cmds := drill.ExecMethod{CutCommand: *cut, RestoreCommand: *restore, Timeout: *execTimeout, Logger: logger.With("component", "drill")}
+	o.Method, err = drillMethod(*method, cmds, *regions, site, w.Config(), o)
 	if err != nil {
 		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 		return exitUsage
@@ -109,7 +111,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	return rep.ExitCode()
 }
 
-func drillMethod(method, labDir, regions string, site probes.Site, full *config.Config, o drill.Options) (drill.Method, error) {
+func drillMethod(method string, cmds drill.ExecMethod, regions string, site probes.Site, full *config.Config, o drill.Options) (drill.Method, error) {
 	primary, ok := site.Link(site.Routing.Primary)
 	if !ok {
 		for _, l := range site.Links {
@@ -122,23 +124,15 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		return nil, errors.New("no primary link in the configuration: set routing.primary or a link's role: primary")
 	}
 	switch method {
-	case "lab":
-		if labDir == "" {
-			return nil, errors.New("--method lab needs --lab <run directory of the lab>")
+	case "exec":
+		if cmds.CutCommand == "" || cmds.RestoreCommand == "" {
+			return nil, errors.New("--method exec needs --cut <command> and --restore <command>")
 		}
-		l, err := lab.Attach(labDir)
-		if err != nil {
-			return nil, fmt.Errorf("attach to the lab in %s: %w", labDir, err)
-		}
-		return drill.FuncMethod{N: "lab",
-			FailFunc: func(ctx context.Context) (string, error) {
-				return "lab: cut " + lab.LinkPrimary + " (carrier loss at both ends)", l.Cut(lab.LinkPrimary, false)
-			},
-			RestoreFunc: func(ctx context.Context) (string, error) {
-				return "lab: restore " + lab.LinkPrimary, l.Restore(lab.LinkPrimary)
-			},
-		}, nil
+		return &cmds, nil
 	case "aws":
+		if cmds.CutCommand != "" || cmds.RestoreCommand != "" {
+			return nil, errors.New("--cut and --restore are for --method exec")
+		}
 		if primary.VIFID == "" {
 			return nil, fmt.Errorf("link %s has no vif_id: the AWS failover test needs the primary's virtual interface", primary.Name)
 		}
@@ -154,7 +148,7 @@ func drillMethod(method, labDir, regions string, site probes.Site, full *config.
 		}
 		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.TestDuration(o)}, nil
 	}
-	return nil, fmt.Errorf("--method: %q is not a method: want aws or lab", method)
+	return nil, fmt.Errorf("--method: %q is not a method: want aws or exec", method)
 }
 
 // awsConfig returns cfg with its regions replaced by the comma-separated

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 )
 
 // TestLoaCommand downloads an LOA-CFA from the fake AWS endpoint: the PDF

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 )
 
 // envMain makes the test binary run dxwatch itself: the offline test runs

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
-
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/golden"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // want is one expected check verdict; every string in has must appear in

@@ -5,11 +5,11 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // tgwSite is the lab site on transit VIFs: each link has its monitored

@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // TestErrorKinds injects each class of error and checks the message and

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -20,8 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // seenActions collects every action any fake server of this test binary
@@ -54,32 +54,7 @@ func TestMain(m *testing.M) {
 var fixedNow = time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 
 // labSite is the site of the lab, as the agent would hand it to the probe.
-func labSite() probes.Site {
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{
-				Name: "primary", Role: probes.RolePrimary,
-				ConnectionID: awstest.LabConnection1, VIFID: awstest.LabVIF1,
-				CustomerAddress: netip.MustParsePrefix(lab.PrimaryCustomer + "/30"),
-				AmazonAddress:   netip.MustParsePrefix(lab.PrimaryAmazon + "/30"),
-				VLAN:            lab.PrimaryVLAN,
-			},
-			{
-				Name: "secondary", Role: probes.RoleSecondary,
-				ConnectionID: awstest.LabConnection2, VIFID: awstest.LabVIF2,
-				CustomerAddress: netip.MustParsePrefix(lab.SecondaryCustomer + "/30"),
-				AmazonAddress:   netip.MustParsePrefix(lab.SecondaryAmazon + "/30"),
-				VLAN:            lab.SecondaryVLAN,
-			},
-		},
-		Routing: probes.Routing{
-			Mode: probes.ModeActivePassive, Primary: "primary",
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR)},
-			AmazonASN:        lab.AmazonASN,
-		},
-	}
-}
+func labSite() probes.Site { return labsite.Site() }
 
 func labConfig() Config {
 	c := DefaultConfig()

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // TestNoDescribeLoa proves that neither the daemon's polls (Run) nor a

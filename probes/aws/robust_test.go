@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/golden"
+	"github.com/dxwatch/dxwatch/lab/golden"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
 )
 
 // bigScenario is the lab plus extra resources in the account, so that

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 )
 
 // throttlingFake serves the lab behind AWS-like rate limits: a burst of 3

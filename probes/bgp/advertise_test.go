@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/server"
 )
@@ -60,7 +61,7 @@ func TestNeverAdvertise(t *testing.T) {
 		p := newTestProbe(t, edgeConfig(0,
 			PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65001, Port: portA},
 			PeerConfig{Name: "edge2", Address: edge2Addr, ASN: 65002, Port: portB},
-		), testSite(), nil)
+		), labsite.Site(), nil)
 		runProbe(t, p)
 		eventually(t, 20*time.Second, "both sessions and A's route in dxwatch", func() bool {
 			return p.peerView("edge1").Up && p.peerView("edge2").Up && p.Routes().TablePrefixes == 1

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
@@ -109,7 +110,7 @@ func passiveProbe(t *testing.T) (*Probe, int) {
 	port := freePort(t)
 	cfg := edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Passive: true, HoldTime: 9 * time.Second})
 	cfg.ListenPort = port
-	p := newTestProbe(t, cfg, testSite(), nil)
+	p := newTestProbe(t, cfg, labsite.Site(), nil)
 	runProbe(t, p)
 	return p, port
 }

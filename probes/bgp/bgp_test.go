@@ -9,6 +9,7 @@ import (
 	"github.com/osrg/gobgp/v4/api"
 	"go.uber.org/goleak"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -71,7 +72,7 @@ func TestAddPathTwoLinks(t *testing.T) {
 		route{prefix: "10.9.0.0/16", id: 1, nextHop: primaryAmazon, asPath: []uint32{64512, 7224}})
 
 	rec := &recorder{}
-	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), testSite(), rec)
+	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), labsite.Site(), rec)
 	runProbe(t, p)
 
 	eventually(t, 20*time.Second, "both paths", func() bool {

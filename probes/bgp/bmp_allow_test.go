@@ -13,6 +13,7 @@ import (
 
 	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -50,7 +51,7 @@ func TestBMPRefusesUnlistedRouters(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BMP.ListenAddress = "127.0.0.1:0"
 	cfg.BMP.Routers = []string{"127.0.0.1"}
-	p, err := New("bgp", cfg, probes.Deps{Site: testSite(), Observer: &recorder{}, Logger: slog.New(logs)})
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Observer: &recorder{}, Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestBMPPortTaken(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BMP.ListenAddress = ln.Addr().String()
 	cfg.BMP.Routers = []string{"127.0.0.1"}
-	p := newTestProbe(t, cfg, testSite(), &recorder{})
+	p := newTestProbe(t, cfg, labsite.Site(), &recorder{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = p.Run(ctx)

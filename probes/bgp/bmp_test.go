@@ -17,13 +17,14 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
 	"go.uber.org/goleak"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
 // bmpSite puts the links' Amazon addresses on loopback, so that real
 // GoBGP "AWS" speakers can hold them.
 func bmpSite() probes.Site {
-	s := testSite()
+	s := labsite.Site()
 	s.Links[0].AmazonAddress = netip.MustParsePrefix("127.0.1.1/30")
 	s.Links[1].AmazonAddress = netip.MustParsePrefix("127.0.2.1/30")
 	return s
@@ -215,7 +216,7 @@ func routeMonitoring(t testing.TB, ph bmp.BMPPeerHeader, upd *gobgp.BGPMessage, 
 func TestBMPCrafted(t *testing.T) {
 	noLeaks(t)
 	rec := &recorder{}
-	site := testSite()
+	site := labsite.Site()
 	p := bmpProbe(t, site, rec)
 	debugProbe = p
 	c := bmpConn(t, p)
@@ -342,7 +343,7 @@ func TestBMPCrafted(t *testing.T) {
 // session it names must still come up, or the link would stay down here.
 func TestBMPPeerUpWithTruncatedOpen(t *testing.T) {
 	noLeaks(t)
-	p := bmpProbe(t, testSite(), &recorder{})
+	p := bmpProbe(t, labsite.Site(), &recorder{})
 	c := bmpConn(t, p)
 	ph := *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, 0, 0, netip.MustParseAddr("169.254.10.1"), 64512, netip.MustParseAddr("10.0.0.1"), 0)
 	up := bmp.NewBMPPeerUpNotification(ph, netip.MustParseAddr("169.254.10.2"), 179, 40000, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true))
@@ -422,7 +423,7 @@ func TestBMPSessionOutsideLinks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BMP.ListenAddress = "127.0.0.1:0"
 	cfg.BMP.Routers = []string{"127.0.0.1"} // the tests' routers connect from loopback
-	p, err := New("bgp", cfg, probes.Deps{Site: testSite(), Observer: rec, Logger: slog.New(logs)})
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Observer: rec, Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -68,7 +69,7 @@ func TestValidate(t *testing.T) {
 			c := ok
 			c.Peers = append([]PeerConfig(nil), ok.Peers...)
 			tc.edit(&c)
-			site := testSite()
+			site := labsite.Site()
 			if tc.name == "keep without prefixes" {
 				site.Routing.ExpectedPrefixes = nil
 			}

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
+	"github.com/dxwatch/dxwatch/lab/labsite"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 )
 
 // TestConnectRefused: a peer whose port refuses TCP is reported with the
@@ -18,7 +19,7 @@ func TestConnectRefused(t *testing.T) {
 	noLeaks(t)
 	port := freePort(t) // nothing listens there: the kernel refuses
 	cfg := edgeConfig(0, PeerConfig{Name: "edge1", Address: "127.0.0.1", Port: port})
-	p := newTestProbe(t, cfg, testSite(), &recorder{})
+	p := newTestProbe(t, cfg, labsite.Site(), &recorder{})
 	runProbe(t, p)
 	eventually(t, 30*time.Second, "the refused connection in the session check", func() bool {
 		return strings.Contains(p.check("bgp.session.edge1").Reason, "connection refused")

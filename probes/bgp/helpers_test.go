@@ -15,6 +15,7 @@ import (
 	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -30,23 +31,6 @@ var (
 	primaryAmazon   = netip.MustParseAddr("169.254.10.1")
 	secondaryAmazon = netip.MustParseAddr("169.254.20.1")
 )
-
-// testSite is the lab's two-link site, active/passive with primary.
-func testSite() probes.Site {
-	return probes.Site{
-		Name: "test",
-		Links: []probes.Link{
-			{Name: "primary", Role: probes.RolePrimary, AmazonAddress: netip.MustParsePrefix("169.254.10.1/30"), CustomerAddress: netip.MustParsePrefix("169.254.10.2/30"), VLAN: 101},
-			{Name: "secondary", Role: probes.RoleSecondary, AmazonAddress: netip.MustParsePrefix("169.254.20.1/30"), CustomerAddress: netip.MustParsePrefix("169.254.20.2/30"), VLAN: 102},
-		},
-		Routing: probes.Routing{
-			Mode:             probes.ModeActivePassive,
-			Primary:          "primary",
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(vpcPrefix)},
-			AmazonASN:        64512,
-		},
-	}
-}
 
 // freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
 func freePort(t testing.TB) int {
@@ -297,4 +281,4 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // debugProbe, when set, is dumped when eventually times out.
 var debugProbe *Probe
 
-func probesDeps() probes.Deps { return probes.Deps{Site: testSite()} }
+func probesDeps() probes.Deps { return probes.Deps{Site: labsite.Site()} }

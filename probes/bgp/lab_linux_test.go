@@ -14,25 +14,9 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
-
-// labSite is the lab's site (lab/dxwatch.yaml).
-func labSite() probes.Site {
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{Name: lab.LinkPrimary, Role: probes.RolePrimary, AmazonAddress: netip.MustParsePrefix(lab.PrimaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.PrimaryCustomer + "/30"), VLAN: lab.PrimaryVLAN},
-			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, AmazonAddress: netip.MustParsePrefix(lab.SecondaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.SecondaryCustomer + "/30"), VLAN: lab.SecondaryVLAN},
-		},
-		Routing: probes.Routing{
-			Mode:             probes.ModeActivePassive,
-			Primary:          lab.LinkPrimary,
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR)},
-			AmazonASN:        lab.AmazonASN,
-		},
-	}
-}
 
 // TestLabBGPChild runs the probe inside the lab's agent host, peered with
 // edge1 and listening for its BMP, and prints its view and observations
@@ -56,7 +40,7 @@ func TestLabBGPChild(t *testing.T) {
 		Peers:    []PeerConfig{{Name: lab.HostEdge1, Address: lab.Edge1LAN}},
 		BMP:      BMPConfig{ListenAddress: net.JoinHostPort(lab.AgentAddress, itoa(lab.BMPPort))},
 	}
-	p, err := New("bgp", cfg, probes.Deps{Site: labSite(), Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
 	if err != nil {
 		t.Fatal(err)
 	}

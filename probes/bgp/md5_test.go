@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -26,7 +27,7 @@ func TestMD5(t *testing.T) {
 		port := freePort(t)
 		edge := newSpeaker(t, 65000, edge1Addr, port)
 		edge.addPeer(t, dxAddr, 65000, passive(), withKey(key))
-		p := newTestProbe(t, edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port, MD5KeyFile: keyFile}), testSite(), nil)
+		p := newTestProbe(t, edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port, MD5KeyFile: keyFile}), labsite.Site(), nil)
 		runProbe(t, p)
 		eventually(t, 20*time.Second, "session with md5", func() bool { return p.peerView("edge1").Up })
 	})
@@ -39,7 +40,7 @@ func TestMD5(t *testing.T) {
 		edge.addPeer(t, dxAddr, 65000, withKey(key), from(edge1Addr), remotePort(listen))
 		cfg := edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Passive: true, MD5KeyEnv: "DXWATCH_TEST_MD5"})
 		cfg.ListenPort = listen
-		p := newTestProbe(t, cfg, testSite(), nil)
+		p := newTestProbe(t, cfg, labsite.Site(), nil)
 		runProbe(t, p)
 		eventually(t, 20*time.Second, "passive session with md5", func() bool { return p.peerView("edge1").Up })
 	})
@@ -55,7 +56,7 @@ func TestMD5(t *testing.T) {
 		p := newTestProbe(t, edgeConfig(0,
 			PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port, MD5KeyFile: keyFile},
 			PeerConfig{Name: "edge2", Address: edge2Addr, ASN: 65000, Port: portOK, MD5KeyEnv: "DXWATCH_TEST_MD5"},
-		), testSite(), nil)
+		), labsite.Site(), nil)
 		runProbe(t, p)
 		eventually(t, 20*time.Second, "the right-key session", func() bool { return p.peerView("edge2").Up })
 		time.Sleep(2 * time.Second)
@@ -100,7 +101,7 @@ func TestMD5KeyErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := tc.pc
 			pc.Name, pc.Address, pc.ASN = "edge1", edge1Addr, 65000
-			_, err := New("bgp", edgeConfig(0, pc), probes.Deps{Site: testSite()})
+			_, err := New("bgp", edgeConfig(0, pc), probes.Deps{Site: labsite.Site()})
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("New error = %v\nwant %s", err, tc.want)
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -24,26 +24,15 @@ const (
 	envProbeSources = "DXWATCH_PING_PROBE_SOURCES"
 )
 
-// labSite is the lab's site as dxwatch's lab configuration describes it,
+// labSite is the lab's site (labsite.Site) with one VPC target, i1, and
 // with lab/dxwatch-probe-sources.yaml's probe sources if probeSources.
 func labSite(probeSources bool) probes.Site {
-	s := labSiteLinks()
+	s := labsite.Site()
+	s.Targets = s.Targets[:1]
 	if probeSources {
-		s.Links[0].ProbeSource = netip.MustParseAddr(lab.PrimaryProbeSource)
-		s.Links[1].ProbeSource = netip.MustParseAddr(lab.SecondaryProbeSource)
+		s = labsite.WithProbeSources(s)
 	}
 	return s
-}
-
-func labSiteLinks() probes.Site {
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{Name: lab.LinkPrimary, Role: probes.RolePrimary, AmazonAddress: netip.MustParsePrefix(lab.PrimaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.PrimaryCustomer + "/30")},
-			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, AmazonAddress: netip.MustParsePrefix(lab.SecondaryAmazon + "/30"), CustomerAddress: netip.MustParsePrefix(lab.SecondaryCustomer + "/30")},
-		},
-		Targets: []probes.Target{{Name: "i1", Host: lab.Instance1}},
-	}
 }
 
 // labEvents collects what the child reports.

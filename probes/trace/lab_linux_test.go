@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -54,18 +54,13 @@ var labTools = map[string][]string{
 	"scamper":    {"scamper", "-c", "trace -P udp-paris", "-i", lab.Instance1},
 }
 
-// labSite is the lab as the agent's configuration describes it.
+// labSite is the lab's site (labsite.Site) in the routing mode mode, with
+// one VPC target, labTarget.
 func labSite(mode string) probes.Site {
-	pfx := func(a string) netip.Prefix { return netip.PrefixFrom(netip.MustParseAddr(a), 30) }
-	return probes.Site{
-		Name: "lab",
-		Links: []probes.Link{
-			{Name: lab.LinkPrimary, Role: probes.RolePrimary, AmazonAddress: pfx(lab.PrimaryAmazon), CustomerAddress: pfx(lab.PrimaryCustomer), VLAN: lab.PrimaryVLAN},
-			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, AmazonAddress: pfx(lab.SecondaryAmazon), CustomerAddress: pfx(lab.SecondaryCustomer), VLAN: lab.SecondaryVLAN},
-		},
-		Targets: []probes.Target{{Name: labTarget, Host: lab.Instance1}},
-		Routing: probes.Routing{Mode: mode, Primary: lab.LinkPrimary, AmazonASN: lab.AmazonASN},
-	}
+	s := labsite.Site()
+	s.Routing.Mode = mode
+	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != labTarget })
+	return s
 }
 
 type labReport struct {

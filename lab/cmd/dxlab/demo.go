@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
-	"github.com/dxwatch/dxwatch/probes/aws/awstest"
+	"github.com/dxwatch/dxwatch/lab/awstest"
 )
 
 // demo brings a lab up, runs dxwatch and Prometheus inside its agent host,

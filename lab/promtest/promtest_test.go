@@ -47,7 +47,7 @@ func TestAlertsFireAndResolve(t *testing.T) {
 	p := ForTest(t, Config{
 		Targets:   []string{strings.TrimPrefix(srv.URL, "http://")},
 		Labels:    map[string]string{"site": "lab"},
-		RuleFiles: []string{"../alerts.yaml"},
+		RuleFiles: []string{"../../dashboards/alerts.yaml"},
 		MaxFor:    time.Second,
 		Lifetime:  2 * time.Minute,
 	})

@@ -45,7 +45,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxwatch/dxwatch/internal/syncbuf"
+	"github.com/dxwatch/dxwatch/lab/syncbuf"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"

@@ -43,19 +43,14 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) (*Watch, error) {
 			cfg.Ping.Timeout = 0 // min(interval, 1s)
 		}
 	}
-	var extra []probeSpec
+	bo := buildOptions{onEvent: o.OnEvent}
 	if o.AWS != nil && !cfg.Has("aws") {
-		extra = append(extra, awsSpec(*o.AWS, cfg.Topology()))
+		bo.extra = append(bo.extra, awsSpec(*o.AWS, cfg.Topology()))
 	}
-	g, err := a.build(&cfg, nil, extra...)
+	g, err := a.build(&cfg, nil, bo)
 	if err != nil {
 		return nil, err
 	}
-	opts := []health.Option{health.WithTrigger(a.traceNow)}
-	if o.OnEvent != nil {
-		opts = append(opts, health.WithEventHook(o.OnEvent))
-	}
-	g.health = health.New(cfg.Health, cfg.Topology(), a.logger.With("component", "health"), opts...)
 	a.cur.Store(g) // so that the health model's trace requests reach this generation's trace probe
 	wctx, cancel := context.WithCancel(ctx)
 	g.start(wctx, &a.observer)

@@ -1,0 +1,110 @@
+// Package labsite describes the lab of package lab to dxwatch: the site
+// (Site) and dxwatch's configuration (Config, from lab/dxwatch.yaml). Every
+// test that runs dxwatch's code against the lab, or against the lab's fake
+// AWS (package awstest), takes the lab's site and configuration from here.
+// A test that means a different site builds its own.
+package labsite
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dxwatch/dxwatch/lab"
+	"github.com/dxwatch/dxwatch/lab/awstest"
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// Site returns the lab's site as lab/dxwatch.yaml describes it (a test
+// checks that they agree): two links on the lab's addresses with the fake
+// AWS's connection and VIF IDs, the two VPC instances i1 and i2 as
+// targets, active/passive with the primary preferred.
+func Site() probes.Site {
+	pfx := func(a string) netip.Prefix { return netip.PrefixFrom(netip.MustParseAddr(a), 30) }
+	return probes.Site{
+		Name: "lab",
+		Links: []probes.Link{
+			{Name: lab.LinkPrimary, Role: probes.RolePrimary, ConnectionID: awstest.LabConnection1, VIFID: awstest.LabVIF1,
+				CustomerAddress: pfx(lab.PrimaryCustomer), AmazonAddress: pfx(lab.PrimaryAmazon), VLAN: lab.PrimaryVLAN},
+			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, ConnectionID: awstest.LabConnection2, VIFID: awstest.LabVIF2,
+				CustomerAddress: pfx(lab.SecondaryCustomer), AmazonAddress: pfx(lab.SecondaryAmazon), VLAN: lab.SecondaryVLAN},
+		},
+		Targets: []probes.Target{
+			{Name: lab.HostInst1, Host: lab.Instance1, VPCID: awstest.LabVPC},
+			{Name: lab.HostInst2, Host: lab.Instance2, VPCID: awstest.LabVPC},
+		},
+		Routing: probes.Routing{
+			Mode: probes.ModeActivePassive, Primary: lab.LinkPrimary, AmazonASN: lab.AmazonASN,
+			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR)},
+		},
+	}
+}
+
+// WithProbeSources returns s with each lab link's per-link probe source
+// (lab.Options.ProbeSources; lab/dxwatch-probe-sources.yaml).
+func WithProbeSources(s probes.Site) probes.Site {
+	s.Links = slices.Clone(s.Links)
+	for i, l := range s.Links {
+		switch l.Name {
+		case lab.LinkPrimary:
+			s.Links[i].ProbeSource = netip.MustParseAddr(lab.PrimaryProbeSource)
+		case lab.LinkSecondary:
+			s.Links[i].ProbeSource = netip.MustParseAddr(lab.SecondaryProbeSource)
+		}
+	}
+	return s
+}
+
+// Config returns dxwatch's configuration for the lab (lab/dxwatch.yaml)
+// with top-level sections replaced, added or removed: each key of sections
+// is a section's name, its value the section's YAML ("" removes the
+// section). Config({"ping": "interval: 100ms", "targets": ""}) probes
+// every 100ms and pings no VPC target. It panics on a value that is not
+// YAML: sections are the test's own literals.
+func Config(sections map[string]string) string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(lab.DxwatchConfig), &doc); err != nil {
+		panic(fmt.Sprintf("lab/dxwatch.yaml: %v", err))
+	}
+	root := doc.Content[0]
+	keys := make([]string, 0, len(sections))
+	for k := range sections {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		var value *yaml.Node
+		if v := sections[k]; v != "" {
+			var n yaml.Node
+			if err := yaml.Unmarshal([]byte(v), &n); err != nil {
+				panic(fmt.Sprintf("labsite.Config: section %s: %v", k, err))
+			}
+			value = n.Content[0]
+		}
+		i := -1
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			if root.Content[j].Value == k {
+				i = j
+			}
+		}
+		switch {
+		case i >= 0 && value == nil:
+			root.Content = slices.Delete(root.Content, i, i+2)
+		case i >= 0:
+			value.HeadComment, value.LineComment = "", ""
+			root.Content[i+1] = value
+		case value != nil:
+			root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, value)
+		}
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		panic(fmt.Sprintf("labsite.Config: %v", err))
+	}
+	return b.String()
+}
