@@ -30,7 +30,7 @@ const maxAPIBody = 16 << 20
 func VerifyAgent(ctx context.Context, base string, opts VerifyOptions) (Report, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Report{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", redactURL(base))
+		return Report{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", RedactURL(base))
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -116,8 +116,9 @@ func getJSON(ctx context.Context, c *http.Client, base *url.URL, path string, v 
 	return nil
 }
 
-// redactURL hides the password of a URL that may not parse.
-func redactURL(s string) string {
+// RedactURL hides the password of a URL (user:password@), even of one that
+// does not parse, so that it can go into a message or a log.
+func RedactURL(s string) string {
 	if u, err := url.Parse(s); err == nil {
 		return u.Redacted()
 	}
@@ -134,7 +135,7 @@ func redactURL(s string) string {
 func DaemonRecord(ctx context.Context, base, site string) (events []health.Event, since time.Time, err error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, time.Time{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", redactURL(base))
+		return nil, time.Time{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", RedactURL(base))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -89,7 +88,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 			return exitUsage
 		}
-		o.Past = &drill.Past{Source: "dxwatch at " + redacted(*daemon), Events: events, Since: since}
+		o.Past = &drill.Past{Source: "dxwatch at " + agent.RedactURL(*daemon), Events: events, Since: since}
 	}
 	cmds := drill.ExecMethod{CutCommand: *cut, RestoreCommand: *restore, Timeout: *execTimeout, Logger: logger.With("component", "drill")}
 	o.Method, err = drillMethod(*method, cmds, *regions, site, w.Config(), o)
@@ -163,12 +162,4 @@ func awsConfig(cfg aws.Config, regions string) aws.Config {
 		}
 	}
 	return cfg
-}
-
-// redacted hides the password of a URL.
-func redacted(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return "the given URL"
 }
