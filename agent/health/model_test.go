@@ -551,13 +551,12 @@ func TestTrigger(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	var m *Model
-	var hooked sync.WaitGroup
-	hooked.Add(1)
+	hooked := make(chan struct{})
 	var once sync.Once
 	// The hook may call back into the model: it runs outside the lock.
 	m = New(DefaultConfig(), testSite(probes.ModeActivePassive), nil, WithEventHook(func(Event) {
 		_ = m.Status()
-		once.Do(hooked.Done)
+		once.Do(func() { close(hooked) })
 	}))
 	ctx, cancel := contextWithCancel(t)
 	runDone := make(chan error, 1)
@@ -586,7 +585,21 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	hooked.Wait()
+	// On a loaded machine the queue may have dropped the observations that
+	// would have changed a state: go on feeding replies, boundedly, until an
+	// event reaches the hook.
+	deadline := time.After(time.Minute)
+	for seq := 0; ; seq++ {
+		select {
+		case <-hooked:
+		case <-deadline:
+			t.Fatal("no event reached the hook")
+		case <-time.After(10 * time.Millisecond):
+			m.Observe(probes.Observation{Time: time.Now(), Event: probes.EchoReply, Target: "primary-peer", Link: "primary", Seq: 10000 + seq})
+			continue
+		}
+		break
+	}
 	cancel()
 	if err := <-runDone; err != nil {
 		t.Fatalf("Run: %v", err)
