@@ -51,7 +51,7 @@ func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn
 	s.mu.Lock()
 	t := s.targets[k]
 	if t == nil {
-		t = &targetState{}
+		t = &apiState{}
 		s.targets[k] = t
 	}
 	t.calls++
@@ -85,7 +85,7 @@ func (s *snapshot) record(f failure) {
 	defer s.mu.Unlock()
 	t := s.targets[f.key]
 	if t == nil {
-		t = &targetState{}
+		t = &apiState{}
 		s.targets[f.key] = t
 	}
 	t.failures = append(t.failures, f)

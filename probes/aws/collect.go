@@ -21,14 +21,14 @@ import (
 // collect runs one poll and returns its snapshot.
 func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapshot {
 	s := &snapshot{
-		at: p.now(), targets: map[tkey]*targetState{}, idents: map[string]identity{},
+		at: p.now(), targets: map[tkey]*apiState{}, idents: map[string]identity{},
 		conns: map[string]*connData{}, vifs: map[string]*vifData{},
 		vpcs: map[string]*vpcData{}, vpcErr: map[string]error{}, tableErr: map[string]error{},
 	}
 	home := p.cfg.Regions[0]
 	for _, ac := range clients {
 		for _, r := range p.cfg.Regions {
-			s.targets[tkey{ac.cfg.Name, r}] = &targetState{}
+			s.targets[tkey{ac.cfg.Name, r}] = &apiState{}
 		}
 	}
 

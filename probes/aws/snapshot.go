@@ -32,12 +32,14 @@ type failure struct {
 	last error
 }
 
-type targetState struct {
+// apiState is the calls made in one account and region during a poll, and
+// those that failed.
+type apiState struct {
 	calls    int
 	failures []failure
 }
 
-func (t *targetState) ok() bool { return len(t.failures) == 0 }
+func (t *apiState) ok() bool { return len(t.failures) == 0 }
 
 type identity struct {
 	accountID, arn string
@@ -129,7 +131,7 @@ type snapshot struct {
 	at time.Time
 
 	mu       sync.Mutex
-	targets  map[tkey]*targetState
+	targets  map[tkey]*apiState
 	failures []failure
 
 	idents   map[string]identity // by account name
