@@ -2,6 +2,8 @@ package config
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/probes"
@@ -148,10 +150,10 @@ func (c *Config) Has(section string) bool { return c.present[section] }
 // check-config and run agree. Each problem is at its path and line; none
 // holds a key. Load does neither, so that a reload never waits on DNS (the
 // probes re-resolve); the keys are read when the BGP probe is built.
-func Check(ctx context.Context, path string) error {
+func Check(ctx context.Context, path string) (warnings []string, err error) {
 	c, idx, err := load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var ps probes.Problems
 	ps.Merge("", ping.ResolveTargets(ctx, c.Ping, c.Topology(), nil))
@@ -159,5 +161,29 @@ func Check(ctx context.Context, path string) error {
 		_, err := c.BGP.ReadKeys()
 		ps.Merge("bgp", err)
 	}
-	return idx.problems(path, ps)
+	if err := idx.problems(path, ps); err != nil {
+		return nil, err
+	}
+	for _, w := range c.Warnings() {
+		if key, _, ok := strings.Cut(w, ":"); ok {
+			if line := idx.line(key); line > 0 {
+				w = fmt.Sprintf("%s (line %d):%s", key, line, strings.TrimPrefix(w, key+":"))
+			}
+		}
+		warnings = append(warnings, w)
+	}
+	return warnings, nil
+}
+
+// Warnings returns what the file asks for that is accepted but unusual,
+// each with its path: an ID AWS would take that does not look like the ones
+// it issues. The daemon logs them; check-config prints them.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.Has("aws") {
+		for _, w := range c.AWS.Warnings() {
+			out = append(out, "aws."+w)
+		}
+	}
+	return out
 }

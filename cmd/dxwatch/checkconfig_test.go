@@ -132,3 +132,22 @@ func TestCheckConfigExamples(t *testing.T) {
 		t.Errorf("check-config of the examples said\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// TestCheckConfigWarnings: what is accepted but unusual is printed under
+// "valid" with its path and line, and does not fail the file.
+func TestCheckConfigWarnings(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "dxwatch.yaml")
+	cfg := "site: dc1\nlinks:\n  - {name: primary, role: primary, customer_address: 169.254.10.2/30, amazon_address: 169.254.10.1/30, vlan: 101}\n" +
+		"ping:\n  link_pinned: false\naws:\n  regions: [eu-central-1]\n  dx_gateway_id: my-gateway\n"
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if code := dispatch([]string{"check-config", "--config", cfgFile}, &out, &out); code != 0 {
+		t.Errorf("check-config = %d, want 0 (a warning does not fail the file)\n%s", code, out.String())
+	}
+	want := cfgFile + ": valid\n  warning: aws.dx_gateway_id (line 8): \"my-gateway\" is not a UUID like the IDs Direct Connect issues (5f294f92-bafb-4011-916d-9b0bec5ac8fb); it is used as is\n"
+	if out.String() != want {
+		t.Errorf("check-config printed\n%s\nwant\n%s", out.String(), want)
+	}
+}

@@ -228,7 +228,7 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 	code := 0
 	for _, f := range append([]string{*cfgFile}, fs.Args()...) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := config.Check(ctx, f)
+		warnings, err := config.Check(ctx, f)
 		cancel()
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -236,6 +236,9 @@ func checkConfigCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: valid\n", f)
+		for _, w := range warnings {
+			fmt.Fprintf(stdout, "  warning: %s\n", w)
+		}
 	}
 	return code
 }
