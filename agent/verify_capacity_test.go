@@ -1,10 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,30 +16,7 @@ import (
 // numbers and the fix.
 func TestVerifyNamesCapacityShortfall(t *testing.T) {
 	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsPeakAboveSecondary, time.Now())
-	_, url := awstest.Start(t, sc)
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": awstest.LabAccessKey, "AWS_SECRET_ACCESS_KEY": awstest.LabSecretKey,
-		"AWS_REGION": awstest.LabRegion, "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		t.Setenv(k, v)
-	}
-	f := filepath.Join(t.TempDir(), "dxwatch.yaml")
-	if err := os.WriteFile(f, []byte(verifyConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{ConfigFile: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rep, err := a.Verify(ctx, VerifyOptions{Checks: []string{"capacity.", "aws.cloudwatch."}, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	rep.WriteText(&text)
+	rep, text := verifyAWS(t, sc, verifyConfig, "capacity.", "aws.cloudwatch.")
 	var found bool
 	for _, r := range rep.Results {
 		if r.Name != "capacity.failover.primary.secondary" {

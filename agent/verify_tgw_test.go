@@ -76,9 +76,10 @@ func TestVerifyTransitGatewaySite(t *testing.T) {
 	}
 }
 
-// verifyAWS runs the AWS part of `dxwatch verify` with config against a
-// fake serving sc, and returns the report and its text.
-func verifyAWS(t *testing.T, sc *awstest.Scenario, config string) (Report, *bytes.Buffer) {
+// verifyAWS runs `dxwatch verify` with config against a fake serving sc,
+// with the checks named by prefix (the AWS part when none is given), and
+// returns the report and its text.
+func verifyAWS(t *testing.T, sc *awstest.Scenario, config string, checks ...string) (Report, *bytes.Buffer) {
 	t.Helper()
 	_, url := awstest.Start(t, sc)
 	for k, v := range map[string]string{
@@ -98,7 +99,10 @@ func verifyAWS(t *testing.T, sc *awstest.Scenario, config string) (Report, *byte
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rep, err := a.Verify(ctx, VerifyOptions{Checks: []string{"aws."}, Timeout: 30 * time.Second})
+	if len(checks) == 0 {
+		checks = []string{"aws."}
+	}
+	rep, err := a.Verify(ctx, VerifyOptions{Checks: checks, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
