@@ -17,6 +17,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
@@ -168,4 +170,22 @@ func policyActions() ([]string, error) {
 		}
 	}
 	return slices.Sorted(maps.Keys(set)), nil
+}
+
+// lintMetrics runs Prometheus's metric lint over what p exports; only the
+// families named in baseUnitExempt may break the base-unit rule.
+func lintMetrics(t *testing.T, p *Probe, baseUnitExempt ...string) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(p)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		if slices.Contains(baseUnitExempt, pr.Metric) && strings.Contains(pr.Text, "base unit") {
+			continue
+		}
+		t.Errorf("lint: %s: %s", pr.Metric, pr.Text)
+	}
 }
