@@ -35,7 +35,7 @@ test-fuzz:
 # package at a time: each brings its own lab up and tears it down.
 test-lab: deps
 	@[ "$$(id -u)" -eq 0 ] || { echo "test-lab needs root (network namespaces, FRR): run it as root (e.g. sudo make test-lab)"; exit 1; }
-	$(GO) test -race -count=1 -p 1 -timeout 40m -run '^TestLab' $(PKGS)
+	DXWATCH_LAB=1 $(GO) test -race -count=1 -p 1 -timeout 40m -run '^TestLab' $(PKGS)
 
 lint:
 	$(GO) vet $(PKGS)
@@ -62,8 +62,8 @@ bench:
 BENCHTIME ?= 1x
 bench-lab: deps
 	@[ "$$(id -u)" -eq 0 ] || { echo "bench-lab needs root (network namespaces, FRR): sudo make bench-lab"; exit 1; }
-	$(GO) test -run '^$$' -bench '^BenchmarkLab' -benchtime $(BENCHTIME) -count=1 -timeout 30m ./agent/
-	$(GO) test -run '^$$' -bench '^BenchmarkLab' -count=1 -timeout 10m ./probes/trace/
+	DXWATCH_LAB=1 $(GO) test -run '^$$' -bench '^BenchmarkLab' -benchtime $(BENCHTIME) -count=1 -timeout 30m ./agent/
+	DXWATCH_LAB=1 $(GO) test -run '^$$' -bench '^BenchmarkLab' -count=1 -timeout 10m ./probes/trace/
 
 # The lab demo: lab, agent, Prometheus with the alert rules. Ctrl-C tears it down.
 demo:

@@ -62,6 +62,12 @@ type Options struct {
 	TransitGateway bool
 	// Dir holds the lab's run directory, Dir/<prefix>. Default DefaultDir.
 	Dir string
+	// Owned ties the lab to this process (a test, the demo): once the
+	// process is gone without taking the lab down (a test killed by its
+	// timeout), the lab is stale, and Stale, the next ForTest and `dxlab
+	// down --stale` find and reap it. A lab that is not owned (`dxlab up`)
+	// is never stale.
+	Owned bool
 	// Logf receives progress lines. Default: discard.
 	Logf func(format string, args ...any)
 }
@@ -89,6 +95,7 @@ type state struct {
 	Loss     map[string]int    `json:"loss,omitempty"`
 	Faults   []string          `json:"faults,omitempty"` // Break's faults, "fault target"
 	Created  time.Time         `json:"created"`
+	Owner    *owner            `json:"owner,omitempty"` // Options.Owned
 }
 
 // Lab is a running lab.
@@ -194,6 +201,14 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	}}
 	for _, lk := range topo.Links {
 		l.st.Links[lk.Name] = stateUp
+	}
+	if o.Owned {
+		me, err := self()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		l.st.Owner = &me
 	}
 	if err := l.save(); err != nil {
 		os.RemoveAll(dir)
@@ -473,6 +488,54 @@ func Running(dir string) ([]string, error) {
 		}
 	}
 	return r, nil
+}
+
+// Stale lists the run directories of the labs under dir (DefaultDir if
+// empty) whose owning process is gone (Options.Owned).
+func Stale(dir string) ([]string, error) {
+	dirs, err := Running(dir)
+	if err != nil {
+		return nil, err
+	}
+	var r []string
+	for _, d := range dirs {
+		l, err := Attach(d)
+		if err != nil {
+			continue // being written, or not a lab: not ours to reap
+		}
+		if l.st.Owner != nil && l.st.Owner.gone() {
+			r = append(r, d)
+		}
+	}
+	return r, nil
+}
+
+// ReapStale takes down the labs under dir whose owning process is gone
+// and returns their prefixes.
+func ReapStale(dir string, logf func(string, ...any)) ([]string, error) {
+	dirs, err := Stale(dir)
+	if err != nil {
+		return nil, err
+	}
+	var reaped []string
+	var errs []error
+	for _, d := range dirs {
+		l, err := Attach(d)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if logf != nil {
+			l.SetLogf(logf)
+		}
+		l.logf("lab %s: its owner (pid %d) is gone, reaping it", l.st.Prefix, l.st.Owner.PID)
+		if err := l.Down(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reaped = append(reaped, l.st.Prefix)
+	}
+	return reaped, errors.Join(errs...)
 }
 
 // Exec runs argv inside a lab host and returns its standard output; the

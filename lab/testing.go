@@ -14,8 +14,15 @@ import (
 	"time"
 )
 
-// SkipMessage is why lab tests skip when they cannot run.
-const SkipMessage = "needs root and the lab: run make test-lab"
+// EnvLab asks for the lab tests: they run only where it is "1" (make
+// test-lab, make check and .ci/run set it), so that a plain `go test ./...`
+// stays the quick unit run even as root.
+const EnvLab = "DXWATCH_LAB"
+
+// SkipMessage is why lab tests skip when they cannot run, and how to run
+// them.
+const SkipMessage = "a lab test: run it with make test-lab (root, FRR; it sets " + EnvLab + "=1), " +
+	"or as root: " + EnvLab + "=1 go test -run '^TestLab' ./..."
 
 // envChild marks a test binary re-run inside a lab host by StartChild;
 // envDir carries the lab's run directory to it.
@@ -24,8 +31,12 @@ const (
 	envDir   = "DXLAB_DIR"
 )
 
-// Available reports why the lab cannot run here, or nil.
+// Available reports why the lab cannot run here, or nil: the lab tests
+// were not asked for (EnvLab), or this is not root, or a tool is missing.
 func Available() error {
+	if os.Getenv(EnvLab) != "1" {
+		return errors.New(EnvLab + " is not 1: lab tests run only when asked")
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("not root")
 	}
@@ -35,8 +46,10 @@ func Available() error {
 // ForTest brings a lab up for a test, or skips the test (not root, FRR
 // missing, or inside a StartChild child). The lab goes down in t.Cleanup,
 // also when the test fails. Its run directory is under TestDir unless
-// o.Dir says otherwise (leftovers of a killed test run:
-// `dxlab down --all --dir /run/dxlab/test`).
+// o.Dir says otherwise. The lab is owned by the test process
+// (Options.Owned): if that process is killed (go test's timeout) before
+// the cleanup, the next ForTest, or `dxlab down --stale --dir
+// /run/dxlab/test`, reaps it.
 func ForTest(t testing.TB, o Options) *Lab {
 	t.Helper()
 	if InChild() {
@@ -50,6 +63,14 @@ func ForTest(t testing.TB, o Options) *Lab {
 	}
 	if o.Dir == "" {
 		o.Dir = TestDir
+	}
+	o.Owned = true
+	// A test killed by its timeout leaves its lab running: the next lab
+	// test reaps it, as `dxlab down --stale` does.
+	if reaped, err := ReapStale(o.Dir, o.Logf); err != nil {
+		t.Logf("reaping stale labs under %s: %v", o.Dir, err)
+	} else if len(reaped) > 0 {
+		t.Logf("reaped stale labs %v (their test processes were gone)", reaped)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/golden"
 )
 
@@ -63,8 +64,8 @@ aws:
 // peers, the AWS endpoint unreachable in a one-shot run. The report is
 // compared, with times and counts masked, to testdata/verify-offline.golden.
 func TestLabVerifyOffline(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace: run make test-lab")
+	if os.Getenv(lab.EnvLab) != "1" || os.Geteuid() != 0 {
+		t.Skip("needs root for a network namespace: " + lab.SkipMessage)
 	}
 	ns := fmt.Sprintf("dxoff%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {

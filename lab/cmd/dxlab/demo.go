@@ -59,7 +59,7 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 		return err
 	}
 	upCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	l, err := lab.Up(upCtx, lab.Options{Edge: *edge, ProbeSources: *probeSources, Dir: *dir, Logf: logf})
+	l, err := lab.Up(upCtx, lab.Options{Edge: *edge, ProbeSources: *probeSources, Dir: *dir, Logf: logf, Owned: true})
 	cancel()
 	if err != nil {
 		return err

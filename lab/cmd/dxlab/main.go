@@ -4,7 +4,7 @@
 // It needs root.
 //
 //	dxlab up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources] [--transit-gateway]
-//	dxlab down [--all]
+//	dxlab down [--all | --stale]
 //	dxlab status
 //	dxlab cut <link> [--silent]
 //	dxlab restore <link>
@@ -46,7 +46,8 @@ import (
 const usage = `usage: dxlab <command> [flags]
 
   up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources] [--transit-gateway]   bring the lab up (idempotent)
-  down [--all]                                   tear the lab down (idempotent)
+  down [--all | --stale]                         tear the lab down (idempotent); --stale: every lab
+                                                 whose owning process (a test, a demo) is gone
   status                                         sessions, BFD, routes to the instances
   cut <link> [--silent]                          carrier loss, or silent packet loss
   restore <link>                                 undo cut and brownout
@@ -98,6 +99,7 @@ func run(args []string) error {
 	probeSources := fs.Bool("probe-sources", false, "per-link probe sources: agent addresses "+
 		lab.PrimaryProbeSource+" and "+lab.SecondaryProbeSource+", each advertised over its own link only")
 	all := fs.Bool("all", false, "down: every lab under --dir")
+	stale := fs.Bool("stale", false, "down: every lab under --dir whose owning process (a test, a demo) is gone")
 	silent := fs.Bool("silent", false, "cut: drop packets, keep the carrier up")
 	times := fs.Int("times", 3, "flap: number of cut/restore cycles")
 	every := fs.Duration("every", 10*time.Second, "flap: one cycle every")
@@ -122,6 +124,16 @@ func run(args []string) error {
 
 	if cmd == "up" {
 		return up(ctx, lab.Options{Edge: *edge, NoBFD: *noBFD, AgentMD5: *agentMD5, ProbeSources: *probeSources, TransitGateway: *transitGateway, Dir: *dir, Logf: logf})
+	}
+	if cmd == "down" && *stale {
+		if *all || *name != "" {
+			return errors.New("down: --stale takes no --all or --lab")
+		}
+		reaped, err := lab.ReapStale(*dir, logf)
+		if len(reaped) == 0 && err == nil {
+			fmt.Println("no stale lab")
+		}
+		return err
 	}
 	if cmd == "down" {
 		return down(*dir, *name, *all, logf)
