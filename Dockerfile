@@ -45,7 +45,8 @@ RUN install -d -m 0750 -o 65532 -g 65532 /rootfs/var/lib/dxwatch
 FROM gcr.io/distroless/static-debian12:nonroot
 LABEL org.opencontainers.image.title="dxwatch" \
       org.opencontainers.image.description="AWS Direct Connect link monitor" \
-      org.opencontainers.image.source="https://github.com/dxwatch/dxwatch"
+      org.opencontainers.image.source="https://github.com/dxwatch/dxwatch" \
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=setcap /usr/local/bin/dxwatch /usr/local/bin/dxwatch
 # /var/lib/'s contents, so that the dxwatch directory itself is an entry
 # the --chown applies to.

@@ -593,6 +593,13 @@ func TestDockerfile(t *testing.T) {
 	if !has(final, `^ENTRYPOINT \["/usr/local/bin/dxwatch"\]$`) || !has(final, `^EXPOSE 9479$`) {
 		t.Error("final stage: want ENTRYPOINT [\"/usr/local/bin/dxwatch\"] and EXPOSE 9479")
 	}
+	// The image says its licence, and it is the one in LICENSE.
+	if !has(final, `^LABEL .*org\.opencontainers\.image\.licenses="Apache-2\.0"`) {
+		t.Error(`final stage: want LABEL org.opencontainers.image.licenses="Apache-2.0"`)
+	}
+	if lic := string(readFile(t, "../LICENSE")); !strings.Contains(lic, "Apache License") || !strings.Contains(lic, "Version 2.0, January 2004") {
+		t.Error("LICENSE is not the Apache License 2.0 that the image's label names")
+	}
 
 	ignore := string(readFile(t, "../.dockerignore"))
 	for _, must := range []string{".git"} {
