@@ -243,7 +243,8 @@
       const p = primaryName();
       text = 'Traffic on ' + names(st.active);
       if (p && st.mode !== 'active_active' && st.active.indexOf(p) < 0) {
-        text += ' (not on ' + p + ', the primary)';
+        // Name the primary's role only when its name does not say it.
+        text += p === 'primary' ? ' (not on the primary)' : ' (not on ' + p + ', the primary)';
         cls = 'warn';
       } else cls = up === ls.length ? 'good' : 'warn';
     }
