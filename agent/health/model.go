@@ -92,8 +92,9 @@ type Model struct {
 	evalAt         time.Time
 	started        time.Time // when New ran: the start of the unbroken watch
 	scratch        []maskCount
-	outEvents      []Event  // for the hook, handed over after unlocking
-	outTrig        []string // for the trigger, likewise
+	activeCounts   []maskCount // targets per set of active links (setActive)
+	outEvents      []Event     // for the hook, handed over after unlocking
+	outTrig        []string    // for the trigger, likewise
 }
 
 type linkState struct {
@@ -331,11 +332,18 @@ func (m *Model) process(o probes.Observation, now time.Time) {
 		return
 	}
 	var ok bool
+	var ts *targetState // the one target an echo or a trace is about
 	switch o.Event {
 	case probes.EchoReply, probes.EchoLost:
-		ok = m.applyEcho(o, now)
+		if ts, ok = m.applyEcho(o, now); ok {
+			m.evaluateTarget(o.Time, now, ts)
+		}
+		return
 	case probes.PathTraced:
-		ok = m.applyTrace(o)
+		if ts, ok = m.applyTrace(o); ok {
+			m.evaluateTarget(o.Time, now, ts)
+		}
+		return
 	case probes.BGPSession:
 		ok = m.applySession(o)
 	case probes.BGPPrefix:
@@ -358,20 +366,22 @@ func (m *Model) linkOf(name string) (int, bool) {
 	return i, ok
 }
 
-func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
+// applyEcho applies an echo result and returns the VPC target it is about
+// (nil for a link-pinned echo) and whether it changed anything.
+func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bool) {
 	var e *echoState
 	var ts *targetState
 	if o.Link != "" {
 		li, ok := m.linkOf(o.Link)
 		if !ok {
-			return false
+			return nil, false
 		}
 		e = m.pinned[o.Target]
 		if e == nil {
 			l := m.links[li]
 			if len(l.pinned) >= maxPinnedPerLink {
 				m.ignore("too_many")
-				return false
+				return nil, false
 			}
 			e = newEcho(o.Target, li, -1, m.cfg.Window)
 			l.pinned = append(l.pinned, e)
@@ -381,7 +391,7 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
 		ti, ok := m.targetIdx[o.Target]
 		if !ok {
 			m.ignore("unknown_target")
-			return false
+			return nil, false
 		}
 		ts = m.targets[ti]
 		if ts.echo == nil {
@@ -394,7 +404,7 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
 		ok, restored := e.reply(o.Time, o.Seq, o.RTT, &m.cfg)
 		if !ok {
 			m.ignore("out_of_order")
-			return false
+			return nil, false
 		}
 		if ts != nil {
 			if p != nil && o.Time.After(p.toAt) {
@@ -404,12 +414,12 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
 				m.fire(ts, now)
 			}
 		}
-		return true
+		return ts, true
 	}
 	ok, first := e.loss(o.Time, o.Count, &m.cfg)
 	if !ok {
 		m.ignore("out_of_order")
-		return false
+		return nil, false
 	}
 	if ts != nil {
 		if p != nil && o.Time.After(p.toAt) {
@@ -419,7 +429,7 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
 			m.fire(ts, now)
 		}
 	}
-	return true
+	return ts, true
 }
 
 // fire asks for a trace of ts, at most every triggerSpacing.
@@ -475,23 +485,25 @@ func (m *Model) label(mask uint64) string {
 	return s
 }
 
-func (m *Model) applyTrace(o probes.Observation) bool {
+// applyTrace applies a trace result and returns its target and whether it
+// changed anything.
+func (m *Model) applyTrace(o probes.Observation) (*targetState, bool) {
 	ti, ok := m.targetIdx[o.Target]
 	if !ok {
 		m.ignore("unknown_target")
-		return false
+		return nil, false
 	}
 	ts := m.targets[ti]
 	if o.Time.Before(ts.tracedAt) {
 		m.ignore("out_of_order")
-		return false
+		return nil, false
 	}
 	ts.tracedAt, ts.reached = o.Time, o.Reached
 	mask := m.maskOf(o.Links)
 	if mask == 0 {
 		// No Direct Connect hop seen (rate-limited or filtered hops): the
 		// trace says nothing about the link, the last attribution ages.
-		return true
+		return ts, true
 	}
 	if (ts.trace != 0 && mask != ts.trace) || o.Changed {
 		m.note(Step{Time: o.Time, What: StepPathChange, Target: ts.target.Name, Detail: "via " + m.label(mask)})
@@ -502,7 +514,7 @@ func (m *Model) applyTrace(o probes.Observation) bool {
 			l.traced = o.Time
 		}
 	}
-	return true
+	return ts, true
 }
 
 // upsert finds the evidence keyed key in *list, adding it when there is

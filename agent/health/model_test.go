@@ -690,3 +690,54 @@ func TestFlapStorm(t *testing.T) {
 		t.Errorf("%d notes kept", n)
 	}
 }
+
+// TestTargetedEvaluation: an echo or a trace re-evaluates only its own
+// target (evaluateTarget), the others at the next step. Fed as Run feeds
+// the model (steps only every 100 ms), a clean cut and a grey failure give
+// the same failover events and link states as with a full evaluation
+// after every observation, and the count of targets per set of active
+// links stays equal to a recount throughout.
+func TestTargetedEvaluation(t *testing.T) {
+	grey := func() []probes.Observation {
+		w := defaultWorld(40 * time.Second)
+		w.up = func(link string, t time.Duration) bool { return link != "primary" || t < ms(5050) }
+		w.route = func(_ string, t time.Duration) string {
+			if t >= ms(30050) {
+				return "secondary"
+			}
+			return "primary"
+		}
+		return merge(w.echoes(), bgpStart("primary"), []probes.Observation{
+			traceObs(ms(1000), "app1", false, "primary"),
+			traceObs(ms(1000), "app2", false, "primary"),
+			traceObs(ms(5500), "app1", true),
+			session(ms(30050), "primary", "edge1", false, "hold timer expired"),
+			prefix(ms(30050), "primary", false),
+			bestPathObs(ms(30050), "secondary"),
+			traceObs(ms(30200), "app1", true, "secondary"),
+			traceObs(ms(30210), "app2", true, "secondary"),
+		})
+	}
+	for name, obs := range map[string][]probes.Observation{
+		"clean cut": func() []probes.Observation { _, o := cleanCut(); return o }(),
+		"grey":      grey(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			full := newHarness(t, testSite(probes.ModeActivePassive), nil)
+			full.feed(obs)
+			asRun := newHarness(t, testSite(probes.ModeActivePassive), nil)
+			asRun.feedAsRun(obs)
+			if len(full.failovers()) == 0 {
+				t.Fatal("the scenario has no failover")
+			}
+			if g, w := summaries(asRun.failovers()), summaries(full.failovers()); !slices.Equal(g, w) {
+				t.Errorf("failovers as Run feeds them:\n %+v\nwith a full evaluation after each observation:\n %+v", g, w)
+			}
+			for _, l := range []string{"primary", "secondary"} {
+				if g, w := linkStates(asRun.linkEvents(l)), linkStates(full.linkEvents(l)); !slices.Equal(g, w) {
+					t.Errorf("%s states %v, with a full evaluation %v", l, g, w)
+				}
+			}
+		})
+	}
+}

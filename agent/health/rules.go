@@ -34,7 +34,18 @@ const sigDown = sigSessionDown | sigPrefixesWithdrawn | sigGrey | sigDataDown
 // evaluate brings link states, active links and the failover machine up to
 // date. at is the time of the observation that prompted it (now on a tick):
 // the time recorded for the changes it finds.
-func (m *Model) evaluate(at, now time.Time) {
+func (m *Model) evaluate(at, now time.Time) { m.evaluateFor(at, now, nil, true) }
+
+// evaluateTarget is evaluate after an echo or a trace: of the targets, only
+// ts, the one it was about (nil for a link-pinned echo), can have changed,
+// unless a link went down or came back, which changes every target's
+// candidates. Time-driven changes of the other targets (staleness) wait for
+// the next Step, at most Config.Evaluate later, as between observations:
+// evaluating every target on every echo made an echo cost O(targets).
+func (m *Model) evaluateTarget(at, now time.Time, ts *targetState) { m.evaluateFor(at, now, ts, false) }
+
+// evaluateFor is evaluate with every target (all) or only ts, if not nil.
+func (m *Model) evaluateFor(at, now time.Time, ts *targetState, all bool) {
 	m.evalAt = now
 	feedDown := m.feedDown()
 	m.judgeReturnPaths(now, feedDown)
@@ -48,8 +59,16 @@ func (m *Model) evaluate(at, now time.Time) {
 			down |= 1 << i
 		}
 	}
+	if down != m.downMask {
+		all = true
+	}
 	m.downMask = down
-	for _, ts := range m.targets {
+	switch {
+	case all:
+		for _, ts := range m.targets {
+			m.evalTarget(ts, now, feedDown)
+		}
+	case ts != nil:
 		m.evalTarget(ts, now, feedDown)
 	}
 	cur, known := m.siteActive()
@@ -393,5 +412,5 @@ func (m *Model) evalTarget(ts *targetState, now time.Time, feedDown bool) {
 			base, src = cand, "inferred"
 		}
 	}
-	ts.active, ts.known, ts.source = base, src != "", src
+	m.setActive(ts, base, src)
 }

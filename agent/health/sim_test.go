@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"testing"
@@ -232,4 +233,41 @@ func bestPathObs(t time.Duration, link string) probes.Observation {
 
 func traceObs(t time.Duration, target string, changed bool, links ...string) probes.Observation {
 	return probes.Observation{Time: at(t), Event: probes.PathTraced, Probe: "trace", Target: target, Links: links, Changed: changed, Reached: len(links) > 0}
+}
+
+// feedAsRun processes obs as Run does: each observation on its own, the
+// model stepped only by its ticker (every 100 ms), so that the targeted
+// evaluation after an echo or a trace (evaluateTarget) is what the other
+// targets get between steps. It checks after each observation that the
+// count of targets per set of active links (setActive) matches a recount.
+func (h *harness) feedAsRun(obs []probes.Observation) {
+	h.t.Helper()
+	for _, o := range obs {
+		h.advance(o.Time)
+		h.m.mu.Lock()
+		h.m.process(o, h.now)
+		h.m.unlockAndNotify()
+		h.checkActiveCounts()
+	}
+}
+
+func (h *harness) checkActiveCounts() {
+	h.t.Helper()
+	h.m.mu.Lock()
+	defer h.m.mu.Unlock()
+	want := map[uint64]int{}
+	for _, ts := range h.m.targets {
+		if ts.known {
+			want[ts.active]++
+		}
+	}
+	got := map[uint64]int{}
+	for _, c := range h.m.activeCounts {
+		if c.count != 0 {
+			got[c.mask] = c.count
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		h.t.Fatalf("at %v: targets per active set %v, recounted %v", h.now.Sub(t0), got, want)
+	}
 }
