@@ -47,6 +47,9 @@ type Options struct {
 	// EnableLifecycle serves POST /-/reload (--web.enable-lifecycle); off,
 	// the endpoint answers 403, as Prometheus's does, and SIGHUP reloads.
 	EnableLifecycle bool
+	// EnablePprof serves Go's profiler under /debug/pprof/
+	// (--web.enable-pprof); off, those paths are not served.
+	EnablePprof bool
 }
 
 // Agent is the dxwatch daemon.

@@ -404,3 +404,20 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// TestPprofOptIn: Go's profiler is served under /debug/pprof/ only with
+// --web.enable-pprof.
+func TestPprofOptIn(t *testing.T) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	for _, on := range []bool{false, true} {
+		_, base, _ := startAgentText(t, goodConfig, Options{EnablePprof: on})
+		code, body := get(t, c, "GET", base+"/debug/pprof/")
+		if on && (code != 200 || !strings.Contains(body, "goroutine")) {
+			t.Errorf("with EnablePprof: GET /debug/pprof/ = %d, want 200 with the profile index", code)
+		}
+		if !on && code == 200 && strings.Contains(body, "goroutine") {
+			t.Error("without EnablePprof the profiler is served")
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 
@@ -33,6 +34,16 @@ func (a *Agent) Handler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	}))
 	mux.HandleFunc("/-/reload", a.serveReload)
+	if a.opts.EnablePprof {
+		// Go's profiler, for a CPU or heap profile of a running daemon
+		// (go tool pprof http://host:9479/debug/pprof/profile); off by
+		// default, as in Prometheus: a profile shows the daemon's insides.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/api/", readOnly(func(w http.ResponseWriter, r *http.Request) {
 		g := a.cur.Load()
 		h, ok := g.api[r.URL.Path]

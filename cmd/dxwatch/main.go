@@ -169,6 +169,7 @@ func runOptions(args []string, stderr io.Writer) (opts agent.Options, code int) 
 	retSize := fs.Int64("storage.retention.size", history.DefaultMaxBytes, "bytes the event history may take on disk")
 	retTime := fs.Duration("storage.retention.time", history.DefaultMaxAge, "age beyond which stored events are dropped (at start)")
 	lifecycle := fs.Bool("web.enable-lifecycle", false, "reload the configuration on POST /-/reload (SIGHUP always does)")
+	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler under /debug/pprof/ (CPU and heap profiles of the daemon)")
 	lf := logFlags{level: "info"}
 	lf.register(fs)
 	logger, code := lf.parse(fs, args, stderr)
@@ -179,7 +180,7 @@ func runOptions(args []string, stderr io.Writer) (opts agent.Options, code int) 
 		ConfigFile: *cfgFile, Logger: logger,
 		ListenAddresses: strings.Split(*listen, ","), WebConfigFile: *webCfg,
 		StoragePath: *storage, StorageMaxBytes: *retSize, StorageMaxAge: *retTime,
-		EnableLifecycle: *lifecycle, Version: version, Revision: revision,
+		EnableLifecycle: *lifecycle, EnablePprof: *enablePprof, Version: version, Revision: revision,
 	}, -1
 }
 

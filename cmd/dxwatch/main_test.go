@@ -100,4 +100,14 @@ func TestLifecycleFlag(t *testing.T) {
 			t.Errorf("run %v: EnableLifecycle %v (code %d %s), want %v", tc.args, opts.EnableLifecycle, code, out.String(), tc.want)
 		}
 	}
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--web.enable-pprof"}, true}} {
+		var out bytes.Buffer
+		opts, code := runOptions(tc.args, &out)
+		if code >= 0 || opts.EnablePprof != tc.want {
+			t.Errorf("run %v: EnablePprof %v (code %d %s), want %v", tc.args, opts.EnablePprof, code, out.String(), tc.want)
+		}
+	}
 }
