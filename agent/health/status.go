@@ -197,9 +197,9 @@ func (m *Model) Events() []Event {
 	return evs
 }
 
-// OrderHealth places the health model's checks after the probes' in the
+// orderHealth places the health model's checks after the probes' in the
 // turn-up checklist.
-const OrderHealth = probes.OrderTrace + 100
+const orderHealth = probes.OrderTrace + 100
 
 // Checks implements probes.Checker: one check per link ("health.link.<name>")
 // and one for the active link against the routing intent ("health.active").
@@ -217,7 +217,7 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 	feedDown := m.feedDown()
 	out := []probes.CheckResult{}
 	for i, l := range m.links {
-		r := probes.CheckResult{Name: "health.link." + l.link.Name, Order: OrderHealth, Link: l.link.Name, Time: now}
+		r := probes.CheckResult{Name: "health.link." + l.link.Name, Order: orderHealth, Link: l.link.Name, Time: now}
 		why := []string{}
 		m.evalLink(i, now, feedDown, &why)
 		r.Reason = strings.Join(why, "; ")
@@ -236,7 +236,7 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 		}
 		out = append(out, r)
 	}
-	r := probes.CheckResult{Name: "health.active", Order: OrderHealth + 1, Time: now}
+	r := probes.CheckResult{Name: "health.active", Order: orderHealth + 1, Time: now}
 	active := m.label(m.current)
 	switch {
 	case !m.curKnown:

@@ -23,7 +23,7 @@ func BenchmarkParseReply(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := ParseReply(msg, hop); err != nil {
+				if _, err := parseReply(msg, hop); err != nil {
 					b.Fatal(err)
 				}
 			}

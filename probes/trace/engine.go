@@ -25,7 +25,7 @@ const (
 
 // timedReply is a parsed reply with its arrival time.
 type timedReply struct {
-	Reply
+	reply
 	at time.Time
 }
 

@@ -93,18 +93,18 @@ func (n *simNet) send(f flow, ttl int, p []byte) (time.Time, error) {
 	// checksum or the ICMP sequence, all at bytes 6-7.
 	id := binary.BigEndian.Uint16(p[6:8])
 	deliver := func(b []byte, tcp bool) {
-		var r Reply
+		var r reply
 		var err error
 		if tcp {
-			r, err = ParseTCPReply(b, from)
+			r, err = parseTCPReply(b, from)
 		} else {
-			r, err = ParseReply(b, from)
+			r, err = parseReply(b, from)
 		}
 		if err != nil {
 			n.t.Errorf("simulated reply does not parse: %v", err)
 			return
 		}
-		n.replies <- timedReply{Reply: r, at: time.Now()}
+		n.replies <- timedReply{reply: r, at: time.Now()}
 	}
 	if n.noise {
 		// Another traceroute on the host, one port up, and an echo of

@@ -27,7 +27,7 @@ func FuzzParseReply(f *testing.F) {
 		if v6 {
 			from = hop6
 		}
-		if r, err := ParseReply(b, from); err == nil {
+		if r, err := parseReply(b, from); err == nil {
 			if r.Kind == KindOther || r.From != from {
 				t.Fatalf("accepted reply %+v", r)
 			}
@@ -38,7 +38,7 @@ func FuzzParseReply(f *testing.F) {
 				t.Fatalf("proto %d", r.Proto)
 			}
 		}
-		if r, err := ParseTCPReply(b, from); err == nil && r.Kind != KindTCP {
+		if r, err := parseTCPReply(b, from); err == nil && r.Kind != KindTCP {
 			t.Fatalf("tcp reply %+v", r)
 		}
 	})

@@ -257,9 +257,9 @@ func (n *network) send(fl flow, ttl int, p []byte) (time.Time, error) {
 	return at, err
 }
 
-func (n *network) deliver(r Reply, at time.Time) {
+func (n *network) deliver(r reply, at time.Time) {
 	select {
-	case n.replies <- timedReply{Reply: r, at: at}:
+	case n.replies <- timedReply{reply: r, at: at}:
 	default:
 		n.log.Debug("reply dropped: queue full", "from", r.From)
 	}
@@ -283,7 +283,7 @@ func (n *network) readICMP(c *icmp.PacketConn) {
 		if !ok {
 			continue
 		}
-		r, err := ParseReply(buf[:k], from)
+		r, err := parseReply(buf[:k], from)
 		if err != nil {
 			continue
 		}
@@ -309,7 +309,7 @@ func (n *network) readTCP(f *family) {
 		if !ok {
 			continue
 		}
-		r, err := ParseTCPReply(buf[:k], from)
+		r, err := parseTCPReply(buf[:k], from)
 		if err != nil {
 			continue
 		}

@@ -62,11 +62,11 @@ type MPLSLabel struct {
 	TTL    int  `json:"ttl"`
 }
 
-// Reply is a parsed packet that may answer a probe. For an ICMP error the
+// reply is a parsed packet that may answer a probe. For an ICMP error the
 // probe fields come from the quoted packet; for a direct answer (echo reply,
 // TCP SYN-ACK or RST) they are turned around so that Src and SrcPort are
 // always the prober's side.
-type Reply struct {
+type reply struct {
 	From      netip.Addr // who sent the reply
 	Kind      ReplyKind
 	Type      int // ICMP type (0 for TCP)
@@ -88,23 +88,23 @@ var (
 	errNotProbe = errors.New("not a reply to a probe")
 )
 
-// ParseReply parses an ICMP or ICMPv6 message b (without the outer IP
+// parseReply parses an ICMP or ICMPv6 message b (without the outer IP
 // header, as a raw socket returns it) that arrived from from. The family is
 // from's. It never panics and never reads outside b.
-func ParseReply(b []byte, from netip.Addr) (Reply, error) {
+func parseReply(b []byte, from netip.Addr) (reply, error) {
 	from = from.Unmap()
 	proto := protoICMPv6
 	if from.Is4() {
 		proto = protoICMP
 	}
 	if len(b) < 8 {
-		return Reply{}, errShort
+		return reply{}, errShort
 	}
 	m, err := icmp.ParseMessage(proto, b)
 	if err != nil {
-		return Reply{}, fmt.Errorf("parse icmp: %w", err)
+		return reply{}, fmt.Errorf("parse icmp: %w", err)
 	}
-	r := Reply{From: from, Code: m.Code}
+	r := reply{From: from, Code: m.Code}
 	var data []byte
 	var exts []icmp.Extension
 	switch typ := m.Type.(type) {
@@ -146,7 +146,7 @@ func ParseReply(b []byte, from netip.Addr) (Reply, error) {
 		data = body.Data
 	case *icmp.Echo:
 		if r.Kind != KindEchoReply {
-			return Reply{}, errNotProbe
+			return reply{}, errNotProbe
 		}
 		r.Proto = proto
 		r.Dst = from
@@ -154,13 +154,13 @@ func ParseReply(b []byte, from netip.Addr) (Reply, error) {
 		r.ID = uint32(uint16(body.Seq))
 		return r, nil
 	default:
-		return Reply{}, errNotProbe
+		return reply{}, errNotProbe
 	}
 	if r.Kind == KindOther || r.Kind == KindEchoReply {
-		return Reply{}, errNotProbe
+		return reply{}, errNotProbe
 	}
 	if err := parseQuote(&r, data); err != nil {
-		return Reply{}, err
+		return reply{}, err
 	}
 	for _, e := range exts {
 		if ls, ok := e.(*icmp.MPLSLabelStack); ok {
@@ -174,7 +174,7 @@ func ParseReply(b []byte, from netip.Addr) (Reply, error) {
 
 // parseQuote fills r's probe fields from the quoted datagram q: an IPv4 or
 // IPv6 header and at least the first 8 bytes of its payload (RFC 792).
-func parseQuote(r *Reply, q []byte) error {
+func parseQuote(r *reply, q []byte) error {
 	if len(q) < 1 {
 		return errShort
 	}
@@ -275,20 +275,20 @@ const (
 	tcpACK = 0x10
 )
 
-// ParseTCPReply parses a TCP segment b (without IP header) from from that
+// parseTCPReply parses a TCP segment b (without IP header) from from that
 // may answer a SYN probe: a SYN-ACK or a RST. The probe's identifier is the
 // acknowledged sequence number minus one.
-func ParseTCPReply(b []byte, from netip.Addr) (Reply, error) {
+func parseTCPReply(b []byte, from netip.Addr) (reply, error) {
 	if len(b) < 20 {
-		return Reply{}, errShort
+		return reply{}, errShort
 	}
 	flags := b[13]
 	synAck := flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK
 	rst := flags&tcpRST != 0 && flags&tcpACK != 0
 	if !synAck && !rst {
-		return Reply{}, errNotProbe
+		return reply{}, errNotProbe
 	}
-	return Reply{
+	return reply{
 		From:    from.Unmap(),
 		Kind:    KindTCP,
 		Code:    int(flags),

@@ -61,7 +61,7 @@ func TestParseReply(t *testing.T) {
 		name    string
 		from    netip.Addr
 		msg     []byte
-		want    Reply
+		want    reply
 		wantErr error
 	}
 	var cases []tc
@@ -73,7 +73,7 @@ func TestParseReply(t *testing.T) {
 		udp := testFlow(protoUDP, v6)
 		pu := appendProbe(nil, udp, 0x0102)
 		unreachT, unreachC := portUnreachable(v6)
-		base := Reply{From: hop, Kind: KindTimeExceeded, Proto: protoUDP,
+		base := reply{From: hop, Kind: KindTimeExceeded, Proto: protoUDP,
 			Src: udp.src, Dst: udp.dst, SrcPort: udp.srcPort, DstPort: udp.dstPort, ID: 0x0102, QuotedTTL: 1}
 		base.Type = icmpTypeOf(timeExceeded(v6))
 		withMPLS := base
@@ -91,15 +91,15 @@ func TestParseReply(t *testing.T) {
 		pe := appendProbe(nil, echo, 7)
 		cases = append(cases,
 			tc{name: fam + "/time exceeded echo", from: hop, msg: icmpError(t, v6, timeExceeded(v6), 0, quote(echo, pe, 1, 8)),
-				want: Reply{From: hop, Kind: KindTimeExceeded, Type: base.Type, Proto: echo.proto, Src: echo.src, Dst: echo.dst, EchoID: echo.echoID, ID: 7, QuotedTTL: 1}},
+				want: reply{From: hop, Kind: KindTimeExceeded, Type: base.Type, Proto: echo.proto, Src: echo.src, Dst: echo.dst, EchoID: echo.echoID, ID: 7, QuotedTTL: 1}},
 			tc{name: fam + "/echo reply", from: echo.dst, msg: echoReply(t, echo, 7),
-				want: Reply{From: echo.dst, Kind: KindEchoReply, Type: icmpTypeOf(echoReplyType(v6)), Proto: echo.proto, Dst: echo.dst, EchoID: echo.echoID, ID: 7}},
+				want: reply{From: echo.dst, Kind: KindEchoReply, Type: icmpTypeOf(echoReplyType(v6)), Proto: echo.proto, Dst: echo.dst, EchoID: echo.echoID, ID: 7}},
 		)
 		tcp := testFlow(protoTCP, v6)
 		pt := appendProbe(nil, tcp, 9)
 		cases = append(cases,
 			tc{name: fam + "/time exceeded tcp", from: hop, msg: icmpError(t, v6, timeExceeded(v6), 0, quote(tcp, pt, 1, 8)),
-				want: Reply{From: hop, Kind: KindTimeExceeded, Type: base.Type, Proto: protoTCP, Src: tcp.src, Dst: tcp.dst, SrcPort: tcp.srcPort, DstPort: 443, ID: tcp.seqBase | 9, QuotedTTL: 1}},
+				want: reply{From: hop, Kind: KindTimeExceeded, Type: base.Type, Proto: protoTCP, Src: tcp.src, Dst: tcp.dst, SrcPort: tcp.srcPort, DstPort: 443, ID: tcp.seqBase | 9, QuotedTTL: 1}},
 		)
 		// An echo request is somebody pinging us, not a reply.
 		req, _ := (&icmp.Message{Type: echoRequestType(v6), Body: &icmp.Echo{ID: 1, Seq: 1}}).Marshal(nil)
@@ -116,7 +116,7 @@ func TestParseReply(t *testing.T) {
 	withOpts = append(withOpts, q[20:]...)
 	withOpts[0] = 0x46
 	cases = append(cases, tc{name: "v4/quote with ip options", from: hop4, msg: icmpError(t, false, ipv4.ICMPTypeTimeExceeded, 0, withOpts),
-		want: Reply{From: hop4, Kind: KindTimeExceeded, Type: 11, Proto: protoUDP, Src: src4, Dst: dst4, SrcPort: udp.srcPort, DstPort: udp.dstPort, ID: 0x0304, QuotedTTL: 2}})
+		want: reply{From: hop4, Kind: KindTimeExceeded, Type: 11, Proto: protoUDP, Src: src4, Dst: dst4, SrcPort: udp.srcPort, DstPort: udp.dstPort, ID: 0x0304, QuotedTTL: 2}})
 	frag := append([]byte{}, q...)
 	binary.BigEndian.PutUint16(frag[6:8], 0x0010)
 	cases = append(cases, tc{name: "v4/quoted fragment", from: hop4, msg: icmpError(t, false, ipv4.ICMPTypeTimeExceeded, 0, frag), wantErr: errNotProbe})
@@ -128,17 +128,17 @@ func TestParseReply(t *testing.T) {
 	hbh = append(hbh, q6[40:]...)
 	hbh[6] = 0
 	cases = append(cases, tc{name: "v6/quote with hop-by-hop header", from: hop6, msg: icmpError(t, true, ipv6.ICMPTypeTimeExceeded, 0, hbh),
-		want: Reply{From: hop6, Kind: KindTimeExceeded, Type: 3, Proto: protoUDP, Src: src6, Dst: dst6, SrcPort: u6.srcPort, DstPort: u6.dstPort, ID: 0x0506, QuotedTTL: 1}})
+		want: reply{From: hop6, Kind: KindTimeExceeded, Type: 3, Proto: protoUDP, Src: src6, Dst: dst6, SrcPort: u6.srcPort, DstPort: u6.dstPort, ID: 0x0506, QuotedTTL: 1}})
 	cases = append(cases, tc{name: "v6/packet too big", from: hop6, msg: icmpError(t, true, ipv6.ICMPTypePacketTooBig, 0, q6),
-		want: Reply{From: hop6, Kind: KindPacketTooBig, Type: 2, Proto: protoUDP, Src: src6, Dst: dst6, SrcPort: u6.srcPort, DstPort: u6.dstPort, ID: 0x0506, QuotedTTL: 1}})
+		want: reply{From: hop6, Kind: KindPacketTooBig, Type: 2, Proto: protoUDP, Src: src6, Dst: dst6, SrcPort: u6.srcPort, DstPort: u6.dstPort, ID: 0x0506, QuotedTTL: 1}})
 	cases = append(cases, tc{name: "short", from: hop4, msg: []byte{11, 0, 0, 0}, wantErr: errShort})
 	// A v4-mapped source is the IPv4 family.
 	cases = append(cases, tc{name: "v4-mapped source", from: netip.AddrFrom16(hop4.As16()), msg: icmpError(t, false, ipv4.ICMPTypeTimeExceeded, 0, quote(udp, pu, 2, 8)),
-		want: Reply{From: hop4, Kind: KindTimeExceeded, Type: 11, Proto: protoUDP, Src: src4, Dst: dst4, SrcPort: udp.srcPort, DstPort: udp.dstPort, ID: 0x0304, QuotedTTL: 2}})
+		want: reply{From: hop4, Kind: KindTimeExceeded, Type: 11, Proto: protoUDP, Src: src4, Dst: dst4, SrcPort: udp.srcPort, DstPort: udp.dstPort, ID: 0x0304, QuotedTTL: 2}})
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ParseReply(c.msg, c.from)
+			got, err := parseReply(c.msg, c.from)
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
 					t.Fatalf("err = %v, want %v", err, c.wantErr)
@@ -155,7 +155,7 @@ func TestParseReply(t *testing.T) {
 	}
 }
 
-func equalReply(a, b Reply) bool {
+func equalReply(a, b reply) bool {
 	return reflect.DeepEqual(a, b)
 }
 
@@ -196,20 +196,20 @@ func TestParseTCPReply(t *testing.T) {
 		{"ack", tcpACK, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := ParseTCPReply(tcpReply(f, 5, c.flags), dst4)
+			r, err := parseTCPReply(tcpReply(f, 5, c.flags), dst4)
 			if !c.ok {
 				if !errors.Is(err, errNotProbe) {
 					t.Fatalf("err = %v, want errNotProbe", err)
 				}
 				return
 			}
-			want := Reply{From: dst4, Kind: KindTCP, Code: int(c.flags), Proto: protoTCP, Dst: dst4, SrcPort: f.srcPort, DstPort: f.dstPort, ID: f.seqBase | 5}
+			want := reply{From: dst4, Kind: KindTCP, Code: int(c.flags), Proto: protoTCP, Dst: dst4, SrcPort: f.srcPort, DstPort: f.dstPort, ID: f.seqBase | 5}
 			if err != nil || r.From != want.From || r.ID != want.ID || r.SrcPort != want.SrcPort || r.DstPort != want.DstPort || r.Kind != KindTCP {
 				t.Errorf("got %+v, %v; want %+v", r, err, want)
 			}
 		})
 	}
-	if _, err := ParseTCPReply(make([]byte, 19), dst4); !errors.Is(err, errShort) {
+	if _, err := parseTCPReply(make([]byte, 19), dst4); !errors.Is(err, errShort) {
 		t.Errorf("short segment: err = %v", err)
 	}
 }
