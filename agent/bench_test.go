@@ -85,12 +85,30 @@ func BenchmarkDaemonLoopback(b *testing.B) {
 				syscall.TimevalToNsec(r1.Stime) - syscall.TimevalToNsec(r0.Stime)
 			b.ReportMetric(100*float64(cpu)/float64(wall.Nanoseconds()), "cpu%")
 			b.ReportMetric(rssMB(b), "rss-MB")
+			// A model that cannot keep up drops observations (its queue
+			// is bounded): the figure must stay 0.
+			b.ReportMetric(dropped(b, a), "dropped")
 			cancel()
 			if err := <-done; err != nil {
 				b.Fatal(err)
 			}
 		})
 	}
+}
+
+// dropped reads dxwatch_health_observations_dropped_total.
+func dropped(b *testing.B, a *Agent) float64 {
+	mfs, err := a.cur.Load().reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "dxwatch_health_observations_dropped_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	b.Fatal("no dxwatch_health_observations_dropped_total")
+	return 0
 }
 
 func rssMB(b *testing.B) float64 {
