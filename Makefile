@@ -17,9 +17,11 @@ build:
 deps:
 	./scripts/deps.sh
 
-# Unit and loopback tests. Lab tests (TestLab*) are left to test-lab.
+# Unit and loopback tests, the slow ones too (DXWATCH_SLOW=1: probes/bgp's
+# tests that wait on GoBGP's timers; a plain `go test ./...` skips them and
+# every lab test). Lab tests (TestLab*) are left to test-lab.
 test:
-	$(GO) test -race -count=1 -skip '^TestLab' $(PKGS)
+	DXWATCH_SLOW=1 $(GO) test -race -count=1 -skip '^TestLab' $(PKGS)
 	# GoBGP's BMP client (the router side of this test) races with itself.
 	$(GO) test -count=1 -run '^TestBMPFromGoBGP$$' ./probes/bgp/
 

@@ -209,6 +209,7 @@ func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []
 // runs in production.
 func buildDxwatch(t testing.TB) string {
 	t.Helper()
+	lab.Need(t) // before the build: a skipped lab test costs nothing
 	bin := filepath.Join(t.TempDir(), "dxwatch")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/dxwatch").CombinedOutput(); err != nil {
 		t.Fatalf("build dxwatch: %v\n%s", err, out)

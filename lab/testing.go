@@ -43,6 +43,19 @@ func Available() error {
 	return checkTools()
 }
 
+// Need skips a lab test that cannot run here, or was not asked for
+// (EnvLab), or runs inside a StartChild child: call it before any costly
+// set-up (building binaries), as ForTest does first.
+func Need(t testing.TB) {
+	t.Helper()
+	if InChild() {
+		t.Skip("inside a lab child: the parent owns the lab")
+	}
+	if err := Available(); err != nil {
+		t.Skipf("%s (%v)", SkipMessage, err)
+	}
+}
+
 // ForTest brings a lab up for a test, or skips the test (not root, FRR
 // missing, or inside a StartChild child). The lab goes down in t.Cleanup,
 // also when the test fails. Its run directory is under TestDir unless
@@ -52,12 +65,7 @@ func Available() error {
 // /run/dxlab/test`, reaps it.
 func ForTest(t testing.TB, o Options) *Lab {
 	t.Helper()
-	if InChild() {
-		t.Skip("inside a lab child: the parent owns the lab")
-	}
-	if err := Available(); err != nil {
-		t.Skipf("%s (%v)", SkipMessage, err)
-	}
+	Need(t)
 	if o.Logf == nil {
 		o.Logf = t.Logf
 	}

@@ -31,6 +31,7 @@ func repoRoot(t *testing.T) string {
 // and returns the binary's path.
 func build(t *testing.T, pkg string) string {
 	t.Helper()
+	lab.Need(t) // before the build: a skipped lab test costs nothing
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	c := exec.Command("go", "build", "-o", bin, pkg)
 	c.Dir = repoRoot(t)

@@ -29,6 +29,7 @@ func repoRoot(t testing.TB) string {
 // buildDxwatch builds cmd/dxwatch into a temporary directory.
 func buildDxwatch(t testing.TB) string {
 	t.Helper()
+	lab.Need(t) // before the build: a skipped lab test costs nothing
 	bin := filepath.Join(t.TempDir(), "dxwatch")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/dxwatch")
 	cmd.Dir = repoRoot(t)

@@ -15,6 +15,7 @@ import (
 // subtest shows that a plain GoBGP in dxwatch's place does leak, so the
 // test would catch a missing policy.
 func TestNeverAdvertise(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	leak := route{prefix: "10.1.0.0/24", id: 0, nextHop: primaryAmazon, asPath: []uint32{65001}}
 

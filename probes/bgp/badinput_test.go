@@ -118,6 +118,7 @@ func passiveProbe(t *testing.T) (*Probe, int) {
 // TestBadBGPInput: garbage and malformed UPDATEs on the BGP port. dxwatch
 // keeps running, reports the session, and leaks nothing.
 func TestBadBGPInput(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	p, port := passiveProbe(t)
 
@@ -187,6 +188,7 @@ func TestBadBGPInput(t *testing.T) {
 // times in a row (the bounded version of "every second for a minute";
 // BenchmarkPeerResets runs longer).
 func TestPeerResets(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	p, port := passiveProbe(t)
 	// Both kinds of reset, twice each: every reset costs GoBGP's idle hold

@@ -64,6 +64,7 @@ var (
 // link for the VPC prefix; dxwatch attributes each to its link by next hop,
 // follows a withdrawal and a session reset.
 func TestAddPathTwoLinks(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	port := freePort(t)
 	edge := newSpeaker(t, 65000, edge1Addr, port)

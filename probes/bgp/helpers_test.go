@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -282,3 +283,17 @@ func itoa(n int) string { return strconv.Itoa(n) }
 var debugProbe *Probe
 
 func probesDeps() probes.Deps { return probes.Deps{Site: labsite.Site()} }
+
+// envSlow asks for the slow tests of this package: each waits out GoBGP's
+// timers (an idle hold of about 5 s after every reset, hold timers), a
+// minute and a half together. make test and make check set it; a plain
+// `go test ./...` skips them, so that it stays quick.
+const envSlow = "DXWATCH_SLOW"
+
+// slow skips a test that waits on GoBGP's timers unless envSlow is 1.
+func slow(t *testing.T) {
+	t.Helper()
+	if os.Getenv(envSlow) != "1" {
+		t.Skip("waits on GoBGP's timers (seconds per reset): run it with make test, or " + envSlow + "=1 go test ./probes/bgp/")
+	}
+}

@@ -14,6 +14,7 @@ import (
 // TestMD5 peers with TCP MD5 in both directions, from a key file and from
 // an environment variable, and shows that a wrong key never comes up.
 func TestMD5(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	const key = "dx-agent-md5"
 	dir := t.TempDir()

@@ -14,6 +14,7 @@ import (
 // established and the router has sent End-of-RIB; it is not ready again
 // after a reset until the new session's End-of-RIB.
 func TestReadinessEndOfRIB(t *testing.T) {
+	slow(t)
 	noLeaks(t)
 	p, port := passiveProbe(t)
 	readiness := func() probes.Readiness {
