@@ -17,6 +17,8 @@ import (
 var (
 	cwConnUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_connection_up",
 		"AWS's CloudWatch ConnectionState of a connection, newest datapoint (minimum over its 5 minutes): 1 up, 0 down.", []string{"connection"}, nil)
+	cwEncryptionUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_connection_encryption_up",
+		"AWS's CloudWatch ConnectionEncryptionState of a MACsec connection, newest datapoint (minimum over its 5 minutes): 1 encryption up, 0 down.", []string{"connection"}, nil)
 	cwBGPUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_vif_bgp_up",
 		"AWS's CloudWatch VirtualInterfaceBgpStatus of a VIF's BGP session in one address family (ipv4, ipv6), newest datapoint (minimum over its 5 minutes): 1 up, 0 down.", []string{"vif", "family"}, nil)
 	cwPrefixesDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_vif_bgp_prefixes",
@@ -37,7 +39,7 @@ var (
 		"Bandwidth of a connection as AWS reports it (1Gbps = 1.25e8 bytes/s).", []string{"connection"}, nil)
 )
 
-var cwDescs = []*prometheus.Desc{cwConnUpDesc, cwBGPUpDesc, cwPrefixesDesc, cwBytesDesc, cwPacketsDesc,
+var cwDescs = []*prometheus.Desc{cwConnUpDesc, cwEncryptionUpDesc, cwBGPUpDesc, cwPrefixesDesc, cwBytesDesc, cwPacketsDesc,
 	cwErrorsDesc, cwLightDesc, cwSampleDesc, headroomDesc, bandwidthDesc}
 
 // collectCloudWatch sends the CloudWatch and capacity series of a snapshot.
@@ -81,6 +83,7 @@ func (p *Probe) collectCloudWatchMetrics(ch chan<- prometheus.Metric, snap *snap
 	}
 	for _, id := range snap.connIDs() {
 		send(id, "ConnectionState", cwConnUpDesc, id)
+		send(id, "ConnectionEncryptionState", cwEncryptionUpDesc, id)
 		send(id, "ConnectionErrorCount", cwErrorsDesc, id)
 		for _, dir := range []string{"Egress", "Ingress"} {
 			d := lower(dir)
