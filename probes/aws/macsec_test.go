@@ -34,7 +34,7 @@ func TestMACsec(t *testing.T) {
 		{name: "capable, no_encrypt", capable: true, mode: "no_encrypt", status: "Encryption Down", want: probes.Pass,
 			has: []string{"encryption mode no_encrypt: MACsec is not in use"}, metrics: []string{`dxwatch_aws_connection_encryption_mode{connection="dxcon-lab00001",mode="no_encrypt"} 1`}},
 		{name: "must_encrypt, encrypting", capable: true, mode: "must_encrypt", status: "Encryption Up", keys: associated, want: probes.Pass,
-			has: []string{"encryption mode must_encrypt, port encryption status Encryption Up, MACsec keys: 1 associated", "CloudWatch's ConnectionEncryptionState 1 (up)"},
+			has:     []string{"encryption mode must_encrypt, port encryption status Encryption Up, MACsec keys: 1 associated", "CloudWatch's ConnectionEncryptionState 1 (up)"},
 			metrics: []string{`dxwatch_aws_connection_encryption_up{connection="dxcon-lab00001"} 1`, `dxwatch_aws_cloudwatch_connection_encryption_up{connection="dxcon-lab00001"} 1`}},
 		{name: "must_encrypt, down, key associated", capable: true, mode: "must_encrypt", status: "Encryption Down", keys: associated, want: probes.Fail,
 			has: []string{"port encryption status Encryption Down", "no traffic crosses it", "CloudWatch's ConnectionEncryptionState 0 (down)"}, fix: "CKN and CAK",
