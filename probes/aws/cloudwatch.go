@@ -16,8 +16,8 @@ import (
 // CloudWatchConfig is the `aws.cloudwatch:` section: AWS's own view of each
 // link from the AWS/DX namespace.
 type CloudWatchConfig struct {
-	// Disabled skips CloudWatch: no cloudwatch:GetMetricData calls, no
-	// CloudWatch checks or capacity checks.
+	// Disabled skips CloudWatch: no cloudwatch:ListMetrics or
+	// GetMetricData calls, no CloudWatch checks or capacity checks.
 	Disabled bool `yaml:"disabled"`
 	// CapacityWindow is how far back the failover capacity checks look
 	// for the peak traffic (p95 and max of the 5-minute averages).

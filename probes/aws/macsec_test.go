@@ -101,8 +101,9 @@ func TestMACsec(t *testing.T) {
 					t.Errorf("no %s in:\n%s", m, exp)
 				}
 			}
-			if !tt.capable && len(exp) > 0 {
-				t.Errorf("MACsec series for a connection that is not capable:\n%s", exp)
+			if !tt.capable && (!strings.Contains(string(exp), `dxwatch_aws_connection_encryption_up{connection="dxcon-lab00001"} 0`) ||
+				!strings.Contains(string(exp), `dxwatch_aws_connection_encryption_mode{connection="dxcon-lab00001",mode="no_encrypt"} 1`)) {
+				t.Errorf("a connection that is not MACsec-capable: want encryption up 0, mode no_encrypt:\n%s", exp)
 			}
 		})
 	}
