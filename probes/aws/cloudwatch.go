@@ -111,6 +111,9 @@ type cwData struct {
 	// the others' could not be read, by account and region.
 	read map[string]bool
 	err  map[tkey]error
+	// listed is the resources whose connection's ListMetrics succeeded:
+	// their lanes or families are known.
+	listed map[string]bool
 }
 
 func (d *cwData) get(resource, metric string) cwSeries {
@@ -161,7 +164,7 @@ func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*a
 	to := s.at.Truncate(cwPeriod)
 	d := &cwData{from: to.Add(-p.cfg.CloudWatch.CapacityWindow), to: to,
 		series: map[string]map[string]cwSeries{}, parts: map[string]map[string]map[string]cwSeries{},
-		read: map[string]bool{}, err: map[tkey]error{}}
+		read: map[string]bool{}, err: map[tkey]error{}, listed: map[string]bool{}}
 	s.cw = d
 	groups := map[tkey]*cwGroup{}
 	group := func(k tkey) *cwGroup {
@@ -183,6 +186,7 @@ func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*a
 	}
 	type result struct {
 		series map[cwKey]cwSeries
+		listed []string
 		err    error
 	}
 	var fns []func()
@@ -195,13 +199,17 @@ func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*a
 		r := &result{series: map[cwKey]cwSeries{}}
 		results[k] = r
 		fns = append(fns, func() {
-			qs := p.cwQueries(ctx, s, k, ac.cw[k.region], groups[k])
+			qs, listed := p.cwQueries(ctx, s, k, ac.cw[k.region], groups[k])
+			r.listed = listed
 			r.err = p.getMetricData(ctx, s, k, ac.cw[k.region], qs, d.from, d.to, r.series)
 		})
 	}
 	parallel(fns)
 	for _, k := range sortedTkeys(results) {
 		r := results[k]
+		for _, id := range r.listed {
+			d.listed[id] = true
+		}
 		if r.err != nil {
 			d.err[k] = r.err
 			continue
@@ -228,9 +236,10 @@ func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*a
 
 // cwQueries returns the series to read for one account and region: the
 // fixed ones of each connection and VIF, and the optical lanes and BGP
-// address families ListMetrics names for each connection. When ListMetrics
-// fails (its failure is recorded), the fixed series are still read.
-func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwatch.Client, g *cwGroup) []cwQuery {
+// address families ListMetrics names for each connection, and the
+// connections and VIFs whose connection it listed. When ListMetrics fails
+// (its failure is recorded), the fixed series are still read.
+func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwatch.Client, g *cwGroup) ([]cwQuery, []string) {
 	dim := func(name, value string) cwtypes.Dimension {
 		return cwtypes.Dimension{Name: awssdk.String(name), Value: awssdk.String(value)}
 	}
@@ -258,6 +267,7 @@ func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwat
 	for _, m := range append(slices.Clone(laneMetrics), familyMetrics...) {
 		stats[m.name] = m.stat
 	}
+	var done []string
 	for _, conn := range slices.Sorted(maps.Keys(conns)) {
 		if conn == "" {
 			continue
@@ -277,6 +287,14 @@ func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwat
 		})
 		if err != nil {
 			continue
+		}
+		if slices.Contains(g.conns, conn) {
+			done = append(done, conn)
+		}
+		for _, id := range vifIDs {
+			if g.vifs[id] == conn {
+				done = append(done, id)
+			}
 		}
 		for _, m := range listed {
 			name := deref(m.MetricName)
@@ -301,11 +319,12 @@ func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwat
 			}
 		}
 	}
-	return qs
+	return qs, done
 }
 
 // keepUnreadCloudWatch carries over the series of the resources whose
-// GetMetricData failed in this poll from the previous one.
+// GetMetricData failed in this poll from the previous one, and the lanes
+// and families of those whose ListMetrics failed.
 func (s *snapshot) keepUnreadCloudWatch(prev *snapshot) {
 	if s.cw == nil || prev.cw == nil {
 		return
@@ -316,7 +335,7 @@ func (s *snapshot) keepUnreadCloudWatch(prev *snapshot) {
 		}
 	}
 	for id, m := range prev.cw.parts {
-		if !s.cw.read[id] {
+		if !s.cw.read[id] || !s.cw.listed[id] {
 			s.cw.parts[id] = m
 		}
 	}

@@ -167,3 +167,30 @@ func TestCloudWatchListMetricsDenied(t *testing.T) {
 		t.Errorf("aws.cloudwatch.primary.state: %s %q: the fixed series are read without ListMetrics", c.Status, c.Reason)
 	}
 }
+
+// TestCloudWatchLanesKeptWhenListMetricsFails: a poll whose ListMetrics
+// fails keeps the lanes' and families' series at their last known values,
+// as every aws series is kept through a failed poll.
+func TestCloudWatchLanesKeptWhenListMetricsFails(t *testing.T) {
+	srv, url := fake(t, awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow))
+	p, logs := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatalf("Poll: %v\n%s", err, logs)
+	}
+	srv.Update(func(sc *awstest.Scenario) { sc.Accounts[0].Deny = []string{"cloudwatch:ListMetrics"} })
+	if err := p.Poll(context.Background()); err == nil {
+		t.Fatal("the poll with ListMetrics denied did not fail")
+	}
+	got, err := testutil.CollectAndFormat(p, expfmt.TypeTextPlain, "dxwatch_aws_cloudwatch_light_level_dbm", "dxwatch_aws_cloudwatch_vif_bgp_up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`dxwatch_aws_cloudwatch_light_level_dbm{connection="` + awstest.LabConnection1 + `",direction="ingress",lane="1"} -6.1`,
+		`dxwatch_aws_cloudwatch_vif_bgp_up{family="ipv4",vif="` + awstest.LabVIF1 + `"} 1`,
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("no %s after the failed poll:\n%s", want, got)
+		}
+	}
+}
