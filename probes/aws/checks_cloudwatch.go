@@ -69,7 +69,7 @@ func (c *checker) cloudWatch(lv linkView) {
 			c.add(base+".optics", order, link, probes.Skip, fix, "%s", why)
 		} else {
 			c.cwErrors(base+".errors", order, link, id, unread)
-			c.cwOptics(base+".optics", order, link, id, deref(lv.conn.Bandwidth), unread)
+			c.cwOptics(base+".optics", order, link, id, deref(lv.conn.Bandwidth))
 		}
 	}
 	if lv.vif == nil {

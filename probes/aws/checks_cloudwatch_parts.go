@@ -54,7 +54,7 @@ func (j laneJudgement) String() string {
 
 // cwOptics judges every optical lane's transmit and receive level against
 // the range of the port's optic, and names the worst lane.
-func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, _ func(string, string) bool) {
+func (c *checker) cwOptics(name string, order int, link, id, bandwidth string) {
 	o, ok := optics[bandwidth]
 	if !ok {
 		c.add(name, order, link, probes.Skip, "", "no optic range known for a %s port", orDefault(bandwidth, "port of unknown speed"))
@@ -74,15 +74,15 @@ func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, _
 		c.add(name, order, link, probes.Skip, "", "CloudWatch lists no ConnectionLightLevelTx/Rx series for %s (published per ConnectionId and OpticalLaneNumber)", id)
 		return
 	}
-	order2 := make([]string, 0, len(lanes))
+	byNumber := make([]string, 0, len(lanes))
 	for l := range lanes {
-		order2 = append(order2, l)
+		byNumber = append(byNumber, l)
 	}
-	slices.SortFunc(order2, compareLanes)
+	slices.SortFunc(byNumber, compareLanes)
 
 	var judged []laneJudgement
 	var stale []string
-	for _, lane := range order2 {
+	for _, lane := range byNumber {
 		for _, side := range []struct {
 			metric, what string
 			lo, hi       float64
@@ -106,6 +106,10 @@ func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, _
 		}
 	}
 	if len(judged) == 0 {
+		if f := c.cwListFailed(); f != nil {
+			c.unread(name, order, link, "the light levels of "+id, f)
+			return
+		}
 		c.add(name, order, link, probes.Skip, "", "%s", stale[0])
 		return
 	}
@@ -117,14 +121,14 @@ func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, _
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, %s)", id, o.name, o.source)
-	if len(order2) == 1 {
-		fmt.Fprintf(&b, ", lane %s:", order2[0])
+	if len(byNumber) == 1 {
+		fmt.Fprintf(&b, ", lane %s:", byNumber[0])
 		for _, j := range judged {
 			fmt.Fprintf(&b, " %s;", j)
 		}
 		fmt.Fprintf(&b, " %s", c.ago(worst.at))
 	} else {
-		fmt.Fprintf(&b, ", %d lanes, worst lane %s: %s %s", len(order2), worst.lane, worst, c.ago(worst.at))
+		fmt.Fprintf(&b, ", %d lanes, worst lane %s: %s %s", len(byNumber), worst.lane, worst, c.ago(worst.at))
 		for _, side := range []string{"AWS transmits", "AWS receives"} {
 			var vs []string
 			for _, j := range judged {
@@ -135,8 +139,8 @@ func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, _
 			fmt.Fprintf(&b, "; %s by lane: %s dBm", side, strings.Join(vs, ", "))
 		}
 	}
-	if len(order2) < o.lanes {
-		fmt.Fprintf(&b, "; CloudWatch lists %d of the %d lanes of a %s", len(order2), o.lanes, o.name)
+	if len(byNumber) < o.lanes {
+		fmt.Fprintf(&b, "; CloudWatch lists %d of the %d lanes of a %s", len(byNumber), o.lanes, o.name)
 	}
 	if len(stale) > 0 {
 		fmt.Fprintf(&b, "; not judged: %s", strings.Join(stale, "; "))
@@ -219,6 +223,10 @@ func (c *checker) cwBGP(name string, order int, link string, v *vifData) {
 			c.unread(name, order, link, "VirtualInterfaceBgpStatus of "+vid, f)
 			return
 		}
+	}
+	if len(fams) == 0 {
+		c.add(name, order, link, probes.Skip, "", "VIF %s has no BGP peer, and CloudWatch lists no VirtualInterfaceBgpStatus series for it (published per ConnectionId, IpAddressFamily and VirtualInterfaceId)", vid)
+		return
 	}
 	names := make([]string, 0, len(fams))
 	for f := range fams {
