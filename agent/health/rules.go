@@ -26,10 +26,11 @@ const (
 	sigNoEvidence
 	sigUnverified
 	sigBGPDisagree
+	sigEncryptionDown
 )
 
 // sigDown are the rules that take a link down.
-const sigDown = sigSessionDown | sigPrefixesWithdrawn | sigGrey | sigDataDown
+const sigDown = sigSessionDown | sigPrefixesWithdrawn | sigGrey | sigDataDown | sigEncryptionDown
 
 // evaluate brings link states, active links and the failover machine up to
 // date. at is the time of the observation that prompted it (now on a tick):
@@ -267,7 +268,13 @@ func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (St
 		if !fresh(a.at, c.StaleAfter.AWS, now) {
 			continue
 		}
-		if !a.up {
+		switch {
+		case !a.up && isAWSEncryptionCheck(a.key):
+			sig |= sigEncryptionDown
+			if why != nil {
+				say("down for traffic: AWS check %s (a must_encrypt connection carries no traffic while it does not encrypt)", joinDetail(a.key+" failing", a.detail))
+			}
+		case !a.up:
 			sig |= sigAWS
 			if why != nil {
 				say("AWS check %s", joinDetail(a.key+" failing", a.detail))

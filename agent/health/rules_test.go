@@ -28,6 +28,10 @@ func awsCheck(t time.Duration, up bool, detail string) probes.Observation {
 	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.vif.primary.bgp", Link: "primary", Up: up, Detail: detail}
 }
 
+func macsecCheck(t time.Duration, up bool, detail string) probes.Observation {
+	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.connection.primary.macsec", Link: "primary", Up: up, Detail: detail}
+}
+
 func cwCheck(t time.Duration, what string, up bool, detail string) probes.Observation {
 	return probes.Observation{Time: at(t), Event: probes.AWSCheck, Probe: "aws", Check: "aws.cloudwatch.primary." + what, Link: "primary", Up: up, Detail: detail}
 }
@@ -82,6 +86,11 @@ func TestLinkRules(t *testing.T) {
 			cwCheck(ms(30), "optics", false, "AWS receives -20.5 dBm")},
 			state: StateDegraded, reasons: []string{"AWS check aws.cloudwatch.primary.state failing: ConnectionState 0",
 				"AWS check aws.cloudwatch.primary.bgp failing: BgpStatus 0", "AWS check aws.cloudwatch.primary.optics failing: AWS receives -20.5 dBm"}},
+		{name: "must_encrypt connection not encrypting: down for traffic though BGP and echoes were up", obs: append([]probes.Observation{session(ms(10), "primary", "edge1", true, ""),
+			macsecCheck(ms(50), false, "dxcon-1 encryption mode must_encrypt, port encryption status Encryption Down")}, echoes(ms(100), "....")...),
+			state: StateDown, reasons: []string{"down for traffic: AWS check aws.connection.primary.macsec failing: dxcon-1 encryption mode must_encrypt, port encryption status Encryption Down (a must_encrypt connection carries no traffic while it does not encrypt)"}},
+		{name: "MACsec as its mode requires: up", obs: append([]probes.Observation{macsecCheck(ms(50), true, "")}, echoes(ms(100), "....")...),
+			state: StateUp, reasons: []string{}},
 		{name: "CloudWatch errors degrade a link the data plane shows up", obs: append(echoes(ms(100), "...."), cwCheck(ms(50), "errors", false, "1096 MAC-level errors")),
 			state: StateDegraded, reasons: []string{"AWS check aws.cloudwatch.primary.errors failing: 1096 MAC-level errors"}},
 		{name: "AWS check stale", obs: []probes.Observation{awsCheck(ms(20), true, "")}, until: 11 * time.Minute,

@@ -268,6 +268,8 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 
 func linkFix(sig uint64) string {
 	switch {
+	case sig&sigEncryptionDown != 0:
+		return "MACsec is down on a must_encrypt connection: see the aws.connection.<link>.macsec check (the key associated with the connection and the router's CKN/CAK), or set the connection's encryption mode to should_encrypt to carry traffic unencrypted meanwhile"
 	case sig&sigGrey != 0:
 		return "the link drops traffic while its BGP session stays up: check the cross-connect and the provider; enable BFD on the edge router's Direct Connect neighbors so BGP fails over in about a second instead of the hold time"
 	case sig&(sigSessionDown|sigSessionSomeDown) != 0:

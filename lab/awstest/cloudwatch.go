@@ -43,11 +43,16 @@ type cwQuery struct {
 }
 
 // cloudWatch serves the rpcv2Cbor protocol the SDK speaks to CloudWatch
-// (POST /service/GraniteServiceVersion20100801/operation/GetMetricData,
-// CBOR request and response bodies).
+// (POST /service/GraniteServiceVersion20100801/operation/GetMetricData or
+// ListMetrics, CBOR request and response bodies). A scenario holding an
+// AWS/DX series under dimensions AWS does not publish it by is refused
+// with a 500 naming the series.
 func (s *Server) cloudWatch(c call) ([]byte, *apiError) {
-	if c.op != "GetMetricData" {
+	if c.op != "GetMetricData" && c.op != "ListMetrics" {
 		return nil, &apiError{status: 400, code: "UnknownOperationException", msg: "unknown operation " + c.op}
+	}
+	if err := s.sc.checkMetrics(); err != nil {
+		return nil, &apiError{status: 500, code: "InternalServiceError", msg: "awstest: " + err.Error()}
 	}
 	v, err := cbor.Decode(c.body)
 	if err != nil {
@@ -56,6 +61,9 @@ func (s *Server) cloudWatch(c call) ([]byte, *apiError) {
 	in, ok := v.(cbor.Map)
 	if !ok {
 		return nil, &apiError{status: 400, code: "SerializationException", msg: "request body is not a CBOR map"}
+	}
+	if c.op == "ListMetrics" {
+		return s.listMetrics(c, in)
 	}
 	bad := func(format string, args ...any) ([]byte, *apiError) {
 		return nil, &apiError{status: 400, code: "InvalidParameterValue", msg: fmt.Sprintf(format, args...)}

@@ -1,6 +1,8 @@
 package awstest
 
 import (
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -98,17 +100,94 @@ func WithLabMetrics(sc *Scenario, kind MetricsScenario, end time.Time) *Scenario
 				rx = tail(rx, Ramp(int(6*time.Hour/step), -6.1, -20.5))
 			}
 			add(conn, "ConnectionErrorCount", errs)
-			add(conn, "ConnectionLightLevelTx", Const(n, -5.2))
-			add(conn, "ConnectionLightLevelRx", rx)
+			// One series per optical lane; the fault of a scenario is on
+			// lane 1.
+			bw := ""
+			if c := sc.Connection(l.conn); c != nil {
+				bw = c.Bandwidth
+			}
+			tx := -5.2 // mid-range for 1000BASE-LX and 10GBASE-LR
+			if OpticalLanes(bw) > 1 {
+				tx = 0.8 // and for 100GBASE-LR4's lanes
+			}
+			for lane := 1; lane <= OpticalLanes(bw); lane++ {
+				ln := map[string]string{"ConnectionId": l.conn, "OpticalLaneNumber": strconv.Itoa(lane)}
+				add(ln, "ConnectionLightLevelTx", Const(n, tx))
+				if lane == 1 {
+					add(ln, "ConnectionLightLevelRx", rx)
+				} else {
+					add(ln, "ConnectionLightLevelRx", Const(n, -6.1))
+				}
+			}
+		}
+		if c := sc.Connection(l.conn); c != nil && c.MacSecCapable != nil && *c.MacSecCapable && c.EncryptionMode != "" && c.EncryptionMode != "no_encrypt" {
+			add(conn, "ConnectionEncryptionState", Const(n, boolValue(c.PortEncryptionStatus == "Encryption Up")))
 		}
 		vif := map[string]string{"ConnectionId": l.conn, "VirtualInterfaceId": l.vif}
 		add(vif, "VirtualInterfaceBpsEgress", egress)
 		add(vif, "VirtualInterfaceBpsIngress", ingress)
-		add(vif, "VirtualInterfaceBgpStatus", Const(n, 1))
-		add(vif, "VirtualInterfaceBgpPrefixesAccepted", Const(n, 1))
-		add(vif, "VirtualInterfaceBgpPrefixesAdvertised", Const(n, 1))
+		// The BGP metrics per address family of the VIF's peers.
+		for _, fam := range vifFamilies(sc.VIF(l.vif)) {
+			bgp := map[string]string{"ConnectionId": l.conn, "IpAddressFamily": fam, "VirtualInterfaceId": l.vif}
+			add(bgp, "VirtualInterfaceBgpStatus", Const(n, 1))
+			add(bgp, "VirtualInterfaceBgpPrefixesAccepted", Const(n, 1))
+			add(bgp, "VirtualInterfaceBgpPrefixesAdvertised", Const(n, 1))
+		}
 	}
 	return sc
+}
+
+// OpticalLanes is how many optical lanes a dedicated port of the bandwidth
+// has, each with its own ConnectionLightLevelTx/Rx series: one at 1 and
+// 10 Gbps (1000BASE-LX, 10GBASE-LR), four at 100 Gbps (100GBASE-LR4),
+// eight at 400 Gbps (400GBASE-LR8). AWS numbers them in the
+// OpticalLaneNumber dimension; the fake numbers them from 1 (no AWS page
+// found gives the values).
+func OpticalLanes(bandwidth string) int {
+	switch bandwidth {
+	case "100Gbps":
+		return 4
+	case "400Gbps":
+		return 8
+	}
+	return 1
+}
+
+// vifFamilies returns the IpAddressFamily values of a VIF's BGP peers, in
+// the order of the peers, each once.
+func vifFamilies(v *VirtualInterface) []string {
+	var out []string
+	if v == nil {
+		return []string{FamilyIPv4}
+	}
+	for _, p := range v.BgpPeers {
+		f := FamilyIPv4
+		if p.AddressFamily == "ipv6" {
+			f = FamilyIPv6
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Series returns the scenario's series of the metric under exactly dims,
+// or nil.
+func (sc *Scenario) Series(metric string, dims map[string]string) *MetricSeries {
+	for i := range sc.Metrics {
+		if m := &sc.Metrics[i]; m.MetricName == metric && mapsEqual(m.Dimensions, dims) {
+			return m
+		}
+	}
+	return nil
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func scale(vs []float64, f float64) []float64 {

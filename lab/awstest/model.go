@@ -123,6 +123,23 @@ type Connection struct {
 	AwsLogicalDeviceID   string `json:"awsLogicalDeviceId,omitempty"`
 	HasLogicalRedundancy string `json:"hasLogicalRedundancy,omitempty"`
 	JumboFrameCapable    *bool  `json:"jumboFrameCapable,omitempty"`
+	// MACsec, as the Connection type of the Direct Connect API reference
+	// has it: macSecCapable, encryptionMode (no_encrypt, should_encrypt,
+	// must_encrypt), portEncryptionStatus ("Encryption Up" or "Encryption
+	// Down") and the keys.
+	MacSecCapable        *bool       `json:"macSecCapable,omitempty"`
+	EncryptionMode       string      `json:"encryptionMode,omitempty"`
+	PortEncryptionStatus string      `json:"portEncryptionStatus,omitempty"`
+	MacSecKeys           []MacSecKey `json:"macSecKeys,omitempty"`
+}
+
+// MacSecKey is a MACsec secret key of a connection (API type MacSecKey):
+// its state is associating, associated, disassociating or disassociated.
+type MacSecKey struct {
+	Ckn       string `json:"ckn,omitempty"`
+	SecretARN string `json:"secretARN,omitempty"`
+	StartOn   string `json:"startOn,omitempty"`
+	State     string `json:"state,omitempty"`
 }
 
 // BGPPeer is one BGP peer of a virtual interface (API type BGPPeer).

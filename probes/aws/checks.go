@@ -47,6 +47,7 @@ func evaluate(cfg Config, site probes.Site, s *snapshot, now time.Time) []probes
 	for _, lv := range s.links {
 		c.vif(lv)
 		c.cloudWatch(lv)
+		c.macsec(lv)
 	}
 	c.capacity()
 	c.mtu()

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
@@ -20,24 +19,27 @@ const cwFresh = 30 * time.Minute
 type optic struct {
 	name          string
 	source        string
+	lanes         int
 	txMin, txMax  float64
 	rxMin, rxMax  float64
 	marginWarnDBm float64
 }
 
 // optics by connection bandwidth: Direct Connect dedicated ports are
-// 1000BASE-LX (1 Gbps), 10GBASE-LR (10 Gbps) and 100GBASE-LR4 (100 Gbps).
+// 1000BASE-LX (1 Gbps, one lane), 10GBASE-LR (10 Gbps, one lane) and
+// 100GBASE-LR4 (100 Gbps, four lanes); CloudWatch publishes the light
+// levels per lane. A 400 Gbps port (eight lanes) has no range here yet.
 var optics = map[string]optic{
-	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", txMin: -11.5, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
-	"10Gbps":  {name: "10GBASE-LR", source: "IEEE 802.3 Tables 52-12 and 52-13", txMin: -8.2, txMax: 0.5, rxMin: -14.4, rxMax: 0.5, marginWarnDBm: 2},
-	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2},
+	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", lanes: 1, txMin: -11.5, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
+	"10Gbps":  {name: "10GBASE-LR", source: "IEEE 802.3 Tables 52-12 and 52-13", lanes: 1, txMin: -8.2, txMax: 0.5, rxMin: -14.4, rxMax: 0.5, marginWarnDBm: 2},
+	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", lanes: 4, txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2},
 }
 
 // cloudWatch adds the checks of AWS's own metrics of each link:
 // aws.cloudwatch.<link>.state (ConnectionState), .bgp
-// (VirtualInterfaceBgpStatus), .errors (ConnectionErrorCount) and .optics
-// (ConnectionLightLevelTx/Rx). They lag: each names the time of the
-// datapoint it judged.
+// (VirtualInterfaceBgpStatus per address family), .errors
+// (ConnectionErrorCount) and .optics (ConnectionLightLevelTx/Rx per
+// optical lane). They lag: each names the time of the datapoint it judged.
 func (c *checker) cloudWatch(lv linkView) {
 	if c.cfg.CloudWatch.Disabled || c.s.cw == nil {
 		return
@@ -67,28 +69,19 @@ func (c *checker) cloudWatch(lv linkView) {
 			c.add(base+".optics", order, link, probes.Skip, fix, "%s", why)
 		} else {
 			c.cwErrors(base+".errors", order, link, id, unread)
-			c.cwOptics(base+".optics", order, link, id, deref(lv.conn.Bandwidth), unread)
+			c.cwOptics(base+".optics", order, link, id, deref(lv.conn.Bandwidth))
 		}
 	}
 	if lv.vif == nil {
 		c.add(base+".bgp", order, link, probes.Skip, "", "the VIF of %s is not known (not found or not read): see aws.vif.%s.state", link, link)
 		return
 	}
-	vid := deref(lv.vif.VirtualInterfaceId)
-	c.cwState(base+".bgp", order, link, vid, "VirtualInterfaceBgpStatus", "the BGP session of VIF "+vid, unread)
+	c.cwBGP(base+".bgp", order, link, lv.vif)
 }
 
 // latest returns the newest datapoint of a metric if it is fresh.
 func (c *checker) latest(resource, metric string) (time.Time, float64, string) {
-	ser := c.s.cw.get(resource, metric)
-	at, v, ok := ser.last()
-	switch {
-	case !ok:
-		return at, v, fmt.Sprintf("CloudWatch has no %s datapoint for %s since %s", metric, resource, c.s.cw.from.Format(time.RFC3339))
-	case c.now.Sub(at) > cwFresh:
-		return at, v, fmt.Sprintf("the newest %s datapoint for %s is from %s, older than %s", metric, resource, at.Format(time.RFC3339), cwFresh)
-	}
-	return at, v, ""
+	return c.freshest(c.s.cw.get(resource, metric), metric, resource)
 }
 
 // ago says when a datapoint was, and that CloudWatch lags.
@@ -104,21 +97,16 @@ func (c *checker) cwState(name string, order int, link, resource, metric, what s
 		}
 		return
 	}
-	extra := ""
-	if metric == "VirtualInterfaceBgpStatus" {
-		for _, m := range []string{"VirtualInterfaceBgpPrefixesAccepted", "VirtualInterfaceBgpPrefixesAdvertised"} {
-			if _, n, s := c.latest(resource, m); s == "" {
-				extra += fmt.Sprintf(", %s %.0f", m[len("VirtualInterfaceBgp"):], n)
-			}
-		}
-	}
 	if v >= 1 {
-		c.add(name, order, link, probes.Pass, "", "AWS's %s is 1 (up) %s%s", metric, c.ago(at), extra)
+		c.add(name, order, link, probes.Pass, "", "AWS's %s is 1 (up) %s", metric, c.ago(at))
 		return
 	}
-	c.add(name, order, link, probes.Fail,
-		"AWS saw "+what+" down: compare with the edge router's view (a session up on the edge while AWS says down means one view is stale or the session flaps); if both agree, check the cross-connect and the router",
-		"AWS's %s for %s is 0 (down) %s%s", metric, resource, c.ago(at), extra)
+	c.add(name, order, link, probes.Fail, cwDownFix(what),
+		"AWS's %s for %s is 0 (down) %s", metric, resource, c.ago(at))
+}
+
+func cwDownFix(what string) string {
+	return "AWS saw " + what + " down: compare with the edge router's view (a session up on the edge while AWS says down means one view is stale or the session flaps); if both agree, check the cross-connect and the router"
 }
 
 func (c *checker) cwErrors(name string, order int, link, id string, unread func(string, string) bool) {
@@ -148,44 +136,4 @@ func (c *checker) cwErrors(name string, order int, link, id string, unread func(
 	c.add(name, order, link, probes.Warn,
 		"errors on the port usually mean a dirty or damaged fibre or a failing optic: check the cross-connect's light levels and clean or replace the patch; open an AWS support case if the errors are on AWS's receive side",
 		"%.0f MAC-level errors on %s in the last hour (%.0f in the latest 5 minutes, %s), %.0f in the hour before", n, id, latest, c.ago(at), hourBefore)
-}
-
-func (c *checker) cwOptics(name string, order int, link, id, bandwidth string, unread func(string, string) bool) {
-	o, ok := optics[bandwidth]
-	if !ok {
-		c.add(name, order, link, probes.Skip, "", "no optic range known for a %s port", orDefault(bandwidth, "port of unknown speed"))
-		return
-	}
-	worst := probes.Pass
-	var parts []string
-	for _, side := range []struct {
-		metric, what string
-		lo, hi       float64
-	}{
-		{"ConnectionLightLevelTx", "AWS transmits", o.txMin, o.txMax},
-		{"ConnectionLightLevelRx", "AWS receives", o.rxMin, o.rxMax},
-	} {
-		at, v, stale := c.latest(id, side.metric)
-		if stale != "" {
-			if !unread(name, side.metric+" of "+id) {
-				c.add(name, order, link, probes.Skip, "", "%s", stale)
-			}
-			return
-		}
-		st := probes.Pass
-		switch {
-		case v < side.lo || v > side.hi:
-			st = probes.Fail
-		case v < side.lo+o.marginWarnDBm || v > side.hi-o.marginWarnDBm:
-			st = probes.Warn
-		}
-		worst = worseOf(worst, st)
-		parts = append(parts, fmt.Sprintf("%s %.1f dBm (range %.1f to %.1f) %s", side.what, v, side.lo, side.hi, c.ago(at)))
-	}
-	reason := fmt.Sprintf("%s (%s, %s): %s", id, o.name, o.source, strings.Join(parts, "; "))
-	fix := ""
-	if worst != probes.Pass {
-		fix = "a low receive level is a dirty connector, a tight bend or a failing optic on the path towards that side: clean and inspect the cross-connect and your optic; a high one needs an attenuator"
-	}
-	c.add(name, order, link, worst, fix, "%s", reason)
 }

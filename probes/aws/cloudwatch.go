@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -14,8 +16,8 @@ import (
 // CloudWatchConfig is the `aws.cloudwatch:` section: AWS's own view of each
 // link from the AWS/DX namespace.
 type CloudWatchConfig struct {
-	// Disabled skips CloudWatch: no cloudwatch:GetMetricData calls, no
-	// CloudWatch checks or capacity checks.
+	// Disabled skips CloudWatch: no cloudwatch:ListMetrics or
+	// GetMetricData calls, no CloudWatch checks or capacity checks.
 	Disabled bool `yaml:"disabled"`
 	// CapacityWindow is how far back the failover capacity checks look
 	// for the peak traffic (p95 and max of the 5-minute averages).
@@ -39,22 +41,39 @@ type cwMetric struct {
 	name, stat string
 }
 
-// The AWS/DX metrics, per connection (dimension ConnectionId) and per VIF
-// (dimensions ConnectionId and VirtualInterfaceId). A state is the
-// period's Minimum: one down sample in it counts.
+// The AWS/DX metrics, each under the one set of dimensions Direct Connect
+// publishes it by (User Guide, "Monitor with Amazon CloudWatch",
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/monitoring-cloudwatch.html);
+// CloudWatch treats each combination of dimensions as a separate metric and
+// answers any other combination with no data. A state is the period's
+// Minimum: one down sample in it counts.
 var (
+	// connMetrics by {ConnectionId}.
 	connMetrics = []cwMetric{
 		{"ConnectionState", "Minimum"},
 		{"ConnectionBpsEgress", "Average"}, {"ConnectionBpsIngress", "Average"},
 		{"ConnectionPpsEgress", "Average"}, {"ConnectionPpsIngress", "Average"},
 		{"ConnectionErrorCount", "Sum"},
-		{"ConnectionLightLevelTx", "Average"}, {"ConnectionLightLevelRx", "Average"},
+		{"ConnectionEncryptionState", "Minimum"},
 	}
-	vifMetrics = []cwMetric{
-		{"VirtualInterfaceBpsEgress", "Average"}, {"VirtualInterfaceBpsIngress", "Average"},
+	// laneMetrics by {ConnectionId, OpticalLaneNumber}: one series per
+	// optical lane, found with ListMetrics.
+	laneMetrics = []cwMetric{{"ConnectionLightLevelTx", "Average"}, {"ConnectionLightLevelRx", "Average"}}
+	// vifMetrics by {ConnectionId, VirtualInterfaceId}.
+	vifMetrics = []cwMetric{{"VirtualInterfaceBpsEgress", "Average"}, {"VirtualInterfaceBpsIngress", "Average"}}
+	// familyMetrics by {ConnectionId, IpAddressFamily, VirtualInterfaceId}:
+	// one series per address family with a BGP session, found with
+	// ListMetrics.
+	familyMetrics = []cwMetric{
 		{"VirtualInterfaceBgpStatus", "Minimum"},
 		{"VirtualInterfaceBgpPrefixesAccepted", "Minimum"}, {"VirtualInterfaceBgpPrefixesAdvertised", "Minimum"},
 	}
+)
+
+// The dimensions that split a metric into its lanes or families.
+const (
+	dimLane   = "OpticalLaneNumber"
+	dimFamily = "IpAddressFamily"
 )
 
 // cwSeries is one metric's datapoints, oldest first, as CloudWatch dated
@@ -81,14 +100,20 @@ func (s cwSeries) since(t time.Time) cwSeries {
 }
 
 // cwData is what one poll read from CloudWatch: per resource (connection
-// or VIF ID), per metric name.
+// or VIF ID), per metric name; the metrics published per optical lane or
+// per address family also per lane number or family value, as ListMetrics
+// named them.
 type cwData struct {
 	from, to time.Time
 	series   map[string]map[string]cwSeries
+	parts    map[string]map[string]map[string]cwSeries
 	// read is the resources whose GetMetricData succeeded; err holds why
 	// the others' could not be read, by account and region.
 	read map[string]bool
 	err  map[tkey]error
+	// listed is the resources whose connection's ListMetrics succeeded:
+	// their lanes or families are known.
+	listed map[string]bool
 }
 
 func (d *cwData) get(resource, metric string) cwSeries {
@@ -98,44 +123,70 @@ func (d *cwData) get(resource, metric string) cwSeries {
 	return d.series[resource][metric]
 }
 
-// cwResource is a connection or VIF whose metrics are asked for.
-type cwResource struct {
-	id      string
-	dims    []cwtypes.Dimension
-	metrics []cwMetric
+// partsOf returns a lane or family metric's series by lane number or
+// family value.
+func (d *cwData) partsOf(resource, metric string) map[string]cwSeries {
+	if d == nil {
+		return nil
+	}
+	return d.parts[resource][metric]
+}
+
+// cwKey names one series: a resource's metric, and the lane or family
+// (empty for a metric with neither).
+type cwKey struct{ resource, metric, part string }
+
+// cwQuery is one series to read.
+type cwQuery struct {
+	key  cwKey
+	stat string
+	dims []cwtypes.Dimension
+}
+
+// cwGroup is what one account and region holds of the site: its
+// connections and VIFs (VIF ID to its connection ID).
+type cwGroup struct {
+	conns []string
+	vifs  map[string]string
 }
 
 // collectCloudWatch reads the AWS/DX metrics of the site's connections and
-// VIFs over the capacity window: one GetMetricData per account and region
-// (paged only past 100,800 datapoints or 500 queries), in the account and
-// region that owns each resource.
+// VIFs over the capacity window, in the account and region that owns each
+// resource: per connection one ListMetrics (filtered by its ConnectionId)
+// to find its optical lanes and its VIFs' BGP address families, then one
+// GetMetricData per account and region (paged only past 100,800
+// datapoints or 500 queries) with every series under exactly the
+// dimensions AWS publishes it by.
 func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*accountClients) {
 	if p.cfg.CloudWatch.Disabled {
 		return
 	}
 	to := s.at.Truncate(cwPeriod)
 	d := &cwData{from: to.Add(-p.cfg.CloudWatch.CapacityWindow), to: to,
-		series: map[string]map[string]cwSeries{}, read: map[string]bool{}, err: map[tkey]error{}}
+		series: map[string]map[string]cwSeries{}, parts: map[string]map[string]map[string]cwSeries{},
+		read: map[string]bool{}, err: map[tkey]error{}, listed: map[string]bool{}}
 	s.cw = d
-	groups := map[tkey][]cwResource{}
+	groups := map[tkey]*cwGroup{}
+	group := func(k tkey) *cwGroup {
+		if groups[k] == nil {
+			groups[k] = &cwGroup{vifs: map[string]string{}}
+		}
+		return groups[k]
+	}
 	for _, id := range s.connIDs() {
-		c := s.conns[id]
-		groups[c.key] = append(groups[c.key], cwResource{id: id, metrics: connMetrics,
-			dims: []cwtypes.Dimension{{Name: awssdk.String("ConnectionId"), Value: awssdk.String(id)}}})
+		g := group(s.conns[id].key)
+		g.conns = append(g.conns, id)
 	}
 	for _, id := range s.vifIDs() {
 		v := s.vifs[id]
 		if v.VirtualInterfaceId == nil {
 			continue // configured but not read: its connection is unknown
 		}
-		groups[v.key] = append(groups[v.key], cwResource{id: id, metrics: vifMetrics,
-			dims: []cwtypes.Dimension{
-				{Name: awssdk.String("ConnectionId"), Value: awssdk.String(deref(v.ConnectionId))},
-				{Name: awssdk.String("VirtualInterfaceId"), Value: awssdk.String(id)},
-			}})
+		group(v.key).vifs[id] = deref(v.ConnectionId)
 	}
 	type result struct {
-		series map[string]map[string]cwSeries
+		series map[cwKey]cwSeries
+		listed []string
 		err    error
 	}
 	var fns []func()
@@ -145,27 +196,135 @@ func (p *Probe) collectCloudWatch(ctx context.Context, s *snapshot, clients []*a
 		if ac == nil {
 			continue
 		}
-		r := &result{series: map[string]map[string]cwSeries{}}
+		r := &result{series: map[cwKey]cwSeries{}}
 		results[k] = r
 		fns = append(fns, func() {
-			r.err = p.getMetricData(ctx, s, k, ac.cw[k.region], groups[k], d.from, d.to, r.series)
+			qs, listed := p.cwQueries(ctx, s, k, ac.cw[k.region], groups[k])
+			r.listed = listed
+			r.err = p.getMetricData(ctx, s, k, ac.cw[k.region], qs, d.from, d.to, r.series)
 		})
 	}
 	parallel(fns)
 	for _, k := range sortedTkeys(results) {
-		if r := results[k]; r.err != nil {
+		r := results[k]
+		for _, id := range r.listed {
+			d.listed[id] = true
+		}
+		if r.err != nil {
 			d.err[k] = r.err
 			continue
 		}
-		for id, m := range results[k].series {
-			d.series[id] = m
-			d.read[id] = true
+		for key, ser := range r.series {
+			d.read[key.resource] = true
+			if key.part == "" {
+				if d.series[key.resource] == nil {
+					d.series[key.resource] = map[string]cwSeries{}
+				}
+				d.series[key.resource][key.metric] = ser
+				continue
+			}
+			if d.parts[key.resource] == nil {
+				d.parts[key.resource] = map[string]map[string]cwSeries{}
+			}
+			if d.parts[key.resource][key.metric] == nil {
+				d.parts[key.resource][key.metric] = map[string]cwSeries{}
+			}
+			d.parts[key.resource][key.metric][key.part] = ser
 		}
 	}
 }
 
+// cwQueries returns the series to read for one account and region: the
+// fixed ones of each connection and VIF, and the optical lanes and BGP
+// address families ListMetrics names for each connection, and the
+// connections and VIFs whose connection it listed. When ListMetrics fails
+// (its failure is recorded), the fixed series are still read.
+func (p *Probe) cwQueries(ctx context.Context, s *snapshot, k tkey, cl *cloudwatch.Client, g *cwGroup) ([]cwQuery, []string) {
+	dim := func(name, value string) cwtypes.Dimension {
+		return cwtypes.Dimension{Name: awssdk.String(name), Value: awssdk.String(value)}
+	}
+	var qs []cwQuery
+	conns := map[string]bool{}
+	for _, id := range g.conns {
+		conns[id] = true
+		for _, m := range connMetrics {
+			qs = append(qs, cwQuery{cwKey{id, m.name, ""}, m.stat, []cwtypes.Dimension{dim("ConnectionId", id)}})
+		}
+	}
+	vifIDs := make([]string, 0, len(g.vifs))
+	for id := range g.vifs {
+		vifIDs = append(vifIDs, id)
+	}
+	sort.Strings(vifIDs)
+	for _, id := range vifIDs {
+		conns[g.vifs[id]] = true
+		for _, m := range vifMetrics {
+			qs = append(qs, cwQuery{cwKey{id, m.name, ""}, m.stat,
+				[]cwtypes.Dimension{dim("ConnectionId", g.vifs[id]), dim("VirtualInterfaceId", id)}})
+		}
+	}
+	stats := map[string]string{}
+	for _, m := range append(slices.Clone(laneMetrics), familyMetrics...) {
+		stats[m.name] = m.stat
+	}
+	var done []string
+	for _, conn := range slices.Sorted(maps.Keys(conns)) {
+		if conn == "" {
+			continue
+		}
+		var listed []cwtypes.Metric
+		err := p.pages(ctx, s, k, "cloudwatch:ListMetrics", func(ctx context.Context, tok *string) (*string, error) {
+			out, err := cl.ListMetrics(ctx, &cloudwatch.ListMetricsInput{
+				Namespace:  awssdk.String("AWS/DX"),
+				Dimensions: []cwtypes.DimensionFilter{{Name: awssdk.String("ConnectionId"), Value: awssdk.String(conn)}},
+				NextToken:  tok,
+			})
+			if err != nil {
+				return nil, err
+			}
+			listed = append(listed, out.Metrics...)
+			return out.NextToken, nil
+		})
+		if err != nil {
+			continue
+		}
+		if slices.Contains(g.conns, conn) {
+			done = append(done, conn)
+		}
+		for _, id := range vifIDs {
+			if g.vifs[id] == conn {
+				done = append(done, id)
+			}
+		}
+		for _, m := range listed {
+			name := deref(m.MetricName)
+			stat, ok := stats[name]
+			if !ok {
+				continue
+			}
+			dims := map[string]string{}
+			for _, d := range m.Dimensions {
+				dims[deref(d.Name)] = deref(d.Value)
+			}
+			if dims["ConnectionId"] != conn {
+				continue
+			}
+			switch {
+			case len(dims) == 2 && dims[dimLane] != "" && slices.Contains(g.conns, conn) &&
+				slices.ContainsFunc(laneMetrics, func(l cwMetric) bool { return l.name == name }):
+				qs = append(qs, cwQuery{cwKey{conn, name, dims[dimLane]}, stat, m.Dimensions})
+			case len(dims) == 3 && dims[dimFamily] != "" && g.vifs[dims["VirtualInterfaceId"]] == conn &&
+				slices.ContainsFunc(familyMetrics, func(l cwMetric) bool { return l.name == name }):
+				qs = append(qs, cwQuery{cwKey{dims["VirtualInterfaceId"], name, dims[dimFamily]}, stat, m.Dimensions})
+			}
+		}
+	}
+	return qs, done
+}
+
 // keepUnreadCloudWatch carries over the series of the resources whose
-// GetMetricData failed in this poll from the previous one.
+// GetMetricData failed in this poll from the previous one, and the lanes
+// and families of those whose ListMetrics failed.
 func (s *snapshot) keepUnreadCloudWatch(prev *snapshot) {
 	if s.cw == nil || prev.cw == nil {
 		return
@@ -175,29 +334,32 @@ func (s *snapshot) keepUnreadCloudWatch(prev *snapshot) {
 			s.cw.series[id] = m
 		}
 	}
+	for id, m := range prev.cw.parts {
+		if !s.cw.read[id] || !s.cw.listed[id] {
+			s.cw.parts[id] = m
+		}
+	}
 }
 
 // getMetricData runs the queries of one account and region into res.
 // Queries are batched 500 to a call (the API's limit); a site has far
-// fewer (8 per connection, 5 per VIF).
-func (p *Probe) getMetricData(ctx context.Context, s *snapshot, k tkey, cl *cloudwatch.Client, rs []cwResource, from, to time.Time, res map[string]map[string]cwSeries) error {
-	type ref struct{ resource, metric string }
+// fewer (7 per connection and 2 per optical lane, 2 per VIF and 3 per
+// address family).
+func (p *Probe) getMetricData(ctx context.Context, s *snapshot, k tkey, cl *cloudwatch.Client, qs []cwQuery, from, to time.Time, res map[cwKey]cwSeries) error {
 	var queries []cwtypes.MetricDataQuery
-	refs := map[string]ref{}
-	for i, r := range rs {
-		res[r.id] = map[string]cwSeries{}
-		for j, m := range r.metrics {
-			id := fmt.Sprintf("r%d_m%d", i, j)
-			refs[id] = ref{r.id, m.name}
-			queries = append(queries, cwtypes.MetricDataQuery{
-				Id: awssdk.String(id),
-				MetricStat: &cwtypes.MetricStat{
-					Metric: &cwtypes.Metric{Namespace: awssdk.String("AWS/DX"), MetricName: awssdk.String(m.name), Dimensions: r.dims},
-					Period: awssdk.Int32(int32(cwPeriod / time.Second)), Stat: awssdk.String(m.stat),
-				},
-				ReturnData: awssdk.Bool(true),
-			})
-		}
+	refs := map[string]cwKey{}
+	for i, q := range qs {
+		id := fmt.Sprintf("q%d", i)
+		refs[id] = q.key
+		res[q.key] = cwSeries{}
+		queries = append(queries, cwtypes.MetricDataQuery{
+			Id: awssdk.String(id),
+			MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: awssdk.String("AWS/DX"), MetricName: awssdk.String(q.key.metric), Dimensions: q.dims},
+				Period: awssdk.Int32(int32(cwPeriod / time.Second)), Stat: awssdk.String(q.stat),
+			},
+			ReturnData: awssdk.Bool(true),
+		})
 	}
 	for len(queries) > 0 {
 		batch := queries[:min(len(queries), cwMaxQueries)]
@@ -211,16 +373,16 @@ func (p *Probe) getMetricData(ctx context.Context, s *snapshot, k tkey, cl *clou
 				return nil, err
 			}
 			for _, r := range out.MetricDataResults {
-				rf, ok := refs[deref(r.Id)]
+				key, ok := refs[deref(r.Id)]
 				if !ok {
 					continue
 				}
-				ser := res[rf.resource][rf.metric]
+				ser := res[key]
 				for i := range min(len(r.Timestamps), len(r.Values)) {
 					ser.at = append(ser.at, r.Timestamps[i].UTC())
 					ser.vals = append(ser.vals, r.Values[i])
 				}
-				res[rf.resource][rf.metric] = ser
+				res[key] = ser
 			}
 			return out.NextToken, nil
 		})
@@ -228,20 +390,18 @@ func (p *Probe) getMetricData(ctx context.Context, s *snapshot, k tkey, cl *clou
 			return err
 		}
 	}
-	for _, m := range res {
-		for name, ser := range m {
-			// Pages may split a series; keep it oldest first.
-			idx := make([]int, len(ser.at))
-			for i := range idx {
-				idx[i] = i
-			}
-			sort.SliceStable(idx, func(a, b int) bool { return ser.at[idx[a]].Before(ser.at[idx[b]]) })
-			sorted := cwSeries{at: make([]time.Time, len(idx)), vals: make([]float64, len(idx))}
-			for i, j := range idx {
-				sorted.at[i], sorted.vals[i] = ser.at[j], ser.vals[j]
-			}
-			m[name] = sorted
+	for key, ser := range res {
+		// Pages may split a series; keep it oldest first.
+		idx := make([]int, len(ser.at))
+		for i := range idx {
+			idx[i] = i
 		}
+		sort.SliceStable(idx, func(a, b int) bool { return ser.at[idx[a]].Before(ser.at[idx[b]]) })
+		sorted := cwSeries{at: make([]time.Time, len(idx)), vals: make([]float64, len(idx))}
+		for i, j := range idx {
+			sorted.at[i], sorted.vals[i] = ser.at[j], ser.vals[j]
+		}
+		res[key] = sorted
 	}
 	return nil
 }

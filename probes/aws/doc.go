@@ -41,6 +41,7 @@
 //	ec2:GetTransitGatewayRouteTablePropagations
 //	ec2:SearchTransitGatewayRoutes
 //	cloudwatch:GetMetricData
+//	cloudwatch:ListMetrics
 //	sts:GetCallerIdentity
 //	sts:AssumeRole (only with accounts[].role_arn)
 //

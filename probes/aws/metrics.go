@@ -37,6 +37,9 @@ func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range cwDescs {
 		ch <- d
 	}
+	for _, d := range macsecDescs {
+		ch <- d
+	}
 	p.apiCalls.Describe(ch)
 }
 
@@ -90,6 +93,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, probes.BoolFloat(r.active), t.id, r.dest)
 		}
 	}
+	collectMACsecMetrics(ch, snap)
 	p.collectCloudWatchMetrics(ch, snap)
 }
 

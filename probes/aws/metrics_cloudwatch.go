@@ -1,6 +1,10 @@
 package aws
 
 import (
+	"maps"
+	"slices"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,10 +17,12 @@ import (
 var (
 	cwConnUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_connection_up",
 		"AWS's CloudWatch ConnectionState of a connection, newest datapoint (minimum over its 5 minutes): 1 up, 0 down.", []string{"connection"}, nil)
+	cwEncryptionUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_connection_encryption_up",
+		"AWS's CloudWatch ConnectionEncryptionState of a MACsec connection, newest datapoint (minimum over its 5 minutes): 1 encryption up, 0 down.", []string{"connection"}, nil)
 	cwBGPUpDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_vif_bgp_up",
-		"AWS's CloudWatch VirtualInterfaceBgpStatus of a VIF, newest datapoint (minimum over its 5 minutes): 1 up, 0 down.", []string{"vif"}, nil)
+		"AWS's CloudWatch VirtualInterfaceBgpStatus of a VIF's BGP session in one address family (ipv4, ipv6), newest datapoint (minimum over its 5 minutes): 1 up, 0 down.", []string{"vif", "family"}, nil)
 	cwPrefixesDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_vif_bgp_prefixes",
-		"Prefixes AWS accepted from on-prem, or advertised to it, over a VIF (VirtualInterfaceBgpPrefixesAccepted/Advertised), newest datapoint.", []string{"vif", "direction"}, nil)
+		"Prefixes AWS accepted from on-prem, or advertised to it, over a VIF in one address family (VirtualInterfaceBgpPrefixesAccepted/Advertised), newest datapoint.", []string{"vif", "family", "direction"}, nil)
 	cwBytesDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_bytes_per_second",
 		"Traffic of a connection or VIF as AWS measures it (Connection/VirtualInterfaceBps* / 8: base unit bytes), newest 5-minute average; direction egress leaves AWS, ingress arrives at AWS.", []string{"resource", "direction"}, nil)
 	cwPacketsDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_packets_per_second",
@@ -24,7 +30,7 @@ var (
 	cwErrorsDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_connection_errors",
 		"MAC-level errors AWS counted on a connection in the newest 5-minute period (ConnectionErrorCount, Sum).", []string{"connection"}, nil)
 	cwLightDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_light_level_dbm",
-		"Optical power at AWS's port of a dedicated connection (ConnectionLightLevelTx: egress, Rx: ingress), dBm, newest 5-minute average.", []string{"connection", "direction"}, nil)
+		"Optical power at AWS's port of a dedicated connection per optical lane (ConnectionLightLevelTx: egress, Rx: ingress; lane is AWS's OpticalLaneNumber), dBm, newest 5-minute average.", []string{"connection", "direction", "lane"}, nil)
 	cwSampleDesc = prometheus.NewDesc("dxwatch_aws_cloudwatch_sample_timestamp_seconds",
 		"CloudWatch time (start of the 5-minute period) of the newest datapoint of each AWS/DX metric exported; CloudWatch lags by minutes.", []string{"resource", "metric"}, nil)
 	headroomDesc = prometheus.NewDesc("dxwatch_failover_headroom_ratio",
@@ -33,7 +39,7 @@ var (
 		"Bandwidth of a connection as AWS reports it (1Gbps = 1.25e8 bytes/s).", []string{"connection"}, nil)
 )
 
-var cwDescs = []*prometheus.Desc{cwConnUpDesc, cwBGPUpDesc, cwPrefixesDesc, cwBytesDesc, cwPacketsDesc,
+var cwDescs = []*prometheus.Desc{cwConnUpDesc, cwEncryptionUpDesc, cwBGPUpDesc, cwPrefixesDesc, cwBytesDesc, cwPacketsDesc,
 	cwErrorsDesc, cwLightDesc, cwSampleDesc, headroomDesc, bandwidthDesc}
 
 // collectCloudWatch sends the CloudWatch and capacity series of a snapshot.
@@ -57,21 +63,40 @@ func (p *Probe) collectCloudWatchMetrics(ch chan<- prometheus.Metric, snap *snap
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 		ch <- prometheus.MustNewConstMetric(cwSampleDesc, prometheus.GaugeValue, float64(at.Unix()), id, metric)
 	}
+	// sendParts sends a lane or family metric's series, one per part, and
+	// the time of the newest of them once.
+	sendParts := func(id, metric string, desc *prometheus.Desc, labels func(part string) []string) {
+		var newest time.Time
+		for _, part := range slices.Sorted(maps.Keys(snap.cw.partsOf(id, metric))) {
+			at, v, ok := snap.cw.partsOf(id, metric)[part].last()
+			if !ok {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels(part)...)
+			if at.After(newest) {
+				newest = at
+			}
+		}
+		if !newest.IsZero() {
+			ch <- prometheus.MustNewConstMetric(cwSampleDesc, prometheus.GaugeValue, float64(newest.Unix()), id, metric)
+		}
+	}
 	for _, id := range snap.connIDs() {
 		send(id, "ConnectionState", cwConnUpDesc, id)
+		send(id, "ConnectionEncryptionState", cwEncryptionUpDesc, id)
 		send(id, "ConnectionErrorCount", cwErrorsDesc, id)
 		for _, dir := range []string{"Egress", "Ingress"} {
 			d := lower(dir)
 			send(id, "ConnectionBps"+dir, cwBytesDesc, id, d)
 			send(id, "ConnectionPps"+dir, cwPacketsDesc, id, d)
 		}
-		send(id, "ConnectionLightLevelTx", cwLightDesc, id, "egress")
-		send(id, "ConnectionLightLevelRx", cwLightDesc, id, "ingress")
+		sendParts(id, "ConnectionLightLevelTx", cwLightDesc, func(lane string) []string { return []string{id, "egress", lane} })
+		sendParts(id, "ConnectionLightLevelRx", cwLightDesc, func(lane string) []string { return []string{id, "ingress", lane} })
 	}
 	for _, id := range snap.vifIDs() {
-		send(id, "VirtualInterfaceBgpStatus", cwBGPUpDesc, id)
-		send(id, "VirtualInterfaceBgpPrefixesAccepted", cwPrefixesDesc, id, "accepted")
-		send(id, "VirtualInterfaceBgpPrefixesAdvertised", cwPrefixesDesc, id, "advertised")
+		sendParts(id, "VirtualInterfaceBgpStatus", cwBGPUpDesc, func(f string) []string { return []string{id, familyLabel(f)} })
+		sendParts(id, "VirtualInterfaceBgpPrefixesAccepted", cwPrefixesDesc, func(f string) []string { return []string{id, familyLabel(f), "accepted"} })
+		sendParts(id, "VirtualInterfaceBgpPrefixesAdvertised", cwPrefixesDesc, func(f string) []string { return []string{id, familyLabel(f), "advertised"} })
 		send(id, "VirtualInterfaceBpsEgress", cwBytesDesc, id, "egress")
 		send(id, "VirtualInterfaceBpsIngress", cwBytesDesc, id, "ingress")
 	}
