@@ -185,46 +185,11 @@ func (s *session) match(r *timedReply) *inflight {
 
 // endDistance returns the TTL at which the path ends, from a reply that
 // ends it (the destination's own, or a router's Destination Unreachable) to
-// a probe sent with TTL t. quoted is the TTL left in the header the reply
-// quotes (0 for a direct reply, which quotes nothing); lastRouter is the
-// highest TTL a router answered with Time Exceeded in this trace.
-//
-// Why the quote: a host quotes the probe's IP header as it received it
-// (RFC 792, RFC 4443; Linux's icmp_send and icmpv6_send copy the header of
-// the packet in hand), and every hop on the way decremented its TTL once.
-// So a probe sent with TTL t that arrives with q left crossed t-q
-// decrementing hops, and t-q+1 is the least TTL that reaches the replier:
-// its distance, whatever the TTL of the probe that drew the reply. That is
-// what lets a destination that answered only a late probe (its rate-limit
-// bucket was empty for the earlier ones) be placed where it is, instead of
-// at that probe's TTL with false missing hops before it. It counts exactly
-// the hops a traceroute sees: one that does not decrement (an MPLS tunnel
-// without TTL propagation) is invisible to both.
-//
-// Cases checked against Linux:
-//   - Port unreachable from the destination (UDP probes), or any
-//     unreachable it sends: the header as received, q = t-d+1.
-//   - A router's Time Exceeded: ip_forward and ip6_forward test TTL <= 1
-//     before decrementing, so q = 1 and t-q+1 = t: the router's own TTL.
-//     It never ends the path and is not passed here.
-//   - A router's unreachable: for a missing route (ip_error, before any
-//     forwarding) q is the TTL it received, giving its distance k; for a
-//     neighbour that does not answer ARP/ND the packet was forwarded and
-//     decremented first, giving k+1, which is right as well: at TTL k that
-//     router answers Time Exceeded, and only from k+1 on unreachable.
-//   - Echo replies and TCP answers quote nothing. Their own IP TTL (64,
-//     128 or 255 at the destination, less one per hop back) counts the
-//     return path, which may be longer or shorter than the forward one, so
-//     it is no distance: a wrong guess would truncate a path or invent a
-//     change. Neither is rate-limited (Linux's icmp_ratemask covers errors
-//     only), so the lowest TTL answered is the distance, and a lost answer
-//     there is retried like any missing hop.
-//
-// A quote that cannot be right (q of 0, or more than t: a middlebox that
-// rewrote the TTL) is ignored and t is the distance. The distance is kept
-// above every hop that answered Time Exceeded, which a middlebox raising
-// the TTL would contradict. A wrong distance lasts one trace: the next one
-// sends up to it, and a router answering there extends the trace.
+// a probe sent with TTL t: t-quoted+1, where quoted is the TTL left in the
+// header the reply quotes (0 for a direct reply, which quotes nothing), kept
+// above lastRouter, the highest TTL a router answered with Time Exceeded.
+// Why the quote, and the cases checked against Linux: README, "The
+// destination's distance".
 func endDistance(t, quoted, lastRouter int) int {
 	d := t
 	if quoted >= 1 && quoted <= t {
