@@ -12,7 +12,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/dxwatch ./cmd/dxwatch
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/dxwatch-fakeaws ./cmd/dxwatch-fakeaws
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/dxwatch-fakeaws ./lab/cmd/dxwatch-fakeaws
 
 deps:
 	./scripts/deps.sh

@@ -51,5 +51,5 @@
 // read-only policy does not grant.
 //
 // Package awstest is a fake AWS endpoint speaking the same wire formats,
-// for tests and the demo (cmd/dxwatch-fakeaws).
+// for tests and the demo (lab/cmd/dxwatch-fakeaws).
 package aws
