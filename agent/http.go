@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 )
 
 // Handler returns the agent's HTTP handler: /metrics, /healthz, /readyz,
@@ -96,7 +97,7 @@ func (a *Agent) serveReload(w http.ResponseWriter, r *http.Request) {
 // readOnly serves h to GET and HEAD, and 405 to any other method.
 func readOnly(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if probes.ReadOnly(w, r) {
+		if expose.ReadOnly(w, r) {
 			h(w, r)
 		}
 	})

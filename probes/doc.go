@@ -4,5 +4,7 @@
 //
 // A probe kind lives in its own package below probes/ (ping, trace, bgp,
 // aws). No probe imports another; the agent builds them from the
-// configuration and owns their lifecycle. This package needs no privilege.
+// configuration and owns their lifecycle. Configuration problems live in
+// probes/problem, the HTTP and metric helpers in probes/expose. This
+// package needs no privilege.
 package probes

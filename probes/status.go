@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -91,7 +92,7 @@ func (c StatusCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(statusLastSuccessDesc, prometheus.GaugeValue, 0, s.name, s.kind)
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(statusSuccessDesc, prometheus.GaugeValue, BoolFloat(ok), s.name, s.kind)
+		ch <- prometheus.MustNewConstMetric(statusSuccessDesc, prometheus.GaugeValue, expose.Bool(ok), s.name, s.kind)
 		ch <- prometheus.MustNewConstMetric(statusDurationDesc, prometheus.GaugeValue, dur.Seconds(), s.name, s.kind)
 		var ts float64
 		if !last.IsZero() {

@@ -3,9 +3,8 @@ package config
 import (
 	"fmt"
 
+	"github.com/dxwatch/dxwatch/probes/problem"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/dxwatch/dxwatch/probes"
 )
 
 // MaxAliasNodes is how many nodes the aliases of a file may add to it when
@@ -17,7 +16,7 @@ const MaxAliasNodes = 10000
 // checkAliases refuses a file whose aliases expand past MaxAliasNodes, or
 // refer to their own anchor, before anything expands them. It counts each
 // anchored node once (memoized), so it costs what the text costs.
-func (idx lineIndex) checkAliases() probes.Problems {
+func (idx lineIndex) checkAliases() problem.List {
 	c := aliasCounter{size: map[*yaml.Node]int{}, busy: map[*yaml.Node]bool{}}
 	added := 0
 	for _, a := range idx.aliases {
@@ -26,14 +25,14 @@ func (idx lineIndex) checkAliases() probes.Problems {
 		}
 		n := c.expanded(a.node.Alias)
 		if c.cycle {
-			return probes.Problems{{Path: a.path, Line: a.node.Line, Msg: fmt.Sprintf(
-				"the alias *%s is inside its own anchor &%s: an alias cannot contain itself", probes.Cut(a.node.Value, probes.MaxEcho), probes.Cut(a.node.Value, probes.MaxEcho))}}
+			return problem.List{{Path: a.path, Line: a.node.Line, Msg: fmt.Sprintf(
+				"the alias *%s is inside its own anchor &%s: an alias cannot contain itself", problem.Truncate(a.node.Value, problem.MaxQuoted), problem.Truncate(a.node.Value, problem.MaxQuoted))}}
 		}
 		added += n
 		if added > MaxAliasNodes {
-			return probes.Problems{{Path: a.path, Line: a.node.Line, Msg: fmt.Sprintf(
+			return problem.List{{Path: a.path, Line: a.node.Line, Msg: fmt.Sprintf(
 				"excessive aliasing: with *%s the aliases of this file expand to more than %d values; dxwatch refuses it (write the values out, or use fewer aliases)",
-				probes.Cut(a.node.Value, probes.MaxEcho), MaxAliasNodes)}}
+				problem.Truncate(a.node.Value, problem.MaxQuoted), MaxAliasNodes)}}
 		}
 	}
 	return nil

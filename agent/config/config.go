@@ -10,6 +10,7 @@ import (
 	"github.com/dxwatch/dxwatch/probes/aws"
 	"github.com/dxwatch/dxwatch/probes/bgp"
 	"github.com/dxwatch/dxwatch/probes/ping"
+	"github.com/dxwatch/dxwatch/probes/problem"
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
 
@@ -155,7 +156,7 @@ func Check(ctx context.Context, path string) (warnings []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var ps probes.Problems
+	var ps problem.List
 	ps.Merge("", ping.ResolveTargets(ctx, c.Ping, c.Topology(), nil))
 	if c.Has("bgp") {
 		_, err := c.BGP.ReadKeys()

@@ -10,7 +10,7 @@
 // Loading is bounded in time and memory: a file is at most MaxFileSize, its
 // aliases may add at most MaxAliasNodes values, it holds one YAML document,
 // and an Error lists at most MaxProblems problems, echoing at most
-// probes.MaxEcho characters of a value.
+// problem.MaxQuoted characters of a value.
 //
 // The probe kinds are listed once, in Config: each has its own section whose
 // type, defaults and validation live in the probe's package.

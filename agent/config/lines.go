@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dxwatch/dxwatch/probes/problem"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/dxwatch/dxwatch/probes"
 )
 
 // lineIndex maps YAML paths ("links[1].vlan") to the line of their value in
@@ -47,7 +46,7 @@ func (idx *lineIndex) walk(path string, n *yaml.Node) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			// A key is echoed in paths: keep an absurd one readable.
-			p := probes.JoinPath(path, probes.Cut(k.Value, probes.MaxEcho))
+			p := problem.JoinPath(path, problem.Truncate(k.Value, problem.MaxQuoted))
 			idx.add(p, k.Line, v)
 			if v.Line != k.Line {
 				idx.byLine[v.Line] = append(idx.byLine[v.Line], entry{p, v})
@@ -83,7 +82,7 @@ func (idx lineIndex) line(path string) int {
 
 // problems returns ps, placed at their lines in the file, as an *Error, or
 // nil when there are none.
-func (idx lineIndex) problems(file string, ps probes.Problems) error {
+func (idx lineIndex) problems(file string, ps problem.List) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -138,10 +137,10 @@ var (
 
 // decodeProblem turns one yaml.TypeError line into a problem with a path,
 // in the words of YAML rather than of Go's types.
-func (idx lineIndex) decodeProblem(msg string) probes.Problem {
+func (idx lineIndex) decodeProblem(msg string) problem.Problem {
 	m := yamlErrLine.FindStringSubmatch(msg)
 	if m == nil {
-		return probes.Problem{Msg: msg}
+		return problem.Problem{Msg: msg}
 	}
 	line, _ := strconv.Atoi(m[1])
 	text := m[2]
@@ -149,13 +148,13 @@ func (idx lineIndex) decodeProblem(msg string) probes.Problem {
 	switch {
 	case unknownField.MatchString(text):
 		key := unknownField.FindStringSubmatch(text)[1]
-		path = idx.pathAt(line, func(e entry) bool { return lastKey(e.path) == probes.Cut(key, probes.MaxEcho) })
-		text = fmt.Sprintf("unknown key %q (check the spelling against docs/configuration.md)", probes.Cut(key, probes.MaxEcho))
+		path = idx.pathAt(line, func(e entry) bool { return lastKey(e.path) == problem.Truncate(key, problem.MaxQuoted) })
+		text = fmt.Sprintf("unknown key %q (check the spelling against docs/configuration.md)", problem.Truncate(key, problem.MaxQuoted))
 	case alreadyDefined.MatchString(text):
 		d := alreadyDefined.FindStringSubmatch(text)
 		key, _ := strconv.Unquote(d[1])
-		path = idx.pathAt(line, func(e entry) bool { return lastKey(e.path) == probes.Cut(key, probes.MaxEcho) })
-		text = fmt.Sprintf("key %q is set twice in this mapping (first at line %s): keep one", probes.Cut(key, probes.MaxEcho), d[2])
+		path = idx.pathAt(line, func(e entry) bool { return lastKey(e.path) == problem.Truncate(key, problem.MaxQuoted) })
+		text = fmt.Sprintf("key %q is set twice in this mapping (first at line %s): keep one", problem.Truncate(key, problem.MaxQuoted), d[2])
 	case cannotUnmarshal.MatchString(text):
 		c := cannotUnmarshal.FindStringSubmatch(text)
 		tag, value, goType := c[1], c[2], c[3]
@@ -171,7 +170,7 @@ func (idx lineIndex) decodeProblem(msg string) probes.Problem {
 		path = idx.pathAt(line, func(entry) bool { return false })
 		text = "this value is not of the kind this key takes (see docs/configuration.md)"
 	}
-	return probes.Problem{Path: path, Line: line, Msg: text}
+	return problem.Problem{Path: path, Line: line, Msg: text}
 }
 
 // sameValue reports whether n is the value yaml.v3 names in an error: its

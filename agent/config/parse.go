@@ -9,9 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dxwatch/dxwatch/probes/problem"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/dxwatch/dxwatch/probes"
 )
 
 // Limits that keep loading a file bounded in time and memory, whatever it
@@ -30,7 +29,7 @@ const (
 // each with its path and line, the first MaxProblems of them in line order.
 type Error struct {
 	File     string
-	Problems probes.Problems
+	Problems problem.List
 	// More counts the problems found beyond Problems.
 	More int
 }
@@ -55,7 +54,7 @@ func (e *Error) Error() string {
 
 // newError sorts ps by line, keeps the first MaxProblems and bounds the
 // length of each.
-func newError(file string, ps probes.Problems) *Error {
+func newError(file string, ps problem.List) *Error {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 	e := &Error{File: file}
 	if len(ps) > MaxProblems {
@@ -63,8 +62,8 @@ func newError(file string, ps probes.Problems) *Error {
 		ps = ps[:MaxProblems]
 	}
 	for i := range ps {
-		ps[i].Path = probes.Cut(ps[i].Path, probes.MaxEcho)
-		ps[i].Msg = probes.Cut(ps[i].Msg, maxMsgRunes)
+		ps[i].Path = problem.Truncate(ps[i].Path, problem.MaxQuoted)
+		ps[i].Msg = problem.Truncate(ps[i].Msg, maxMsgRunes)
 	}
 	e.Problems = ps
 	return e
@@ -103,7 +102,7 @@ func tooLarge(file string, size int64) *Error {
 	if size < 0 {
 		what = "more than 1 MiB"
 	}
-	return newError(file, probes.Problems{{Msg: fmt.Sprintf(
+	return newError(file, problem.List{{Msg: fmt.Sprintf(
 		"the file is %s: a configuration is at most 1 MiB (%d bytes)", what, MaxFileSize)}})
 }
 
@@ -156,7 +155,7 @@ func parse(file string, data []byte) (*Config, lineIndex, error) {
 // parseDocument parses data into its one YAML document. A second document
 // is refused rather than ignored: it is usually a second configuration
 // pasted below the first, which the operator expects to be read.
-func parseDocument(data []byte) (*yaml.Node, probes.Problems) {
+func parseDocument(data []byte) (*yaml.Node, problem.List) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
@@ -174,7 +173,7 @@ func parseDocument(data []byte) (*yaml.Node, probes.Problems) {
 			// A trailing "---" with nothing after it.
 			continue
 		}
-		return nil, probes.Problems{{Line: next.Line,
+		return nil, problem.List{{Line: next.Line,
 			Msg: "a second YAML document: dxwatch reads one (remove the --- and what follows, or make it a file of its own)"}}
 	}
 }

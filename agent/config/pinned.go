@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // validatePinnedTargets checks links[].pinned_target: a unicast address
 // outside the peering subnets, sent to from the link's probe_source (of its
 // family), which is what makes the echoes cross this link both ways.
-func (c *Config) validatePinnedTargets(ps *probes.Problems) {
+func (c *Config) validatePinnedTargets(ps *problem.List) {
 	for i, l := range c.Links {
 		if l.PinnedTarget == "" {
 			continue

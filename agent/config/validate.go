@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 var (
@@ -58,13 +59,13 @@ func (c *Config) primary() string {
 	return ""
 }
 
-func (c *Config) validate() probes.Problems {
-	var ps probes.Problems
+func (c *Config) validate() problem.List {
+	var ps problem.List
 	switch {
 	case c.Site == "":
 		ps.Addf("site", "missing: name the site, e.g. site: dc1 (it labels every alert)")
-	case !probes.ValidName(c.Site):
-		ps.Addf("site", "%q is not a valid name: %s", c.Site, probes.NameRule)
+	case !problem.ValidName(c.Site):
+		ps.Addf("site", "%q is not a valid name: %s", c.Site, problem.NameRule)
 	}
 	c.validateLinks(&ps)
 	c.validateTargets(&ps)
@@ -82,7 +83,7 @@ func (c *Config) validate() probes.Problems {
 	return ps
 }
 
-func (c *Config) validateLinks(ps *probes.Problems) {
+func (c *Config) validateLinks(ps *problem.List) {
 	if len(c.Links) == 0 {
 		ps.Addf("links", "missing: describe at least one Direct Connect link (two for redundancy)")
 		return
@@ -90,7 +91,7 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 	if len(c.Links) > maxLink {
 		ps.Addf("links", "%d links: at most %d are supported per agent", len(c.Links), maxLink)
 	}
-	names := probes.NewNames("links", "link", "primary")
+	names := problem.NewNames("links", "link", "primary")
 	amazon := map[netip.Addr]int{}
 	vlans := map[string]int{} // connection/vlan -> link index
 	for i, l := range c.Links {
@@ -134,7 +135,7 @@ func (c *Config) validateLinks(ps *probes.Problems) {
 // agent's host, one per link, of the family of the link's Amazon address,
 // and outside every link's peering subnet (the edge advertises it to AWS as
 // a /32 or /128 over its link).
-func (c *Config) validateProbeSources(ps *probes.Problems) {
+func (c *Config) validateProbeSources(ps *problem.List) {
 	seen := map[netip.Addr]int{}
 	for i, l := range c.Links {
 		if l.ProbeSource == "" {
@@ -180,7 +181,7 @@ func (c *Config) peeringSubnetOf(a netip.Addr) (int, netip.Prefix, bool) {
 }
 
 // peerAddress parses a BGP peer address that must be in CIDR form.
-func peerAddress(ps *probes.Problems, path, s string) (netip.Prefix, bool) {
+func peerAddress(ps *problem.List, path, s string) (netip.Prefix, bool) {
 	if s == "" {
 		ps.Addf(path, "missing: the peer address in CIDR form, e.g. 169.254.10.1/30")
 		return netip.Prefix{}, false
@@ -202,7 +203,7 @@ func peerAddress(ps *probes.Problems, path, s string) (netip.Prefix, bool) {
 }
 
 // checkPeerPair applies the rules AWS applies to a VIF's two peer addresses.
-func checkPeerPair(ps *probes.Problems, p string, cust, amz netip.Prefix) {
+func checkPeerPair(ps *problem.List, p string, cust, amz netip.Prefix) {
 	if cust.Addr().Is4() != amz.Addr().Is4() {
 		ps.Addf(p+".amazon_address", "%s and customer_address %s are of different address families", amz, cust)
 		return
@@ -238,8 +239,8 @@ func isBroadcast(p netip.Prefix) bool {
 	return (uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))&host == host
 }
 
-func (c *Config) validateTargets(ps *probes.Problems) {
-	names := probes.NewNames("targets", "target", "app1")
+func (c *Config) validateTargets(ps *problem.List) {
+	names := problem.NewNames("targets", "target", "app1")
 	for i, t := range c.Targets {
 		p := fmt.Sprintf("targets[%d]", i)
 		names.Check(ps, p+".name", i, t.Name)
@@ -255,7 +256,7 @@ func (c *Config) validateTargets(ps *probes.Problems) {
 	}
 }
 
-func (c *Config) validateRouting(ps *probes.Problems) {
+func (c *Config) validateRouting(ps *problem.List) {
 	r := c.Routing
 	switch r.Mode {
 	case probes.ModeActivePassive:

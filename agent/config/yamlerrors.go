@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 var unknownAnchor = regexp.MustCompile(`(?s)^unknown anchor '(.*)' referenced$`)
@@ -17,7 +17,7 @@ var unknownAnchor = regexp.MustCompile(`(?s)^unknown anchor '(.*)' referenced$`)
 // (a syntax error, mostly) into a problem with a line. The library gives
 // no line for an error on the first line, for bytes that are not UTF-8
 // text, nor for an unknown anchor: those are found here.
-func yamlProblems(err error, data []byte) probes.Problems {
+func yamlProblems(err error, data []byte) problem.List {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
 	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
@@ -25,8 +25,8 @@ func yamlProblems(err error, data []byte) probes.Problems {
 		msg = m[2]
 	} else if a := unknownAnchor.FindStringSubmatch(msg); a != nil {
 		line = lineOf(data, bytes.Index(data, []byte("*"+a[1])))
-		msg = fmt.Sprintf("the alias *%s names no anchor (&%s) above it", probes.Cut(a[1], probes.MaxEcho), probes.Cut(a[1], probes.MaxEcho))
-		return probes.Problems{{Line: line, Msg: msg}}
+		msg = fmt.Sprintf("the alias *%s names no anchor (&%s) above it", problem.Truncate(a[1], problem.MaxQuoted), problem.Truncate(a[1], problem.MaxQuoted))
+		return problem.List{{Line: line, Msg: msg}}
 	} else if strings.Contains(msg, "merge") {
 		line = lineOf(data, bytes.Index(data, []byte("<<")))
 	} else if i := badByte(data); i >= 0 {
@@ -35,7 +35,7 @@ func yamlProblems(err error, data []byte) probes.Problems {
 		// The library leaves the line out when it is the first.
 		line = 1
 	}
-	return probes.Problems{{Line: line, Msg: "not valid YAML: " + msg}}
+	return problem.List{{Line: line, Msg: "not valid YAML: " + msg}}
 }
 
 // lineOf is the line of the byte at offset i, or 0 when i < 0.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 )
 
 // APIHandlers returns the model's JSON endpoints for the agent to mount:
@@ -13,7 +14,7 @@ import (
 func (m *Model) APIHandlers() []probes.APIHandler {
 	return []probes.APIHandler{
 		apiHandler{path: "/api/status", serve: func(w http.ResponseWriter, r *http.Request) {
-			probes.WriteJSON(w, m.Status())
+			expose.WriteJSON(w, m.Status())
 		}},
 		apiHandler{path: "/api/events", serve: func(w http.ResponseWriter, r *http.Request) {
 			var since uint64
@@ -32,7 +33,7 @@ func (m *Model) APIHandlers() []probes.APIHandler {
 					out = append(out, e)
 				}
 			}
-			probes.WriteJSON(w, out)
+			expose.WriteJSON(w, out)
 		}},
 	}
 }
@@ -45,7 +46,7 @@ type apiHandler struct {
 func (h apiHandler) APIPath() string { return h.path }
 
 func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if probes.ReadOnly(w, r) {
+	if expose.ReadOnly(w, r) {
 		h.serve(w, r)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // Config is the `health:` section of the configuration: how evidence turns
@@ -87,7 +88,7 @@ const maxLinks = 64
 // Validate reports every problem of the section at once, with paths
 // relative to it.
 func (c Config) Validate(site probes.Site) error {
-	var ps probes.Problems
+	var ps problem.List
 	if c.DownAfter < 1 || c.DownAfter > 1000 {
 		ps.Addf("down_after", "%d is out of range, want 1 to 1000 lost echoes", c.DownAfter)
 	}

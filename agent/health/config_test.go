@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 func decode(t *testing.T, text string) (Config, error) {
@@ -91,7 +92,7 @@ func TestConfigValidate(t *testing.T) {
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("got %v\nwant %s", err, tt.want)
 			}
-			var ps probes.Problems
+			var ps problem.List
 			ps.Merge("health", err)
 			if !strings.HasPrefix(ps.Error(), "health.") {
 				t.Errorf("merged: %v", ps)

@@ -3,7 +3,7 @@ package health
 import (
 	"sort"
 
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -65,10 +65,10 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 
 	for _, l := range links {
-		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, probes.BoolFloat(l.up), l.name)
-		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, probes.BoolFloat(l.active), l.name)
+		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, expose.Bool(l.up), l.name)
+		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, expose.Bool(l.active), l.name)
 		for _, s := range states {
-			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, probes.BoolFloat(l.state == s), l.name, string(s))
+			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, expose.Bool(l.state == s), l.name, string(s))
 		}
 	}
 	sort.Slice(pairs, func(i, j int) bool {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 )
 
 //go:embed assets
@@ -96,7 +97,7 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !probes.ReadOnly(w, r) {
+	if !expose.ReadOnly(w, r) {
 		return
 	}
 	switch r.URL.Path {
@@ -214,5 +215,5 @@ func sortedChecks(in []probes.CheckResult) []probes.CheckResult {
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
-	probes.WriteJSON(w, v)
+	expose.WriteJSON(w, v)
 }

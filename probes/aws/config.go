@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // Config is the `aws:` section: where to look (regions, accounts) and what
@@ -94,7 +95,7 @@ var (
 // Validate reports every problem of the section at once, with paths
 // relative to it.
 func (c Config) Validate(site probes.Site) error {
-	var ps probes.Problems
+	var ps problem.List
 	if len(c.Regions) == 0 {
 		ps.Addf("regions", "at least one region is required, e.g. [us-east-1]")
 	}
@@ -107,7 +108,7 @@ func (c Config) Validate(site probes.Site) error {
 			ps.Addf(path, "region %q is listed twice", r)
 		}
 	}
-	names := probes.NewNames("accounts", "account", "network")
+	names := problem.NewNames("accounts", "account", "network")
 	for i, a := range c.Accounts {
 		path := fmt.Sprintf("accounts[%d]", i)
 		names.Check(&ps, path+".name", i, a.Name)

@@ -7,7 +7,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
 	"github.com/aws/smithy-go/middleware"
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -66,7 +66,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 	for _, id := range snap.connIDs() {
 		c := snap.conns[id]
 		for _, s := range dxtypes.ConnectionState("").Values() {
-			ch <- prometheus.MustNewConstMetric(connectionStateDesc, prometheus.GaugeValue, probes.BoolFloat(c.ConnectionState == s), id, string(s))
+			ch <- prometheus.MustNewConstMetric(connectionStateDesc, prometheus.GaugeValue, expose.Bool(c.ConnectionState == s), id, string(s))
 		}
 		if exp, ok := snap.loaExpiry(id); ok {
 			ch <- prometheus.MustNewConstMetric(loaExpiryDesc, prometheus.GaugeValue, float64(exp.UnixNano())/1e9, id)
@@ -75,22 +75,22 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 	for _, id := range snap.vifIDs() {
 		v := snap.vifs[id]
 		for _, s := range dxtypes.VirtualInterfaceState("").Values() {
-			ch <- prometheus.MustNewConstMetric(vifStateDesc, prometheus.GaugeValue, probes.BoolFloat(v.VirtualInterfaceState == s), id, string(s))
+			ch <- prometheus.MustNewConstMetric(vifStateDesc, prometheus.GaugeValue, expose.Bool(v.VirtualInterfaceState == s), id, string(s))
 		}
 		for _, peer := range v.BgpPeers {
 			ch <- prometheus.MustNewConstMetric(vifBGPUpDesc, prometheus.GaugeValue,
-				probes.BoolFloat(peer.BgpStatus == dxtypes.BGPStatusUp), id, peerLabel(peer))
+				expose.Bool(peer.BgpStatus == dxtypes.BGPStatusUp), id, peerLabel(peer))
 		}
 	}
 	for _, t := range snap.tables {
-		ch <- prometheus.MustNewConstMetric(propagationDesc, prometheus.GaugeValue, probes.BoolFloat(t.propagates()), t.id, t.vgw)
+		ch <- prometheus.MustNewConstMetric(propagationDesc, prometheus.GaugeValue, expose.Bool(t.propagates()), t.id, t.vgw)
 		seen := map[string]bool{}
 		for _, r := range t.vgwRoutes() {
 			if seen[r.dest] {
 				continue
 			}
 			seen[r.dest] = true
-			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, probes.BoolFloat(r.active), t.id, r.dest)
+			ch <- prometheus.MustNewConstMetric(routeActiveDesc, prometheus.GaugeValue, expose.Bool(r.active), t.id, r.dest)
 		}
 	}
 	collectMACsecMetrics(ch, snap)

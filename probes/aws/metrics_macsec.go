@@ -1,9 +1,8 @@
 package aws
 
 import (
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/dxwatch/dxwatch/probes"
 )
 
 // The MACsec families, for every connection: one that is not
@@ -20,10 +19,10 @@ var (
 func collectMACsecMetrics(ch chan<- prometheus.Metric, snap *snapshot) {
 	for _, id := range snap.connIDs() {
 		c := snap.conns[id]
-		ch <- prometheus.MustNewConstMetric(encryptionUpDesc, prometheus.GaugeValue, probes.BoolFloat(encrypting(c)), id)
+		ch <- prometheus.MustNewConstMetric(encryptionUpDesc, prometheus.GaugeValue, expose.Bool(encrypting(c)), id)
 		mode := orDefault(deref(c.EncryptionMode), encryptNo)
 		for _, m := range []string{encryptNo, encryptShould, encryptMust} {
-			ch <- prometheus.MustNewConstMetric(encryptionModeDesc, prometheus.GaugeValue, probes.BoolFloat(mode == m), id, m)
+			ch <- prometheus.MustNewConstMetric(encryptionModeDesc, prometheus.GaugeValue, expose.Bool(mode == m), id, m)
 		}
 	}
 }

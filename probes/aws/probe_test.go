@@ -15,6 +15,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // TestIAMPolicyIsExact runs polls that reach every API operation the probe
@@ -265,9 +266,9 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate:\n%s\nwant:\n%s", got, tt.want)
 			}
 			if err != nil {
-				var ps probes.Problems
+				var ps problem.List
 				if !errors.As(err, &ps) {
-					t.Errorf("Validate returned %T, want probes.Problems", err)
+					t.Errorf("Validate returned %T, want problem.List", err)
 				}
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // Config is the `bgp:` section: how dxwatch peers with the on-prem edge
@@ -180,7 +181,7 @@ func (p PeerConfig) addPathReceive() bool {
 // Validate reports every problem of the section, with paths relative to it.
 // It reads no secret.
 func (c Config) Validate(site probes.Site) error {
-	var ps probes.Problems
+	var ps problem.List
 	if len(c.Peers) == 0 && c.BMP.ListenAddress == "" {
 		ps.Addf("peers", "no peer and no bmp.listen_address: configure at least one edge router to peer with, or the BMP station")
 	}
@@ -200,11 +201,11 @@ func (c Config) Validate(site probes.Site) error {
 	if len(c.Peers) > maxPeers {
 		ps.Addf("peers", "%d peers is more than the maximum %d", len(c.Peers), maxPeers)
 	}
-	names := probes.NewNames("peers", "edge router", "edge1")
+	names := problem.NewNames("peers", "edge router", "edge1")
 	addrs := map[netip.Addr]int{}
 	for i, p := range c.Peers {
 		path := fmt.Sprintf("peers[%d]", i)
-		at := func(k string) string { return probes.JoinPath(path, k) }
+		at := func(k string) string { return problem.JoinPath(path, k) }
 		names.Check(&ps, at("name"), i, p.Name)
 		if p.Address == "" {
 			ps.Addf(at("address"), "missing: the edge router's address")
@@ -284,12 +285,12 @@ func (c Config) Validate(site probes.Site) error {
 // the path of its md5_key_file or md5_key_env. A problem names the file or
 // variable, never the key. A peer without a key has "" in keys.
 func (c Config) ReadKeys() (keys []string, err error) {
-	var ps probes.Problems
+	var ps problem.List
 	keys = make([]string, len(c.Peers))
 	for i, p := range c.Peers {
 		k, setting, err := p.md5Key()
 		if err != nil {
-			ps = append(ps, probes.Problem{Path: fmt.Sprintf("peers[%d].%s", i, setting), Msg: err.Error()})
+			ps = append(ps, problem.Problem{Path: fmt.Sprintf("peers[%d].%s", i, setting), Msg: err.Error()})
 			continue
 		}
 		keys[i] = k

@@ -3,7 +3,7 @@ package bgp
 import (
 	"strings"
 
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,7 +62,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, val, labels...)
 	}
 	for _, pv := range r.Peers {
-		gauge(sessionUpDesc, probes.BoolFloat(pv.Up), pv.Name)
+		gauge(sessionUpDesc, expose.Bool(pv.Up), pv.Name)
 		counter(sessionFlapsDesc, float64(pv.Flaps), pv.Name)
 		counter(updatesDesc, float64(pv.Updates), pv.Name, "update")
 		counter(updatesDesc, float64(pv.Withdrawals), pv.Name, "withdraw")
@@ -78,8 +78,8 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			gauge(linkLastUpdateDesc, float64(lv.LastWithdrawal.UnixNano())/1e9, lv.Name, "withdraw")
 		}
 		for _, e := range lv.Expected {
-			gauge(prefixPresentDesc, probes.BoolFloat(e.Present), lv.Name, e.Prefix)
-			gauge(bestLinkDesc, probes.BoolFloat(e.Best), e.Prefix, lv.Name)
+			gauge(prefixPresentDesc, expose.Bool(e.Present), lv.Name, e.Prefix)
+			gauge(bestLinkDesc, expose.Bool(e.Best), e.Prefix, lv.Name)
 			if e.Path != nil {
 				gauge(prependsDesc, float64(e.Path.Prepends), lv.Name, e.Prefix)
 			}
@@ -89,7 +89,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		if !strings.HasPrefix(c.Name, "bgp.intent.") || c.Status == "skip" {
 			continue
 		}
-		gauge(intentOKDesc, probes.BoolFloat(c.Status == "pass"), c.Name)
+		gauge(intentOKDesc, expose.Bool(c.Status == "pass"), c.Name)
 	}
 	counter(droppedDesc, float64(p.dropped.Load()))
 	counter(resyncsDesc, float64(p.resyncs.Load()))
@@ -109,6 +109,6 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for k, up := range bmpUp {
-		gauge(bmpPeerUpDesc, probes.BoolFloat(up), k.router, k.link)
+		gauge(bmpPeerUpDesc, expose.Bool(up), k.router, k.link)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 )
 
 // Routes is the per-link routing table served as JSON at /api/routes.
@@ -265,5 +266,5 @@ func (p *Probe) APIPath() string { return "/api/routes" }
 
 // ServeHTTP serves the per-link view as JSON.
 func (p *Probe) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	probes.ServeJSON(rw, req, func() any { return p.view.Load().routes })
+	expose.ServeJSON(rw, req, func() any { return p.view.Load().routes })
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // Limits of the configuration.
@@ -169,8 +170,8 @@ func AmazonTarget(link string) string { return link + "-amazon" }
 
 // settingsFor returns the effective settings of target name, and the
 // problems of its override (paths relative to the section).
-func (c Config) settingsFor(name string) (settings, probes.Problems) {
-	var ps probes.Problems
+func (c Config) settingsFor(name string) (settings, problem.List) {
+	var ps problem.List
 	s := settings{
 		interval: c.Interval, timeout: c.Timeout, minTimeout: c.MinTimeout, size: c.Size, dscp: c.DSCP,
 		ttl: c.TTL, iface: c.Interface, downAfter: c.DownAfter,
@@ -255,13 +256,13 @@ func (c Config) settingsFor(name string) (settings, probes.Problems) {
 	return s, ps
 }
 
-// Validate reports every problem of the section as probes.Problems with
+// Validate reports every problem of the section as problem.List with
 // paths relative to the section. Targets are checked on site: overrides must
 // name a target, and a source address must be of each literal target's
 // family. Names are not resolved here (that needs the network): see
 // ResolveTargets.
 func (c Config) Validate(site probes.Site) error {
-	var ps probes.Problems
+	var ps problem.List
 	checkInterval(&ps, "interval", c.Interval)
 	checkSize(&ps, "size", c.Size)
 	checkDSCP(&ps, "dscp", c.DSCP)
@@ -338,31 +339,31 @@ func family(a netip.Addr) string {
 	return "IPv6"
 }
 
-func checkInterval(ps *probes.Problems, path string, d time.Duration) {
+func checkInterval(ps *problem.List, path string, d time.Duration) {
 	if d < MinInterval {
 		ps.Addf(path, "interval %v is below the minimum %v", d, MinInterval)
 	}
 }
 
-func checkSize(ps *probes.Problems, path string, n int) {
+func checkSize(ps *problem.List, path string, n int) {
 	if n < MinSize || n > MaxSize {
 		ps.Addf(path, "size %d is outside %d-%d bytes", n, MinSize, MaxSize)
 	}
 }
 
-func checkDSCP(ps *probes.Problems, path string, n int) {
+func checkDSCP(ps *problem.List, path string, n int) {
 	if n < 0 || n > 63 {
 		ps.Addf(path, "dscp %d is outside 0-63 (46 is EF, 0 best effort)", n)
 	}
 }
 
-func checkTTL(ps *probes.Problems, path string, n int) {
+func checkTTL(ps *problem.List, path string, n int) {
 	if n < 1 || n > 255 {
 		ps.Addf(path, "ttl %d is outside 1-255", n)
 	}
 }
 
-func checkDownAfter(ps *probes.Problems, path string, n int) {
+func checkDownAfter(ps *problem.List, path string, n int) {
 	if n < 1 {
 		ps.Addf(path, "down_after %d is below 1: it counts consecutive lost echoes", n)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 func testSite() probes.Site {
@@ -108,9 +109,9 @@ targets:
 			err := decode(t, tc.yaml).Validate(testSite())
 			var got []string
 			if err != nil {
-				var ps probes.Problems
+				var ps problem.List
 				if !errors.As(err, &ps) {
-					t.Fatalf("Validate returned %T, want probes.Problems", err)
+					t.Fatalf("Validate returned %T, want problem.List", err)
 				}
 				for _, p := range ps {
 					got = append(got, p.Error())

@@ -1,7 +1,7 @@
 package ping
 
 import (
-	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -26,7 +26,7 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		t.mu.Lock()
 		up, jitter := t.tr.up, t.tr.jitter.value()
 		t.mu.Unlock()
-		ch <- prometheus.MustNewConstMetric(p.upDesc, prometheus.GaugeValue, probes.BoolFloat(up), t.spec.name)
+		ch <- prometheus.MustNewConstMetric(p.upDesc, prometheus.GaugeValue, expose.Bool(up), t.spec.name)
 		ch <- prometheus.MustNewConstMetric(p.jitterDesc, prometheus.GaugeValue, jitter.Seconds(), t.spec.name)
 	}
 }

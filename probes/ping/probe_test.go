@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 func TestMain(m *testing.M) {
@@ -244,7 +245,7 @@ func TestNewInvalid(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DSCP = 70
 	_, err := New("ping", cfg, probes.Deps{Site: fakeSite()})
-	var ps probes.Problems
+	var ps problem.List
 	if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Path != "dscp" {
 		t.Errorf("New = %v, want one problem at dscp", err)
 	}

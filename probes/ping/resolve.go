@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // resolve resolves the names of the targets: only those never tried when
@@ -76,7 +77,7 @@ func ResolveTargets(ctx context.Context, cfg Config, site probes.Site, r Resolve
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	var ps probes.Problems
+	var ps problem.List
 	for i, t := range site.Targets {
 		if _, err := netip.ParseAddr(t.Host); err == nil {
 			continue

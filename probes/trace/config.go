@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
 // Probe methods.
@@ -99,7 +100,7 @@ func (c Config) port() int {
 // Validate reports every problem of the section at once, with paths
 // relative to the section.
 func (c Config) Validate(site probes.Site) error {
-	var ps probes.Problems
+	var ps problem.List
 	if c.Interval < minInterval {
 		ps.Addf("interval", "interval %s is below the minimum %s", c.Interval, minInterval)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dxwatch/dxwatch/probes"
+	"github.com/dxwatch/dxwatch/probes/expose"
 )
 
 // Kind is the probe kind, as the agent's status metrics label it.
@@ -362,11 +363,11 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, l := range p.deps.Site.Links {
 			ch <- prometheus.MustNewConstMetric(pathLinkDesc, prometheus.GaugeValue,
-				probes.BoolFloat(slices.Contains(path.Links, l.Name)), t.Name, l.Name)
+				expose.Bool(slices.Contains(path.Links, l.Name)), t.Name, l.Name)
 		}
 		ch <- prometheus.MustNewConstMetric(hopsDesc, prometheus.GaugeValue, float64(len(path.Hops)), t.Name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, path.Duration.Seconds(), t.Name)
-		ch <- prometheus.MustNewConstMetric(reachedDesc, prometheus.GaugeValue, probes.BoolFloat(path.Reached), t.Name)
+		ch <- prometheus.MustNewConstMetric(reachedDesc, prometheus.GaugeValue, expose.Bool(path.Reached), t.Name)
 	}
 	p.changes.Collect(ch)
 }
@@ -390,7 +391,7 @@ func (p *Probe) APIPath() string { return "/api/paths" }
 
 // ServeHTTP implements probes.APIHandler: the latest paths as JSON.
 func (p *Probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	probes.ServeJSON(w, r, func() any {
+	expose.ServeJSON(w, r, func() any {
 		return struct {
 			Probe string `json:"probe"`
 			Paths []Path `json:"paths"`
