@@ -32,7 +32,7 @@ type probeSpec struct {
 type runner struct {
 	spec   probeSpec
 	probe  probes.Probe
-	status *probes.Status
+	status *probes.Rounds
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -114,7 +114,7 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 				continue
 			}
 		}
-		status := probes.NewStatus(spec.kind, spec.name)
+		status := probes.NewRounds(spec.kind, spec.name)
 		p, err := spec.build(probes.Deps{
 			Logger:   a.logger.With("probe", spec.name, "kind", spec.kind),
 			Site:     site,
@@ -127,7 +127,7 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 		g.runners = append(g.runners, &runner{spec: spec, probe: p, status: status})
 	}
 
-	var statuses probes.StatusCollector
+	var statuses probes.RoundsCollector
 	for _, r := range g.runners {
 		statuses = append(statuses, r.status)
 		if err := g.reg.Register(r.probe); err != nil {

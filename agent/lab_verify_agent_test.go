@@ -51,13 +51,13 @@ func TestLabVerifyBesideDaemon(t *testing.T) {
 		}
 	})
 
-	verify := func(t *testing.T, args ...string) (agent.Report, int, string) {
+	verify := func(t *testing.T, args ...string) (agent.VerifyReport, int, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		return runVerify(ctx, t, l, bin, nil, args...)
 	}
-	session := func(rep agent.Report) probes.CheckResult {
+	session := func(rep agent.VerifyReport) probes.CheckResult {
 		for _, r := range rep.Results {
 			if r.Name == "bgp.session.edge1" {
 				return r
@@ -67,7 +67,7 @@ func TestLabVerifyBesideDaemon(t *testing.T) {
 	}
 
 	// The daemon's session comes up.
-	var daemonRep agent.Report
+	var daemonRep agent.VerifyReport
 	for i := 0; ; i++ {
 		rep, code, stderr := verify(t, "--agent", "http://"+web)
 		if code != 2 && session(rep).Status == probes.Pass {

@@ -42,7 +42,7 @@ func TestLabVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	verify := func(t *testing.T, args ...string) (agent.Report, int) {
+	verify := func(t *testing.T, args ...string) (agent.VerifyReport, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
@@ -183,7 +183,7 @@ func TestLabVerify(t *testing.T) {
 // runVerify runs `dxwatch verify --output json args...` in the lab's agent
 // host with env (nil: this process's) and returns its report (empty when
 // it could not run, exit code 2), its exit code and its stderr.
-func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []string, args ...string) (agent.Report, int, string) {
+func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []string, args ...string) (agent.VerifyReport, int, string) {
 	t.Helper()
 	cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "verify", "--output", "json"}, args...)...)
 	cmd.Env = env
@@ -196,7 +196,7 @@ func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []
 	} else if err != nil {
 		t.Fatalf("dxwatch verify: %v\n%s", err, stderr.String())
 	}
-	var rep agent.Report
+	var rep agent.VerifyReport
 	if code != 2 {
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout.String(), stderr.String())

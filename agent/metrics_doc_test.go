@@ -133,7 +133,7 @@ func describe(t *testing.T, a *Agent) map[string]family {
 	if a.history != nil {
 		add("history", a.history)
 	}
-	var statuses probes.StatusCollector
+	var statuses probes.RoundsCollector
 	for _, r := range g.runners {
 		statuses = append(statuses, r.status)
 		add(r.spec.kind, r.probe)

@@ -25,8 +25,8 @@ type VerifyOptions struct {
 	Progress io.Writer
 }
 
-// Report is the outcome of `dxwatch verify`.
-type Report struct {
+// VerifyReport is the outcome of `dxwatch verify`.
+type VerifyReport struct {
 	Site     string               `json:"site"`
 	Started  time.Time            `json:"started"`
 	Finished time.Time            `json:"finished"`
@@ -38,7 +38,7 @@ type Report struct {
 // completed a first round (and at least MinDuration), then returns every
 // check in the order of the Direct Connect turn-up checklist. Parts that are
 // not configured appear as skipped, with why.
-func (a *Agent) Verify(ctx context.Context, opts VerifyOptions) (Report, error) {
+func (a *Agent) Verify(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Minute
 	}
@@ -47,7 +47,7 @@ func (a *Agent) Verify(ctx context.Context, opts VerifyOptions) (Report, error) 
 		progress = io.Discard
 	}
 	g := a.cur.Load()
-	rep := Report{Site: g.cfg.Site, Started: time.Now()}
+	rep := VerifyReport{Site: g.cfg.Site, Started: time.Now()}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -105,7 +105,7 @@ wait:
 
 // finish sets the report's results in checklist order, its summary and
 // its end time.
-func (r *Report) finish(results []probes.CheckResult) {
+func (r *VerifyReport) finish(results []probes.CheckResult) {
 	r.Results = results
 	sort.SliceStable(r.Results, func(i, j int) bool {
 		if r.Results[i].Order != r.Results[j].Order {
@@ -147,7 +147,7 @@ func selectChecks(rs []probes.CheckResult, prefixes []string) []probes.CheckResu
 
 // ExitCode is verify's exit code: 0 when nothing failed, 1 when a check
 // failed. (2, could not run, is the caller's.)
-func (r Report) ExitCode() int {
+func (r VerifyReport) ExitCode() int {
 	if r.Summary[string(probes.Fail)] > 0 {
 		return 1
 	}
@@ -156,7 +156,7 @@ func (r Report) ExitCode() int {
 
 // WriteText writes the report for a terminal: one line per check, the fix
 // indented below a failure or warning.
-func (r Report) WriteText(w io.Writer) error {
+func (r VerifyReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "dxwatch verify: site %s\n\n", r.Site)
 	for _, c := range r.Results {
 		fmt.Fprintf(w, "%-4s  %-40s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Reason)
@@ -172,14 +172,14 @@ func (r Report) WriteText(w io.Writer) error {
 }
 
 // WriteJSON writes the report as one JSON document.
-func (r Report) WriteJSON(w io.Writer) error {
+func (r VerifyReport) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
 // WriteMarkdown writes the report as a Markdown table, for a change ticket.
-func (r Report) WriteMarkdown(w io.Writer) error {
+func (r VerifyReport) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "## dxwatch verify: site %s\n\n| result | check | reason | fix |\n|---|---|---|---|\n", r.Site)
 	esc := strings.NewReplacer("|", `\|`, "\n", " ")
 	for _, c := range r.Results {

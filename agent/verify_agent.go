@@ -27,10 +27,10 @@ const maxAPIBody = 16 << 20
 // Verify's; opts.Checks selects (each selected check's root cause comes
 // along), opts.Timeout bounds the requests. Parts the daemon's
 // configuration leaves out are not listed: the daemon does not report them.
-func VerifyAgent(ctx context.Context, base string, opts VerifyOptions) (Report, error) {
+func VerifyAgent(ctx context.Context, base string, opts VerifyOptions) (VerifyReport, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Report{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", RedactURL(base))
+		return VerifyReport{}, fmt.Errorf("--agent: %q is not an http(s) URL such as http://localhost:9479", RedactURL(base))
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -39,7 +39,7 @@ func VerifyAgent(ctx context.Context, base string, opts VerifyOptions) (Report, 
 	defer cancel()
 	c := &http.Client{}
 	defer c.CloseIdleConnections()
-	rep := Report{Started: time.Now()}
+	rep := VerifyReport{Started: time.Now()}
 	var site statuspage.Site
 	if err := getJSON(ctx, c, u, statuspage.SitePath, &site); err != nil {
 		return rep, err

@@ -79,7 +79,7 @@ func TestVerifyTransitGatewaySite(t *testing.T) {
 // verifyAWS runs `dxwatch verify` with config against a fake serving sc,
 // with the checks named by prefix (the AWS part when none is given), and
 // returns the report and its text.
-func verifyAWS(t *testing.T, sc *awstest.Scenario, config string, checks ...string) (Report, *bytes.Buffer) {
+func verifyAWS(t *testing.T, sc *awstest.Scenario, config string, checks ...string) (VerifyReport, *bytes.Buffer) {
 	t.Helper()
 	_, url := awstest.Start(t, sc)
 	for k, v := range map[string]string{

@@ -5,14 +5,14 @@ import (
 	"time"
 )
 
-// Event says what an Observation reports.
-type Event int
+// ObservationKind says what an Observation reports.
+type ObservationKind int
 
 // The events probes report. Each names the Observation fields it sets.
 const (
 	// EchoReply: an echo reply arrived. Target, Link (set for a link-pinned
 	// target: the link's Amazon address), Seq, RTT.
-	EchoReply Event = iota + 1
+	EchoReply ObservationKind = iota + 1
 	// EchoLost: an echo passed its deadline unanswered. Target, Link, Seq;
 	// Count is the number of consecutive losses so far.
 	EchoLost
@@ -40,7 +40,7 @@ const (
 )
 
 // String returns the event's name as used in logs and JSON.
-func (e Event) String() string {
+func (e ObservationKind) String() string {
 	switch e {
 	case EchoReply:
 		return "echo_reply"
@@ -65,7 +65,7 @@ func (e Event) String() string {
 // timestamp), not when the health model receives it.
 type Observation struct {
 	Time    time.Time
-	Event   Event
+	Event   ObservationKind
 	Probe   string // the probe's name
 	Target  string
 	Link    string

@@ -44,7 +44,7 @@ type Deps struct {
 	Observer Observer
 	// Status records the probe's rounds; the agent exports it and derives
 	// readiness from it. Never nil.
-	Status *Status
+	Status *Rounds
 }
 
 // WithDefaults returns d with a discarding logger, observer and a fresh
@@ -57,7 +57,7 @@ func (d Deps) WithDefaults(kind, name string) Deps {
 		d.Observer = Discard
 	}
 	if d.Status == nil {
-		d.Status = NewStatus(kind, name)
+		d.Status = NewRounds(kind, name)
 	}
 	return d
 }

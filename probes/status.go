@@ -8,10 +8,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Status records the rounds of one probe: whether the last one succeeded,
+// Rounds records the rounds of one probe: whether the last one succeeded,
 // how long it took and when one last succeeded. The agent exports every
-// probe's Status through one StatusCollector and derives /readyz from Ready.
-type Status struct {
+// probe's Rounds through one RoundsCollector and derives /readyz from Ready.
+type Rounds struct {
 	kind, name string
 
 	mu          sync.Mutex
@@ -23,13 +23,13 @@ type Status struct {
 	ready       chan struct{}
 }
 
-// NewStatus returns the Status of probe name of the given kind.
-func NewStatus(kind, name string) *Status {
-	return &Status{kind: kind, name: name, ready: make(chan struct{})}
+// NewRounds returns the Rounds of probe name of the given kind.
+func NewRounds(kind, name string) *Rounds {
+	return &Rounds{kind: kind, name: name, ready: make(chan struct{})}
 }
 
 // Done records a finished round that started at start; err is nil on success.
-func (s *Status) Done(start time.Time, err error) {
+func (s *Rounds) Done(start time.Time, err error) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -46,20 +46,20 @@ func (s *Status) Done(start time.Time, err error) {
 }
 
 // Ready is closed once the probe has completed its first round.
-func (s *Status) Ready() <-chan struct{} { return s.ready }
+func (s *Rounds) Ready() <-chan struct{} { return s.ready }
 
 // Last returns the error of the last round (nil when it succeeded or none ran).
-func (s *Status) Last() error {
+func (s *Rounds) Last() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lastErr
 }
 
 // Kind returns the probe's kind.
-func (s *Status) Kind() string { return s.kind }
+func (s *Rounds) Kind() string { return s.kind }
 
 // Name returns the probe's name.
-func (s *Status) Name() string { return s.name }
+func (s *Rounds) Name() string { return s.name }
 
 var (
 	statusSuccessDesc = prometheus.NewDesc("dxwatch_probe_success",
@@ -70,18 +70,18 @@ var (
 		"Unix time of the probe's last successful round (0 before the first).", []string{"probe", "kind"}, nil)
 )
 
-// StatusCollector exports a set of Status values as const metrics.
-type StatusCollector []*Status
+// RoundsCollector exports a set of Status values as const metrics.
+type RoundsCollector []*Rounds
 
 // Describe implements prometheus.Collector.
-func (c StatusCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c RoundsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statusSuccessDesc
 	ch <- statusDurationDesc
 	ch <- statusLastSuccessDesc
 }
 
 // Collect implements prometheus.Collector.
-func (c StatusCollector) Collect(ch chan<- prometheus.Metric) {
+func (c RoundsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c {
 		s.mu.Lock()
 		ok, dur, last, rounds := s.lastOK, s.lastDur, s.lastSuccess, s.rounds

@@ -66,10 +66,10 @@ func (m *AWSMethod) History(ctx context.Context) ([]TestRecord, error) {
 	return out, nil
 }
 
-// TestDuration is the AWS test duration for a drill: hold plus both
+// FailoverTestDuration is the AWS test duration for a drill: hold plus both
 // timeouts, in whole minutes, so that AWS ends the test even if dxwatch
 // cannot.
-func TestDuration(o Options) time.Duration {
+func FailoverTestDuration(o Options) time.Duration {
 	o.defaults()
 	d := o.Hold + 2*o.Timeout
 	if r := d % time.Minute; r != 0 {

@@ -88,7 +88,7 @@ type Options struct {
 	Poll time.Duration
 	// Past is the running daemon's record (--agent), read by the
 	// no-recent-failover pre-check; nil: only what the drill watched.
-	Past *Past
+	Past *DaemonRecord
 }
 
 func (o *Options) defaults() {
@@ -371,11 +371,11 @@ func linkStatus(st health.Status, name string) *health.LinkStatus {
 // and that has held for a few polls, so that what the sources delivered
 // has reached the health model. It prints what it still waits for, one
 // line per change, and returns the picture the pre-checks read.
-func warmUp(ctx context.Context, w Watcher, o Options, logf func(string, ...any)) (Picture, error) {
+func warmUp(ctx context.Context, w Watcher, o Options, logf func(string, ...any)) (Evidence, error) {
 	start := time.Now()
 	end := start.Add(o.Warmup)
-	picture := func() Picture {
-		return Picture{Status: w.Status(), Events: w.Events(), Sources: w.Sources(), Watched: time.Since(start), Past: o.Past}
+	picture := func() Evidence {
+		return Evidence{Status: w.Status(), Events: w.Events(), Sources: w.Sources(), Watched: time.Since(start), Past: o.Past}
 	}
 	last, settled := "", 0
 	for {

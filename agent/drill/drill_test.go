@@ -51,8 +51,8 @@ func ready() []probes.Readiness {
 }
 
 // picture is a healthy site watched for an hour.
-func picture() drill.Picture {
-	return drill.Picture{Status: healthy(), Events: []health.Event{}, Sources: ready(), Watched: time.Hour}
+func picture() drill.Evidence {
+	return drill.Evidence{Status: healthy(), Events: []health.Event{}, Sources: ready(), Watched: time.Hour}
 }
 
 type nopMethod struct{}
@@ -66,8 +66,8 @@ type nopAWS struct{ nopMethod }
 func (nopAWS) Name() string { return "aws" }
 
 func TestPreChecks(t *testing.T) {
-	notReady := func(kind, name, state, detail string) func(*drill.Picture, *drill.Options) {
-		return func(p *drill.Picture, o *drill.Options) {
+	notReady := func(kind, name, state, detail string) func(*drill.Evidence, *drill.Options) {
+		return func(p *drill.Evidence, o *drill.Options) {
 			for i := range p.Sources {
 				if p.Sources[i].Kind == kind && p.Sources[i].Name == name {
 					p.Sources[i] = probes.Readiness{Kind: kind, Name: name, State: state, Detail: detail}
@@ -75,7 +75,7 @@ func TestPreChecks(t *testing.T) {
 			}
 		}
 	}
-	noFeed := func(p *drill.Picture, o *drill.Options) {
+	noFeed := func(p *drill.Evidence, o *drill.Options) {
 		p.Status.Feeds = nil
 		for i := range p.Status.Links {
 			p.Status.Links[i].Evidence = nil
@@ -84,21 +84,21 @@ func TestPreChecks(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		edit    func(*drill.Picture, *drill.Options)
+		edit    func(*drill.Evidence, *drill.Options)
 		refused []string // names of the checks that refuse the drill
 		reason  string   // in each refusing check's reason
 	}{
 		{"all good", nil, nil, ""},
-		{"not confirmed", func(p *drill.Picture, o *drill.Options) { o.Yes = false }, []string{drill.CheckConfirmed}, "--yes"},
-		{"dry run", func(p *drill.Picture, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
-		{"no method", func(p *drill.Picture, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
-		{"secondary down", func(p *drill.Picture, o *drill.Options) {
+		{"not confirmed", func(p *drill.Evidence, o *drill.Options) { o.Yes = false }, []string{drill.CheckConfirmed}, "--yes"},
+		{"dry run", func(p *drill.Evidence, o *drill.Options) { o.Yes, o.DryRun = false, true }, nil, ""},
+		{"no method", func(p *drill.Evidence, o *drill.Options) { o.Method = nil }, []string{drill.CheckMethod}, "no way"},
+		{"secondary down", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[1].State, p.Status.Links[1].Reasons = health.StateDown, []string{"BGP session down (edge1 ↔ AWS 169.254.20.1, seen by BMP: hold timer expired)"}
 		}, []string{drill.CheckLinksUp}, "secondary is down: BGP session down"},
-		{"primary degraded", func(p *drill.Picture, o *drill.Options) {
+		{"primary degraded", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[0].State = health.StateDegraded
 		}, []string{drill.CheckLinksUp}, "primary is degraded"},
-		{"secondary lacks the prefix", func(p *drill.Picture, o *drill.Options) {
+		{"secondary lacks the prefix", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[1].Evidence[1].OK = false
 		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
 		// The case: the feed is configured but not up yet. Every
@@ -109,60 +109,60 @@ func TestPreChecks(t *testing.T) {
 			[]string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bgp edge1 (established: initial table not in: no End-of-RIB yet)"},
 		{"BMP dump not done", notReady("bmp", "edge1", "connected", "initial dump not done (no End-of-RIB) for 169.254.20.1"),
 			[]string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bmp edge1 (connected: initial dump not done"},
-		{"no BMP router", func(p *drill.Picture, o *drill.Options) {
+		{"no BMP router", func(p *drill.Evidence, o *drill.Options) {
 			p.Sources[1] = probes.Readiness{Kind: "bmp", Name: "192.0.2.10:11019", State: "no router connected"}
 		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "bmp 192.0.2.10:11019 (no router connected)"},
 		{"no BGP feed configured", noFeed, []string{drill.CheckSecondaryPrefixes}, "no BGP feed configured"},
-		{"no BGP feed configured, allowed", func(p *drill.Picture, o *drill.Options) {
+		{"no BGP feed configured, allowed", func(p *drill.Evidence, o *drill.Options) {
 			noFeed(p, o)
 			o.AllowUnconfirmedSecondary = true
 		}, nil, ""},
-		{"AWS not polled, method aws", func(p *drill.Picture, o *drill.Options) {
+		{"AWS not polled, method aws", func(p *drill.Evidence, o *drill.Options) {
 			o.Method = nopAWS{}
 			notReady("aws", "aws", "no round done yet", "")(p, o)
 		}, []string{drill.CheckLinksUp}, "aws (no round done yet)"},
-		{"AWS failing, method aws", func(p *drill.Picture, o *drill.Options) {
+		{"AWS failing, method aws", func(p *drill.Evidence, o *drill.Options) {
 			o.Method = nopAWS{}
 			notReady("aws", "aws", "last round failed", "describe connections in us-east-1: access denied")(p, o)
 		}, []string{drill.CheckLinksUp}, "aws (last round failed: describe connections"},
-		{"AWS probe absent, method aws", func(p *drill.Picture, o *drill.Options) {
+		{"AWS probe absent, method aws", func(p *drill.Evidence, o *drill.Options) {
 			o.Method = nopAWS{}
 			p.Sources = p.Sources[:2]
 		}, []string{drill.CheckLinksUp}, "aws (not polled: no AWS poll runs in the drill)"},
 		{"AWS not polled, method exec", notReady("aws", "aws", "no round done yet", ""), nil, ""},
-		{"no fresh echo on the secondary", func(p *drill.Picture, o *drill.Options) {
+		{"no fresh echo on the secondary", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[1].Echo[0].Fresh = false
 		}, []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "ping secondary (no fresh echo yet)"},
-		{"watched less than --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched = 20 * time.Second },
+		{"watched less than --quiet", func(p *drill.Evidence, o *drill.Options) { p.Watched = 20 * time.Second },
 			[]string{drill.CheckQuiet}, "the links have been watched for 20s, not the 30m0s of --quiet"},
-		{"the daemon's record covers --quiet", func(p *drill.Picture, o *drill.Options) {
+		{"the daemon's record covers --quiet", func(p *drill.Evidence, o *drill.Options) {
 			p.Watched = 20 * time.Second
-			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour)}
+			p.Past = &drill.DaemonRecord{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour)}
 		}, nil, ""},
-		{"the daemon's record has a recent failover", func(p *drill.Picture, o *drill.Options) {
+		{"the daemon's record has a recent failover", func(p *drill.Evidence, o *drill.Options) {
 			p.Watched = 20 * time.Second
-			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour), Events: []health.Event{
+			p.Past = &drill.DaemonRecord{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-2 * time.Hour), Events: []health.Event{
 				{ID: 3, Kind: health.KindFailover, Time: t0.Add(-12 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}},
 			}}
 		}, []string{drill.CheckQuiet}, "12m0s ago, within 30m0s"},
-		{"the daemon restarted recently", func(p *drill.Picture, o *drill.Options) {
+		{"the daemon restarted recently", func(p *drill.Evidence, o *drill.Options) {
 			p.Watched = 20 * time.Second
-			p.Past = &drill.Past{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-5 * time.Minute)}
+			p.Past = &drill.DaemonRecord{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-5 * time.Minute)}
 		}, []string{drill.CheckQuiet}, "the links have been watched for 5m0s, not the 30m0s of --quiet"},
-		{"watched as long as --quiet", func(p *drill.Picture, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, 20*time.Second }, nil, ""},
-		{"recent failover", func(p *drill.Picture, o *drill.Options) {
+		{"watched as long as --quiet", func(p *drill.Evidence, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, 20*time.Second }, nil, ""},
+		{"recent failover", func(p *drill.Evidence, o *drill.Options) {
 			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
 		}, []string{drill.CheckQuiet}, "10m0s ago, within 30m0s"},
-		{"old failover", func(p *drill.Picture, o *drill.Options) {
+		{"old failover", func(p *drill.Evidence, o *drill.Options) {
 			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-2 * time.Hour), From: []string{"primary"}, To: []string{"secondary"}})
 		}, nil, ""},
-		{"secondary active", func(p *drill.Picture, o *drill.Options) {
+		{"secondary active", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Active = []string{"secondary"}
 		}, []string{drill.CheckPrimaryActive}, "not the primary primary alone"},
-		{"active unknown", func(p *drill.Picture, o *drill.Options) {
+		{"active unknown", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.ActiveKnown, p.Status.Active = false, nil
 		}, []string{drill.CheckPrimaryActive}, "not known"},
-		{"failover in progress", func(p *drill.Picture, o *drill.Options) {
+		{"failover in progress", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.InProgress = &health.Event{Kind: health.KindFailover}
 		}, []string{drill.CheckPrimaryActive}, "in progress"},
 	}
@@ -293,7 +293,7 @@ func (s *simulated) Fail(ctx context.Context) (string, error) {
 		Direction: health.DirectionFailover, Cause: "primary: BGP session down", Started: &start, Restored: &restored, Measured: true, Complete: true,
 		Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond),
 		Targets:  []health.TargetOutage{{Target: "i1", Lost: 8, Outage: health.Duration(800 * time.Millisecond), Gap: health.Duration(900 * time.Millisecond), Restored: true}},
-		Timeline: []health.Step{{Time: now.Add(300 * time.Millisecond), What: "bgp_session_down", Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP"}, {Time: now.Add(400 * time.Millisecond), What: "bgp_best_path", Link: "secondary", Detail: "198.18.0.0/16 via secondary"}}})
+		Timeline: []health.TimelineStep{{Time: now.Add(300 * time.Millisecond), What: "bgp_session_down", Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP"}, {Time: now.Add(400 * time.Millisecond), What: "bgp_best_path", Link: "secondary", Detail: "198.18.0.0/16 via secondary"}}})
 	return d, nil
 }
 
@@ -359,7 +359,7 @@ func TestDrillAWS(t *testing.T) {
 	srv, url := fakeAWS(t)
 	w := watching()
 	rec := &drill.Recorder{}
-	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: drill.TestDuration(opts(nil))}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Duration: drill.FailoverTestDuration(opts(nil))}
 	sim := &simulated{Method: m, w: w, rec: rec}
 	rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, opts(sim))
 	if err != nil {
@@ -371,7 +371,7 @@ func TestDrillAWS(t *testing.T) {
 			t.Errorf("%s called %d times, want 1 (calls %v)", a, calls[a], calls)
 		}
 	}
-	if d := drill.TestDuration(drill.Options{}); d != 7*time.Minute {
+	if d := drill.FailoverTestDuration(drill.Options{}); d != 7*time.Minute {
 		t.Errorf("AWS test duration %s, want hold+2×timeout rounded up to minutes: 7m", d)
 	}
 	f := rep.Failover

@@ -32,8 +32,8 @@ type PreCheck struct {
 	Refuses bool `json:"refuses"`
 }
 
-// Picture is what the pre-checks read.
-type Picture struct {
+// Evidence is what the pre-checks read.
+type Evidence struct {
 	Status health.Status
 	Events []health.Event
 	// Sources is the readiness of every configured source of evidence
@@ -44,13 +44,13 @@ type Picture struct {
 	Watched time.Duration
 	// Past is the running daemon's record, when the drill was given one
 	// (--agent): its events cover what happened before the drill started.
-	Past *Past
+	Past *DaemonRecord
 }
 
-// Past is a running dxwatch daemon's record of the site: the events it
+// DaemonRecord is a running dxwatch daemon's record of the site: the events it
 // recorded (its history on disk included) and since when it has watched
 // without a break.
-type Past struct {
+type DaemonRecord struct {
 	Source string // where it was read, for the evidence ("dxwatch at http://localhost:9479")
 	Events []health.Event
 	Since  time.Time
@@ -63,7 +63,7 @@ type Past struct {
 // without its initial table, no first AWS poll with --method aws, a link
 // without a fresh echo) fails: it refuses the drill, it never passes on a
 // guess. Each check lists the evidence it read.
-func PreChecks(site probes.Site, pic Picture, now time.Time, o Options) []PreCheck {
+func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCheck {
 	o.defaults()
 	primary, secondary := roles(site)
 	st := pic.Status
@@ -239,7 +239,7 @@ const readyFix = "for a BGP session, `show bgp neighbors` on the edge router and
 // sources returns the sources the drill waits for: every BGP session and
 // BMP router, the AWS poll when the method is aws, and an echo per pinged
 // link and target (from the health model).
-func sources(pic Picture, o Options) []probes.Readiness {
+func sources(pic Evidence, o Options) []probes.Readiness {
 	var out []probes.Readiness
 	awsSeen := false
 	for _, r := range pic.Sources {
@@ -329,7 +329,7 @@ func targetEvidence(st health.Status) []string {
 
 // waitingFor lists the sources that are not ready and what else the
 // warm-up waits for, as the progress line shows them.
-func waitingFor(pic Picture, o Options, now time.Time) []string {
+func waitingFor(pic Evidence, o Options, now time.Time) []string {
 	var out []string
 	for _, r := range sources(pic, o) {
 		if !r.Ready {

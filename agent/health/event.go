@@ -103,7 +103,7 @@ type Event struct {
 	// reply after the interruption among the VPC targets.
 	Gap      Duration       `json:"gap_seconds"`
 	Targets  []TargetOutage `json:"targets,omitempty"`
-	Timeline []Step         `json:"timeline,omitempty"`
+	Timeline []TimelineStep `json:"timeline,omitempty"`
 }
 
 // MarshalJSON leaves the failover fields out of link state changes.
@@ -134,8 +134,8 @@ type TargetOutage struct {
 	Restored   bool       `json:"restored"`
 }
 
-// Step is one entry of a failover's timeline.
-type Step struct {
+// TimelineStep is one entry of a failover's timeline.
+type TimelineStep struct {
 	Time   time.Time `json:"time"`
 	What   string    `json:"what"`
 	Link   string    `json:"link,omitempty"`

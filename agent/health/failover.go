@@ -91,13 +91,13 @@ func (m *Model) open(cur uint64, at, now time.Time) {
 	p.windowStart = ws.Add(-m.cfg.Lookback)
 	p.cause = m.cause(left, cur, now)
 	m.pending = p
-	m.note(Step{Time: at, What: StepActiveChange, Detail: m.label(p.from) + " → " + m.label(cur)})
+	m.note(TimelineStep{Time: at, What: StepActiveChange, Detail: m.label(p.from) + " → " + m.label(cur)})
 	m.log.Info("active link changing", "from", m.label(p.from), "to", m.label(cur), "cause", p.cause)
 }
 
 func (m *Model) retarget(cur uint64, at time.Time) {
 	p := m.pending
-	m.note(Step{Time: at, What: StepActiveChange, Detail: m.label(p.to) + " → " + m.label(cur)})
+	m.note(TimelineStep{Time: at, What: StepActiveChange, Detail: m.label(p.to) + " → " + m.label(cur)})
 	p.to, p.toAt = cur, at
 	for _, ts := range m.targets {
 		ts.okAfter = 0
@@ -264,14 +264,14 @@ func ptr[T any](v T) *T { return &v }
 // timeline assembles the steps of a failover from the notes taken since its
 // window opened: the first of each kind of step per link, every active-link
 // change, and the first loss and restoration measured.
-func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho string, restored, now time.Time) []Step {
+func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho string, restored, now time.Time) []TimelineStep {
 	from := p.windowStart
 	if started.Before(from) {
 		from = started
 	}
-	var steps []Step
+	var steps []TimelineStep
 	if !firstLoss.IsZero() {
-		s := Step{Time: firstLoss, What: StepFirstLoss, Target: firstWho}
+		s := TimelineStep{Time: firstLoss, What: StepFirstLoss, Target: firstWho}
 		if e, ok := m.pinned[firstWho]; ok && e.link >= 0 {
 			s.Target, s.Link = "", m.links[e.link].link.Name
 			s.Detail = "echo to " + firstWho
@@ -279,7 +279,7 @@ func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho stri
 		steps = append(steps, s)
 	}
 	seen := map[string]bool{}
-	m.notes.each(func(n *Step) {
+	m.notes.each(func(n *TimelineStep) {
 		if n.Time.Before(from) || n.Time.After(now) {
 			return
 		}
@@ -293,7 +293,7 @@ func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho stri
 		}
 	})
 	if !restored.IsZero() {
-		steps = append(steps, Step{Time: restored, What: StepTrafficRestored, Detail: "every VPC target answers again"})
+		steps = append(steps, TimelineStep{Time: restored, What: StepTrafficRestored, Detail: "every VPC target answers again"})
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Time.Before(steps[j].Time) })
 	if len(steps) > maxTimeline {

@@ -76,7 +76,7 @@ type Model struct {
 	feeds          []*boolEv // BGP sessions to the edge routers (no link)
 	siteAWS        []*boolEv // AWS checks that belong to no link
 	best           []*bestPath
-	notes          ring[Step]
+	notes          ring[TimelineStep]
 	events         ring[Event]
 	nextID         uint64
 	stable         uint64 // the site's active links once known
@@ -175,7 +175,7 @@ func New(cfg Config, site probes.Site, logger *slog.Logger, opts ...Option) *Mod
 		primary:   -1,
 		targetIdx: map[string]int{},
 		pinned:    map[string]*echoState{},
-		notes:     newRing[Step](notesMax),
+		notes:     newRing[TimelineStep](notesMax),
 		events:    newRing[Event](max(cfg.EventsMax, 1)),
 		failovers: map[[2]string]float64{},
 		ignored:   map[string]float64{},
@@ -506,7 +506,7 @@ func (m *Model) applyTrace(o probes.Observation) (*targetState, bool) {
 		return ts, true
 	}
 	if (ts.trace != 0 && mask != ts.trace) || o.Changed {
-		m.note(Step{Time: o.Time, What: StepPathChange, Target: ts.target.Name, Detail: "via " + m.label(mask)})
+		m.note(TimelineStep{Time: o.Time, What: StepPathChange, Target: ts.target.Name, Detail: "via " + m.label(mask)})
 	}
 	ts.trace, ts.traceAt = mask, o.Time
 	for i, l := range m.links {
@@ -563,7 +563,7 @@ func (m *Model) applySession(o probes.Observation) bool {
 	ev := upsert(list, o.Peer, maxSessions)
 	applied, changed := m.set(ev, o)
 	if changed {
-		st := Step{Time: o.Time, What: StepSessionDown}
+		st := TimelineStep{Time: o.Time, What: StepSessionDown}
 		if o.Up {
 			st.What = StepSessionUp
 		}
@@ -616,7 +616,7 @@ func (m *Model) applyPrefix(o probes.Observation) bool {
 		if o.Up {
 			what = StepPrefixRestored
 		}
-		m.note(Step{Time: o.Time, What: what, Link: m.links[li].link.Name, Detail: pfx.String()})
+		m.note(TimelineStep{Time: o.Time, What: what, Link: m.links[li].link.Name, Detail: pfx.String()})
 	}
 	return applied
 }
@@ -653,7 +653,7 @@ func (m *Model) applyBestPath(o probes.Observation, now time.Time) bool {
 	}
 	moved := bp.link != link && !bp.at.IsZero()
 	if moved {
-		m.note(Step{Time: o.Time, What: StepBestPath, Link: o.Link, Detail: pfx.String() + " via " + m.label(maskOfIndex(link))})
+		m.note(TimelineStep{Time: o.Time, What: StepBestPath, Link: o.Link, Detail: pfx.String() + " via " + m.label(maskOfIndex(link))})
 	}
 	bp.link, bp.at = link, o.Time
 	if moved {
@@ -688,7 +688,7 @@ func (m *Model) applyAWS(o probes.Observation) bool {
 	ev := upsert(list, o.Check, maxChecks)
 	applied, changed := m.set(ev, o)
 	if changed && !o.Up {
-		m.note(Step{Time: o.Time, What: StepAWSCheck, Link: link, Detail: joinDetail(o.Check+" failing", o.Detail)})
+		m.note(TimelineStep{Time: o.Time, What: StepAWSCheck, Link: link, Detail: joinDetail(o.Check+" failing", o.Detail)})
 	}
 	return applied
 }
@@ -716,4 +716,4 @@ func (m *Model) resolveTargetPrefixes() {
 	}
 }
 
-func (m *Model) note(s Step) { m.notes.add(s) }
+func (m *Model) note(s TimelineStep) { m.notes.add(s) }

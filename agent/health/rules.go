@@ -353,7 +353,7 @@ func (m *Model) changeLink(i int, st State, sig uint64, at, now time.Time, feedD
 	if st == StateUp {
 		why = nil
 	}
-	m.note(Step{Time: at, What: StepLinkState, Link: l.link.Name, Detail: joinDetail(string(st), first(why))})
+	m.note(TimelineStep{Time: at, What: StepLinkState, Link: l.link.Name, Detail: joinDetail(string(st), first(why))})
 	m.record(Event{Kind: KindLinkState, Time: at, Link: l.link.Name, State: st, Previous: prev, Reasons: why})
 	if st == StateDown || prev == StateDown {
 		for _, ts := range m.targets {

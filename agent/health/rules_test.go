@@ -134,13 +134,13 @@ func TestSessionWording(t *testing.T) {
 		name    string
 		obs     []probes.Observation
 		reasons []string
-		steps   []Step
+		steps   []TimelineStep
 	}{
 		{
 			name:    "DX session seen by BMP",
 			obs:     []probes.Observation{session(ms(10), "primary", "edge1", true, ""), session(ms(20), "primary", "edge1", false, closed)},
 			reasons: []string{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: " + closed + ")"},
-			steps: []Step{
+			steps: []TimelineStep{
 				{Time: at(ms(10)), What: StepSessionUp, Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP"},
 				{Time: at(ms(20)), What: StepSessionDown, Link: "primary", Detail: "edge1 ↔ AWS 169.254.10.1, seen by BMP: " + closed},
 			},
@@ -149,7 +149,7 @@ func TestSessionWording(t *testing.T) {
 			name:    "route feed from the edge router",
 			obs:     []probes.Observation{session(ms(10), "", "edge1", true, ""), session(ms(20), "", "edge1", false, "idle (hold timer expired)")},
 			reasons: []string{"no fresh evidence"},
-			steps: []Step{
+			steps: []TimelineStep{
 				{Time: at(ms(10)), What: StepSessionUp, Detail: "route feed from edge1 up"},
 				{Time: at(ms(20)), What: StepSessionDown, Detail: "route feed from edge1 down: idle (hold timer expired)"},
 			},
@@ -162,9 +162,9 @@ func TestSessionWording(t *testing.T) {
 			if got := h.link("primary").Reasons; !slices.Equal(got, tt.reasons) {
 				t.Errorf("reasons %q\nwant %q", got, tt.reasons)
 			}
-			var steps []Step
+			var steps []TimelineStep
 			h.m.mu.Lock()
-			h.m.notes.each(func(s *Step) {
+			h.m.notes.each(func(s *TimelineStep) {
 				if s.What == StepSessionUp || s.What == StepSessionDown {
 					steps = append(steps, *s)
 				}

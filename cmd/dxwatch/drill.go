@@ -88,7 +88,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 			return exitUsage
 		}
-		o.Past = &drill.Past{Source: "dxwatch at " + agent.RedactURL(*daemon), Events: events, Since: since}
+		o.Past = &drill.DaemonRecord{Source: "dxwatch at " + agent.RedactURL(*daemon), Events: events, Since: since}
 	}
 	cmds := drill.ExecMethod{CutCommand: *cut, RestoreCommand: *restore, Timeout: *execTimeout, Logger: logger.With("component", "drill")}
 	o.Method, err = drillMethod(*method, cmds, *regions, site, w.Config(), o)
@@ -145,7 +145,7 @@ func drillMethod(method string, cmds drill.ExecMethod, regions string, site prob
 		if err != nil {
 			return nil, err
 		}
-		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.TestDuration(o)}, nil
+		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.FailoverTestDuration(o)}, nil
 	}
 	return nil, fmt.Errorf("--method: %q is not a method: want aws or exec", method)
 }

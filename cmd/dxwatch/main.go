@@ -267,8 +267,8 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	write := map[string]func(agent.Report, io.Writer) error{
-		"text": agent.Report.WriteText, "json": agent.Report.WriteJSON, "markdown": agent.Report.WriteMarkdown,
+	write := map[string]func(agent.VerifyReport, io.Writer) error{
+		"text": agent.VerifyReport.WriteText, "json": agent.VerifyReport.WriteJSON, "markdown": agent.VerifyReport.WriteMarkdown,
 	}[*output]
 	if write == nil {
 		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
@@ -281,7 +281,7 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		sel = strings.Split(*checks, ",")
 	}
 	vopts := agent.VerifyOptions{Checks: sel, MinDuration: *minDur, Timeout: *timeout, Progress: stderr}
-	var rep agent.Report
+	var rep agent.VerifyReport
 	var err error
 	if *agentURL != "" {
 		rep, err = agent.VerifyAgent(ctx, *agentURL, vopts)

@@ -211,7 +211,7 @@ func (r *recorder) Observe(o probes.Observation) {
 }
 
 // of returns the observations of one target and event.
-func (r *recorder) of(target string, ev probes.Event) []probes.Observation {
+func (r *recorder) of(target string, ev probes.ObservationKind) []probes.Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []probes.Observation

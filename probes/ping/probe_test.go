@@ -253,7 +253,7 @@ func TestNewInvalid(t *testing.T) {
 
 func TestStatusRounds(t *testing.T) {
 	site := probes.Site{Targets: []probes.Target{{Name: "a", Host: "10.0.0.1"}, {Name: "b", Host: "10.0.0.2"}}}
-	status := probes.NewStatus(Kind, "ping")
+	status := probes.NewRounds(Kind, "ping")
 	p, err := New("ping", fastConfig(), probes.Deps{Site: site, Status: status})
 	if err != nil {
 		t.Fatal(err)
