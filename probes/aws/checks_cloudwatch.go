@@ -28,7 +28,7 @@ type optic struct {
 // optics by connection bandwidth: Direct Connect dedicated ports are
 // 1000BASE-LX (1 Gbps), 10GBASE-LR (10 Gbps) and 100GBASE-LR4 (100 Gbps).
 var optics = map[string]optic{
-	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", txMin: -11.5, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
+	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", txMin: -11, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
 	"10Gbps":  {name: "10GBASE-LR", source: "IEEE 802.3 Tables 52-12 and 52-13", txMin: -8.2, txMax: 0.5, rxMin: -14.4, rxMax: 0.5, marginWarnDBm: 2},
 	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2},
 }

@@ -23,7 +23,7 @@ var (
 	routeActiveDesc = prometheus.NewDesc("dxwatch_aws_route_active",
 		"Route to the virtual private gateway in a VPC route table: 1 active, 0 blackhole.", []string{"route_table", "destination"}, nil)
 	loaExpiryDesc = prometheus.NewDesc("dxwatch_aws_loa_expiry_timestamp_seconds",
-		"Unix time at which the LOA-CFA of a requested connection expires (90 days after issue); (this - time()) / 86400 is the days left.", []string{"connection"}, nil)
+		"Unix time at which the LOA-CFA of a pending connection expires (90 days after issue); (this - time()) / 86400 is the days left.", []string{"connection"}, nil)
 	lastSuccessDesc = prometheus.NewDesc("dxwatch_aws_last_success_timestamp_seconds",
 		"Unix time of the last poll in which every call in the account and region succeeded (0 before the first).", []string{"account", "region"}, nil)
 )

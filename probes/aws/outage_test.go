@@ -22,11 +22,11 @@ func TestNoDescribeLoa(t *testing.T) {
 		name := map[bool]string{true: "issued 80 days ago", false: "never downloaded"}[issued]
 		t.Run(name, func(t *testing.T) {
 			sc := awstest.LabScenario()
-			sc.Connection(awstest.LabConnection1).ConnectionState = "requested"
+			sc.Connection(awstest.LabConnection1).ConnectionState = "pending"
 			has := "the LOA-CFA has never been downloaded"
 			if issued {
 				sc.Connection(awstest.LabConnection1).LoaIssueTime = awstest.At(fixedNow.Add(-80 * 24 * time.Hour))
-				has = "80 days ago, 10 days left of 90"
+				has = "80 days ago, 10 days left of 90 days"
 			}
 			srv, url := fake(t, sc)
 
@@ -63,7 +63,7 @@ func TestNoDescribeLoa(t *testing.T) {
 func TestDownloadLOA(t *testing.T) {
 	sc := awstest.LabScenario()
 	c1 := sc.Connection(awstest.LabConnection1)
-	c1.ConnectionState = "requested"
+	c1.ConnectionState = "pending"
 	c1.LoaIssueTime = awstest.At(fixedNow.Add(-80 * 24 * time.Hour))
 	srv, url := fake(t, sc)
 	p, _ := testProbe(t, labConfig(), labSite(), url)
