@@ -59,7 +59,8 @@ type Account struct {
 	// ARN of the caller; default arn:aws:iam::<id>:user/dxwatch.
 	ARN string `json:"arn,omitempty"`
 	// Deny lists IAM actions ("ec2:DescribeRouteTables") refused with the
-	// service's access-denied error for every caller in this account.
+	// service's access-denied error for every caller in this account;
+	// sts:GetCallerIdentity, which no policy can deny, is always allowed.
 	Deny []string `json:"deny,omitempty"`
 }
 

@@ -37,6 +37,9 @@ type failure struct {
 type apiState struct {
 	calls    int
 	failures []failure
+	// tried holds the actions called in this account and region, so that
+	// the ones never reached can be tried for permission (permissions.go).
+	tried map[string]bool
 }
 
 func (t *apiState) ok() bool { return len(t.failures) == 0 }
