@@ -544,12 +544,19 @@ func (c *checker) mtu() {
 		deref(a.VirtualInterfaceId), ma, deref(b.VirtualInterfaceId), mb)
 }
 
-// pref is how AWS ranks a route it accepted for return traffic: the
-// local-preference community first (7224:7300 high, 7224:7200 medium,
-// 7224:7100 low; none is treated as medium), then the shorter AS path.
+// pref is how AWS ranks a route it accepted for return traffic between
+// connections associated with the same Region: the local-preference
+// community first (7224:7300 high, 7224:7200 medium, 7224:7100 low; a route
+// without one is ranked here with the medium ones), then the shorter AS
+// path. Between connections of different Regions, without a community,
+// the Region decides, not the AS path (regionPreference).
 type pref struct {
 	local  int
 	asPath int
+	// community says a local-preference community is set: without one,
+	// AWS ranks connections of different Regions by Region, not by AS
+	// path (regionPreference).
+	community bool
 }
 
 func routePref(r dxtypes.Route) pref {
@@ -557,11 +564,11 @@ func routePref(r dxtypes.Route) pref {
 	for _, cm := range r.Communities {
 		switch cm {
 		case "7224:7100":
-			p.local = 1
+			p.local, p.community = 1, true
 		case "7224:7200":
-			p.local = 2
+			p.local, p.community = 2, true
 		case "7224:7300":
-			p.local = 3
+			p.local, p.community = 3, true
 		}
 	}
 	for _, seg := range r.AsPath {
@@ -670,13 +677,16 @@ func (c *checker) returnPath() {
 	for _, r := range sec.vif.accepted {
 		secRoutes[deref(r.Cidr)] = r
 	}
-	var preferP, preferS, equal []string
+	var preferP, preferS, equal, shared []string
+	community := false
 	for _, r := range prim.vif.accepted {
 		cidr := deref(r.Cidr)
 		s, ok := secRoutes[cidr]
 		if !ok {
 			continue
 		}
+		shared = append(shared, cidr)
+		community = community || routePref(r).community || routePref(s).community
 		switch d := routePref(r).better(routePref(s)); {
 		case d > 0:
 			preferP = append(preferP, cidr)
@@ -693,6 +703,10 @@ func (c *checker) returnPath() {
 		return
 	}
 	pn, sn := prim.link.Name, sec.link.Name
+	if ra, rb := linkRegion(*prim), linkRegion(*sec); ra != rb && !community {
+		c.regionPreference(name, mode, prim, sec, ra, rb, shared)
+		return
+	}
 	prepend := fmt.Sprintf("on the edge router of %s, prepend the on-prem ASN to the routes sent to AWS (route-map: set as-path prepend %d %d), or tag the routes on %s with community 7224:7300 and on %s with 7224:7100",
 		sn, max(c.cfg.CustomerASN, 65000), max(c.cfg.CustomerASN, 65000), pn, sn)
 	switch mode {
@@ -818,4 +832,85 @@ func (c *checker) associationLeavingOut(p netip.Prefix) string {
 		}
 	}
 	return ""
+}
+
+// linkRegion is the Region the link's connection is associated with.
+func linkRegion(lv linkView) string {
+	if lv.conn != nil {
+		return orDefault(deref(lv.conn.Region), lv.conn.key.region)
+	}
+	return orDefault(deref(lv.vif.Region), lv.vif.key.region)
+}
+
+// vpcRegions are the Regions of the gateways behind the DX gateway (or of
+// the VGW): where the return traffic comes from.
+func (c *checker) vpcRegions() []string {
+	var out []string
+	add := func(r string) {
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if c.s.gw != nil {
+		for _, a := range c.s.gw.assocs {
+			if ag := a.AssociatedGateway; ag != nil && a.AssociationState == dxtypes.DirectConnectGatewayAssociationStateAssociated {
+				add(deref(ag.Region))
+			}
+		}
+	}
+	for _, g := range c.s.vgws {
+		add(orDefault(g.region, g.key.region))
+	}
+	for _, t := range c.s.tgws {
+		add(t.region)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// regionPreference judges the return path when the two links' connections
+// are associated with different Regions and no local-preference community
+// is set: AWS then prefers the Direct Connect location nearer to the
+// Region the traffic comes from, and AS_PATH (prepending) decides only
+// between connections associated with the same Region (Direct Connect
+// User Guide, "Routing policies and BGP communities", private and transit
+// virtual interface routing policies: "AS_PATH prepending does not work if
+// the Direct Connect connection is in a different AWS Region than the
+// VPC"). Only the local-preference communities rank across Regions.
+func (c *checker) regionPreference(name, mode string, prim, sec *linkView, ra, rb string, shared []string) {
+	pn, sn := prim.link.Name, sec.link.Name
+	prefixes := strings.Join(head(shared, 5), ", ")
+	regions := c.vpcRegions()
+	why := fmt.Sprintf("%s's connection is associated with %s and %s's with %s, and the routes carry no local-preference community (7224:7100/7200/7300): AWS prefers the location nearer to the Region the traffic comes from; AS-path prepending decides only between connections of the same Region",
+		pn, ra, sn, rb)
+	communities := fmt.Sprintf("tag the routes sent to AWS with local-preference communities, the only preference that counts across Regions: 7224:7300 on %s and 7224:7100 on %s (route-map: set community 7224:7300 additive)", pn, sn)
+	var preferred *linkView
+	if len(regions) == 1 {
+		switch regions[0] {
+		case ra:
+			preferred = prim
+		case rb:
+			preferred = sec
+		}
+	}
+	order := probes.OrderVIF + 11
+	switch {
+	case preferred == nil:
+		where := "the VPCs' Region is not known"
+		if len(regions) > 0 {
+			where = "the VPCs are in " + strings.Join(regions, ", ")
+		}
+		c.add(name, order, "", probes.Warn, communities,
+			"which link AWS prefers for return traffic to %s depends on distance, not on the AS path: %s; %s", prefixes, why, where)
+	case mode == probes.ModeActivePassive && preferred == prim:
+		c.add(name, order, "", probes.Pass, "",
+			"AWS prefers %s for return traffic to %s from the VPCs in %s: %s", role(pn, "primary"), prefixes, regions[0], why)
+	case mode == probes.ModeActivePassive:
+		c.add(name, order, "", probes.Fail, communities,
+			"AWS prefers %s for return traffic to %s from the VPCs in %s, whatever the AS path: %s", role(sn, "secondary"), prefixes, regions[0], why)
+	default:
+		c.add(name, order, "", probes.Warn,
+			fmt.Sprintf("links in different Regions are not balanced: accept that %s carries the return traffic (and make it the primary: routing.mode active_passive with routing.primary %s)", preferred.link.Name, preferred.link.Name),
+			"active/active is configured but AWS prefers %s for return traffic to %s from the VPCs in %s: %s", preferred.link.Name, prefixes, regions[0], why)
+	}
 }

@@ -349,6 +349,44 @@ func TestChecks(t *testing.T) {
 			want: []want{{"aws.routing.return_path", probes.Fail, []string{"AWS prefers the secondary for return traffic"}}},
 		},
 		{
+			// Connections of different Regions, no community: AWS prefers
+			// the one of the VPC's Region (us-east-1), the primary here.
+			name: "links in different Regions, primary in the VPC's Region",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection2).Region, sc.VIF(awstest.LabVIF2).Region = "us-west-2", "us-west-2"
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want: []want{{"aws.routing.return_path", probes.Pass, []string{
+				"AWS prefers the primary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1",
+				"AS-path prepending decides only between connections of the same Region",
+			}}},
+		},
+		{
+			// The secondary is prepended, but its connection is the one of
+			// the VPC's Region: AWS prefers it whatever the AS path.
+			name: "links in different Regions, secondary in the VPC's Region",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection1).Region, sc.VIF(awstest.LabVIF1).Region = "us-west-2", "us-west-2"
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want: []want{{"aws.routing.return_path", probes.Fail, []string{
+				"AWS prefers the secondary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1, whatever the AS path",
+				"primary's connection is associated with us-west-2 and secondary's with us-east-1",
+				"7224:7300 on primary and 7224:7100 on secondary",
+			}}},
+		},
+		{
+			// A local-preference community ranks across Regions.
+			name: "links in different Regions, ranked by community",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection1).Region, sc.VIF(awstest.LabVIF1).Region = "us-west-2", "us-west-2"
+				routesOf(sc, awstest.LabVIF1, "accepted")[0].Communities = []string{"7224:7300"}
+				routesOf(sc, awstest.LabVIF2, "accepted")[0].Communities = []string{"7224:7100"}
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want:   []want{{"aws.routing.return_path", probes.Pass, []string{"AWS prefers the primary for return traffic"}}},
+		},
+		{
 			name:   "active/active with a prepend",
 			site:   func(s *probes.Site) { s.Routing.Mode = probes.ModeActiveActive },
 			want:   []want{{"aws.routing.return_path", probes.Warn, []string{"active/active is configured but AWS prefers one link"}}},
