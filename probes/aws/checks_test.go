@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
@@ -580,5 +583,41 @@ func checkWants(t *testing.T, checks []probes.CheckResult, wants []want) {
 		if c.Status == probes.Fail && c.Fix == "" {
 			t.Errorf("%s fails without a fix", w.check)
 		}
+	}
+}
+
+// TestBGPStatusUnknownIsNotDown: a BGP peer whose status AWS reports as
+// unknown ("not available", API reference BGPPeer) exports no
+// dxwatch_aws_vif_bgp_up sample, as a 0 would page DirectConnectVIFBGPDown;
+// the other peer's sample stays.
+func TestBGPStatusUnknownIsNotDown(t *testing.T) {
+	sc := awstest.LabScenario()
+	sc.VIF(awstest.LabVIF1).BgpPeers[0].BgpStatus = "unknown"
+	_, url := fake(t, sc)
+	p, logs := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatalf("Poll: %v\n%s", err, logs)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(p)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vifs []string
+	for _, mf := range mfs {
+		if mf.GetName() != "dxwatch_aws_vif_bgp_up" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "vif" {
+					vifs = append(vifs, l.GetValue())
+				}
+			}
+		}
+	}
+	if slices.Contains(vifs, awstest.LabVIF1) || !slices.Contains(vifs, awstest.LabVIF2) {
+		t.Errorf("dxwatch_aws_vif_bgp_up has samples for %v, want %s only (%s's status is unknown)", vifs, awstest.LabVIF2, awstest.LabVIF1)
 	}
 }

@@ -17,7 +17,7 @@ var (
 	vifStateDesc = prometheus.NewDesc("dxwatch_aws_vif_state",
 		"Virtual interface state: 1 for the current state, 0 for the others.", []string{"vif", "state"}, nil)
 	vifBGPUpDesc = prometheus.NewDesc("dxwatch_aws_vif_bgp_up",
-		"AWS's view of a VIF's BGP peer: 1 when bgpStatus is up.", []string{"vif", "peer"}, nil)
+		"AWS's view of a VIF's BGP peer: 1 when bgpStatus is up, 0 when down; absent while AWS reports it unknown (not available).", []string{"vif", "peer"}, nil)
 	propagationDesc = prometheus.NewDesc("dxwatch_aws_route_propagation_enabled",
 		"1 when the route table propagates routes from the virtual private gateway.", []string{"route_table", "gateway"}, nil)
 	routeActiveDesc = prometheus.NewDesc("dxwatch_aws_route_active",
@@ -75,6 +75,11 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(vifStateDesc, prometheus.GaugeValue, probes.BoolFloat(v.VirtualInterfaceState == s), id, string(s))
 		}
 		for _, peer := range v.BgpPeers {
+			if peer.BgpStatus != dxtypes.BGPStatusUp && peer.BgpStatus != dxtypes.BGPStatusDown {
+				// "unknown: The BGP peer status is not available" (API
+				// reference, BGPPeer): no value rather than a 0 that pages.
+				continue
+			}
 			ch <- prometheus.MustNewConstMetric(vifBGPUpDesc, prometheus.GaugeValue,
 				probes.BoolFloat(peer.BgpStatus == dxtypes.BGPStatusUp), id, peerLabel(peer))
 		}
