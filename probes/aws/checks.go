@@ -15,7 +15,8 @@ import (
 // routeLimit is how many prefixes per address family AWS accepts from
 // on-prem on a private or transit VIF by default (a VIF with its own prefix
 // allocation takes that many instead: routeQuota); above it the BGP session
-// goes idle. Direct Connect User Guide, quotas.
+// goes idle. Direct Connect User Guide, quotas:
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/limits.html
 const routeLimit = 100
 
 // checker evaluates the checks of one snapshot.

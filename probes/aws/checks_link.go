@@ -451,9 +451,12 @@ type familyQuota struct {
 // routeQuota counts the accepted routes per address family against the
 // VIF's allocation (prefixPoolAllocatedCountIpv4/Ipv6 on the VIF, API
 // reference VirtualInterface), else the default quota of 100 routes per
-// family per BGP session (Direct Connect User Guide, quotas: "100 routes
-// each for IPv4 and IPv6"). It returns the families at or above their
-// limit and those at 80% of it or more.
+// family per BGP session (Direct Connect User Guide, quotas,
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/limits.html:
+// "If you advertise more than 100 routes each for IPv4 and IPv6 over the
+// BGP session, the BGP session will go into an idle state"). It returns
+// the families at or above their limit (one more route drops the session)
+// and those at 80% of it or more.
 func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
 	v := lv.vif
 	region := orDefault(deref(v.Region), v.key.region)
@@ -496,7 +499,11 @@ func quotaText(fs []familyQuota, how string) string {
 		if f.allocated {
 			whose = "the VIF's prefix allocation"
 		}
-		parts[i] = fmt.Sprintf("%d %s prefixes accepted, %s the limit of %d (%s)", f.accepted, f.family, how, f.limit, whose)
+		h := how
+		if f.accepted > f.limit {
+			h = "above"
+		}
+		parts[i] = fmt.Sprintf("%d %s prefixes accepted, %s the limit of %d (%s)", f.accepted, f.family, h, f.limit, whose)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -874,9 +881,11 @@ func (c *checker) vpcRegions() []string {
 // Region the traffic comes from, and AS_PATH (prepending) decides only
 // between connections associated with the same Region (Direct Connect
 // User Guide, "Routing policies and BGP communities", private and transit
-// virtual interface routing policies: "AS_PATH prepending does not work if
-// the Direct Connect connection is in a different AWS Region than the
-// VPC"). Only the local-preference communities rank across Regions.
+// virtual interface routing policies,
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/routing-and-bgp.html:
+// "AS_PATH prepending does not work if the Direct Connect connection is in
+// a different AWS Region than the VPC"). Only the local-preference
+// communities rank across Regions.
 func (c *checker) regionPreference(name, mode string, prim, sec *linkView, ra, rb string, shared []string) {
 	pn, sn := prim.link.Name, sec.link.Name
 	prefixes := strings.Join(head(shared, 5), ", ")
