@@ -745,9 +745,10 @@ func (c *checker) returnPath() {
 // the association's line fails for it and names the fix; this line then
 // warns and points there, so one broken piece is one failing line. Else it
 // fails, with a fix that fits the gateway: a transit gateway association
-// advertises its allowed prefixes as they are (Transit Gateway allowed
-// prefixes, Direct Connect User Guide), a VGW association the VPC's CIDRs
-// within them.
+// advertises its allowed prefixes as they are, a VGW association only the
+// VPC's CIDR, and only when an allowed prefix is the same or wider
+// (Direct Connect User Guide, "Allowed prefixes interactions",
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/allowed-to-prefixes.html).
 func (c *checker) notAdvertised(lv linkView, missing []string) (probes.CheckStatus, string, string) {
 	var causes []string
 	explained := true
