@@ -89,6 +89,12 @@ func TestDownloadLOA(t *testing.T) {
 	if _, err := p.DownloadLOA(context.Background(), "dxcon-nothere"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("LOA of an unknown connection: %v", err)
 	}
+	// A requested connection has no LOA-CFA yet (API reference: it stays
+	// requested "until the Letter of Authorization (LOA) is sent").
+	srv.Update(func(sc *awstest.Scenario) { sc.Connection(awstest.LabConnection1).ConnectionState = "requested" })
+	if _, err := p.DownloadLOA(context.Background(), awstest.LabConnection1); err == nil || !strings.Contains(err.Error(), "the connection is requested; AWS issues the LOA-CFA once it has approved the order (state pending)") {
+		t.Errorf("LOA of a requested connection: %v", err)
+	}
 }
 
 // poll runs one poll at the given time.
