@@ -64,6 +64,14 @@ func (c *checker) connection(lv linkView) {
 		// LOA-CFA and moves loaIssueTime, the clock this check reads.
 		download := fmt.Sprintf("dxwatch loa --connection %s --out %s-loa.pdf (or %s --query loaContent --output text | base64 -d > %s-loa.pdf)",
 			id, id, cli(region, "directconnect describe-loa --connection-id", id), id)
+		if pn := deref(cn.PartnerName); pn != "" && cn.LoaIssueTime == nil {
+			// A hosted connection's cross-connect is the partner's: it
+			// has no LOA-CFA of the customer's to download.
+			c.add(name, order, link, probes.Warn,
+				fmt.Sprintf("wait for %s to finish provisioning the hosted connection; if it stays pending for more than 72 hours, ask %s, then open an AWS support case", pn, pn),
+				"hosted connection %s is pending: approved and being initialised by AWS and %s", desc, pn)
+			return
+		}
 		if cn.LoaIssueTime == nil {
 			c.add(name, order, link, probes.Warn,
 				"download the LOA-CFA with "+download+" and give it to the colocation provider to order the cross-connect; it is valid for 90 days from the download",

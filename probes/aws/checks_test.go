@@ -138,6 +138,14 @@ func TestChecks(t *testing.T) {
 			want: []want{{"aws.connection.primary.state", probes.Fail, []string{"expired 10 days ago", "download a fresh one", "whichever comes first"}}},
 		},
 		{
+			// A hosted connection has no LOA-CFA of the customer's.
+			name: "hosted connection pending",
+			mutate: func(sc *awstest.Scenario) {
+				conn1(sc).ConnectionState, conn1(sc).PartnerName = "pending", "Megaport"
+			},
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{"is pending: approved and being initialised by AWS and Megaport", "wait for Megaport"}}},
+		},
+		{
 			name:   "LOA without issue time",
 			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "pending" },
 			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
