@@ -146,40 +146,40 @@ type RouteFilterPrefix struct {
 
 // VirtualInterface is a Direct Connect virtual interface (API type
 // VirtualInterface). Its attachment to a DX gateway is derived from
-// DirectConnectGatewayID.
+// DirectConnectGatewayID. Asn and AsnLong are the customer ASN as the API
+// sends them: a 2-byte ASN in both, a 4-byte one in asnLong with asn 0 (API
+// reference, VirtualInterface); set either, the fake fills the other.
 type VirtualInterface struct {
-	OwnerAccount         string `json:"ownerAccount"`
-	VirtualInterfaceID   string `json:"virtualInterfaceId"`
-	Location             string `json:"location,omitempty"`
-	ConnectionID         string `json:"connectionId"`
-	VirtualInterfaceType string `json:"virtualInterfaceType"`
-	VirtualInterfaceName string `json:"virtualInterfaceName,omitempty"`
-	Vlan                 int    `json:"vlan"`
-	// Asn and AsnLong are the customer ASN as the API sends them: a
-	// 2-byte ASN in both, a 4-byte one in asnLong with asn 0 (API
-	// reference, VirtualInterface). Set either; the fake fills the other.
-	Asn                   int    `json:"asn"`
-	AsnLong               *int64 `json:"asnLong,omitempty"`
-	AmazonSideAsn         int64  `json:"amazonSideAsn,omitempty"`
-	AmazonAddress         string `json:"amazonAddress"`
-	CustomerAddress       string `json:"customerAddress"`
-	AddressFamily         string `json:"addressFamily"`
-	VirtualInterfaceState string `json:"virtualInterfaceState"`
-	Mtu                   int    `json:"mtu,omitempty"`
-	JumboFrameCapable     *bool  `json:"jumboFrameCapable,omitempty"`
+	OwnerAccount           string              `json:"ownerAccount"`
+	VirtualInterfaceID     string              `json:"virtualInterfaceId"`
+	Location               string              `json:"location,omitempty"`
+	ConnectionID           string              `json:"connectionId"`
+	VirtualInterfaceType   string              `json:"virtualInterfaceType"`
+	VirtualInterfaceName   string              `json:"virtualInterfaceName,omitempty"`
+	Vlan                   int                 `json:"vlan"`
+	Asn                    int                 `json:"asn"`
+	AsnLong                *int64              `json:"asnLong,omitempty"`
+	AmazonSideAsn          int64               `json:"amazonSideAsn,omitempty"`
+	AmazonAddress          string              `json:"amazonAddress"`
+	CustomerAddress        string              `json:"customerAddress"`
+	AddressFamily          string              `json:"addressFamily"`
+	VirtualInterfaceState  string              `json:"virtualInterfaceState"`
+	Mtu                    int                 `json:"mtu,omitempty"`
+	JumboFrameCapable      *bool               `json:"jumboFrameCapable,omitempty"`
+	VirtualGatewayID       string              `json:"virtualGatewayId,omitempty"`
+	DirectConnectGatewayID string              `json:"directConnectGatewayId,omitempty"`
+	RouteFilterPrefixes    []RouteFilterPrefix `json:"routeFilterPrefixes,omitempty"`
+	BgpPeers               []BGPPeer           `json:"bgpPeers,omitempty"`
+	Region                 string              `json:"region"`
+	AwsDeviceV2            string              `json:"awsDeviceV2,omitempty"`
+	AwsLogicalDeviceID     string              `json:"awsLogicalDeviceId,omitempty"`
+
 	// PrefixPoolAllocatedCountIpv4/Ipv6 are the inbound route prefixes
 	// allocated to a private or transit VIF (API reference,
 	// VirtualInterface; not applicable to public VIFs). Unset, the VIF
 	// has no allocation of its own and the default quota applies.
-	PrefixPoolAllocatedCountIpv4 *int                `json:"prefixPoolAllocatedCountIpv4,omitempty"`
-	PrefixPoolAllocatedCountIpv6 *int                `json:"prefixPoolAllocatedCountIpv6,omitempty"`
-	VirtualGatewayID             string              `json:"virtualGatewayId,omitempty"`
-	DirectConnectGatewayID       string              `json:"directConnectGatewayId,omitempty"`
-	RouteFilterPrefixes          []RouteFilterPrefix `json:"routeFilterPrefixes,omitempty"`
-	BgpPeers                     []BGPPeer           `json:"bgpPeers,omitempty"`
-	Region                       string              `json:"region"`
-	AwsDeviceV2                  string              `json:"awsDeviceV2,omitempty"`
-	AwsLogicalDeviceID           string              `json:"awsLogicalDeviceId,omitempty"`
+	PrefixPoolAllocatedCountIpv4 *int `json:"prefixPoolAllocatedCountIpv4,omitempty"`
+	PrefixPoolAllocatedCountIpv6 *int `json:"prefixPoolAllocatedCountIpv6,omitempty"`
 }
 
 // DirectConnectGateway is a DX gateway (API type DirectConnectGateway).
