@@ -38,6 +38,8 @@ type permissionTry struct {
 //     (CloudWatch has no dry run; the query reads at most one series).
 //
 // Only denials are recorded (tryPermission); each try counts as a call.
+// The accounts and regions are tried in parallel, the calls of one in
+// order.
 func (p *Probe) tryUnreached(ctx context.Context, s *snapshot, clients []*accountClients) {
 	home := p.cfg.Regions[0]
 	var fns []func()
@@ -61,12 +63,15 @@ func (p *Probe) tryUnreached(ctx context.Context, s *snapshot, clients []*accoun
 			if !p.cfg.CloudWatch.Disabled && p.failedIn(s, k, "directconnect:DescribeConnections", "directconnect:DescribeVirtualInterfaces") {
 				tries = append(tries, p.cloudWatchTry(ac.cw[r], s.at))
 			}
-			for _, t := range tries {
-				if s.triedIn(k, t.action) {
-					continue
+			// One after the other within an account and region, so that
+			// the denied actions are named in the same order every poll.
+			fns = append(fns, func() {
+				for _, t := range tries {
+					if !s.triedIn(k, t.action) {
+						p.tryPermission(ctx, s, k, t.action, t.fn)
+					}
 				}
-				fns = append(fns, func() { p.tryPermission(ctx, s, k, t.action, t.fn) })
-			}
+			})
 		}
 	}
 	parallel(fns)
