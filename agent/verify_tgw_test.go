@@ -110,3 +110,48 @@ func verifyAWS(t *testing.T, sc *awstest.Scenario, config string, checks ...stri
 	rep.WriteText(&text)
 	return rep, &text
 }
+
+// TestVerifyTransitGatewayOneFailingLine runs `dxwatch verify` on the
+// Transit Gateway site whose edges expect the association's summary, with
+// allowed prefixes that miss a VPC: exactly one line fails (the
+// association, with the command that adds the prefix); the VIFs' routes
+// lines, which miss it as a consequence, warn and name that line.
+func TestVerifyTransitGatewayOneFailingLine(t *testing.T) {
+	config := strings.Replace(verifyTGWConfig, "  amazon_asn: 64512\n", "  amazon_asn: 64512\n  expected_prefixes: ["+awstest.LabTGWAllowedCIDR+"]\n", 1)
+	if config == verifyTGWConfig {
+		t.Fatal("the config has no routing.amazon_asn line to add expected_prefixes after")
+	}
+	br := awstest.TGWBreaks()[0]
+	if br.Check != "aws.dxgw.association."+awstest.LabTGW {
+		t.Fatalf("TGWBreaks()[0] breaks %s, want the association", br.Check)
+	}
+	sc := awstest.LabTGWScenario()
+	br.Mutate(sc)
+	rep, text := verifyAWS(t, sc, config)
+	var failing []string
+	for _, r := range rep.Results {
+		switch {
+		case r.Status == probes.Fail:
+			failing = append(failing, r.Name)
+		case r.Status == probes.Warn && !strings.Contains(r.Reason, "follows from "+br.Check):
+			t.Errorf("%s warns without naming %s as its cause: %s", r.Name, br.Check, r.Reason)
+		}
+		if r.Status != probes.Pass && strings.Contains(r.Fix, "VGW") {
+			t.Errorf("%s: a fix about a VGW on a transit gateway site: %s", r.Name, r.Fix)
+		}
+	}
+	if len(failing) != 1 || failing[0] != br.Check {
+		t.Errorf("failing lines %v, want exactly [%s]\n%s", failing, br.Check, text)
+	}
+	for _, want := range []string{"aws.vif.primary.routes", "aws.vif.secondary.routes"} {
+		found := false
+		for _, r := range rep.Results {
+			if r.Name == want {
+				found = r.Status == probes.Warn
+			}
+		}
+		if !found {
+			t.Errorf("%s is not a warning that follows from %s\n%s", want, br.Check, text)
+		}
+	}
+}

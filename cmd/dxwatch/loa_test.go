@@ -17,7 +17,7 @@ func TestLoaCommand(t *testing.T) {
 	const conn = "dxcon-fgq2wz1k" // links[0] of examples/dedicated.yaml
 	sc := awstest.LabScenario()
 	c := sc.Connection(awstest.LabConnection1)
-	c.ConnectionID, c.ConnectionState, c.Region = conn, "requested", "eu-central-1"
+	c.ConnectionID, c.ConnectionState, c.Region = conn, "pending", "eu-central-1"
 	srv, url := awstest.Start(t, sc)
 	for _, kv := range sc.Env(url, "eu-central-1") {
 		k, v, _ := strings.Cut(kv, "=")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -78,7 +79,10 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 		if x == nil || !visible(x.OwnerAccount, x.Region) {
 			return nil, clientErr("Connection %s not found", req.ConnectionID)
 		}
-		if x.ConnectionState != "requested" && x.ConnectionState != "pending" {
+		// A requested connection has no LOA-CFA yet: it "stays in the
+		// requested state until the Letter of Authorization (LOA) is sent"
+		// (API reference, Connection); pending means approved, LOA issued.
+		if x.ConnectionState != "pending" {
 			return nil, clientErr("LOA is not available for connection %s in state %s", x.ConnectionID, x.ConnectionState)
 		}
 		// The API reference defines loaIssueTime as "the time of the most
@@ -98,7 +102,7 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 			if (visible(x.OwnerAccount, x.Region) || (conn != nil && visible(conn.OwnerAccount, x.Region))) &&
 				(req.ConnectionID == "" || req.ConnectionID == x.ConnectionID) &&
 				(req.VirtualInterfaceID == "" || req.VirtualInterfaceID == x.VirtualInterfaceID) {
-				items = append(items, x)
+				items = append(items, wireVIF(x))
 			}
 		}
 		pg, next, err := page(items, req.NextToken, size)
@@ -276,6 +280,24 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 		return nil, &apiError{status: 500, code: "DirectConnectServerException", msg: err.Error()}
 	}
 	return b, nil
+}
+
+// wireVIF is a VIF as the API sends it: the customer ASN in asnLong
+// always, and in asn only when it fits (a 4-byte ASN leaves asn 0: API
+// reference, VirtualInterface); a public VIF has no prefix allocation.
+func wireVIF(x VirtualInterface) VirtualInterface {
+	asn := int64(x.Asn)
+	if x.AsnLong != nil {
+		asn = *x.AsnLong
+	}
+	x.AsnLong, x.Asn = &asn, 0
+	if asn <= math.MaxInt32-1 {
+		x.Asn = int(asn)
+	}
+	if x.VirtualInterfaceType == "public" {
+		x.PrefixPoolAllocatedCountIpv4, x.PrefixPoolAllocatedCountIpv6 = nil, nil
+	}
+	return x
 }
 
 // omit makes an empty next token absent (null), as AWS sends it.

@@ -59,7 +59,8 @@ type Account struct {
 	// ARN of the caller; default arn:aws:iam::<id>:user/dxwatch.
 	ARN string `json:"arn,omitempty"`
 	// Deny lists IAM actions ("ec2:DescribeRouteTables") refused with the
-	// service's access-denied error for every caller in this account.
+	// service's access-denied error for every caller in this account;
+	// sts:GetCallerIdentity, which no policy can deny, is always allowed.
 	Deny []string `json:"deny,omitempty"`
 }
 
@@ -162,7 +163,9 @@ type RouteFilterPrefix struct {
 
 // VirtualInterface is a Direct Connect virtual interface (API type
 // VirtualInterface). Its attachment to a DX gateway is derived from
-// DirectConnectGatewayID.
+// DirectConnectGatewayID. Asn and AsnLong are the customer ASN as the API
+// sends them: a 2-byte ASN in both, a 4-byte one in asnLong with asn 0 (API
+// reference, VirtualInterface); set either, the fake fills the other.
 type VirtualInterface struct {
 	OwnerAccount           string              `json:"ownerAccount"`
 	VirtualInterfaceID     string              `json:"virtualInterfaceId"`
@@ -172,6 +175,7 @@ type VirtualInterface struct {
 	VirtualInterfaceName   string              `json:"virtualInterfaceName,omitempty"`
 	Vlan                   int                 `json:"vlan"`
 	Asn                    int                 `json:"asn"`
+	AsnLong                *int64              `json:"asnLong,omitempty"`
 	AmazonSideAsn          int64               `json:"amazonSideAsn,omitempty"`
 	AmazonAddress          string              `json:"amazonAddress"`
 	CustomerAddress        string              `json:"customerAddress"`
@@ -186,6 +190,13 @@ type VirtualInterface struct {
 	Region                 string              `json:"region"`
 	AwsDeviceV2            string              `json:"awsDeviceV2,omitempty"`
 	AwsLogicalDeviceID     string              `json:"awsLogicalDeviceId,omitempty"`
+
+	// PrefixPoolAllocatedCountIpv4/Ipv6 are the inbound route prefixes
+	// allocated to a private or transit VIF (API reference,
+	// VirtualInterface; not applicable to public VIFs). Unset, the VIF
+	// has no allocation of its own and the default quota applies.
+	PrefixPoolAllocatedCountIpv4 *int `json:"prefixPoolAllocatedCountIpv4,omitempty"`
+	PrefixPoolAllocatedCountIpv6 *int `json:"prefixPoolAllocatedCountIpv6,omitempty"`
 }
 
 // DirectConnectGateway is a DX gateway (API type DirectConnectGateway).

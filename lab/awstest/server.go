@@ -430,7 +430,11 @@ func (s *Server) denied(c call) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.sc.Account(c.account)
-	return a != nil && slices.Contains(a.Deny, c.action)
+	// "No permissions are required to perform this operation. If an
+	// administrator attaches a policy to your identity that explicitly
+	// denies access to the sts:GetCallerIdentity action, you can still
+	// perform this operation." (STS API reference, GetCallerIdentity)
+	return a != nil && slices.Contains(a.Deny, c.action) && c.action != "sts:GetCallerIdentity"
 }
 
 type apiError struct {

@@ -80,3 +80,60 @@ func TestScenarioFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestServerAsTheAPIDefines: the fake answers as the API reference says
+// AWS does, never more kindly: a requested connection has no LOA-CFA yet;
+// a VIF's customer ASN comes in asnLong always and in asn only when it
+// fits (0 for a 4-byte one); a public VIF has no prefix allocation;
+// sts:GetCallerIdentity cannot be denied.
+func TestServerAsTheAPIDefines(t *testing.T) {
+	sc := LabScenario()
+	sc.Connection(LabConnection1).ConnectionState = "requested"
+	long := int64(4200000001)
+	sc.VIF(LabVIF1).AsnLong = &long
+	n := 200
+	sc.VIF(LabVIF2).VirtualInterfaceType, sc.VIF(LabVIF2).PrefixPoolAllocatedCountIpv4 = "public", &n
+	sc.Accounts[0].Deny = []string{"sts:GetCallerIdentity"}
+	_, url := Start(t, sc)
+	cred := LabAccessKey + "/20260201/us-east-1/directconnect/aws4_request"
+
+	st, body := post(t, url, "OvertureService.DescribeLoa", cred, `{"connectionId":"`+LabConnection1+`"}`)
+	if st != 400 || !strings.Contains(body, "DirectConnectClientException") {
+		t.Errorf("DescribeLoa of a requested connection: %d %s, want a DirectConnectClientException", st, body)
+	}
+
+	st, body = post(t, url, "OvertureService.DescribeVirtualInterfaces", cred, `{}`)
+	var out struct {
+		VirtualInterfaces []map[string]any `json:"virtualInterfaces"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); st != 200 || err != nil {
+		t.Fatalf("DescribeVirtualInterfaces: %d %s", st, body)
+	}
+	for _, v := range out.VirtualInterfaces {
+		switch v["virtualInterfaceId"] {
+		case LabVIF1:
+			if v["asn"] != float64(0) || v["asnLong"] != float64(long) {
+				t.Errorf("4-byte ASN sent as asn %v, asnLong %v; want 0 and %d", v["asn"], v["asnLong"], long)
+			}
+		case LabVIF2:
+			if v["asnLong"] != v["asn"] || v["asn"] == float64(0) {
+				t.Errorf("2-byte ASN sent as asn %v, asnLong %v; want both", v["asn"], v["asnLong"])
+			}
+			if _, ok := v["prefixPoolAllocatedCountIpv4"]; ok {
+				t.Errorf("a public VIF has a prefix allocation: %v", v)
+			}
+		}
+	}
+
+	req, _ := http.NewRequest("POST", url, strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+LabAccessKey+"/20260201/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GetCallerIdentity denied by a policy: HTTP %d, want 200 (no policy can deny it)", resp.StatusCode)
+	}
+}

@@ -48,14 +48,7 @@ func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn
 	ac := &attemptCounter{action: action}
 	start := time.Now()
 	err := fn(context.WithValue(ctx, attemptsKey{}, ac))
-	s.mu.Lock()
-	t := s.targets[k]
-	if t == nil {
-		t = &apiState{}
-		s.targets[k] = t
-	}
-	t.calls++
-	s.mu.Unlock()
+	s.counted(k, action)
 	if err == nil {
 		return nil
 	}
@@ -79,6 +72,22 @@ func (p *Probe) call(ctx context.Context, s *snapshot, k tkey, action string, fn
 	return err
 }
 
+// counted counts a call of the action in the account and region.
+func (s *snapshot) counted(k tkey, action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.targets[k]
+	if t == nil {
+		t = &apiState{}
+		s.targets[k] = t
+	}
+	t.calls++
+	if t.tried == nil {
+		t.tried = map[string]bool{}
+	}
+	t.tried[action] = true
+}
+
 // record adds a failure to the snapshot.
 func (s *snapshot) record(f failure) {
 	s.mu.Lock()
@@ -98,6 +107,8 @@ func (s *snapshot) record(f failure) {
 // is recorded.
 func (p *Probe) tryPermission(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) {
 	err := fn(ctx)
+	// It is a call like any other in the account and region's count.
+	s.counted(k, action)
 	if err == nil || classify(err) != kindDenied {
 		return
 	}

@@ -12,8 +12,11 @@ import (
 	"github.com/dxwatch/dxwatch/probes"
 )
 
-// routeLimit is how many prefixes AWS accepts from on-prem on a private or
-// transit VIF; above it the BGP session goes idle.
+// routeLimit is how many prefixes per address family AWS accepts from
+// on-prem on a private or transit VIF by default (a VIF with its own prefix
+// allocation takes that many instead: routeQuota); above it the BGP session
+// goes idle. Direct Connect User Guide, quotas:
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/limits.html
 const routeLimit = 100
 
 // checker evaluates the checks of one snapshot.
@@ -340,6 +343,27 @@ func head(s []string, n int) []string {
 }
 
 func days(d time.Duration) int { return int(d.Hours() / 24) }
+
+// dayHours writes a duration as a person counts it: whole days and hours
+// ("9 days 19 hours", "10 days", "1 day 1 hour"), the rest of an hour
+// dropped.
+func dayHours(d time.Duration) string {
+	h := int(d / time.Hour)
+	dd, hh := h/24, h%24
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case dd == 0:
+		return plural(hh, "hour")
+	case hh == 0:
+		return plural(dd, "day")
+	}
+	return plural(dd, "day") + " " + plural(hh, "hour")
+}
 
 func orDefault(s, def string) string {
 	if s == "" {

@@ -30,7 +30,7 @@ type optic struct {
 // 100GBASE-LR4 (100 Gbps, four lanes); CloudWatch publishes the light
 // levels per lane. A 400 Gbps port (eight lanes) has no range here yet.
 var optics = map[string]optic{
-	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", lanes: 1, txMin: -11.5, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
+	"1Gbps":   {name: "1000BASE-LX", source: "IEEE 802.3 Tables 38-7 and 38-8", lanes: 1, txMin: -11, txMax: -3, rxMin: -19, rxMax: -3, marginWarnDBm: 2},
 	"10Gbps":  {name: "10GBASE-LR", source: "IEEE 802.3 Tables 52-12 and 52-13", lanes: 1, txMin: -8.2, txMax: 0.5, rxMin: -14.4, rxMax: 0.5, marginWarnDBm: 2},
 	"100Gbps": {name: "100GBASE-LR4", source: "IEEE 802.3 Tables 88-7 and 88-8 (per lane)", lanes: 4, txMin: -4.3, txMax: 4.5, rxMin: -10.6, rxMax: 4.5, marginWarnDBm: 2},
 }

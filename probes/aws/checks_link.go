@@ -50,14 +50,32 @@ func (c *checker) connection(lv linkView) {
 				cli(region, "directconnect confirm-connection --connection-id", id)),
 			"hosted connection %s is waiting for you to accept it (state ordering)", desc)
 	case dxtypes.ConnectionStateRequested:
-		// dxwatch never calls DescribeLoa: each call re-issues the LOA-CFA
-		// and moves loaIssueTime, the clock this check reads.
+		// API reference (Connection, connectionState): "requested: The
+		// initial state of a standard connection. The connection stays in
+		// the requested state until the Letter of Authorization (LOA) is
+		// sent to the customer." No LOA-CFA exists yet.
+		c.add(name, order, link, probes.Warn,
+			"wait for AWS to review the request and issue the LOA-CFA (the connection then becomes pending); if it stays requested for more than 72 hours, open an AWS support case",
+			"%s is requested: AWS has accepted the order and has not issued the LOA-CFA yet, so the cross-connect cannot be ordered", desc)
+	case dxtypes.ConnectionStatePending:
+		// API reference: "pending: The connection has been approved and is
+		// being initialized." The LOA-CFA exists; the cross-connect is not
+		// up yet. dxwatch never calls DescribeLoa: each call re-issues the
+		// LOA-CFA and moves loaIssueTime, the clock this check reads.
 		download := fmt.Sprintf("dxwatch loa --connection %s --out %s-loa.pdf (or %s --query loaContent --output text | base64 -d > %s-loa.pdf)",
 			id, id, cli(region, "directconnect describe-loa --connection-id", id), id)
+		if pn := deref(cn.PartnerName); pn != "" && cn.LoaIssueTime == nil {
+			// A hosted connection's cross-connect is the partner's: it
+			// has no LOA-CFA of the customer's to download.
+			c.add(name, order, link, probes.Warn,
+				fmt.Sprintf("wait for %s to finish provisioning the hosted connection; if it stays pending for more than 72 hours, ask %s, then open an AWS support case", pn, pn),
+				"hosted connection %s is pending: approved and being initialised by AWS and %s", desc, pn)
+			return
+		}
 		if cn.LoaIssueTime == nil {
 			c.add(name, order, link, probes.Warn,
 				"download the LOA-CFA with "+download+" and give it to the colocation provider to order the cross-connect; it is valid for 90 days from the download",
-				"%s: the LOA-CFA has never been downloaded (AWS reports no loaIssueTime); the cross-connect cannot be ordered without it (state requested)", desc)
+				"%s is pending: the LOA-CFA has never been downloaded (AWS reports no loaIssueTime); the cross-connect cannot be ordered without it", desc)
 			return
 		}
 		age := c.now.Sub(*cn.LoaIssueTime)
@@ -65,18 +83,14 @@ func (c *checker) connection(lv linkView) {
 		if left <= 0 {
 			c.add(name, order, link, probes.Fail,
 				"the LOA-CFA is valid for 90 days: download a fresh one with "+download+" (a download re-issues it; open an AWS support case if it is not renewed) and give it to the colocation provider",
-				"%s: LOA-CFA issued %s, %d days ago, expired %d days ago; the cross-connect is still pending",
-				desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(-left))
+				"%s is pending: LOA-CFA issued %s, %s ago, expired %s ago; the cross-connect is not up, and %s",
+				desc, cn.LoaIssueTime.Format(time.DateOnly), dayHours(age), dayHours(-left), billingNote)
 			return
 		}
 		c.add(name, order, link, probes.Warn,
 			"give the LOA-CFA to the colocation provider to order the cross-connect before it expires; to get the document again: "+download+" (this re-issues it and restarts its 90 days)",
-			"%s: LOA-CFA issued %s, %d days ago, %d days left of 90; the cross-connect is pending",
-			desc, cn.LoaIssueTime.Format(time.DateOnly), days(age), days(left))
-	case dxtypes.ConnectionStatePending:
-		c.add(name, order, link, probes.Warn,
-			"wait for AWS to finish; if it stays pending for more than 72 hours, check the cross-connect with the colocation provider and open an AWS support case",
-			"%s is pending: the cross-connect is done and AWS is provisioning the port", desc)
+			"%s is pending: LOA-CFA issued %s, %s ago, %s left of 90 days; the cross-connect is not up yet; %s",
+			desc, cn.LoaIssueTime.Format(time.DateOnly), dayHours(age), dayHours(left), billingNote)
 	case dxtypes.ConnectionStateDown:
 		c.add(name, order, link, probes.Fail,
 			"check the cross-connect, the optics and the light levels with the colocation provider (layer 1), and the port's speed and auto-negotiation settings on the router",
@@ -151,7 +165,11 @@ func (c *checker) redundancy() {
 	a, b := prim.conn, sec.conn
 	dev := func(x *connData) string { return deref(x.AwsDeviceV2) }
 	logical := func(x *connData) string { return deref(x.AwsLogicalDeviceId) }
-	lr := fmt.Sprintf("hasLogicalRedundancy %s/%s", orDefault(string(a.HasLogicalRedundancy), "unknown"), orDefault(string(b.HasLogicalRedundancy), "unknown"))
+	// API reference (Connection): hasLogicalRedundancy "Indicates
+	// whether the connection supports a secondary BGP peer in the same
+	// address family (IPv4/IPv6)": a property of the port, not a second
+	// device.
+	lr := fmt.Sprintf("hasLogicalRedundancy %s/%s, whether a connection supports a secondary BGP peer in the same address family", orDefault(string(a.HasLogicalRedundancy), "unknown"), orDefault(string(b.HasLogicalRedundancy), "unknown"))
 	switch {
 	case dev(a) != "" && dev(a) == dev(b):
 		c.add("aws.redundancy.devices", probes.OrderRedundancy, "", probes.Fail,
@@ -187,6 +205,20 @@ func (c *checker) gatewayFlag() string {
 	return "--direct-connect-gateway-id <dx-gateway-id>"
 }
 
+// confirmVIF is the command that accepts a hosted VIF of the type: a
+// transit VIF is accepted onto a DX gateway with
+// confirm-transit-virtual-interface (API reference,
+// ConfirmTransitVirtualInterface: directConnectGatewayId is required), a
+// private one onto a DX gateway or a VGW with
+// confirm-private-virtual-interface.
+func (c *checker) confirmVIF(region, typ, id string) string {
+	if typ == "transit" {
+		return cli(region, "directconnect confirm-transit-virtual-interface --virtual-interface-id", id,
+			"--direct-connect-gateway-id", orDefault(c.cfg.DXGatewayID, orDefault(c.s.gwID, "<dx-gateway-id>")))
+	}
+	return cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag())
+}
+
 func (c *checker) vif(lv linkView) {
 	link := lv.link.Name
 	pre := "aws.vif." + link + "."
@@ -217,11 +249,11 @@ func (c *checker) vif(lv linkView) {
 		var cmd string
 		switch typ {
 		case "transit":
-			cmd = cli(region, "directconnect confirm-transit-virtual-interface --virtual-interface-id", id, "--direct-connect-gateway-id", orDefault(c.cfg.DXGatewayID, "<dx-gateway-id>"))
+			cmd = c.confirmVIF(region, typ, id)
 		case "public":
 			cmd = cli(region, "directconnect confirm-public-virtual-interface --virtual-interface-id", id)
 		default:
-			cmd = cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag())
+			cmd = c.confirmVIF(region, typ, id)
 		}
 		c.add(pre+"state", probes.OrderVIF, link, probes.Fail,
 			"accept it in the Direct Connect console (Virtual interfaces, "+id+", Accept) or run: "+cmd,
@@ -293,7 +325,7 @@ func (c *checker) vif(lv linkView) {
 	}
 
 	// BGP peers as AWS sees them.
-	var down, waiting, up []string
+	var down, waiting, unknown, up []string
 	for _, p := range v.BgpPeers {
 		d := fmt.Sprintf("%s (%s -> %s, %s/%s)", peerLabel(p), deref(p.CustomerAddress), deref(p.AmazonAddress), p.BgpPeerState, p.BgpStatus)
 		switch {
@@ -301,6 +333,10 @@ func (c *checker) vif(lv linkView) {
 			up = append(up, d)
 		case p.BgpPeerState == dxtypes.BGPPeerStatePending || p.BgpPeerState == dxtypes.BGPPeerStateVerifying:
 			waiting = append(waiting, d)
+		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && (p.BgpStatus == dxtypes.BGPStatusUnknown || p.BgpStatus == ""):
+			// API reference (BGPPeer, bgpStatus): "unknown: The BGP peer
+			// status is not available." Nothing is known to be wrong.
+			unknown = append(unknown, d)
 		default:
 			down = append(down, d)
 		}
@@ -324,6 +360,10 @@ func (c *checker) vif(lv linkView) {
 		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s: BGP down for %s", id, strings.Join(down, ", "))
 	case len(waiting) > 0:
 		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn, "wait for AWS to provision the BGP peer", "VIF %s: BGP peer not ready: %s", id, strings.Join(waiting, ", "))
+	case len(unknown) > 0:
+		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn,
+			"nothing to change: AWS reports the status as not available; the session's state on the edge router (the bgp checks) says whether it is up, and the next poll reads AWS's view again",
+			"VIF %s: AWS has no BGP status for %s (bgpStatus unknown: not available)", id, strings.Join(unknown, ", "))
 	default:
 		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Pass, "", "VIF %s: BGP up: %s", id, strings.Join(up, ", "))
 	}
@@ -341,7 +381,7 @@ func (c *checker) vif(lv linkView) {
 			"VIF %s is attached to %s, not to %s", id, orDefault(dxgw+vgw, "no gateway"), c.cfg.VirtualGatewayID)
 	case dxgw == "" && vgw == "" && typ != "public":
 		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Fail,
-			"accept the VIF with a gateway: "+cli(region, "directconnect confirm-private-virtual-interface --virtual-interface-id", id, c.gatewayFlag()),
+			"accept the VIF with a gateway: "+c.confirmVIF(region, typ, id),
 			"VIF %s is attached to no gateway", id)
 	default:
 		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Pass, "", "VIF %s is attached to %s", id, orDefault(dxgw, vgw))
@@ -382,26 +422,113 @@ func (c *checker) vifRoutes(lv linkView) {
 	summary := fmt.Sprintf("AWS accepted %d prefixes from on-prem (%s) and advertises %d (%s)",
 		len(accepted), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
 	limited := deref(v.VirtualInterfaceType) != "public"
+	over, near := c.routeQuota(lv)
 	switch {
 	case len(accepted) == 0:
 		c.add(name, probes.OrderVIF+4, link, probes.Fail,
 			fmt.Sprintf("advertise the on-prem prefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", stripLen(deref(v.AmazonAddress))),
 			"VIF %s: AWS accepted no prefix from on-prem and advertises %d (%s)", id, len(advertised), strings.Join(head(advertised, 5), ", "))
-	case limited && len(accepted) >= routeLimit:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail,
-			"summarise the on-prem prefixes: AWS accepts at most 100 on a private or transit VIF and drops the session above it",
-			"VIF %s: %d prefixes accepted, the limit is %d; %s", id, len(accepted), routeLimit, summary)
+	case limited && len(over) > 0:
+		c.add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
+			"VIF %s: %s; %s", id, quotaText(over, "at"), summary)
 	case len(missing) > 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail,
-			"check that the DX gateway association's allowed prefixes include "+strings.Join(missing, ", ")+" and that the gateway is associated with the VPC's VGW",
-			"VIF %s: AWS does not advertise %s; %s", id, strings.Join(missing, ", "), summary)
-	case limited && len(accepted) >= routeLimit*8/10:
-		c.add(name, probes.OrderVIF+4, link, probes.Warn,
-			"summarise the on-prem prefixes before reaching the limit of 100: above it AWS drops the BGP session",
-			"VIF %s: %d prefixes accepted, close to the limit of %d; %s", id, len(accepted), routeLimit, summary)
+		st, fix, cause := c.notAdvertised(lv, missing)
+		c.add(name, probes.OrderVIF+4, link, st, fix,
+			"VIF %s: AWS does not advertise %s%s; %s", id, strings.Join(missing, ", "), cause, summary)
+	case limited && len(near) > 0:
+		c.add(name, probes.OrderVIF+4, link, probes.Warn, quotaFix(near, false),
+			"VIF %s: %s; %s", id, quotaText(near, "close to"), summary)
 	default:
 		c.add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
 	}
+}
+
+// familyQuota is the routes AWS accepted in one address family on a VIF
+// against what the VIF may take.
+type familyQuota struct {
+	family   string // "IPv4" or "IPv6"
+	flag     string // the update-virtual-interface-attributes option
+	accepted int
+	limit    int
+	// allocated says the limit is the VIF's own prefix allocation, not
+	// the default quota.
+	allocated bool
+	raise     string // the command that raises the allocation
+}
+
+// routeQuota counts the accepted routes per address family against the
+// VIF's allocation (prefixPoolAllocatedCountIpv4/Ipv6 on the VIF, API
+// reference VirtualInterface), else the default quota of 100 routes per
+// family per BGP session (Direct Connect User Guide, quotas,
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/limits.html:
+// "If you advertise more than 100 routes each for IPv4 and IPv6 over the
+// BGP session, the BGP session will go into an idle state"). It returns
+// the families at or above their limit (one more route drops the session)
+// and those at 80% of it or more.
+func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
+	v := lv.vif
+	region := orDefault(deref(v.Region), v.key.region)
+	counts := map[string]int{}
+	for _, cidr := range routeCIDRs(v.accepted) {
+		fam := "IPv4"
+		if p, err := netip.ParsePrefix(cidr); err == nil && p.Addr().Is6() {
+			fam = "IPv6"
+		}
+		counts[fam]++
+	}
+	for _, fq := range []familyQuota{
+		{family: "IPv4", flag: "--prefix-pool-allocated-count-ipv4"},
+		{family: "IPv6", flag: "--prefix-pool-allocated-count-ipv6"},
+	} {
+		alloc := v.PrefixPoolAllocatedCountIpv4
+		if fq.family == "IPv6" {
+			alloc = v.PrefixPoolAllocatedCountIpv6
+		}
+		fq.accepted, fq.limit = counts[fq.family], routeLimit
+		if alloc != nil && *alloc > 0 {
+			fq.limit, fq.allocated = int(*alloc), true
+		}
+		fq.raise = cli(region, "directconnect update-virtual-interface-attributes --virtual-interface-id", deref(v.VirtualInterfaceId), fq.flag, "<routes>")
+		switch {
+		case fq.accepted >= fq.limit:
+			over = append(over, fq)
+		case fq.accepted >= fq.limit*8/10:
+			near = append(near, fq)
+		}
+	}
+	return over, near
+}
+
+// quotaText says how the families stand against their limits.
+func quotaText(fs []familyQuota, how string) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		whose := "the default quota per BGP session"
+		if f.allocated {
+			whose = "the VIF's prefix allocation"
+		}
+		h := how
+		if f.accepted > f.limit {
+			h = "above"
+		}
+		parts[i] = fmt.Sprintf("%d %s prefixes accepted, %s the limit of %d (%s)", f.accepted, f.family, h, f.limit, whose)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// quotaFix offers both ways out: fewer routes, or a larger allocation.
+func quotaFix(fs []familyQuota, over bool) string {
+	var fams, raises []string
+	for _, f := range fs {
+		fams = append(fams, f.family)
+		raises = append(raises, f.raise)
+	}
+	when := "before reaching the limit: above it AWS drops the BGP session"
+	if over {
+		when = "AWS drops the BGP session above the limit"
+	}
+	return fmt.Sprintf("summarise the on-prem %s prefixes on the edge router, or raise the VIF's prefix allocation from the connection's unallocated prefix pool (prefixPoolUnallocatedCount in describe-connections): %s; %s",
+		strings.Join(fams, " and "), strings.Join(raises, "; "), when)
 }
 
 func (c *checker) mtu() {
@@ -432,12 +559,19 @@ func (c *checker) mtu() {
 		deref(a.VirtualInterfaceId), ma, deref(b.VirtualInterfaceId), mb)
 }
 
-// pref is how AWS ranks a route it accepted for return traffic: the
-// local-preference community first (7224:7300 high, 7224:7200 medium,
-// 7224:7100 low; none is treated as medium), then the shorter AS path.
+// pref is how AWS ranks a route it accepted for return traffic between
+// connections associated with the same Region: the local-preference
+// community first (7224:7300 high, 7224:7200 medium, 7224:7100 low; a route
+// without one is ranked here with the medium ones), then the shorter AS
+// path. Between connections of different Regions, without a community,
+// the Region decides, not the AS path (regionPreference).
 type pref struct {
 	local  int
 	asPath int
+	// community says a local-preference community is set: without one,
+	// AWS ranks connections of different Regions by Region, not by AS
+	// path (regionPreference).
+	community bool
 }
 
 func routePref(r dxtypes.Route) pref {
@@ -445,11 +579,11 @@ func routePref(r dxtypes.Route) pref {
 	for _, cm := range r.Communities {
 		switch cm {
 		case "7224:7100":
-			p.local = 1
+			p.local, p.community = 1, true
 		case "7224:7200":
-			p.local = 2
+			p.local, p.community = 2, true
 		case "7224:7300":
-			p.local = 3
+			p.local, p.community = 3, true
 		}
 	}
 	for _, seg := range r.AsPath {
@@ -558,13 +692,16 @@ func (c *checker) returnPath() {
 	for _, r := range sec.vif.accepted {
 		secRoutes[deref(r.Cidr)] = r
 	}
-	var preferP, preferS, equal []string
+	var preferP, preferS, equal, shared []string
+	community := false
 	for _, r := range prim.vif.accepted {
 		cidr := deref(r.Cidr)
 		s, ok := secRoutes[cidr]
 		if !ok {
 			continue
 		}
+		shared = append(shared, cidr)
+		community = community || routePref(r).community || routePref(s).community
 		switch d := routePref(r).better(routePref(s)); {
 		case d > 0:
 			preferP = append(preferP, cidr)
@@ -581,6 +718,10 @@ func (c *checker) returnPath() {
 		return
 	}
 	pn, sn := prim.link.Name, sec.link.Name
+	if ra, rb := linkRegion(*prim), linkRegion(*sec); ra != rb && !community {
+		c.regionPreference(name, mode, prim, sec, ra, rb, shared)
+		return
+	}
 	prepend := fmt.Sprintf("on the edge router of %s, prepend the on-prem ASN to the routes sent to AWS (route-map: set as-path prepend %d %d), or tag the routes on %s with community 7224:7300 and on %s with 7224:7100",
 		sn, max(c.cfg.CustomerASN, 65000), max(c.cfg.CustomerASN, 65000), pn, sn)
 	switch mode {
@@ -604,5 +745,190 @@ func (c *checker) returnPath() {
 			return
 		}
 		c.add(name, probes.OrderVIF+11, "", probes.Pass, "", "AWS balances return traffic to %s over both links", strings.Join(head(equal, 5), ", "))
+	}
+}
+
+// notAdvertised judges prefixes AWS should advertise over a VIF and does
+// not. When the DX gateway association's allowed prefixes leave them out,
+// the association's line fails for it and names the fix; this line then
+// warns and points there, so one broken piece is one failing line. Else it
+// fails, with a fix that fits the gateway: a transit gateway association
+// advertises its allowed prefixes as they are, a VGW association only the
+// VPC's CIDR, and only when an allowed prefix is the same or wider
+// (Direct Connect User Guide, "Allowed prefixes interactions",
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/allowed-to-prefixes.html).
+func (c *checker) notAdvertised(lv linkView, missing []string) (probes.CheckStatus, string, string) {
+	var causes []string
+	explained := true
+	transit := lv.transit()
+	for _, m := range missing {
+		p, err := netip.ParsePrefix(m)
+		if err != nil {
+			explained = false
+			continue
+		}
+		cause := c.associationLeavingOut(p)
+		if cause == "" {
+			explained = false
+		} else if !slices.Contains(causes, cause) {
+			causes = append(causes, cause)
+		}
+	}
+	if c.s.gw != nil {
+		for _, a := range c.s.gw.assocs {
+			if ag := a.AssociatedGateway; ag != nil && ag.Type == dxtypes.GatewayTypeTransitGateway {
+				transit = true
+			}
+		}
+	}
+	if explained && len(causes) > 0 {
+		return probes.Warn,
+			"fix " + strings.Join(causes, " and ") + " first: this follows from it",
+			" (follows from " + strings.Join(causes, " and ") + ", whose allowed prefixes leave it out)"
+	}
+	if transit {
+		return probes.Fail,
+			"on a transit gateway association AWS advertises the allowed prefixes as they are: check that the association's allowed prefixes include " + strings.Join(missing, ", ") +
+				" and that it is associated (aws.dxgw.association.*), and that the VIF's BGP session is up (aws.vif." + lv.link.Name + ".bgp)",
+			""
+	}
+	if c.cfg.VirtualGatewayID != "" && c.s.gwID == "" {
+		return probes.Fail,
+			"check that VGW " + c.cfg.VirtualGatewayID + " is attached to the VPC whose CIDR " + strings.Join(missing, ", ") + " is (aws.vgw.*)",
+			""
+	}
+	return probes.Fail,
+		"check that the DX gateway association's allowed prefixes include " + strings.Join(missing, ", ") + " and that the gateway is associated with the VPC's VGW",
+		""
+}
+
+// associationLeavingOut names the line of the DX gateway association whose
+// allowed prefixes leave p out, as that line judges it (association,
+// tgwAssociation), or "".
+func (c *checker) associationLeavingOut(p netip.Prefix) string {
+	if c.s.gw == nil {
+		return ""
+	}
+	for _, a := range c.s.gw.assocs {
+		if a.AssociationState != dxtypes.DirectConnectGatewayAssociationStateAssociated {
+			continue
+		}
+		ag := deref(a.AssociatedGateway)
+		gid := orDefault(deref(ag.Id), deref(a.VirtualGatewayId))
+		var allowed []netip.Prefix
+		for _, ap := range a.AllowedPrefixesToDirectConnectGateway {
+			if pfx, err := netip.ParsePrefix(deref(ap.Cidr)); err == nil {
+				allowed = append(allowed, pfx.Masked())
+			}
+		}
+		covered := slices.ContainsFunc(allowed, func(x netip.Prefix) bool { return x.Bits() <= p.Bits() && x.Contains(p.Addr()) })
+		if ag.Type == dxtypes.GatewayTypeTransitGateway {
+			// The association's line fails for an expected prefix that is
+			// not one of the allowed prefixes, and for a VPC CIDR they do
+			// not cover.
+			if !slices.Contains(allowed, p.Masked()) && (slices.Contains(c.site.Routing.ExpectedPrefixes, p) || !covered) {
+				return "aws.dxgw.association." + gid
+			}
+			continue
+		}
+		if covered {
+			continue
+		}
+		// A VGW association's line fails for a CIDR of its VPC that the
+		// allowed prefixes do not cover.
+		for _, g := range c.s.vgws {
+			if g.id != gid {
+				continue
+			}
+			for _, v := range g.vpcs {
+				if d := c.s.vpcs[v]; d != nil && slices.ContainsFunc(d.cidrs, func(x netip.Prefix) bool { return x.Bits() <= p.Bits() && x.Contains(p.Addr()) }) {
+					return "aws.dxgw.association." + gid
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// linkRegion is the Region the link's connection is associated with.
+func linkRegion(lv linkView) string {
+	if lv.conn != nil {
+		return orDefault(deref(lv.conn.Region), lv.conn.key.region)
+	}
+	return orDefault(deref(lv.vif.Region), lv.vif.key.region)
+}
+
+// vpcRegions are the Regions of the gateways behind the DX gateway (or of
+// the VGW): where the return traffic comes from.
+func (c *checker) vpcRegions() []string {
+	var out []string
+	add := func(r string) {
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if c.s.gw != nil {
+		for _, a := range c.s.gw.assocs {
+			if ag := a.AssociatedGateway; ag != nil && a.AssociationState == dxtypes.DirectConnectGatewayAssociationStateAssociated {
+				add(deref(ag.Region))
+			}
+		}
+	}
+	for _, g := range c.s.vgws {
+		add(orDefault(g.region, g.key.region))
+	}
+	for _, t := range c.s.tgws {
+		add(t.region)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// regionPreference judges the return path when the two links' connections
+// are associated with different Regions and no local-preference community
+// is set: AWS then prefers the Direct Connect location nearer to the
+// Region the traffic comes from, and AS_PATH (prepending) decides only
+// between connections associated with the same Region (Direct Connect
+// User Guide, "Routing policies and BGP communities", private and transit
+// virtual interface routing policies,
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/routing-and-bgp.html:
+// "AS_PATH prepending does not work if the Direct Connect connection is in
+// a different AWS Region than the VPC"). Only the local-preference
+// communities rank across Regions.
+func (c *checker) regionPreference(name, mode string, prim, sec *linkView, ra, rb string, shared []string) {
+	pn, sn := prim.link.Name, sec.link.Name
+	prefixes := strings.Join(head(shared, 5), ", ")
+	regions := c.vpcRegions()
+	why := fmt.Sprintf("%s's connection is associated with %s and %s's with %s, and the routes carry no local-preference community (7224:7100/7200/7300): AWS prefers the location nearer to the Region the traffic comes from; AS-path prepending decides only between connections of the same Region",
+		pn, ra, sn, rb)
+	communities := fmt.Sprintf("tag the routes sent to AWS with local-preference communities, the only preference that counts across Regions: 7224:7300 on %s and 7224:7100 on %s (route-map: set community 7224:7300 additive)", pn, sn)
+	var preferred *linkView
+	if len(regions) == 1 {
+		switch regions[0] {
+		case ra:
+			preferred = prim
+		case rb:
+			preferred = sec
+		}
+	}
+	order := probes.OrderVIF + 11
+	switch {
+	case preferred == nil:
+		where := "the VPCs' Region is not known"
+		if len(regions) > 0 {
+			where = "the VPCs are in " + strings.Join(regions, ", ")
+		}
+		c.add(name, order, "", probes.Warn, communities,
+			"which link AWS prefers for return traffic to %s depends on distance, not on the AS path: %s; %s", prefixes, why, where)
+	case mode == probes.ModeActivePassive && preferred == prim:
+		c.add(name, order, "", probes.Pass, "",
+			"AWS prefers %s for return traffic to %s from the VPCs in %s: %s", role(pn, "primary"), prefixes, regions[0], why)
+	case mode == probes.ModeActivePassive:
+		c.add(name, order, "", probes.Fail, communities,
+			"AWS prefers %s for return traffic to %s from the VPCs in %s, whatever the AS path: %s", role(sn, "secondary"), prefixes, regions[0], why)
+	default:
+		c.add(name, order, "", probes.Warn,
+			fmt.Sprintf("links in different Regions are not balanced: accept that %s carries the return traffic (and make it the primary: routing.mode active_passive with routing.primary %s)", preferred.link.Name, preferred.link.Name),
+			"active/active is configured but AWS prefers %s for return traffic to %s from the VPCs in %s: %s", preferred.link.Name, prefixes, regions[0], why)
 	}
 }

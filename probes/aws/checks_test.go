@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
@@ -68,6 +71,14 @@ func TestChecks(t *testing.T) {
 			})
 		}
 	}
+	addAccepted6 := func(sc *awstest.Scenario, vif string, n int) {
+		for i := range n {
+			sc.Routes = append(sc.Routes, awstest.Route{
+				VirtualInterfaceID: vif, Cidr: fmt.Sprintf("2001:db8:%x::/48", i),
+				RouteDirection: "accepted", AddressFamily: "ipv6",
+			})
+		}
+	}
 	addRoute := func(sc *awstest.Scenario, vif, cidr string) {
 		sc.Routes = append(sc.Routes, awstest.Route{VirtualInterfaceID: vif, Cidr: cidr, RouteDirection: "accepted", AddressFamily: "ipv4"})
 	}
@@ -87,38 +98,60 @@ func TestChecks(t *testing.T) {
 			}}},
 		},
 		{
+			// API reference: requested stays until the LOA is sent; no
+			// LOA-CFA exists yet, so no age and no download.
+			name:   "connection requested: no LOA-CFA yet",
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "requested" },
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
+				"is requested: AWS has accepted the order and has not issued the LOA-CFA yet", "72 hours",
+			}}},
+		},
+		{
 			name: "LOA issued 12 days ago",
 			mutate: func(sc *awstest.Scenario) {
-				conn1(sc).ConnectionState = "requested"
+				conn1(sc).ConnectionState = "pending"
 				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-12 * 24 * time.Hour))
 			},
 			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
-				"LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90",
+				"is pending: LOA-CFA issued 2026-01-20, 12 days ago, 78 days left of 90 days",
+				"from when the port is up or 90 days after the LOA-CFA was issued",
 				"dxwatch loa --connection dxcon-lab00001 --out dxcon-lab00001-loa.pdf",
 				"aws directconnect describe-loa --connection-id dxcon-lab00001 --region us-east-1",
 				"this re-issues it and restarts its 90 days",
 			}}},
 		},
 		{
+			// 80 days and 5 hours ago leaves 9 days 19 hours: not "9 days".
+			name: "LOA issued 80 days and some hours ago",
+			mutate: func(sc *awstest.Scenario) {
+				conn1(sc).ConnectionState = "pending"
+				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-(80*24 + 5) * time.Hour))
+			},
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{"80 days 5 hours ago, 9 days 19 hours left of 90 days"}}},
+		},
+		{
 			name: "LOA expired",
 			mutate: func(sc *awstest.Scenario) {
-				conn1(sc).ConnectionState = "requested"
+				conn1(sc).ConnectionState = "pending"
 				conn1(sc).LoaIssueTime = awstest.At(fixedNow.Add(-100 * 24 * time.Hour))
 			},
-			want: []want{{"aws.connection.primary.state", probes.Fail, []string{"expired 10 days ago", "download a fresh one"}}},
+			want: []want{{"aws.connection.primary.state", probes.Fail, []string{"expired 10 days ago", "download a fresh one", "whichever comes first"}}},
+		},
+		{
+			// A hosted connection has no LOA-CFA of the customer's.
+			name: "hosted connection pending",
+			mutate: func(sc *awstest.Scenario) {
+				conn1(sc).ConnectionState, conn1(sc).PartnerName = "pending", "Megaport"
+			},
+			want: []want{{"aws.connection.primary.state", probes.Warn, []string{"is pending: approved and being initialised by AWS and Megaport", "wait for Megaport"}}},
 		},
 		{
 			name:   "LOA without issue time",
-			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "requested" },
+			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "pending" },
 			want: []want{{"aws.connection.primary.state", probes.Warn, []string{
-				"the LOA-CFA has never been downloaded (AWS reports no loaIssueTime)",
+				"is pending: the LOA-CFA has never been downloaded (AWS reports no loaIssueTime)",
 				"download the LOA-CFA with dxwatch loa --connection dxcon-lab00001",
 			}}},
-		},
-		{
-			name:   "connection pending",
-			mutate: func(sc *awstest.Scenario) { conn1(sc).ConnectionState = "pending" },
-			want:   []want{{"aws.connection.primary.state", probes.Warn, []string{"pending", "72 hours"}}},
 		},
 		{
 			name:   "connection down",
@@ -160,7 +193,7 @@ func TestChecks(t *testing.T) {
 				c2.AwsDeviceV2, c2.AwsLogicalDeviceID, c2.Location = c1.AwsDeviceV2, c1.AwsLogicalDeviceID, c1.Location
 			},
 			want: []want{
-				{"aws.redundancy.devices", probes.Fail, []string{"same AWS device EqDC2-123h49s71dabc", "hasLogicalRedundancy no/no"}},
+				{"aws.redundancy.devices", probes.Fail, []string{"same AWS device EqDC2-123h49s71dabc", "hasLogicalRedundancy no/no, whether a connection supports a secondary BGP peer in the same address family"}},
 				{"aws.redundancy.location", probes.Warn, []string{"both connections are at EqDC2"}},
 			},
 		},
@@ -177,6 +210,18 @@ func TestChecks(t *testing.T) {
 				vif1(sc).VirtualInterfaceState, vif1(sc).VirtualInterfaceType = "confirming", "transit"
 			},
 			want: []want{{"aws.vif.primary.state", probes.Fail, []string{"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab00001"}}},
+		},
+		{
+			// Without aws.dx_gateway_id the gateway is the one the other
+			// link's VIF is attached to, not a placeholder.
+			name: "hosted transit VIF awaiting acceptance, gateway discovered",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).VirtualInterfaceState, vif1(sc).VirtualInterfaceType, vif1(sc).DirectConnectGatewayID = "confirming", "transit", ""
+			},
+			config: func(c *Config) { c.DXGatewayID = "" },
+			want: []want{{"aws.vif.primary.state", probes.Fail, []string{
+				"aws directconnect confirm-transit-virtual-interface --virtual-interface-id dxvif-lab00001 --direct-connect-gateway-id " + awstest.LabDXGateway + " --region us-east-1",
+			}}},
 		},
 		{
 			name:   "VIF down",
@@ -212,6 +257,28 @@ func TestChecks(t *testing.T) {
 			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[].authKey", "remote-as 64512"}}},
 		},
 		{
+			// API reference (BGPPeer): "unknown: The BGP peer status is not
+			// available": not a failure.
+			name:   "BGP status unknown",
+			mutate: func(sc *awstest.Scenario) { vif1(sc).BgpPeers[0].BgpStatus = "unknown" },
+			want: []want{{"aws.vif.primary.bgp", probes.Warn, []string{
+				"AWS has no BGP status for dxpeer-lab0001", "bgpStatus unknown: not available", "nothing to change",
+			}}},
+		},
+		{
+			// A 4-byte ASN comes in asnLong with asn 0 (API reference,
+			// VirtualInterface).
+			name:   "four-byte customer ASN as configured",
+			mutate: func(sc *awstest.Scenario) { asn := int64(4200000001); vif1(sc).AsnLong = &asn },
+			config: func(c *Config) { c.CustomerASN = 4200000001 },
+			want:   []want{{"aws.vif.primary.config", probes.Pass, []string{"ASN 4200000001"}}},
+		},
+		{
+			name:   "four-byte customer ASN differs from the config",
+			mutate: func(sc *awstest.Scenario) { asn := int64(4200000001); vif1(sc).AsnLong = &asn },
+			want:   []want{{"aws.vif.primary.config", probes.Fail, []string{"customer ASN is 4200000001, aws.customer_asn is 65000"}}},
+		},
+		{
 			name:   "VIF on another DX gateway",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).DirectConnectGatewayID = "00000000-0000-4000-8000-000000000000" },
 			want:   []want{{"aws.vif.primary.gateway", probes.Fail, []string{"not to DX gateway " + awstest.LabDXGateway}}},
@@ -224,12 +291,54 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "close to the route limit",
 			mutate: func(sc *awstest.Scenario) { addAccepted(sc, awstest.LabVIF1, 84) },
-			want:   []want{{"aws.vif.primary.routes", probes.Warn, []string{"85 prefixes accepted, close to the limit of 100"}}},
+			want:   []want{{"aws.vif.primary.routes", probes.Warn, []string{"85 IPv4 prefixes accepted, close to the limit of 100 (the default quota per BGP session)"}}},
 		},
 		{
 			name:   "at the route limit",
 			mutate: func(sc *awstest.Scenario) { addAccepted(sc, awstest.LabVIF1, 99) },
-			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"100 prefixes accepted, the limit is 100"}}},
+			want: []want{{"aws.vif.primary.routes", probes.Fail, []string{
+				"100 IPv4 prefixes accepted, at the limit of 100 (the default quota per BGP session)",
+				"summarise the on-prem IPv4 prefixes on the edge router, or raise the VIF's prefix allocation",
+				"aws directconnect update-virtual-interface-attributes --virtual-interface-id dxvif-lab00001 --prefix-pool-allocated-count-ipv4 <routes> --region us-east-1",
+			}}},
+		},
+		{
+			// 100 routes each for IPv4 and IPv6 (User Guide, quotas): 70
+			// of each is 140 routes and within both.
+			name: "routes counted per address family",
+			mutate: func(sc *awstest.Scenario) {
+				addAccepted(sc, awstest.LabVIF1, 69)
+				addAccepted6(sc, awstest.LabVIF1, 70)
+			},
+			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 140 prefixes"}}},
+		},
+		{
+			name: "IPv6 at the limit, IPv4 well within",
+			mutate: func(sc *awstest.Scenario) {
+				addAccepted6(sc, awstest.LabVIF1, 100)
+			},
+			want: []want{{"aws.vif.primary.routes", probes.Fail, []string{
+				"100 IPv6 prefixes accepted, at the limit of 100", "summarise the on-prem IPv6 prefixes",
+				"--prefix-pool-allocated-count-ipv6 <routes>",
+			}}},
+		},
+		{
+			name: "within a raised prefix allocation",
+			mutate: func(sc *awstest.Scenario) {
+				n := 300
+				vif1(sc).PrefixPoolAllocatedCountIpv4 = &n
+				addAccepted(sc, awstest.LabVIF1, 149)
+			},
+			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 150 prefixes"}}},
+		},
+		{
+			name: "at a raised prefix allocation",
+			mutate: func(sc *awstest.Scenario) {
+				n := 150
+				vif1(sc).PrefixPoolAllocatedCountIpv4 = &n
+				addAccepted(sc, awstest.LabVIF1, 149)
+			},
+			want: []want{{"aws.vif.primary.routes", probes.Fail, []string{"150 IPv4 prefixes accepted, at the limit of 150 (the VIF's prefix allocation)"}}},
 		},
 		{
 			name:   "VPC CIDR not advertised",
@@ -249,6 +358,44 @@ func TestChecks(t *testing.T) {
 				routesOf(sc, awstest.LabVIF2, "accepted")[0].Communities = []string{"7224:7300"}
 			},
 			want: []want{{"aws.routing.return_path", probes.Fail, []string{"AWS prefers the secondary for return traffic"}}},
+		},
+		{
+			// Connections of different Regions, no community: AWS prefers
+			// the one of the VPC's Region (us-east-1), the primary here.
+			name: "links in different Regions, primary in the VPC's Region",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection2).Region, sc.VIF(awstest.LabVIF2).Region = "us-west-2", "us-west-2"
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want: []want{{"aws.routing.return_path", probes.Pass, []string{
+				"AWS prefers the primary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1",
+				"AS-path prepending decides only between connections of the same Region",
+			}}},
+		},
+		{
+			// The secondary is prepended, but its connection is the one of
+			// the VPC's Region: AWS prefers it whatever the AS path.
+			name: "links in different Regions, secondary in the VPC's Region",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection1).Region, sc.VIF(awstest.LabVIF1).Region = "us-west-2", "us-west-2"
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want: []want{{"aws.routing.return_path", probes.Fail, []string{
+				"AWS prefers the secondary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1, whatever the AS path",
+				"primary's connection is associated with us-west-2 and secondary's with us-east-1",
+				"7224:7300 on primary and 7224:7100 on secondary",
+			}}},
+		},
+		{
+			// A local-preference community ranks across Regions.
+			name: "links in different Regions, ranked by community",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Connection(awstest.LabConnection1).Region, sc.VIF(awstest.LabVIF1).Region = "us-west-2", "us-west-2"
+				routesOf(sc, awstest.LabVIF1, "accepted")[0].Communities = []string{"7224:7300"}
+				routesOf(sc, awstest.LabVIF2, "accepted")[0].Communities = []string{"7224:7100"}
+			},
+			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
+			want:   []want{{"aws.routing.return_path", probes.Pass, []string{"AWS prefers the primary for return traffic"}}},
 		},
 		{
 			name:   "active/active with a prepend",
@@ -444,5 +591,41 @@ func checkWants(t *testing.T, checks []probes.CheckResult, wants []want) {
 		if c.Status == probes.Fail && c.Fix == "" {
 			t.Errorf("%s fails without a fix", w.check)
 		}
+	}
+}
+
+// TestBGPStatusUnknownIsNotDown: a BGP peer whose status AWS reports as
+// unknown ("not available", API reference BGPPeer) exports no
+// dxwatch_aws_vif_bgp_up sample, as a 0 would page DirectConnectVIFBGPDown;
+// the other peer's sample stays.
+func TestBGPStatusUnknownIsNotDown(t *testing.T) {
+	sc := awstest.LabScenario()
+	sc.VIF(awstest.LabVIF1).BgpPeers[0].BgpStatus = "unknown"
+	_, url := fake(t, sc)
+	p, logs := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatalf("Poll: %v\n%s", err, logs)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(p)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vifs []string
+	for _, mf := range mfs {
+		if mf.GetName() != "dxwatch_aws_vif_bgp_up" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "vif" {
+					vifs = append(vifs, l.GetValue())
+				}
+			}
+		}
+	}
+	if slices.Contains(vifs, awstest.LabVIF1) || !slices.Contains(vifs, awstest.LabVIF2) {
+		t.Errorf("dxwatch_aws_vif_bgp_up has samples for %v, want %s only (%s's status is unknown)", vifs, awstest.LabVIF2, awstest.LabVIF1)
 	}
 }

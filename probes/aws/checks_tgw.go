@@ -123,7 +123,19 @@ func (c *checker) tgwAssociation(name, gid, assoc, home string, allowed []netip.
 		}
 	}
 	if len(uncovered)+len(notAllowed) > 0 {
-		add := append(slices.Clone(uncovered), notAllowed...)
+		// An expected summary to add covers the VPC CIDRs within it:
+		// adding those too would only repeat it.
+		var add []string
+		for _, u := range uncovered {
+			up := netip.MustParsePrefix(u)
+			if !slices.ContainsFunc(notAllowed, func(n string) bool {
+				np, err := netip.ParsePrefix(n)
+				return err == nil && np.Bits() <= up.Bits() && np.Contains(up.Addr())
+			}) {
+				add = append(add, u)
+			}
+		}
+		add = append(add, notAllowed...)
 		args := make([]string, len(add))
 		for i, u := range add {
 			args[i] = "cidr=" + u

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/dxwatch/dxwatch/lab/golden"
@@ -77,6 +78,48 @@ func TestTGWBreaks(t *testing.T) {
 				if c.Name != br.Check && (c.Status == probes.Fail || c.Status == probes.Warn) {
 					t.Errorf("another line does not pass: %s: %s: %s (fix: %s)", c.Name, c.Status, c.Reason, c.Fix)
 				}
+			}
+		})
+	}
+}
+
+// TestTGWBreaksWithExpectedPrefixes breaks the transit gateway site, now
+// with the prefixes the edges expect (the association's summary), in one
+// place each: exactly one line fails. The VIFs' routes lines, which then
+// miss what the association leaves out, warn and name the association's
+// line as their cause, with no fix about a VGW the site does not have.
+func TestTGWBreaksWithExpectedPrefixes(t *testing.T) {
+	for _, br := range awstest.TGWBreaks() {
+		t.Run(br.Name, func(t *testing.T) {
+			t.Parallel()
+			sc := awstest.LabTGWScenario()
+			br.Mutate(sc)
+			site := tgwSite()
+			site.Routing.ExpectedPrefixes = []netip.Prefix{netip.MustParsePrefix(awstest.LabTGWAllowedCIDR)}
+			checks := pollTGW(t, sc, site)
+			fix := br.Fix
+			if br.Check == "aws.dxgw.association."+awstest.LabTGW {
+				// The expected summary covers the VPC CIDR left out.
+				fix = "--add-allowed-prefixes-to-direct-connect-gateway cidr=" + awstest.LabTGWAllowedCIDR + " --region"
+			}
+			checkWants(t, checks, []want{{br.Check, probes.Fail, []string{fix}}})
+			for _, c := range checks {
+				switch {
+				case c.Name == br.Check:
+				case c.Status == probes.Fail:
+					t.Errorf("a second line fails: %s: %s (fix: %s)", c.Name, c.Reason, c.Fix)
+				case c.Status == probes.Warn && !strings.Contains(c.Reason, "follows from "+br.Check):
+					t.Errorf("%s warns without naming %s as its cause: %s (fix: %s)", c.Name, br.Check, c.Reason, c.Fix)
+				}
+				if c.Status != probes.Pass && strings.Contains(c.Fix, "VGW") {
+					t.Errorf("%s: a fix about a VGW on a transit gateway site: %s", c.Name, c.Fix)
+				}
+			}
+			if br.Check == "aws.dxgw.association."+awstest.LabTGW {
+				checkWants(t, checks, []want{
+					{"aws.vif.primary.routes", probes.Warn, []string{"AWS does not advertise " + awstest.LabTGWAllowedCIDR, "follows from " + br.Check}},
+					{"aws.vif.secondary.routes", probes.Warn, []string{"follows from " + br.Check}},
+				})
 			}
 		})
 	}

@@ -39,7 +39,7 @@ func TestCloudWatchOpticsPerLane(t *testing.T) {
 		has             []string
 		lanes           int
 	}{
-		{"1G one lane", "1Gbps", 0, probes.Pass, []string{"1000BASE-LX", "lane 1: AWS transmits -5.2 dBm (range -11.5 to -3.0); AWS receives -6.1 dBm (range -19.0 to -3.0)"}, 1},
+		{"1G one lane", "1Gbps", 0, probes.Pass, []string{"1000BASE-LX", "lane 1: AWS transmits -5.2 dBm (range -11.0 to -3.0); AWS receives -6.1 dBm (range -19.0 to -3.0)"}, 1},
 		{"10G one lane", "10Gbps", 0, probes.Pass, []string{"10GBASE-LR", "lane 1: AWS transmits -5.2 dBm (range -8.2 to 0.5); AWS receives -6.1 dBm (range -14.4 to 0.5)"}, 1},
 		{"100G four lanes in range", "100Gbps", 0, probes.Pass, []string{"100GBASE-LR4", "4 lanes", "AWS receives by lane: 1 -6.1, 2 -6.1, 3 -6.1, 4 -6.1 dBm"}, 4},
 		{"100G lane 3 below range", "100Gbps", -12.3, probes.Fail, []string{"4 lanes, worst lane 3: AWS receives -12.3 dBm (range -10.6 to 4.5)", "AWS receives by lane: 1 -6.1, 2 -6.1, 3 -12.3, 4 -6.1 dBm"}, 4},

@@ -161,6 +161,9 @@ func (p *Probe) collect(ctx context.Context, clients []*accountClients) *snapsho
 	// 7. Transit gateways, their route tables and the VPCs behind them.
 	p.collectTGWs(ctx, s, clients)
 	<-cwDone
+
+	// 8. What the failures above kept from being called, for permission.
+	p.tryUnreached(ctx, s, clients)
 	return s
 }
 

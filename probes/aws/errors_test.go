@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,58 @@ func TestDenialsComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEverythingDenied denies every action of deploy/iam-policy.json: every
+// call of every service is still tried (the EC2 and CloudWatch ones too,
+// though nothing was read to make them with), the count of failed calls
+// is out of the calls made, and every denied action is named, once, in
+// one line. sts:GetCallerIdentity needs no permission (STS API reference)
+// and sts:AssumeRole is not called without a role.
+func TestEverythingDenied(t *testing.T) {
+	actions, err := policyActions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := awstest.LabScenario()
+	sc.Accounts[0].Deny = actions
+	_, url := fake(t, sc)
+	p, _ := testProbe(t, labConfig(), labSite(), url)
+	if err := p.Poll(context.Background()); err == nil {
+		t.Fatal("Poll succeeded")
+	}
+	api := checksByName(p.Checks())["aws.api.default.us-east-1"]
+	if api.Status != probes.Fail {
+		t.Fatalf("aws.api is %s: %s", api.Status, api.Reason)
+	}
+	var failed, calls int
+	if _, err := fmt.Sscanf(api.Reason, "%d of %d calls failed", &failed, &calls); err != nil {
+		t.Fatalf("aws.api does not count the calls: %s", api.Reason)
+	}
+	if failed > calls || failed == 0 {
+		t.Errorf("%d of %d calls failed: %s", failed, calls, api.Reason)
+	}
+	for _, a := range actions {
+		if strings.HasPrefix(a, "sts:") {
+			continue
+		}
+		if strings.Count(api.Reason, a+",")+strings.Count(api.Reason, a+";")+boolCount(strings.HasSuffix(api.Reason, a)) != 1 {
+			t.Errorf("aws.api does not name the denied %s once: %s", a, api.Reason)
+		}
+		if !strings.Contains(api.Fix, a) {
+			t.Errorf("the fix does not allow %s: %s", a, api.Fix)
+		}
+	}
+	if strings.Count(api.Fix, "allow ") != 1 {
+		t.Errorf("the denied actions are not in one line: %s", api.Fix)
+	}
+}
+
+func boolCount(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestDiscoveryHint: when nothing is found, the fix asks only for settings

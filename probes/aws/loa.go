@@ -15,6 +15,13 @@ import (
 // call re-issues the LOA-CFA.
 var LoaActions = []string{"directconnect:DescribeLoa"}
 
+// billingNote is when AWS starts billing a dedicated port that is not up
+// yet: port-hours start when the connection is available or 90 days after
+// the LOA-CFA was issued, whichever comes first. (Stated in issue #26; the
+// Direct Connect pricing page that says so was not found through the
+// documentation search, so the rule is quoted from there, not verified.)
+const billingNote = "AWS bills port-hours from when the port is up or 90 days after the LOA-CFA was issued, whichever comes first"
+
 // LOA is a downloaded LOA-CFA.
 type LOA struct {
 	Connection  string
@@ -49,8 +56,8 @@ func (p *Probe) DownloadLOA(ctx context.Context, connection string) (LOA, error)
 				continue
 			}
 			c := out.Connections[0]
-			if c.ConnectionState != dxtypes.ConnectionStateRequested && c.ConnectionState != dxtypes.ConnectionStatePending {
-				return LOA{}, fmt.Errorf("download the LOA-CFA of %s: the connection is %s; AWS issues an LOA-CFA only while it is requested or pending", connection, c.ConnectionState)
+			if c.ConnectionState != dxtypes.ConnectionStatePending {
+				return LOA{}, fmt.Errorf("download the LOA-CFA of %s: the connection is %s; AWS issues the LOA-CFA once it has approved the order (state pending) and until the port is up", connection, c.ConnectionState)
 			}
 			loa, err := dx.DescribeLoa(ctx, &directconnect.DescribeLoaInput{ConnectionId: &connection, LoaContentType: dxtypes.LoaContentTypePdf})
 			if err != nil {

@@ -17,13 +17,13 @@ var (
 	vifStateDesc = prometheus.NewDesc("dxwatch_aws_vif_state",
 		"Virtual interface state: 1 for the current state, 0 for the others.", []string{"vif", "state"}, nil)
 	vifBGPUpDesc = prometheus.NewDesc("dxwatch_aws_vif_bgp_up",
-		"AWS's view of a VIF's BGP peer: 1 when bgpStatus is up.", []string{"vif", "peer"}, nil)
+		"AWS's view of a VIF's BGP peer: 1 when bgpStatus is up, 0 when down; absent while AWS reports it unknown (not available).", []string{"vif", "peer"}, nil)
 	propagationDesc = prometheus.NewDesc("dxwatch_aws_route_propagation_enabled",
 		"1 when the route table propagates routes from the virtual private gateway.", []string{"route_table", "gateway"}, nil)
 	routeActiveDesc = prometheus.NewDesc("dxwatch_aws_route_active",
 		"Route to the virtual private gateway in a VPC route table: 1 active, 0 blackhole.", []string{"route_table", "destination"}, nil)
 	loaExpiryDesc = prometheus.NewDesc("dxwatch_aws_loa_expiry_timestamp_seconds",
-		"Unix time at which the LOA-CFA of a requested connection expires (90 days after issue); (this - time()) / 86400 is the days left.", []string{"connection"}, nil)
+		"Unix time at which the LOA-CFA of a pending connection expires (90 days after issue); (this - time()) / 86400 is the days left.", []string{"connection"}, nil)
 	lastSuccessDesc = prometheus.NewDesc("dxwatch_aws_last_success_timestamp_seconds",
 		"Unix time of the last poll in which every call in the account and region succeeded (0 before the first).", []string{"account", "region"}, nil)
 )
@@ -78,6 +78,11 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(vifStateDesc, prometheus.GaugeValue, expose.Bool(v.VirtualInterfaceState == s), id, string(s))
 		}
 		for _, peer := range v.BgpPeers {
+			if peer.BgpStatus != dxtypes.BGPStatusUp && peer.BgpStatus != dxtypes.BGPStatusDown {
+				// "unknown: The BGP peer status is not available" (API
+				// reference, BGPPeer): no value rather than a 0 that pages.
+				continue
+			}
 			ch <- prometheus.MustNewConstMetric(vifBGPUpDesc, prometheus.GaugeValue,
 				expose.Bool(peer.BgpStatus == dxtypes.BGPStatusUp), id, peerLabel(peer))
 		}

@@ -22,11 +22,11 @@ func TestNoDescribeLoa(t *testing.T) {
 		name := map[bool]string{true: "issued 80 days ago", false: "never downloaded"}[issued]
 		t.Run(name, func(t *testing.T) {
 			sc := awstest.LabScenario()
-			sc.Connection(awstest.LabConnection1).ConnectionState = "requested"
+			sc.Connection(awstest.LabConnection1).ConnectionState = "pending"
 			has := "the LOA-CFA has never been downloaded"
 			if issued {
 				sc.Connection(awstest.LabConnection1).LoaIssueTime = awstest.At(fixedNow.Add(-80 * 24 * time.Hour))
-				has = "80 days ago, 10 days left of 90"
+				has = "80 days ago, 10 days left of 90 days"
 			}
 			srv, url := fake(t, sc)
 
@@ -63,7 +63,7 @@ func TestNoDescribeLoa(t *testing.T) {
 func TestDownloadLOA(t *testing.T) {
 	sc := awstest.LabScenario()
 	c1 := sc.Connection(awstest.LabConnection1)
-	c1.ConnectionState = "requested"
+	c1.ConnectionState = "pending"
 	c1.LoaIssueTime = awstest.At(fixedNow.Add(-80 * 24 * time.Hour))
 	srv, url := fake(t, sc)
 	p, _ := testProbe(t, labConfig(), labSite(), url)
@@ -88,6 +88,12 @@ func TestDownloadLOA(t *testing.T) {
 	}
 	if _, err := p.DownloadLOA(context.Background(), "dxcon-nothere"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("LOA of an unknown connection: %v", err)
+	}
+	// A requested connection has no LOA-CFA yet (API reference: it stays
+	// requested "until the Letter of Authorization (LOA) is sent").
+	srv.Update(func(sc *awstest.Scenario) { sc.Connection(awstest.LabConnection1).ConnectionState = "requested" })
+	if _, err := p.DownloadLOA(context.Background(), awstest.LabConnection1); err == nil || !strings.Contains(err.Error(), "the connection is requested; AWS issues the LOA-CFA once it has approved the order (state pending)") {
+		t.Errorf("LOA of a requested connection: %v", err)
 	}
 }
 

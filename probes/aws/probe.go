@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/directconnect"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dxwatch/dxwatch/probes"
@@ -263,7 +265,7 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = p.maxAttempts
 				so.MaxBackoff = p.maxBackoff
-				so.Backoff = backoff{base: min(500*time.Millisecond, p.maxBackoff), max: p.maxBackoff}
+				so.Backoff = backoff{base: min(500*time.Millisecond, p.maxBackoff), max: p.maxBackoff, budget: p.cfg.Timeout}
 				so.RateLimiter = ratelimit.None
 			})
 		})
@@ -295,16 +297,46 @@ func (p *Probe) accountClients(ctx context.Context) ([]*accountClients, error) {
 	return out, nil
 }
 
-// backoff is full jitter: a random wait up to base·2^attempt, at most max.
-type backoff struct{ base, max time.Duration }
+// backoff is full jitter: a random wait up to base·2^attempt, at most max;
+// but never shorter than a 503's (or 429's) Retry-After, which the SDK's
+// retryer ignores. A Retry-After longer than the poll's whole budget ends
+// the retries at once instead of sleeping to the deadline.
+type backoff struct{ base, max, budget time.Duration }
 
 // BackoffDelay implements retry.BackoffDelayer.
-func (b backoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
 	d := b.max
 	if attempt < 20 {
 		d = min(b.base<<attempt, b.max)
 	}
-	return rand.N(d + 1), nil
+	wait := rand.N(d + 1)
+	if ra, ok := retryAfter(err); ok {
+		if b.budget > 0 && ra > b.budget {
+			return 0, fmt.Errorf("AWS asks to retry after %s, beyond the poll's budget (aws.timeout %s): %w", ra, b.budget, err)
+		}
+		wait = max(wait, ra)
+	}
+	return wait, nil
+}
+
+// retryAfter reads the Retry-After header of a 503 or 429 answer: seconds,
+// or an HTTP date (RFC 9110, section 10.2.3).
+func retryAfter(err error) (time.Duration, bool) {
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.Response == nil || (re.HTTPStatusCode() != http.StatusServiceUnavailable && re.HTTPStatusCode() != http.StatusTooManyRequests) {
+		return 0, false
+	}
+	v := strings.TrimSpace(re.Response.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t)), true
+	}
+	return 0, false
 }
 
 // errNotFound says a resource is not visible in any configured account.

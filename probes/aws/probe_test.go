@@ -19,13 +19,13 @@ import (
 )
 
 // TestIAMPolicyIsExact runs polls that reach every API operation the probe
-// uses (an assumed role, a requested connection's LOA, discovery, VGWs,
+// uses (an assumed role, a pending connection's LOA, discovery, VGWs,
 // VPCs and route tables) and proves that deploy/iam-policy.json allows
 // exactly the actions the fake server saw: nothing missing, nothing extra.
 func TestIAMPolicyIsExact(t *testing.T) {
 	sc := awstest.LabScenario()
 	sc.Roles = []awstest.Role{{ARN: "arn:aws:iam::" + awstest.LabAccount + ":role/dxwatch", AccountID: awstest.LabAccount}}
-	sc.Connection(awstest.LabConnection1).ConnectionState = "requested"
+	sc.Connection(awstest.LabConnection1).ConnectionState = "pending"
 	srv, url := fake(t, sc)
 	cfg := labConfig()
 	cfg.Accounts = []AccountConfig{{Name: "lab", RoleARN: "arn:aws:iam::" + awstest.LabAccount + ":role/dxwatch"}}

@@ -361,7 +361,7 @@ func TestCollectCallsNoAPI(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	sc := awstest.LabScenario()
 	c1 := sc.Connection(awstest.LabConnection1)
-	c1.ConnectionState = "requested"
+	c1.ConnectionState = "pending"
 	c1.LoaIssueTime = awstest.At(fixedNow.Add(-30 * 24 * time.Hour))
 	sc.VIF(awstest.LabVIF2).BgpPeers[0].BgpStatus = "down"
 	sc.RouteTable(awstest.LabRouteTable2).PropagatingVgws = nil

@@ -37,6 +37,9 @@ type failure struct {
 type apiState struct {
 	calls    int
 	failures []failure
+	// tried holds the actions called in this account and region, so that
+	// the ones never reached can be tried for permission (permissions.go).
+	tried map[string]bool
 }
 
 func (t *apiState) ok() bool { return len(t.failures) == 0 }
@@ -196,10 +199,11 @@ func (s *snapshot) keepUnread(prev *snapshot) {
 func (s *snapshot) connIDs() []string { return sortedKeys(s.conns) }
 func (s *snapshot) vifIDs() []string  { return sortedKeys(s.vifs) }
 
-// loaExpiry returns when the LOA-CFA of a requested connection expires.
+// loaExpiry returns when the LOA-CFA of a pending connection expires (a
+// requested one has none yet).
 func (s *snapshot) loaExpiry(id string) (time.Time, bool) {
 	c := s.conns[id]
-	if c == nil || c.ConnectionState != dxtypes.ConnectionStateRequested || c.LoaIssueTime == nil {
+	if c == nil || c.ConnectionState != dxtypes.ConnectionStatePending || c.LoaIssueTime == nil {
 		return time.Time{}, false
 	}
 	return c.LoaIssueTime.Add(loaValidity), true
