@@ -41,6 +41,12 @@ type PeerView struct {
 	// EndOfRIB is set once the established session's initial table is
 	// in: the router sent End-of-RIB (RFC 4724).
 	EndOfRIB bool `json:"end_of_rib"`
+	// EndOfRIBNegotiated is set when both sides of the established
+	// session offered graceful restart: End-of-RIB is then due. Without
+	// it, readiness uses the settle rule (no UPDATE for settle_time).
+	EndOfRIBNegotiated bool `json:"end_of_rib_negotiated"`
+	// LastUpdate is when the session's last UPDATE arrived.
+	LastUpdate *time.Time `json:"last_update,omitempty"`
 }
 
 // RouterView is one router connected to the BMP station.
@@ -166,6 +172,7 @@ func (w *worker) publish(now time.Time) {
 			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), State: pr.state, Up: pr.up,
 			Since: timePtr(pr.since), LastError: pr.lastError(), Flaps: pr.flaps,
 			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals, EndOfRIB: pr.up && pr.eorSeen,
+			EndOfRIBNegotiated: pr.up && pr.eorNegotiated, LastUpdate: timePtr(pr.lastUpdate),
 		})
 	}
 	for _, br := range w.bmp {
