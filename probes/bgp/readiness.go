@@ -86,16 +86,16 @@ func peerTableIn(pc PeerConfig, pv PeerView, now time.Time) (bool, string) {
 	if pv.Since != nil {
 		last = *pv.Since
 	}
-	what := "established"
 	if pv.LastUpdate != nil && pv.LastUpdate.After(last) {
-		last, what = *pv.LastUpdate, "last UPDATE"
+		last = *pv.LastUpdate
 	}
 	quiet := now.Sub(last)
 	if !last.IsZero() && quiet >= settle {
 		return true, fmt.Sprintf("settled: no UPDATE for %s (settle rule, End-of-RIB not negotiated)", quiet.Round(100*time.Millisecond))
 	}
-	d := fmt.Sprintf("initial table may still be arriving: no End-of-RIB yet, none negotiated; settle rule: ready after %s without an UPDATE (%s %s ago)",
-		settle, what, quiet.Round(100*time.Millisecond))
+	// The detail stays the same while the session waits: the drill's
+	// warm-up prints a line per change.
+	d := fmt.Sprintf("initial table may still be arriving: no End-of-RIB yet, none negotiated; settle rule: ready after %s without an UPDATE", settle)
 	if !pc.GracefulRestart {
 		d += "; graceful_restart: true on the peer makes routers such as FRR 8 send End-of-RIB"
 	}
