@@ -165,49 +165,37 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 	if !p.send(ctx, &bmpEvent{kind: bmpConnected, conn: id, router: router, remote: remote, t: time.Now()}) {
 		return
 	}
-	// What each monitored session negotiated, from its Peer Up: the
-	// encoding of its UPDATEs (ADD-PATH, 2-byte AS) depends on it.
-	opts := map[netip.Addr][]*gobgp.MarshallingOption{}
-	optsFor := func(h bmp.BMPPeerHeader) []*gobgp.MarshallingOption { return opts[h.PeerAddress] }
-	hdr := make([]byte, bmp.BMP_HEADER_SIZE)
+	dec := newBMPDecoder()
+	dec.onFlip = func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool) {
+		how := "without the ADD-PATH path IDs its session negotiated (FRR 8 never includes them)"
+		if pathIDs {
+			how = "with ADD-PATH path IDs its session did not negotiate"
+		}
+		log.Info("bmp station: the router sends this session's route monitoring "+how+": decoding it so until the session's next peer up",
+			"peer", h.PeerAddress.String(), "family", f.String(), "adj_rib_out", h.IsAdjRIBOut())
+	}
 	var closeErr error
 	for {
-		if _, err := io.ReadFull(c, hdr); err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		buf, err := readBMPFrame(c)
+		if err != nil {
+			if errors.Is(err, errNotBMP) {
+				p.bmpErrors.Add(1)
+				log.Warn("bmp station: bad input", "err", err)
+				closeErr = err
+			} else if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				closeErr = err
 			}
 			break
 		}
-		n := binary.BigEndian.Uint32(hdr[1:5])
-		if hdr[0] != bmp.BMP_VERSION || n < bmp.BMP_HEADER_SIZE || n > maxBMPMessage {
-			p.bmpErrors.Add(1)
-			closeErr = fmt.Errorf("not a BMP v3 stream (version %d, length %d): closing", hdr[0], n)
-			log.Warn("bmp station: bad input", "err", closeErr)
-			break
-		}
-		buf := make([]byte, n)
-		copy(buf, hdr)
-		if _, err := io.ReadFull(c, buf[bmp.BMP_HEADER_SIZE:]); err != nil {
-			closeErr = fmt.Errorf("read bmp message: %w", err)
-			break
-		}
-		msg, err := bmp.ParseBMPMessageWithOptions(buf, optsFor)
+		msg, err := dec.decode(buf)
 		if err != nil {
 			p.bmpErrors.Add(1)
-			if msg = peerUpHeaderOnly(buf); msg == nil {
+			if msg == nil {
 				// The framing is intact: skip the message, keep the stream.
-				log.Warn("bmp station: malformed message skipped", "type", hdr[5], "err", err)
+				log.Warn("bmp station: malformed message skipped", "type", buf[5], "err", err)
 				continue
 			}
-			// FRR 8.4 sometimes sends a Peer Up whose OPEN messages are cut
-			// short (seen in the lab after a few link flaps). Skipping it
-			// would leave the session down here for good: its per-peer
-			// header says which session came up, which is what counts; the
-			// options it negotiated are kept from its last good Peer Up.
 			log.Warn("bmp station: peer up with undecodable OPEN messages, taken as up", "peer", msg.PeerHeader.PeerAddress, "err", err)
-		}
-		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok && up.ReceivedOpenMsg != nil {
-			opts[msg.PeerHeader.PeerAddress] = negotiated(up)
 		}
 		// Dated by arrival, not by the per-peer header's timestamp: FRR
 		// fills that with a fixed time (seen in the lab: the same
@@ -228,49 +216,6 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 		log.Info("bmp router disconnected")
 	}
 	p.send(ctx, &bmpEvent{kind: bmpClosed, conn: id, router: router, remote: remote, err: closeErr, t: time.Now()})
-}
-
-// negotiated derives the UPDATE encoding of a monitored session from the
-// two OPENs of its Peer Up: the Adj-RIB-In carries path IDs when the
-// router offered to receive them and the peer to send them.
-func negotiated(up *bmp.BMPPeerUpNotification) []*gobgp.MarshallingOption {
-	caps := func(m *gobgp.BGPMessage) (map[gobgp.Family]gobgp.BGPAddPathMode, bool) {
-		ap := map[gobgp.Family]gobgp.BGPAddPathMode{}
-		as4 := false
-		if m == nil {
-			return ap, false
-		}
-		open, ok := m.Body.(*gobgp.BGPOpen)
-		if !ok {
-			return ap, false
-		}
-		for _, op := range open.OptParams {
-			pc, ok := op.(*gobgp.OptionParameterCapability)
-			if !ok {
-				continue
-			}
-			for _, c := range pc.Capability {
-				switch v := c.(type) {
-				case *gobgp.CapAddPath:
-					for _, t := range v.Tuples {
-						ap[t.Family] = t.Mode
-					}
-				case *gobgp.CapFourOctetASNumber:
-					as4 = true
-				}
-			}
-		}
-		return ap, as4
-	}
-	sent, sent4 := caps(up.SentOpenMsg)
-	recv, recv4 := caps(up.ReceivedOpenMsg)
-	o := &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{}, Use2ByteAS: !(sent4 && recv4)}
-	for f, m := range sent {
-		if m&gobgp.BGP_ADD_PATH_RECEIVE != 0 && recv[f]&gobgp.BGP_ADD_PATH_SEND != 0 {
-			o.AddPath[f] = gobgp.BGP_ADD_PATH_RECEIVE
-		}
-	}
-	return []*gobgp.MarshallingOption{o}
 }
 
 // bmpRouter is the worker's record of one BMP connection.
@@ -543,21 +488,4 @@ func closedByFSMEvent(ev uint16) string {
 		return closed + ": the router gave no cause over BMP (BFD down, an interface down or a configuration change: see its log, e.g. show bgp neighbor … last reset)"
 	}
 	return fmt.Sprintf("%s (BGP FSM event %d)", closed, ev)
-}
-
-// peerUpHeaderOnly returns a Peer Up notification with only its per-peer
-// header when buf is a Peer Up whose body does not decode, else nil.
-func peerUpHeaderOnly(buf []byte) *bmp.BMPMessage {
-	if len(buf) < bmp.BMP_HEADER_SIZE+bmp.BMP_PEER_HEADER_SIZE || buf[5] != bmp.BMP_MSG_PEER_UP_NOTIFICATION {
-		return nil
-	}
-	var ph bmp.BMPPeerHeader
-	if err := ph.DecodeFromBytes(buf[bmp.BMP_HEADER_SIZE:]); err != nil {
-		return nil
-	}
-	return &bmp.BMPMessage{
-		Header:     bmp.BMPHeader{Version: buf[0], Length: uint32(len(buf)), Type: bmp.BMP_MSG_PEER_UP_NOTIFICATION},
-		PeerHeader: ph,
-		Body:       &bmp.BMPPeerUpNotification{},
-	}
 }
