@@ -277,3 +277,45 @@ func FuzzBMPDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestBMPDecoderPerPeer: sessions are told apart by peer type,
+// distinguisher and address (RFC 7854 4.2), not by address alone: two
+// sessions with the same address in different instances, one with
+// ADD-PATH and one without, each decode as their own negotiated, with no
+// fallback.
+func TestBMPDecoderPerPeer(t *testing.T) {
+	addr, id := netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.2")
+	global := *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, 0, 0, addr, 65000, id, 0)
+	vrf := *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_LOCAL, 0, 7, addr, 65000, id, 0)
+	dec := newBMPDecoder()
+	dec.onFlip = func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool) {
+		t.Errorf("fell back for peer type %d distinguisher %d: %s path IDs %v", h.PeerType, h.PeerDistinguisher, f, pathIDs)
+	}
+	for _, s := range []struct {
+		ph   bmp.BMPPeerHeader
+		mode gobgp.BGPAddPathMode
+	}{{global, gobgp.BGP_ADD_PATH_BOTH}, {vrf, 0}} {
+		b, err := bmp.NewBMPPeerUpNotification(s.ph, netip.MustParseAddr("192.0.2.1"), 179, 40000,
+			openAddPath(65000, "192.0.2.1", s.mode), openAddPath(65000, "192.0.2.2", s.mode)).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dec.decode(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		ph      bmp.BMPPeerHeader
+		pathIDs bool
+	}{{global, true}, {vrf, false}, {global, true}} {
+		upd := updateMsg(t, nil, []gobgp.PathNLRI{pnlri(vpcPrefix, 9)}, []uint32{64512}, "169.254.10.1")
+		msg, err := dec.decode(routeMonitoring(t, c.ph, upd, c.pathIDs))
+		if err != nil {
+			t.Fatalf("peer type %d: %v", c.ph.PeerType, err)
+		}
+		n := msg.Body.(*bmp.BMPRouteMonitoring).BGPUpdate.Body.(*gobgp.BGPUpdate).NLRI
+		if want := map[bool]uint32{true: 9, false: 0}[c.pathIDs]; len(n) != 1 || n[0].ID != want {
+			t.Errorf("peer type %d: NLRI %v, want path ID %d", c.ph.PeerType, n, want)
+		}
+	}
+}
