@@ -244,6 +244,11 @@ type bmpPeer struct {
 	eor         bool // the initial dump is done (End-of-RIB seen)
 	updates     uint64
 	withdrawals uint64
+	// out is the session's Adj-RIB-Out post-policy (RFC 8671), for a
+	// Direct Connect session: what the router advertises to AWS.
+	out        map[netip.Prefix]pathAttrs
+	outEOR     bool
+	outDropped uint64
 }
 
 func (w *worker) bmpEvent(ev *bmpEvent) {
@@ -294,7 +299,7 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		reason := peerDownReason(body)
 		w.setBMPPeer(r, bp, false, reason, int(body.Reason), ev.t)
 	case *bmp.BMPRouteMonitoring:
-		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB || h.IsAdjRIBOut() || body.BGPUpdate == nil {
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB || body.BGPUpdate == nil {
 			return
 		}
 		upd, ok := body.BGPUpdate.Body.(*gobgp.BGPUpdate)
@@ -305,6 +310,14 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		if !bp.known {
 			// Routes before (or without) a Peer Up: the session is up.
 			w.setBMPPeer(r, bp, true, "", 0, ev.t)
+		}
+		if h.IsAdjRIBOut() {
+			// RFC 8671: what the router sends the peer. Post-policy, for
+			// a Direct Connect session, is what AWS receives.
+			if h.IsPostPolicy() && bp.link >= 0 {
+				w.bmpAdvertised(bp, upd)
+			}
+			return
 		}
 		if eor, _ := upd.IsEndOfRib(); eor {
 			// RFC 7854 5: the end of the initial dump of this session's
@@ -339,7 +352,9 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 	changed := !bp.known || bp.up != up
 	bp.known, bp.up = true, up
 	if changed {
-		bp.eor = false // a new session sends its table anew
+		// A new session sends its tables anew; a closed one advertises
+		// nothing.
+		bp.eor, bp.out, bp.outEOR = false, nil, false
 	}
 	if up {
 		bp.reason, bp.reasonCode = "", 0
@@ -393,39 +408,19 @@ func (w *worker) closeRouter(r *bmpRouter, t time.Time) {
 }
 
 func (w *worker) bmpUpdate(bp *bmpPeer, src uint16, upd *gobgp.BGPUpdate, t time.Time) {
-	withdraw := func(ns []gobgp.PathNLRI) {
-		for _, n := range ns {
-			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
-				bp.withdrawals++
-				if w.s.withdraw(src, pfx.Prefix, n.ID, t) {
-					w.touched(t)
-				}
+	eachNLRI(upd, func(pfx netip.Prefix, id uint32, withdraw bool) {
+		if withdraw {
+			bp.withdrawals++
+			if w.s.withdraw(src, pfx, id, t) {
+				w.touched(t)
 			}
+			return
 		}
-	}
-	announce := func(ns []gobgp.PathNLRI) {
-		for _, n := range ns {
-			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
-				bp.updates++
-				if w.s.announce(src, pfx.Prefix, n.ID, bp.link, upd.PathAttributes, false, t) {
-					w.touched(t)
-				}
-			}
+		bp.updates++
+		if w.s.announce(src, pfx, id, bp.link, upd.PathAttributes, false, t) {
+			w.touched(t)
 		}
-	}
-	withdraw(upd.WithdrawnRoutes)
-	for _, a := range upd.PathAttributes {
-		switch v := a.(type) {
-		case *gobgp.PathAttributeMpUnreachNLRI:
-			withdraw(v.Value)
-		}
-	}
-	announce(upd.NLRI)
-	for _, a := range upd.PathAttributes {
-		if v, ok := a.(*gobgp.PathAttributeMpReachNLRI); ok {
-			announce(v.Value)
-		}
-	}
+	})
 }
 
 // peerDownReason renders a Peer Down Notification's reason (RFC 7854 4.9).

@@ -73,6 +73,20 @@ type BMPPeerView struct {
 	// EndOfRIB is set once the router's initial dump of the session's
 	// routes is done: an End-of-RIB in its route monitoring (RFC 7854 5).
 	EndOfRIB bool `json:"end_of_rib"`
+	// Advertised is, for a Direct Connect session whose router exports
+	// its Adj-RIB-Out post-policy over BMP (RFC 8671), what the router
+	// sends AWS over the link.
+	Advertised []AdvertisedView `json:"advertised,omitempty"`
+	// AdvertisedDropped counts Adj-RIB-Out paths not kept (over 4096).
+	AdvertisedDropped uint64 `json:"advertised_dropped,omitempty"`
+}
+
+// AdvertisedView is one route an edge router sends AWS.
+type AdvertisedView struct {
+	Prefix      string      `json:"prefix"`
+	ASPath      []uint32    `json:"as_path"`
+	Prepends    int         `json:"prepends"`
+	Communities []Community `json:"communities,omitempty"`
 }
 
 // LinkView is what the routing shows of one Direct Connect link.
@@ -178,7 +192,8 @@ func (w *worker) publish(now time.Time) {
 	for _, br := range w.bmp {
 		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}}
 		for _, bp := range br.peers {
-			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor}
+			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor,
+				Advertised: advertisedView(bp), AdvertisedDropped: bp.outDropped}
 			if bp.link >= 0 {
 				v.Link = s.linkName(bp.link)
 			}
