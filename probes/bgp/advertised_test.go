@@ -97,3 +97,58 @@ func TestBMPAdjRIBOut(t *testing.T) {
 		t.Errorf("secondary down still advertises %+v", bp.Advertised)
 	}
 }
+
+// TestBMPLocRIB: a router that exports its Loc-RIB over BMP (RFC 9069)
+// shows the path it selected for each relevant prefix, with its link, and
+// bgp.locrib.<router> compares that with the best link dxwatch infers from
+// the paths it receives: agreeing, then (the router selecting the
+// secondary, by a policy dxwatch does not see) a warning naming both.
+// Irrelevant prefixes are not kept.
+func TestBMPLocRIB(t *testing.T) {
+	noLeaks(t)
+	site := labsite.Site()
+	p := bmpProbe(t, site, nil)
+	c := bmpConn(t, p)
+	prim, sec := site.Links[0].AmazonAddress.Addr().String(), site.Links[1].AmazonAddress.Addr().String()
+	dx := func(amazon string) bmp.BMPPeerHeader {
+		return *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, bmp.BMP_PEER_FLAG_POST_POLICY, 0, netip.MustParseAddr(amazon), 64512, netip.MustParseAddr(amazon), 0)
+	}
+	loc := *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_LOCAL_RIB, 0, 0, netip.Addr{}, 65000, netip.MustParseAddr("192.0.2.1"), 0)
+	writeBMP(t, c, bmp.NewBMPPeerUpNotification(loc, netip.IPv4Unspecified(), 0, 0, openMsg(65000, "192.0.2.1", false), openMsg(65000, "192.0.2.1", false)))
+	for _, a := range []string{prim, sec} {
+		writeBMP(t, c, bmp.NewBMPPeerUpNotification(dx(a), netip.MustParseAddr("169.254.0.2"), 179, 40000, openMsg(65000, "192.0.2.1", false), openMsg(64512, a, false)))
+	}
+	send := func(ph bmp.BMPPeerHeader, prefix string, asPath []uint32, nh string) {
+		t.Helper()
+		if _, err := c.Write(routeMonitoring(t, ph, updateMsg(t, nil, []gobgp.PathNLRI{pnlri(prefix, 0)}, asPath, nh), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The paths dxwatch receives: the primary's AS_PATH is shorter.
+	send(dx(prim), vpcPrefix, []uint32{64512}, prim)
+	send(dx(sec), vpcPrefix, []uint32{64512, 64512}, sec)
+	// The router selected the primary's too; and a prefix of no interest.
+	send(loc, vpcPrefix, []uint32{64512}, prim)
+	send(loc, "203.0.113.0/24", []uint32{64999}, prim)
+	router := func() RouterView {
+		if r := p.Routes().BMPRouters; len(r) == 1 {
+			return r[0]
+		}
+		return RouterView{}
+	}
+	// The router is named by its address (the test's loopback).
+	check := func() probes.CheckResult { return p.check("bgp.locrib." + router().Name) }
+	eventually(t, 10*time.Second, "Loc-RIB agreeing", func() bool { return check().Status == probes.Pass })
+	if lr := router().LocRIB; len(lr) != 1 || lr[0].Prefix != vpcPrefix || lr[0].Link != "primary" || lr[0].NextHop != prim {
+		t.Errorf("Loc-RIB view %+v: want %s over primary only", lr, vpcPrefix)
+	}
+	// The router selects the secondary: dxwatch's inference disagrees.
+	send(loc, vpcPrefix, []uint32{64512, 64512}, sec)
+	eventually(t, 10*time.Second, "Loc-RIB disagreeing", func() bool { return check().Status == probes.Warn })
+	if c := check(); !strings.Contains(c.Reason, "selected secondary (next hop "+sec+"), dxwatch infers primary") {
+		t.Errorf("disagreement: %+v", c)
+	}
+	// The Loc-RIB instance goes down: no Loc-RIB, no check.
+	writeBMP(t, c, bmp.NewBMPPeerDownNotification(loc, bmp.BMP_PEER_DOWN_REASON_PEER_DE_CONFIGURED, nil, nil))
+	eventually(t, 10*time.Second, "no Loc-RIB check", func() bool { return check().Name == "" })
+}

@@ -227,6 +227,9 @@ type bmpRouter struct {
 	sysName  string
 	sysDescr string
 	peers    map[netip.Addr]*bmpPeer
+	// locRIB is the router's Loc-RIB (RFC 9069), relevant prefixes only:
+	// the paths it selected.
+	locRIB map[netip.Prefix]pathAttrs
 }
 
 // bmpPeer is one monitored session of a BMP router: for a Direct Connect
@@ -285,12 +288,14 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		}
 	case *bmp.BMPPeerUpNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			r.locRIB = nil // RFC 9069 5: the Loc-RIB is sent anew
 			return
 		}
 		bp := w.bmpPeer(r, h)
 		w.setBMPPeer(r, bp, true, "", 0, ev.t)
 	case *bmp.BMPPeerDownNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			r.locRIB = nil
 			return
 		}
 		bp := w.bmpPeer(r, h)
@@ -299,11 +304,15 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		reason := peerDownReason(body)
 		w.setBMPPeer(r, bp, false, reason, int(body.Reason), ev.t)
 	case *bmp.BMPRouteMonitoring:
-		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB || body.BGPUpdate == nil {
+		if body.BGPUpdate == nil {
 			return
 		}
 		upd, ok := body.BGPUpdate.Body.(*gobgp.BGPUpdate)
 		if !ok {
+			return
+		}
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			w.bmpLocRIB(r, upd)
 			return
 		}
 		bp := w.bmpPeer(r, h)

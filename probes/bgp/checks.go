@@ -105,6 +105,7 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 		}
 	}
 	w.intentChecks(add, feed, noFeed)
+	w.locRIBCheck(add)
 	return out
 }
 

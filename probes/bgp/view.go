@@ -57,6 +57,18 @@ type RouterView struct {
 	SysName        string        `json:"sys_name,omitempty"`
 	SysDescr       string        `json:"sys_descr,omitempty"`
 	Peers          []BMPPeerView `json:"monitored_peers"`
+	// LocRIB is, when the router exports its Loc-RIB over BMP (RFC 9069),
+	// the paths it selected for the relevant prefixes.
+	LocRIB []LocRIBView `json:"loc_rib,omitempty"`
+}
+
+// LocRIBView is one path a BMP router selected.
+type LocRIBView struct {
+	Prefix      string      `json:"prefix"`
+	Link        string      `json:"link,omitempty"`
+	NextHop     string      `json:"next_hop,omitempty"`
+	ASPath      []uint32    `json:"as_path"`
+	Communities []Community `json:"communities,omitempty"`
 }
 
 // BMPPeerView is one session a BMP router monitors.
@@ -190,7 +202,7 @@ func (w *worker) publish(now time.Time) {
 		})
 	}
 	for _, br := range w.bmp {
-		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}}
+		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}, LocRIB: w.locRIBView(br)}
 		for _, bp := range br.peers {
 			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor,
 				Advertised: advertisedView(bp), AdvertisedDropped: bp.outDropped}
