@@ -62,9 +62,10 @@ type Options struct {
 	// confirm that the secondary carries the expected prefixes (no BGP
 	// feed configured); without it that refuses the drill.
 	AllowUnconfirmedSecondary bool
-	// Quiet refuses the drill when a failover happened this recently
-	// (default 30m).
-	Quiet time.Duration
+	// Quiet refuses the drill when a failover happened this recently.
+	// nil means the default 30m; a zero is taken as given: recent
+	// failovers are not checked (--quiet 0s).
+	Quiet *time.Duration
 	// Hold is how long the traffic stays on the secondary before the
 	// failback (default 1m).
 	Hold time.Duration
@@ -91,13 +92,18 @@ type Options struct {
 	Past *DaemonRecord
 }
 
+// DefaultQuiet is Options.Quiet's default.
+const DefaultQuiet = 30 * time.Minute
+
 func (o *Options) defaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&o.Quiet, 30*time.Minute)
+	if o.Quiet == nil || *o.Quiet < 0 {
+		o.Quiet = new(DefaultQuiet)
+	}
 	def(&o.Hold, time.Minute)
 	def(&o.Timeout, 3*time.Minute)
 	def(&o.Warmup, 30*time.Second)

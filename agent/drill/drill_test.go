@@ -149,7 +149,21 @@ func TestPreChecks(t *testing.T) {
 			p.Watched = 20 * time.Second
 			p.Past = &drill.DaemonRecord{Source: "dxwatch at http://localhost:9479", Since: t0.Add(-5 * time.Minute)}
 		}, []string{drill.CheckQuiet}, "the links have been watched for 5m0s, not the 30m0s of --quiet"},
-		{"watched as long as --quiet", func(p *drill.Evidence, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, 20*time.Second }, nil, ""},
+		{"watched as long as --quiet", func(p *drill.Evidence, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, new(20*time.Second) }, nil, ""},
+		// --quiet 0s is taken as typed, not as the 30m default: a
+		// failover 10 minutes ago and 20s watched refuse nothing.
+		{"--quiet 0s", func(p *drill.Evidence, o *drill.Options) {
+			p.Watched, o.Quiet = 20*time.Second, new(time.Duration(0))
+			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
+		}, nil, ""},
+		{"--quiet unset is 30m", func(p *drill.Evidence, o *drill.Options) { p.Watched, o.Quiet = 20*time.Second, nil },
+			[]string{drill.CheckQuiet}, "not the 30m0s of --quiet"},
+		// A BGP session without End-of-RIB negotiated, ready by the
+		// settle rule: the evidence names the rule.
+		{"BGP settled without End-of-RIB", func(p *drill.Evidence, o *drill.Options) {
+			p.Sources[0] = probes.Readiness{Kind: "bgp", Name: "edge1", State: "established", Ready: true, Since: t0.Add(-time.Minute),
+				Detail: "settled: no UPDATE for 10s (settle rule, End-of-RIB not negotiated)"}
+		}, nil, ""},
 		{"recent failover", func(p *drill.Evidence, o *drill.Options) {
 			p.Events = append(p.Events, health.Event{ID: 7, Kind: health.KindFailover, Time: t0.Add(-10 * time.Minute), From: []string{"primary"}, To: []string{"secondary"}})
 		}, []string{drill.CheckQuiet}, "10m0s ago, within 30m0s"},
@@ -352,7 +366,7 @@ func fakeAWS(t *testing.T) (*awstest.Server, string) {
 
 func opts(m drill.Method) drill.Options {
 	return drill.Options{Method: m, Yes: true, Hold: 100 * time.Millisecond, Timeout: 5 * time.Second, Poll: 5 * time.Millisecond, AbortAfter: time.Second,
-		Quiet: time.Millisecond}
+		Quiet: new(time.Millisecond)}
 }
 
 func TestDrillAWS(t *testing.T) {

@@ -53,12 +53,20 @@ func dxlabCmd(dxlab string, l *lab.Lab, command, link string) string {
 // FRR 8 sends End-of-RIB only then, and the drill waits for it.
 func labConfig(t *testing.T, l *lab.Lab, extra string) string {
 	t.Helper()
+	return labConfigPeer(t, l, "      graceful_restart: true\n", extra)
+}
+
+// labConfigPeer writes the lab's dxwatch configuration with peer (YAML
+// lines) added to edge1's peer entry and extra appended, and returns its
+// path.
+func labConfigPeer(t *testing.T, l *lab.Lab, peerLines, extra string) string {
+	t.Helper()
 	cfg := labsite.Config(nil)
 	peer := "      address: " + lab.Edge1LAN + "\n"
 	if !strings.Contains(cfg, peer) {
 		t.Fatalf("lab/dxwatch.yaml has no peer %q", peer)
 	}
-	cfg = strings.Replace(cfg, peer, peer+"      graceful_restart: true\n", 1)
+	cfg = strings.Replace(cfg, peer, peer+peerLines, 1)
 	f := filepath.Join(l.Dir(), "dxwatch-drill.yaml")
 	if err := os.WriteFile(f, []byte(cfg+extra), 0o600); err != nil {
 		t.Fatal(err)
@@ -141,6 +149,28 @@ func TestLabDrill(t *testing.T) {
 	}
 }
 
+// runDrill runs the command line (dxwatch drill ... --output json) in the
+// lab's agent host and returns its report, its exit code and its stderr.
+func runDrill(ctx context.Context, t *testing.T, l *lab.Lab, env []string, cmdline ...string) (drill.Report, int, string) {
+	t.Helper()
+	cmd := l.Command(ctx, lab.HostAgent, cmdline...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("dxwatch drill: %v\n%s", err, stderr.String())
+	}
+	var rep drill.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("drill output: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	return rep, code, stderr.String()
+}
+
 // TestLabDrillAWS runs `dxwatch drill --method aws` in the lab's agent host
 // against the fake AWS endpoint served there. With the agent's BGP session
 // to the edge held down (the edge drops its TCP port 179 from the agent),
@@ -170,21 +200,9 @@ func TestLabDrillAWS(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv.ResetCalls()
-		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
+		var r result
+		r.rep, r.code, r.stderr = runDrill(ctx, t, l, env, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
 			"--quiet", "1s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
-		cmd.Env = env
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		r := result{stderr: stderr.String()}
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("dxwatch drill: %v\n%s", err, stderr.String())
-		}
-		if err := json.Unmarshal(stdout.Bytes(), &r.rep); err != nil {
-			t.Fatalf("drill output: %v\n%s\n%s", err, stdout.String(), stderr.String())
-		}
 		calls := srv.Calls()
 		r.start, r.stop = calls["directconnect:StartBgpFailoverTest"], calls["directconnect:StopBgpFailoverTest"]
 		t.Logf("drill %v: exit %d, StartBgpFailoverTest %d, StopBgpFailoverTest %d\n%s", args, r.code, r.start, r.stop, r.stderr)
@@ -321,4 +339,93 @@ func modelFailoverTest(t *testing.T, l *lab.Lab, srv *awstest.Server) {
 			}
 		}
 	}()
+}
+
+// TestLabDrillSettle runs the drill with the agent's session to edge1
+// without graceful restart: FRR sends no End-of-RIB then, and the settle
+// rule decides readiness. While edge1 keeps sending UPDATEs (a new network
+// every 300ms, as a table still arriving), the session is never ready and
+// the drill refuses, saying so; once they stop, the drill waits out the
+// settle time, then runs, and the evidence names the settle rule. --quiet
+// 0s is taken as typed (the drill watches less than the 30m default).
+func TestLabDrillSettle(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{})
+	bin, dxlab := buildDxwatch(t), build(t, "./lab/cmd/dxlab")
+	cfgFile := labConfigPeer(t, l, "      settle_time: 3s\n", "")
+	if cfg, _ := os.ReadFile(cfgFile); strings.Contains(string(cfg), "graceful_restart") {
+		t.Fatalf("lab/dxwatch.yaml sets graceful_restart: this test needs a session without End-of-RIB")
+	}
+	run := func(t *testing.T, warmup string, args ...string) (drill.Report, int, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		rep, code, stderr := runDrill(ctx, t, l, nil, append([]string{bin, "drill", "--config", cfgFile, "--method", "exec",
+			"--cut", dxlabCmd(dxlab, l, "cut", lab.LinkPrimary), "--restore", dxlabCmd(dxlab, l, "restore", lab.LinkPrimary),
+			"--quiet", "0s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
+		t.Logf("drill %v: exit %d\n%s", args, code, stderr)
+		for _, c := range rep.PreChecks {
+			t.Logf("%s %s: %s; evidence: %s", c.Status, c.Name, c.Reason, strings.Join(c.Evidence, ", "))
+		}
+		return rep, code, stderr
+	}
+	check := func(rep drill.Report, name string) drill.PreCheck {
+		for _, c := range rep.PreChecks {
+			if c.Name == name {
+				return c
+			}
+		}
+		t.Fatalf("no pre-check %s in %+v", name, rep.PreChecks)
+		return drill.PreCheck{}
+	}
+
+	t.Run("table still arriving: refused", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(300 * time.Millisecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				// A new network each time: an UPDATE to the agent.
+				vctx, vcancel := context.WithTimeout(ctx, 30*time.Second)
+				_, err := l.Vtysh(vctx, lab.HostEdge1, fmt.Sprintf("configure terminal\nrouter bgp %d\naddress-family ipv4 unicast\nnetwork 10.250.%d.%d/32\nend", lab.OnPremASN, n/256, n%256))
+				vcancel()
+				if err != nil && ctx.Err() == nil {
+					t.Errorf("edge1: add a network: %v", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		rep, code, _ := run(t, "15s", "--yes")
+		cancel()
+		<-done
+		if code != 1 || !rep.Refused || rep.Failover != nil {
+			t.Fatalf("drill with edge1's table still arriving: exit %d, refused %v, failover %+v: want a refusal", code, rep.Refused, rep.Failover)
+		}
+		sp := check(rep, drill.CheckSecondaryPrefixes)
+		if !sp.Refuses || !strings.Contains(sp.Reason, "bgp edge1 (established: initial table may still be arriving") {
+			t.Errorf("%s: %s %q, want a refusal naming edge1's table as still arriving", sp.Name, sp.Status, sp.Reason)
+		}
+		if q := check(rep, drill.CheckQuiet); q.Refuses {
+			t.Errorf("--quiet 0s: %s refuses: %q", q.Name, q.Reason)
+		}
+	})
+
+	t.Run("settled: waits, then runs", func(t *testing.T) {
+		rep, code, stderr := run(t, "60s", "--yes")
+		if code != 0 || rep.Refused || rep.Failover == nil || rep.Failover.Event == nil || rep.Failback == nil || rep.Failback.Event == nil {
+			t.Fatalf("drill with edge1 settled: exit %d, refused %v, aborted %q: want the failover and failback measured", code, rep.Refused, rep.Aborted)
+		}
+		if !strings.Contains(stderr, "waiting for: bgp edge1 (established: initial table may still be arriving") {
+			t.Errorf("the warm-up did not wait for edge1 to settle:\n%s", stderr)
+		}
+		ev := strings.Join(check(rep, drill.CheckSecondaryPrefixes).Evidence, ", ")
+		if !strings.Contains(ev, "bgp edge1 (established ") || !strings.Contains(ev, "settle rule, End-of-RIB not negotiated") {
+			t.Errorf("%s evidence %q does not name the settle rule", drill.CheckSecondaryPrefixes, ev)
+		}
+	})
 }

@@ -144,6 +144,7 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 		out = append(out, secondaryPrefixes(site, st, src, secondary, now, o))
 	}
 
+	quiet := *o.Quiet
 	var recent *health.Event
 	events, span := pic.Events, pic.Watched
 	watched := fmt.Sprintf("health events over the %s watched", pic.Watched.Round(100*time.Millisecond))
@@ -154,23 +155,25 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 	}
 	for i := range events {
 		e := &events[i]
-		if e.Kind != health.KindLinkState && now.Sub(e.Time) < o.Quiet && (recent == nil || e.Time.After(recent.Time)) {
+		if e.Kind != health.KindLinkState && now.Sub(e.Time) < quiet && (recent == nil || e.Time.After(recent.Time)) {
 			recent = e
 		}
 	}
 	switch {
 	case recent != nil:
 		add(CheckQuiet, probes.Fail, fmt.Sprintf("a %s %s → %s happened %s ago, within %s", recent.Kind,
-			strings.Join(recent.From, "+"), strings.Join(recent.To, "+"), now.Sub(recent.Time).Round(time.Second), o.Quiet),
+			strings.Join(recent.From, "+"), strings.Join(recent.To, "+"), now.Sub(recent.Time).Round(time.Second), quiet),
 			"wait, or lower --quiet if the network has settled", watched)
-	case span < o.Quiet:
+	case quiet == 0:
+		add(CheckQuiet, probes.Pass, "--quiet 0s: recent failovers not checked", "", watched)
+	case span < quiet:
 		// Only what was watched is known: a failover before that is not
 		// in the events.
 		add(CheckQuiet, probes.Fail, fmt.Sprintf("cannot be evaluated: the links have been watched for %s, not the %s of --quiet: a failover before that would not be seen",
-			span.Round(100*time.Millisecond), o.Quiet),
+			span.Round(100*time.Millisecond), quiet),
 			"give the drill the running dxwatch's record with --agent http://localhost:9479 (its events and how long it has watched), or pass a --quiet no longer than the drill watches (--warmup)", watched)
 	default:
-		add(CheckQuiet, probes.Pass, fmt.Sprintf("no failover in the last %s", o.Quiet), "", watched)
+		add(CheckQuiet, probes.Pass, fmt.Sprintf("no failover in the last %s", quiet), "", watched)
 	}
 
 	switch {
@@ -234,7 +237,7 @@ const (
 	kindPing = "ping"
 )
 
-const readyFix = "for a BGP session, `show bgp neighbors` on the edge router and a firewall letting dxwatch reach TCP port 179 (or the router reach it); for End-of-RIB, the router must send it (FRR does unless `bgp graceful-restart disable-eor`); for AWS, the credentials and regions (dxwatch verify)"
+const readyFix = "for a BGP session, `show bgp neighbors` on the edge router and a firewall letting dxwatch reach TCP port 179 (or the router reach it); for the initial table, End-of-RIB when graceful restart is negotiated (FRR sends it then, unless `bgp graceful-restart disable-eor`), else settle_time without an UPDATE (peers[].settle_time); for AWS, the credentials and regions (dxwatch verify)"
 
 // sources returns the sources the drill waits for: every BGP session and
 // BMP router, the AWS poll when the method is aws, and an echo per pinged

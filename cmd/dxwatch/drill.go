@@ -31,7 +31,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
-	quiet := fs.Duration("quiet", 30*time.Minute, "refuse when a failover happened this recently; without --agent the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that")
+	quiet := fs.Duration("quiet", drill.DefaultQuiet, "refuse when a failover happened this recently (0s: do not check); without --agent the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that")
 	daemon := fs.String("agent", "", "URL of the running dxwatch daemon (http://localhost:9479; user:password@ for basic auth): its events and how long it has watched tell the --quiet pre-check what happened before the drill started")
 	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for every configured source before the pre-checks: each BGP session established with its initial table in (End-of-RIB), each BMP router's initial dump, the first AWS poll (method aws), an echo on every link and target; the pre-checks refuse what is not ready by then")
 	allowUnconfirmed := fs.Bool("allow-unconfirmed-secondary", false, "go on when no BGP feed (or no expected prefix) is configured, so nothing can confirm that the secondary carries the VPC prefixes")
@@ -50,6 +50,10 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
 		return exitUsage
 	}
+	if *quiet < 0 {
+		fmt.Fprintf(stderr, "--quiet: %s is negative: want how recent a failover refuses the drill (0s: do not check)\n", *quiet)
+		return exitUsage
+	}
 	if *method == "" {
 		*method = "aws"
 		if *cut != "" {
@@ -64,7 +68,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	o := drill.Options{Yes: *yes, DryRun: *dryRun, AllowUnconfirmedSecondary: *allowUnconfirmed, Hold: *hold, Timeout: *timeout, Quiet: *quiet,
+	o := drill.Options{Yes: *yes, DryRun: *dryRun, AllowUnconfirmedSecondary: *allowUnconfirmed, Hold: *hold, Timeout: *timeout, Quiet: quiet,
 		Warmup: *warmup, AbortAfter: *abortAfter, Progress: stderr}
 	rec := &drill.Recorder{}
 	wo := agent.WatchOptions{PingInterval: *pingInterval, OnEvent: rec.Hook}

@@ -59,9 +59,9 @@ func (r *rawPeer) read() (*gobgp.BGPMessage, error) {
 	return gobgp.ParseBGPMessage(b)
 }
 
-// establish runs OPEN/KEEPALIVE with ADD-PATH.
-func (r *rawPeer) establish() error {
-	if err := r.writeMsg(openMsg(65000, "192.0.2.1", true)); err != nil {
+// establish runs OPEN/KEEPALIVE with the given OPEN.
+func (r *rawPeer) establish(open *gobgp.BGPMessage) error {
+	if err := r.writeMsg(open); err != nil {
 		return err
 	}
 	if err := r.writeMsg(gobgp.NewBGPKeepAliveMessage()); err != nil {
@@ -83,9 +83,15 @@ func (r *rawPeer) establish() error {
 
 var addPathSend = &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv4_UC: gobgp.BGP_ADD_PATH_SEND}}
 
-// establishRetry connects until dxwatch accepts (it refuses while its
-// session is in idle hold after a reset).
+// establishRetry connects, with ADD-PATH, until dxwatch accepts (it
+// refuses while its session is in idle hold after a reset).
 func establishRetry(t testing.TB, port int) *rawPeer {
+	t.Helper()
+	return establishRetryOpen(t, port, openMsg(65000, "192.0.2.1", true))
+}
+
+// establishRetryOpen is establishRetry with the given OPEN.
+func establishRetryOpen(t testing.TB, port int, open *gobgp.BGPMessage) *rawPeer {
 	t.Helper()
 	var last error
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -94,7 +100,7 @@ func establishRetry(t testing.TB, port int) *rawPeer {
 			last = err
 			continue
 		}
-		if err := r.establish(); err != nil {
+		if err := r.establish(open); err != nil {
 			r.c.Close()
 			last = err
 			continue

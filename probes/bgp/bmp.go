@@ -165,49 +165,37 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 	if !p.send(ctx, &bmpEvent{kind: bmpConnected, conn: id, router: router, remote: remote, t: time.Now()}) {
 		return
 	}
-	// What each monitored session negotiated, from its Peer Up: the
-	// encoding of its UPDATEs (ADD-PATH, 2-byte AS) depends on it.
-	opts := map[netip.Addr][]*gobgp.MarshallingOption{}
-	optsFor := func(h bmp.BMPPeerHeader) []*gobgp.MarshallingOption { return opts[h.PeerAddress] }
-	hdr := make([]byte, bmp.BMP_HEADER_SIZE)
+	dec := newBMPDecoder()
+	dec.onFlip = func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool) {
+		how := "without the ADD-PATH path IDs its session negotiated (FRR 8 never includes them)"
+		if pathIDs {
+			how = "with ADD-PATH path IDs its session did not negotiate"
+		}
+		log.Info("bmp station: the router sends this session's route monitoring "+how+": decoding it so until the session's next peer up",
+			"peer", h.PeerAddress.String(), "family", f.String(), "adj_rib_out", h.IsAdjRIBOut())
+	}
 	var closeErr error
 	for {
-		if _, err := io.ReadFull(c, hdr); err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		buf, err := readBMPFrame(c)
+		if err != nil {
+			if errors.Is(err, errNotBMP) {
+				p.bmpErrors.Add(1)
+				log.Warn("bmp station: bad input", "err", err)
+				closeErr = err
+			} else if !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				closeErr = err
 			}
 			break
 		}
-		n := binary.BigEndian.Uint32(hdr[1:5])
-		if hdr[0] != bmp.BMP_VERSION || n < bmp.BMP_HEADER_SIZE || n > maxBMPMessage {
-			p.bmpErrors.Add(1)
-			closeErr = fmt.Errorf("not a BMP v3 stream (version %d, length %d): closing", hdr[0], n)
-			log.Warn("bmp station: bad input", "err", closeErr)
-			break
-		}
-		buf := make([]byte, n)
-		copy(buf, hdr)
-		if _, err := io.ReadFull(c, buf[bmp.BMP_HEADER_SIZE:]); err != nil {
-			closeErr = fmt.Errorf("read bmp message: %w", err)
-			break
-		}
-		msg, err := bmp.ParseBMPMessageWithOptions(buf, optsFor)
+		msg, err := dec.decode(buf)
 		if err != nil {
 			p.bmpErrors.Add(1)
-			if msg = peerUpHeaderOnly(buf); msg == nil {
+			if msg == nil {
 				// The framing is intact: skip the message, keep the stream.
-				log.Warn("bmp station: malformed message skipped", "type", hdr[5], "err", err)
+				log.Warn("bmp station: malformed message skipped", "type", buf[5], "err", err)
 				continue
 			}
-			// FRR 8.4 sometimes sends a Peer Up whose OPEN messages are cut
-			// short (seen in the lab after a few link flaps). Skipping it
-			// would leave the session down here for good: its per-peer
-			// header says which session came up, which is what counts; the
-			// options it negotiated are kept from its last good Peer Up.
 			log.Warn("bmp station: peer up with undecodable OPEN messages, taken as up", "peer", msg.PeerHeader.PeerAddress, "err", err)
-		}
-		if up, ok := msg.Body.(*bmp.BMPPeerUpNotification); ok && up.ReceivedOpenMsg != nil {
-			opts[msg.PeerHeader.PeerAddress] = negotiated(up)
 		}
 		// Dated by arrival, not by the per-peer header's timestamp: FRR
 		// fills that with a fixed time (seen in the lab: the same
@@ -230,49 +218,6 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 	p.send(ctx, &bmpEvent{kind: bmpClosed, conn: id, router: router, remote: remote, err: closeErr, t: time.Now()})
 }
 
-// negotiated derives the UPDATE encoding of a monitored session from the
-// two OPENs of its Peer Up: the Adj-RIB-In carries path IDs when the
-// router offered to receive them and the peer to send them.
-func negotiated(up *bmp.BMPPeerUpNotification) []*gobgp.MarshallingOption {
-	caps := func(m *gobgp.BGPMessage) (map[gobgp.Family]gobgp.BGPAddPathMode, bool) {
-		ap := map[gobgp.Family]gobgp.BGPAddPathMode{}
-		as4 := false
-		if m == nil {
-			return ap, false
-		}
-		open, ok := m.Body.(*gobgp.BGPOpen)
-		if !ok {
-			return ap, false
-		}
-		for _, op := range open.OptParams {
-			pc, ok := op.(*gobgp.OptionParameterCapability)
-			if !ok {
-				continue
-			}
-			for _, c := range pc.Capability {
-				switch v := c.(type) {
-				case *gobgp.CapAddPath:
-					for _, t := range v.Tuples {
-						ap[t.Family] = t.Mode
-					}
-				case *gobgp.CapFourOctetASNumber:
-					as4 = true
-				}
-			}
-		}
-		return ap, as4
-	}
-	sent, sent4 := caps(up.SentOpenMsg)
-	recv, recv4 := caps(up.ReceivedOpenMsg)
-	o := &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{}, Use2ByteAS: !(sent4 && recv4)}
-	for f, m := range sent {
-		if m&gobgp.BGP_ADD_PATH_RECEIVE != 0 && recv[f]&gobgp.BGP_ADD_PATH_SEND != 0 {
-			o.AddPath[f] = gobgp.BGP_ADD_PATH_RECEIVE
-		}
-	}
-	return []*gobgp.MarshallingOption{o}
-}
-
 // bmpRouter is the worker's record of one BMP connection.
 type bmpRouter struct {
 	name     string
@@ -282,6 +227,9 @@ type bmpRouter struct {
 	sysName  string
 	sysDescr string
 	peers    map[netip.Addr]*bmpPeer
+	// locRIB is the router's Loc-RIB (RFC 9069), relevant prefixes only:
+	// the paths it selected.
+	locRIB map[netip.Prefix]pathAttrs
 }
 
 // bmpPeer is one monitored session of a BMP router: for a Direct Connect
@@ -299,6 +247,11 @@ type bmpPeer struct {
 	eor         bool // the initial dump is done (End-of-RIB seen)
 	updates     uint64
 	withdrawals uint64
+	// out is the session's Adj-RIB-Out post-policy (RFC 8671), for a
+	// Direct Connect session: what the router advertises to AWS.
+	out        map[netip.Prefix]pathAttrs
+	outEOR     bool
+	outDropped uint64
 }
 
 func (w *worker) bmpEvent(ev *bmpEvent) {
@@ -335,12 +288,14 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		}
 	case *bmp.BMPPeerUpNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			r.locRIB = nil // RFC 9069 5: the Loc-RIB is sent anew
 			return
 		}
 		bp := w.bmpPeer(r, h)
 		w.setBMPPeer(r, bp, true, "", 0, ev.t)
 	case *bmp.BMPPeerDownNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			r.locRIB = nil
 			return
 		}
 		bp := w.bmpPeer(r, h)
@@ -349,17 +304,29 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		reason := peerDownReason(body)
 		w.setBMPPeer(r, bp, false, reason, int(body.Reason), ev.t)
 	case *bmp.BMPRouteMonitoring:
-		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB || h.IsAdjRIBOut() || body.BGPUpdate == nil {
+		if body.BGPUpdate == nil {
 			return
 		}
 		upd, ok := body.BGPUpdate.Body.(*gobgp.BGPUpdate)
 		if !ok {
 			return
 		}
+		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			w.bmpLocRIB(r, upd)
+			return
+		}
 		bp := w.bmpPeer(r, h)
 		if !bp.known {
 			// Routes before (or without) a Peer Up: the session is up.
 			w.setBMPPeer(r, bp, true, "", 0, ev.t)
+		}
+		if h.IsAdjRIBOut() {
+			// RFC 8671: what the router sends the peer. Post-policy, for
+			// a Direct Connect session, is what AWS receives.
+			if h.IsPostPolicy() && bp.link >= 0 {
+				w.bmpAdvertised(bp, upd)
+			}
+			return
 		}
 		if eor, _ := upd.IsEndOfRib(); eor {
 			// RFC 7854 5: the end of the initial dump of this session's
@@ -394,7 +361,9 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 	changed := !bp.known || bp.up != up
 	bp.known, bp.up = true, up
 	if changed {
-		bp.eor = false // a new session sends its table anew
+		// A new session sends its tables anew; a closed one advertises
+		// nothing.
+		bp.eor, bp.out, bp.outEOR = false, nil, false
 	}
 	if up {
 		bp.reason, bp.reasonCode = "", 0
@@ -448,39 +417,19 @@ func (w *worker) closeRouter(r *bmpRouter, t time.Time) {
 }
 
 func (w *worker) bmpUpdate(bp *bmpPeer, src uint16, upd *gobgp.BGPUpdate, t time.Time) {
-	withdraw := func(ns []gobgp.PathNLRI) {
-		for _, n := range ns {
-			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
-				bp.withdrawals++
-				if w.s.withdraw(src, pfx.Prefix, n.ID, t) {
-					w.touched(t)
-				}
+	eachNLRI(upd, func(pfx netip.Prefix, id uint32, withdraw bool) {
+		if withdraw {
+			bp.withdrawals++
+			if w.s.withdraw(src, pfx, id, t) {
+				w.touched(t)
 			}
+			return
 		}
-	}
-	announce := func(ns []gobgp.PathNLRI) {
-		for _, n := range ns {
-			if pfx, ok := n.NLRI.(*gobgp.IPAddrPrefix); ok {
-				bp.updates++
-				if w.s.announce(src, pfx.Prefix, n.ID, bp.link, upd.PathAttributes, false, t) {
-					w.touched(t)
-				}
-			}
+		bp.updates++
+		if w.s.announce(src, pfx, id, bp.link, upd.PathAttributes, false, t) {
+			w.touched(t)
 		}
-	}
-	withdraw(upd.WithdrawnRoutes)
-	for _, a := range upd.PathAttributes {
-		switch v := a.(type) {
-		case *gobgp.PathAttributeMpUnreachNLRI:
-			withdraw(v.Value)
-		}
-	}
-	announce(upd.NLRI)
-	for _, a := range upd.PathAttributes {
-		if v, ok := a.(*gobgp.PathAttributeMpReachNLRI); ok {
-			announce(v.Value)
-		}
-	}
+	})
 }
 
 // peerDownReason renders a Peer Down Notification's reason (RFC 7854 4.9).
@@ -543,21 +492,4 @@ func closedByFSMEvent(ev uint16) string {
 		return closed + ": the router gave no cause over BMP (BFD down, an interface down or a configuration change: see its log, e.g. show bgp neighbor … last reset)"
 	}
 	return fmt.Sprintf("%s (BGP FSM event %d)", closed, ev)
-}
-
-// peerUpHeaderOnly returns a Peer Up notification with only its per-peer
-// header when buf is a Peer Up whose body does not decode, else nil.
-func peerUpHeaderOnly(buf []byte) *bmp.BMPMessage {
-	if len(buf) < bmp.BMP_HEADER_SIZE+bmp.BMP_PEER_HEADER_SIZE || buf[5] != bmp.BMP_MSG_PEER_UP_NOTIFICATION {
-		return nil
-	}
-	var ph bmp.BMPPeerHeader
-	if err := ph.DecodeFromBytes(buf[bmp.BMP_HEADER_SIZE:]); err != nil {
-		return nil
-	}
-	return &bmp.BMPMessage{
-		Header:     bmp.BMPHeader{Version: buf[0], Length: uint32(len(buf)), Type: bmp.BMP_MSG_PEER_UP_NOTIFICATION},
-		PeerHeader: ph,
-		Body:       &bmp.BMPPeerUpNotification{},
-	}
 }

@@ -78,6 +78,7 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 				fmt.Sprintf("check the %s link: the connection and virtual interface state in the Direct Connect console, the VLAN %d and the BGP MD5 key and ASN on %s", link.Name, link.VLAN, sv.Router))
 		}
 	}
+	w.returnPathCheck(add)
 	expected := s.site.Routing.ExpectedPrefixes
 	if len(expected) == 0 {
 		return out
@@ -104,6 +105,7 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 		}
 	}
 	w.intentChecks(add, feed, noFeed)
+	w.locRIBCheck(add)
 	return out
 }
 

@@ -66,6 +66,11 @@ type PeerConfig struct {
 	// paths are kept (reported as stale) while it restarts. Off by
 	// default, since stale paths would hide a failure.
 	GracefulRestart bool `yaml:"graceful_restart"`
+	// SettleTime is when a session without End-of-RIB counts as having
+	// its initial table (for `dxwatch drill`): established, and no UPDATE
+	// for this long. Used only when End-of-RIB was not negotiated (graceful
+	// restart not offered by both sides); 0 means 10s.
+	SettleTime time.Duration `yaml:"settle_time"`
 }
 
 // BMPConfig is the BMP station.
@@ -145,7 +150,11 @@ func redact(s Secret) string {
 const (
 	DefaultPort     = 179
 	DefaultHoldTime = 90 * time.Second
-	maxPeers        = 64
+	// DefaultSettleTime is peers[].settle_time's default: a router sends
+	// its initial table in one burst, with gaps of milliseconds between
+	// UPDATEs; 10s without one is well past the burst.
+	DefaultSettleTime = 10 * time.Second
+	maxPeers          = 64
 )
 
 // DefaultConfig returns the defaults the agent decodes the section onto.
@@ -165,6 +174,13 @@ func (p PeerConfig) holdTime() time.Duration {
 		return DefaultHoldTime
 	}
 	return p.HoldTime
+}
+
+func (p PeerConfig) settleTime() time.Duration {
+	if p.SettleTime == 0 {
+		return DefaultSettleTime
+	}
+	return p.SettleTime
 }
 
 func (p PeerConfig) asn(local uint32) uint32 {
@@ -233,6 +249,9 @@ func (c Config) Validate(site probes.Site) error {
 			case h%time.Second != 0:
 				ps.Addf(at("hold_time"), "hold_time %s is not a whole number of seconds", h)
 			}
+		}
+		if st := p.SettleTime; st != 0 && (st < time.Second || st > time.Hour) {
+			ps.Addf(at("settle_time"), "settle_time %s is out of range 1s-1h: it is how long a session without End-of-RIB must go without an UPDATE before the drill takes its table as complete", st)
 		}
 		if p.MD5Key != "" {
 			ps.Addf(at("md5_key"), "an inline MD5 key is not allowed: put the key in a file (md5_key_file) or an environment variable (md5_key_env)")

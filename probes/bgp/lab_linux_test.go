@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -18,9 +19,22 @@ import (
 	"github.com/dxwatch/dxwatch/probes"
 )
 
+// envLabEdges set to 2 has TestLabBGPChild peer with both edges of the
+// two-edge lab and take both their BMP feeds.
+const envLabEdges = "DXWATCH_LAB_EDGES"
+
+// lineWriter hands each write (one slog record) to emit.
+type lineWriter func(string)
+
+func (w lineWriter) Write(b []byte) (int, error) {
+	w(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
 // TestLabBGPChild runs the probe inside the lab's agent host, peered with
-// edge1 and listening for its BMP, and prints its view and observations
-// as lines for TestLabBGP.
+// edge1 (and edge2 with DXWATCH_LAB_EDGES=2) and listening for their BMP,
+// and prints its view, observations and log as lines for TestLabBGP and
+// TestLabBMPTwoEdges.
 func TestLabBGPChild(t *testing.T) {
 	if !lab.InChild() {
 		t.Skip("runs inside the lab's agent host, started by TestLabBGP")
@@ -40,7 +54,11 @@ func TestLabBGPChild(t *testing.T) {
 		Peers:    []PeerConfig{{Name: lab.HostEdge1, Address: lab.Edge1LAN}},
 		BMP:      BMPConfig{ListenAddress: net.JoinHostPort(lab.AgentAddress, itoa(lab.BMPPort))},
 	}
-	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
+	if os.Getenv(envLabEdges) == "2" {
+		cfg.Peers = append(cfg.Peers, PeerConfig{Name: lab.HostEdge2, Address: lab.Edge2LAN})
+	}
+	logger := slog.New(slog.NewTextHandler(lineWriter(func(line string) { emit("LOG", line) }), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Logger: logger, Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +86,73 @@ type labWatch struct {
 	mu     sync.Mutex
 	routes Routes
 	obs    []probes.Observation
+	logs   []string
+}
+
+// watchChild follows the lines of a TestLabBGPChild until ctx ends.
+func watchChild(ctx context.Context, c *lab.Child) *labWatch {
+	w := &labWatch{}
+	go func() {
+		for {
+			line, err := c.Line(ctx)
+			if err != nil {
+				return
+			}
+			kind, body, _ := strings.Cut(line, " ")
+			w.mu.Lock()
+			switch kind {
+			case "ROUTES":
+				var r Routes
+				if json.Unmarshal([]byte(body), &r) == nil {
+					w.routes = r
+				}
+			case "OBS":
+				var o probes.Observation
+				if json.Unmarshal([]byte(body), &o) == nil {
+					w.obs = append(w.obs, o)
+				}
+			case "LOG":
+				var l string
+				if json.Unmarshal([]byte(body), &l) == nil {
+					w.logs = append(w.logs, l)
+				}
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// wait polls the child's routes until cond holds, failing after d.
+func (w *labWatch) wait(t *testing.T, d time.Duration, what string, cond func(Routes) bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		r, _ := w.get()
+		if cond(r) {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.dump(t)
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (w *labWatch) dump(t *testing.T) {
+	r, obs := w.get()
+	b, _ := json.MarshalIndent(r, "", " ")
+	t.Logf("routes: %s", b)
+	for _, o := range obs {
+		t.Logf("observation: %+v", o)
+	}
+}
+
+func (w *labWatch) logLines() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.logs...)
 }
 
 func (w *labWatch) get() (Routes, []probes.Observation) {
@@ -125,54 +210,10 @@ func TestLabBGP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild")
-	w := &labWatch{}
-	go func() {
-		for {
-			line, err := c.Line(ctx)
-			if err != nil {
-				return
-			}
-			kind, body, _ := strings.Cut(line, " ")
-			switch kind {
-			case "ROUTES":
-				var r Routes
-				if json.Unmarshal([]byte(body), &r) == nil {
-					w.mu.Lock()
-					w.routes = r
-					w.mu.Unlock()
-				}
-			case "OBS":
-				var o probes.Observation
-				if json.Unmarshal([]byte(body), &o) == nil {
-					w.mu.Lock()
-					w.obs = append(w.obs, o)
-					w.mu.Unlock()
-				}
-			}
-		}
-	}()
-	dump := func() {
-		r, obs := w.get()
-		b, _ := json.MarshalIndent(r, "", " ")
-		t.Logf("routes: %s", b)
-		for _, o := range obs {
-			t.Logf("observation: %+v", o)
-		}
-	}
+	w := watchChild(ctx, c)
 	wait := func(d time.Duration, what string, cond func(Routes) bool) {
 		t.Helper()
-		deadline := time.Now().Add(d)
-		for {
-			r, _ := w.get()
-			if cond(r) {
-				return
-			}
-			if time.Now().After(deadline) {
-				dump()
-				t.Fatalf("timed out after %s waiting for %s", d, what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		w.wait(t, d, what, cond)
 	}
 	vpc := lab.VPCCIDR
 
@@ -293,4 +334,50 @@ func deref(p *uint32) uint32 {
 		return 0
 	}
 	return *p
+}
+
+// TestLabBMPTwoEdges: in the two-edge lab, each edge's BMP feed monitors
+// its Direct Connect session and its ADD-PATH iBGP session with the other
+// edge. Every message decodes (FRR 8 leaves the negotiated path IDs out of
+// Route Monitoring: the station reads them as sent), the iBGP sessions'
+// routes arrive, and nothing is logged as malformed.
+func TestLabBMPTwoEdges(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeTwo})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild", envLabEdges+"=2")
+	w := watchChild(ctx, c)
+	ibgp := map[string]string{lab.HostEdge1: lab.Edge2LAN, lab.HostEdge2: lab.Edge1LAN}
+	dx := map[string]string{lab.HostEdge1: lab.PrimaryAmazon, lab.HostEdge2: lab.SecondaryAmazon}
+	w.wait(t, 90*time.Second, "both edges' BMP: the DX session's and the iBGP session's initial dumps, with routes", func(r Routes) bool {
+		done := 0
+		for _, rv := range r.BMPRouters {
+			var gotDX, gotIBGP bool
+			for _, bp := range rv.Peers {
+				gotDX = gotDX || bp.Address == dx[rv.Name] && bp.Up && bp.EndOfRIB && bp.Updates > 0
+				gotIBGP = gotIBGP || bp.Address == ibgp[rv.Name] && bp.Up && bp.EndOfRIB && bp.Updates > 0
+			}
+			if gotDX && gotIBGP {
+				done++
+			}
+		}
+		return done == 2
+	})
+	r, _ := w.get()
+	for _, rv := range r.BMPRouters {
+		for _, bp := range rv.Peers {
+			t.Logf("bmp %s: peer %s (link %q) up %v, %d updates, End-of-RIB %v", rv.Name, bp.Address, bp.Link, bp.Up, bp.Updates, bp.EndOfRIB)
+		}
+	}
+	if r.BMPDecodeErrors != 0 {
+		t.Errorf("%d BMP messages did not decode", r.BMPDecodeErrors)
+	}
+	for _, line := range w.logLines() {
+		if strings.Contains(line, "bmp") {
+			t.Logf("log: %s", line)
+		}
+		if strings.Contains(line, "malformed") {
+			t.Errorf("logged: %s", line)
+		}
+	}
 }

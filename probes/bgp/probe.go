@@ -142,6 +142,14 @@ type peerRun struct {
 	cancel   context.CancelFunc
 	eorSeen  bool
 	resyncAt time.Time
+	// eorNegotiated is set when both OPENs of the current session carry
+	// the graceful restart capability: End-of-RIB is then due (RFC 4724),
+	// and readiness waits for it.
+	eorNegotiated bool
+	// lastUpdate is when the last UPDATE (announce or withdrawal) of the
+	// current session arrived: without End-of-RIB, the initial table is
+	// taken as in once none has come for settle_time.
+	lastUpdate time.Time
 }
 
 // worker owns all mutable state; GoBGP callbacks and BMP readers only
@@ -420,6 +428,7 @@ func (w *worker) handle(ev event) {
 		if t.IsZero() {
 			t = time.Now() // GoBGP's replay carries no time
 		}
+		pr.lastUpdate = t
 		w.paths(ev.peer, ev.paths, t)
 	case evEOR:
 		pr := w.peers[ev.peer]
@@ -526,7 +535,20 @@ func (w *worker) peerEvent(ev *apiutil.WatchEventMessage_PeerEvent, t time.Time)
 			reason += ": " + st.DisconnectMessage
 		}
 	}
+	if st.SessionState == gobgp.BGP_FSM_ESTABLISHED {
+		w.peers[i].eorNegotiated = hasGR(st.LocalCap) && hasGR(st.RemoteCap)
+	}
 	w.setPeerState(i, fsmName(st.SessionState), reason, t)
+}
+
+// hasGR reports whether an OPEN's capabilities include graceful restart.
+func hasGR(caps []gobgp.ParameterCapabilityInterface) bool {
+	for _, c := range caps {
+		if c.Code() == gobgp.BGP_CAP_GRACEFUL_RESTART {
+			return true
+		}
+	}
+	return false
 }
 
 func disconnectName(r api.PeerState_DisconnectReason) string {
@@ -611,6 +633,11 @@ func (w *worker) resyncPending() {
 				return
 			}
 			if i := w.peerByAddr(a); i >= 0 {
+				if ap.State.SessionState == api.PeerState_SESSION_STATE_ESTABLISHED {
+					local, _ := apiutil.UnmarshalCapabilities(ap.State.LocalCap)
+					remote, _ := apiutil.UnmarshalCapabilities(ap.State.RemoteCap)
+					w.peers[i].eorNegotiated = hasGR(local) && hasGR(remote)
+				}
 				w.setPeerState(i, apiStateName(ap.State.SessionState), "", time.Now())
 			}
 		})

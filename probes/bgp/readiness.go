@@ -1,18 +1,32 @@
 package bgp
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
 )
 
 // Readiness implements probes.ReadinessReporter: one entry per configured
 // BGP peer, ready once its session is established and its initial table
-// is in (End-of-RIB), and, with the BMP station on, one per connected
-// router, ready once every Direct Connect session it monitors that is up
-// has had its initial dump (End-of-RIB in route monitoring), or one saying
-// no router is connected.
+// is in, and, with the BMP station on, one per connected router, ready
+// once every Direct Connect session it monitors that is up has had its
+// initial dump (End-of-RIB in route monitoring), or one saying no router
+// is connected.
+//
+// A BGP session's initial table is in when the router sent End-of-RIB
+// (RFC 4724). When End-of-RIB was not negotiated (graceful restart not
+// offered by both sides: FRR then sends none), the settle rule stands in
+// for it: the session has been established, and has brought no UPDATE,
+// for the peer's settle_time. A session still receiving its table keeps
+// bringing UPDATEs and is not ready. With graceful restart negotiated,
+// only End-of-RIB makes the session ready.
 func (p *Probe) Readiness() []probes.Readiness {
+	return p.readiness(time.Now())
+}
+
+func (p *Probe) readiness(now time.Time) []probes.Readiness {
 	r := p.view.Load().routes
 	var out []probes.Readiness
 	for _, pc := range p.cfg.Peers {
@@ -26,13 +40,8 @@ func (p *Probe) Readiness() []probes.Readiness {
 				rd.Since = *pv.Since
 			}
 			if pv.Up {
-				rd.State, rd.Ready, rd.Detail = "established", pv.EndOfRIB, "End-of-RIB"
-				if !pv.EndOfRIB {
-					rd.Detail = "initial table not in: no End-of-RIB yet"
-					if !pc.GracefulRestart {
-						rd.Detail += " (some routers, FRR 8 among them, send it only to a peer that offers graceful restart: set graceful_restart: true on the peer)"
-					}
-				}
+				rd.State = "established"
+				rd.Ready, rd.Detail = peerTableIn(pc, pv, now)
 			}
 		}
 		out = append(out, rd)
@@ -60,4 +69,35 @@ func (p *Probe) Readiness() []probes.Readiness {
 		out = append(out, rd)
 	}
 	return out
+}
+
+// peerTableIn applies the readiness rule to an established session: its
+// End-of-RIB, or, when End-of-RIB was not negotiated, the settle rule.
+// The detail names the rule that decided.
+func peerTableIn(pc PeerConfig, pv PeerView, now time.Time) (bool, string) {
+	if pv.EndOfRIB {
+		return true, "End-of-RIB"
+	}
+	if pv.EndOfRIBNegotiated {
+		return false, "initial table not in: no End-of-RIB yet (graceful restart negotiated: End-of-RIB is due)"
+	}
+	settle := pc.settleTime()
+	last := time.Time{}
+	if pv.Since != nil {
+		last = *pv.Since
+	}
+	if pv.LastUpdate != nil && pv.LastUpdate.After(last) {
+		last = *pv.LastUpdate
+	}
+	quiet := now.Sub(last)
+	if !last.IsZero() && quiet >= settle {
+		return true, fmt.Sprintf("settled: no UPDATE for %s (settle rule, End-of-RIB not negotiated)", quiet.Round(100*time.Millisecond))
+	}
+	// The detail stays the same while the session waits: the drill's
+	// warm-up prints a line per change.
+	d := fmt.Sprintf("initial table may still be arriving: no End-of-RIB yet, none negotiated; settle rule: ready after %s without an UPDATE", settle)
+	if !pc.GracefulRestart {
+		d += "; graceful_restart: true on the peer makes routers such as FRR 8 send End-of-RIB"
+	}
+	return false, d
 }

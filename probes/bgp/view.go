@@ -42,6 +42,12 @@ type PeerView struct {
 	// EndOfRIB is set once the established session's initial table is
 	// in: the router sent End-of-RIB (RFC 4724).
 	EndOfRIB bool `json:"end_of_rib"`
+	// EndOfRIBNegotiated is set when both sides of the established
+	// session offered graceful restart: End-of-RIB is then due. Without
+	// it, readiness uses the settle rule (no UPDATE for settle_time).
+	EndOfRIBNegotiated bool `json:"end_of_rib_negotiated"`
+	// LastUpdate is when the session's last UPDATE arrived.
+	LastUpdate *time.Time `json:"last_update,omitempty"`
 }
 
 // RouterView is one router connected to the BMP station.
@@ -52,6 +58,18 @@ type RouterView struct {
 	SysName        string        `json:"sys_name,omitempty"`
 	SysDescr       string        `json:"sys_descr,omitempty"`
 	Peers          []BMPPeerView `json:"monitored_peers"`
+	// LocRIB is, when the router exports its Loc-RIB over BMP (RFC 9069),
+	// the paths it selected for the relevant prefixes.
+	LocRIB []LocRIBView `json:"loc_rib,omitempty"`
+}
+
+// LocRIBView is one path a BMP router selected.
+type LocRIBView struct {
+	Prefix      string      `json:"prefix"`
+	Link        string      `json:"link,omitempty"`
+	NextHop     string      `json:"next_hop,omitempty"`
+	ASPath      []uint32    `json:"as_path"`
+	Communities []Community `json:"communities,omitempty"`
 }
 
 // BMPPeerView is one session a BMP router monitors.
@@ -68,6 +86,20 @@ type BMPPeerView struct {
 	// EndOfRIB is set once the router's initial dump of the session's
 	// routes is done: an End-of-RIB in its route monitoring (RFC 7854 5).
 	EndOfRIB bool `json:"end_of_rib"`
+	// Advertised is, for a Direct Connect session whose router exports
+	// its Adj-RIB-Out post-policy over BMP (RFC 8671), what the router
+	// sends AWS over the link.
+	Advertised []AdvertisedView `json:"advertised,omitempty"`
+	// AdvertisedDropped counts Adj-RIB-Out paths not kept (over 4096).
+	AdvertisedDropped uint64 `json:"advertised_dropped,omitempty"`
+}
+
+// AdvertisedView is one route an edge router sends AWS.
+type AdvertisedView struct {
+	Prefix      string      `json:"prefix"`
+	ASPath      []uint32    `json:"as_path"`
+	Prepends    int         `json:"prepends"`
+	Communities []Community `json:"communities,omitempty"`
 }
 
 // LinkView is what the routing shows of one Direct Connect link.
@@ -167,12 +199,14 @@ func (w *worker) publish(now time.Time) {
 			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), State: pr.state, Up: pr.up,
 			Since: timePtr(pr.since), LastError: pr.lastError(), Flaps: pr.flaps,
 			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals, EndOfRIB: pr.up && pr.eorSeen,
+			EndOfRIBNegotiated: pr.up && pr.eorNegotiated, LastUpdate: timePtr(pr.lastUpdate),
 		})
 	}
 	for _, br := range w.bmp {
-		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}}
+		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}, LocRIB: w.locRIBView(br)}
 		for _, bp := range br.peers {
-			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor}
+			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor,
+				Advertised: advertisedView(bp), AdvertisedDropped: bp.outDropped}
 			if bp.link >= 0 {
 				v.Link = s.linkName(bp.link)
 			}
