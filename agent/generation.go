@@ -84,10 +84,13 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 		g.healthCancel, g.healthDone = old.healthCancel, old.healthDone
 	default:
 		opts := []health.Option{health.WithTrigger(a.traceNow)}
-		if hook := a.eventHook(o.onEvent); hook != nil {
+		// The model is set before it runs (start), so before any event.
+		var model *health.Model
+		if hook := a.eventHook(joinHooks(o.onEvent, a.ledgerHook(func() *health.Model { return model }))); hook != nil {
 			opts = append(opts, health.WithEventHook(hook))
 		}
 		g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), opts...)
+		model = g.health
 		if old != nil {
 			g.health.Inherit(old.health)
 		}
@@ -159,6 +162,17 @@ func (a *Agent) eventHook(f func(health.Event)) func(health.Event) {
 		a.history.Append(e)
 		f(e)
 	}
+}
+
+// joinHooks calls f then g; either may be nil.
+func joinHooks(f, g func(health.Event)) func(health.Event) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(e health.Event) { f(e); g(e) }
 }
 
 // find returns the runner of g of the given kind and name, or nil.

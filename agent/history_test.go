@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -174,5 +175,41 @@ func TestHistoryUnwritable(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+func TestLedgerRecordsRun(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	opts := Options{ConfigFile: cfgFile, StoragePath: state}
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	from := time.Now().Add(-time.Second)
+	for range 2 {
+		a, base, stop := runAgent(t, opts)
+		sessionDown(t, a, "primary")
+		waitEvents(t, c, base, 1)
+		stop()
+	}
+	recs, bad, err := history.ReadLedger(state, from, time.Now().Add(time.Second))
+	if err != nil || bad != 0 {
+		t.Fatalf("read the ledger: %v (%d skipped)", err, bad)
+	}
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, string(r.Kind)+":"+r.Link)
+		if r.Kind == history.RecLink && (r.State != health.StateDown || r.Evidence == nil || len(r.Evidence.Reasons) == 0 || !strings.Contains(r.Cause, "BGP session down")) {
+			t.Errorf("link record %+v: want down, its cause and an evidence snapshot", r)
+		}
+		if (r.Kind == history.RecStart || r.Kind == history.RecStop) && len(r.States) != 2 {
+			t.Errorf("%s record with states %v: want both links", r.Kind, r.States)
+		}
+	}
+	if got, want := strings.Join(kinds, " "), "start: link:primary stop: start: link:primary stop:"; got != want {
+		t.Errorf("ledger of two runs: %s, want %s", got, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/drill"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/lab/labsite"
@@ -85,7 +86,8 @@ func TestLabDrill(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = fping.Process.Kill(); _ = fping.Wait() })
 
-	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""),
+	stateDir := t.TempDir()
+	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""), "--storage.path", stateDir,
 		"--method", "exec", "--cut", dxlabCmd(dxlab, l, "cut", lab.LinkPrimary), "--restore", dxlabCmd(dxlab, l, "restore", lab.LinkPrimary),
 		"--yes", "--quiet", "1s", "--hold", "5s", "--timeout", "1m", "--warmup", "40s",
 		"--ping-interval", pingInterval.String(), "--output", "json")
@@ -97,6 +99,10 @@ func TestLabDrill(t *testing.T) {
 	t.Logf("drill progress:\n%s", derr.String())
 	if err != nil {
 		t.Fatalf("drill: %v\n%s", err, dout.String())
+	}
+	recs, _, err := history.ReadLedger(stateDir, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || len(recs) != 2 || recs[0].Kind != history.RecDrillStart || recs[1].Kind != history.RecDrillEnd || recs[0].ID != recs[1].ID {
+		t.Errorf("drill window in the ledger: %+v (%v), want its start and end", recs, err)
 	}
 	var rep drill.Report
 	if err := json.Unmarshal(dout.Bytes(), &rep); err != nil {
@@ -169,7 +175,7 @@ func TestLabDrillAWS(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv.ResetCalls()
-		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
+		cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "drill", "--config", cfgFile, "--storage.path", t.TempDir(), "--method", "aws",
 			"--quiet", "1s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
