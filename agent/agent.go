@@ -63,12 +63,12 @@ type Agent struct {
 	runCtx   context.Context
 
 	observer forwardObserver
-	history  *history.Store // nil without Options.StoragePath
+	history  *history.Store  // nil without Options.StoragePath
 	ledger   *history.Ledger // nil without Options.StoragePath
 	// ledgerBeat is the heartbeat interval of the ledger (tests shorten it).
 	ledgerBeat time.Duration
-	addrs    []net.Addr
-	addrsSet chan struct{}
+	addrs      []net.Addr
+	addrsSet   chan struct{}
 }
 
 // New loads the configuration and builds the first generation. It opens no

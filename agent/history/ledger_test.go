@@ -92,7 +92,7 @@ func TestLedgerBoundAndPrune(t *testing.T) {
 
 func TestSnapshotBounded(t *testing.T) {
 	st := health.Status{Links: []health.LinkStatus{{Name: "primary", Reasons: []string{"data plane down (5 echoes to 169.254.0.1 lost in a row)"},
-		Echo: []health.EchoStatus{{Target: "169.254.0.1", Fresh: true, Samples: 20, LossRatio: 0.25, ConsecutiveLost: 5}},
+		Echo:     []health.EchoStatus{{Target: "169.254.0.1", Fresh: true, Samples: 20, LossRatio: 0.25, ConsecutiveLost: 5}},
 		Evidence: []health.Evidence{{Source: "bgp_session", Name: "edge1", OK: true, Fresh: true}, {Source: "aws", Name: "stale", Fresh: false}}}},
 		Targets: []health.TargetStatus{{Name: "vpc1", Echo: &health.EchoStatus{Target: "vpc1", Samples: 10, LossRatio: 0.5}}}}
 	st.InProgress = &health.Event{}
