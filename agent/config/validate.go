@@ -79,6 +79,7 @@ func (c *Config) validate() probes.Problems {
 		ps.Merge("aws", c.AWS.Validate(site))
 	}
 	ps.Merge("health", c.Health.Validate(site))
+	ps.Merge("report", c.Report.Validate(c.Topology()))
 	return ps
 }
 

@@ -380,14 +380,16 @@ func (l *Ledger) Close() error {
 
 // ReadLedger returns the records of both ledgers in dir that may bear on
 // [from, to): those of the months from the one before from (the states
-// holding when the range begins) to the month of to, ordered by time. A
+// holding when the range begins) to the month of to (the records just
+// after the range tell whether its last seconds were observed), ordered
+// by time. A
 // line that does not decode (a torn last write) is skipped and counted in
 // skipped. A missing directory or month is empty, not an error.
 func ReadLedger(dir string, from, to time.Time) (recs []Record, skipped int, err error) {
 	if !to.After(from) {
 		return nil, 0, fmt.Errorf("read the availability ledger: the range ends (%s) before it starts (%s)", to.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339))
 	}
-	for m := monthStart(from).AddDate(0, -1, 0); m.Before(to); m = m.AddDate(0, 1, 0) {
+	for m := monthStart(from).AddDate(0, -1, 0); !m.After(to); m = m.AddDate(0, 1, 0) {
 		for _, prefix := range []string{LedgerPrefix, DrillPrefix} {
 			rs, bad, err := readMonth(filepath.Join(dir, prefix+m.Format(monthLayout)+ledgerExt))
 			if err != nil {
