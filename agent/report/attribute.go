@@ -30,12 +30,12 @@ func attribute(trs []Transition) (side, why string) {
 				switch {
 				case strings.Contains(d, "manualstop") || strings.Contains(d, "stopped by an operator") || strings.Contains(d, "de-configured") ||
 					(strings.Contains(d, "local system closed") && strings.Contains(d, "shutdown")):
-					edge = appendNew(edge, fmt.Sprintf("%s: the edge router closed its BGP session with AWS itself (%s)", t.Link, f.Detail))
+					edge = appendNew(edge, fmt.Sprintf("the edge router closed %s's BGP session with AWS itself (%s)", t.Link, f.Detail))
 				case strings.Contains(d, "remote system closed the session with a notification"):
-					dx = appendNew(dx, fmt.Sprintf("%s: AWS's router closed the BGP session (%s)", t.Link, f.Detail))
+					dx = appendNew(dx, fmt.Sprintf("AWS's router closed %s's BGP session (%s)", t.Link, f.Detail))
 				}
 			case "aws":
-				dx = appendNew(dx, fmt.Sprintf("%s: AWS reported %s failing (%s)", t.Link, f.Name, f.Detail))
+				dx = appendNew(dx, fmt.Sprintf("AWS reported %s failing for %s (%s)", f.Name, t.Link, f.Detail))
 			}
 		}
 	}
@@ -45,7 +45,7 @@ func attribute(trs []Transition) (side, why string) {
 	case len(edge) > 0:
 		return SideEdge, strings.Join(edge, "; ")
 	case len(dx) > 0:
-		return SideDX, strings.Join(dx, "; ") + " (AWS sees a link down whichever end failed; it is AWS's own record of the outage)"
+		return SideDX, strings.Join(dx, "; ") + "; AWS sees a link down whichever end failed, but this is AWS's own record of the outage"
 	}
 	return SideUndetermined, "the recorded evidence (lost echoes, an expired hold timer, withdrawn routes) shows the path between the edge and AWS failed, not on which side; no AWS state was recorded failing and the edge did not close the session itself"
 }

@@ -208,6 +208,13 @@ func Build(in Input) (*Report, error) {
 		}
 	}
 	sortIncidents(r.Incidents)
+	sort.SliceStable(r.Exclusions, func(i, j int) bool {
+		a, b := r.Exclusions[i], r.Exclusions[j]
+		if !a.From.Equal(b.From) {
+			return a.From.Before(b.From)
+		}
+		return a.Scope == SiteScope && b.Scope != SiteScope
+	})
 	return r, nil
 }
 
@@ -215,8 +222,6 @@ func ptr[T any](v T) *T { return &v }
 
 func exclusionReason(p piece) string {
 	switch p.cat {
-	case NotObserved:
-		return "dxwatch did not observe: not running, its evidence stale or inconclusive (unknown, unverified), or its ledger not written"
 	case Maintenance:
 		return "declared maintenance: " + p.reason
 	}

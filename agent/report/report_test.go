@@ -70,10 +70,13 @@ func link(t time.Time, name string, st health.State, cause string, facts ...heal
 	r := history.Record{Time: t, Kind: history.RecLink, Link: name, State: st, Cause: cause}
 	if st == health.StateDown {
 		r.Evidence = &history.Evidence{Reasons: []string{cause}, Facts: facts,
-			Echoes: []history.Echo{{Target: "169.254.10.1", Kind: history.EchoAmazonPeer, Sent: 20, Lost: 5, ConsecutiveLost: 5}}}
+			Echoes: []history.Echo{{Target: amazonPeer[name], Kind: history.EchoAmazonPeer, Sent: 20, Lost: 5, ConsecutiveLost: 5},
+				{Target: "app1", Kind: history.EchoVPCTarget, Sent: 20, Lost: 3, ConsecutiveLost: 3}}}
 	}
 	return r
 }
+
+var amazonPeer = map[string]string{"primary": "169.254.10.1", "secondary": "169.254.20.1"}
 
 const (
 	up   = health.StateUp

@@ -32,6 +32,7 @@ const StaleAfter = history.DefaultBeat * 5 / 2
 type span struct {
 	from, to time.Time
 	cats     []Category
+	whys     []string // why a scope is not observed
 }
 
 // categoryOf maps a link's fused state to what it counts as: degraded
@@ -87,18 +88,26 @@ func sweep(recs []history.Record, links []string, from, end time.Time) []span {
 			return
 		}
 		cats := make([]Category, len(links)+1)
+		whys := make([]string, len(links)+1)
 		for i := range links {
-			cats[i] = NotObserved
+			cats[i], whys[i] = NotObserved, whyNotRunning
 			if observed {
-				cats[i] = categoryOf(states[i])
+				cats[i], whys[i] = categoryOf(states[i]), whyState(states[i])
 			}
 		}
 		cats[len(links)] = siteCategory(cats[:len(links)])
-		if n := len(out); n > 0 && out[n-1].to.Equal(a) && same(out[n-1].cats, cats) {
+		switch {
+		case cats[len(links)] != NotObserved:
+		case !observed:
+			whys[len(links)] = whyNotRunning
+		default:
+			whys[len(links)] = whySite
+		}
+		if n := len(out); n > 0 && out[n-1].to.Equal(a) && same(out[n-1].cats, cats) && same(out[n-1].whys, whys) {
 			out[n-1].to = b
 			return
 		}
-		out = append(out, span{from: a, to: b, cats: cats})
+		out = append(out, span{from: a, to: b, cats: cats, whys: whys})
 	}
 	// advance covers [last, t) with what held since the last record.
 	advance := func(t time.Time) {
@@ -148,7 +157,26 @@ func sweep(recs []history.Record, links []string, from, end time.Time) []span {
 	return out
 }
 
-func same(a, b []Category) bool {
+// Why a scope is not observed, as the report says it.
+const (
+	whyNotRunning = "dxwatch was not watching: stopped, crashed, or its ledger has no record for more than 150 s"
+	whyUnknown    = "dxwatch had no verdict: no fresh evidence about the link (state unknown), as after a start"
+	whyUnverified = "dxwatch could not tell: the link's echoes' replies return over another link that was failing (state unverified)"
+	whySite       = "no link was seen up, and not every link was seen down"
+)
+
+func whyState(s health.State) string {
+	switch categoryOf(s) {
+	case Up, Down:
+		return ""
+	}
+	if s == health.StateUnverified {
+		return whyUnverified
+	}
+	return whyUnknown
+}
+
+func same[T comparable](a, b []T) bool {
 	for i := range a {
 		if a[i] != b[i] {
 			return false
@@ -246,7 +274,7 @@ func paint(spans []span, scope int, links []string, wins []window) []piece {
 					break
 				}
 			}
-			p := piece{from: a, to: b, cat: s.cats[scope]}
+			p := piece{from: a, to: b, cat: s.cats[scope], reason: s.whys[scope]}
 			for _, k := range []Category{Drill, Maintenance} {
 				for _, w := range wins {
 					if w.kind == k && w.covers(scope, links) && !w.from.After(a) && w.to.After(a) {
