@@ -31,6 +31,8 @@ func TestJSONAndCSV(t *testing.T) {
 	if err := r.Write(&j, "json"); err != nil {
 		t.Fatal(err)
 	}
+	// The status page's tests serve this file as /api/report.
+	golden.Check(t, "testdata/report.json", j.Bytes())
 	var back struct {
 		Site struct {
 			Down    float64  `json:"down_seconds"`

@@ -31,3 +31,41 @@ func FromStore(dir string, in Input) (*Report, error) {
 	in.Records, in.Skipped = recs, skipped
 	return Build(in)
 }
+
+// ParseRange reads a report's range as `dxwatch report` and /api/report
+// take it: a month (2026-11), or from and to (RFC 3339, or a date
+// 2026-11-03 meaning its midnight UTC), or neither: the month of now.
+func ParseRange(month, from, to string, now time.Time) (time.Time, time.Time, error) {
+	switch {
+	case month != "" && (from != "" || to != ""):
+		return time.Time{}, time.Time{}, fmt.Errorf("give a month or from and to, not both")
+	case month != "":
+		return Month(month)
+	case from == "" && to == "":
+		return Month(now.UTC().Format("2006-01"))
+	case from == "" || to == "":
+		return time.Time{}, time.Time{}, fmt.Errorf("give both from and to (RFC 3339 such as 2026-11-03T00:00:00Z, or a date such as 2026-11-03)")
+	}
+	f, err := instant("from", from)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t, err := instant("to", to)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if !t.After(f) {
+		return time.Time{}, time.Time{}, fmt.Errorf("to (%s) is not after from (%s)", to, from)
+	}
+	return f, t, nil
+}
+
+func instant(name, s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s %q: want RFC 3339 such as 2026-11-03T00:00:00Z, or a date such as 2026-11-03", name, s)
+}
