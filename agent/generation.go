@@ -140,7 +140,7 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 			g.api[h.APIPath()] = h
 		}
 	}
-	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), g.health)
+	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), targetCollector(cfg.Report.TargetPercent), g.health)
 	g.metrics = promhttp.HandlerFor(prometheus.Gatherers{a.base, g.reg}, promhttp.HandlerOpts{
 		ErrorLog:          slogPrinter{a.logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -319,4 +319,16 @@ func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range c.Links {
 		ch <- prometheus.MustNewConstMetric(linkInfoDesc, prometheus.GaugeValue, 1, l.Name, l.Role, l.ConnectionID, l.VIFID)
 	}
+}
+
+var siteTargetDesc = prometheus.NewDesc("dxwatch_site_availability_target_ratio",
+	"The site's availability target (report.target_percent / 100): the recording rules and the burn-rate alert compare dxwatch_site_up with it.", nil, nil)
+
+// targetCollector exports the configured availability target.
+type targetCollector float64
+
+func (c targetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- siteTargetDesc }
+
+func (c targetCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(siteTargetDesc, prometheus.GaugeValue, float64(c)/100)
 }
