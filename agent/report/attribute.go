@@ -47,7 +47,7 @@ func attribute(trs []Transition) (side, why string) {
 	case len(dx) > 0:
 		return SideDX, strings.Join(dx, "; ") + "; AWS sees a link down whichever end failed, but this is AWS's own record of the outage"
 	}
-	return SideUndetermined, "the recorded evidence (lost echoes, an expired hold timer, withdrawn routes) shows the path between the edge and AWS failed, not on which side; no AWS state was recorded failing and the edge did not close the session itself"
+	return SideUndetermined, "the recorded evidence (lost echoes, an expired hold timer, withdrawn routes) shows the path between the edge and AWS failed, not on which side; no AWS state was recorded failing, and nothing recorded says the edge closed the session by choice (an operator stop, a de-configured peer, an administrative shutdown)"
 }
 
 func appendNew(list []string, s string) []string {
