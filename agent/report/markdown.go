@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -39,7 +40,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			verdict = "NOT met"
 		}
 		p("Site availability: **%s %%** against a target of %s %%: **%s**.\n\n", pct(*s.Percent), pct(r.TargetPercent), verdict)
-		p("- The site was down (no link carrying traffic) for %s in %d incident(s); the target allows %s.\n", dur(s.Down), s.Incidents, dur(*s.Allowed))
+		p("- The site was down (no link carrying traffic) for %s in %s; the target allows %s.\n", dur(s.Down), count(s.Incidents, "incident"), dur(*s.Allowed))
 		p("- Counting the %s dxwatch did not observe as down, the availability would be %s %% (its lower bound).\n", dur(s.NotObserved), pct(*s.LowerBound))
 		p("- Excluded from availability: drills %s, declared maintenance %s, not observed %s.\n\n", dur(s.Drill), dur(s.Maintenance), dur(s.NotObserved))
 	}
@@ -194,12 +195,12 @@ func monthStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// pct writes a percentage with as many decimals as tell it apart from
-// its neighbours, up to four.
+// pct writes a percentage to four decimals at most, rounded down: a
+// report never shows more availability than there was (99.99996 is
+// 99.9999, not 100).
 func pct(v float64) string {
-	s := fmt.Sprintf("%.4f", v)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s
+	s := fmt.Sprintf("%.4f", math.Floor(v*1e4)/1e4)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
 }
 
 func pctOrNone(v *float64) string {
@@ -229,6 +230,14 @@ func dur(d Seconds) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// count writes n things: 1 incident, 2 incidents.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func code(s string) string {

@@ -165,7 +165,7 @@ func TestChromiumLiveUpdate(t *testing.T) {
 	b.waitFor(`document.querySelector('#month [data-link=secondary]')`, pageView, 20*time.Second)
 	var month string
 	b.eval(t.Context(), `document.getElementById('month').textContent`, &month)
-	for _, want := range []string{"on target", "Site 99.9983 % against a target of 99.9 %", "down 45.0 s in 1 incident", "primary 99.9333 %", "not observed 1h 05m"} {
+	for _, want := range []string{"on target", "Site 99.9982 % against a target of 99.9 %", "down 45.0 s in 1 incident", "primary 99.9333 %", "not observed 1h 05m"} {
 		if !strings.Contains(month, want) {
 			t.Errorf("the month card %q does not show %q", month, want)
 		}

@@ -618,7 +618,8 @@
     $('month-card').hidden = !r;
     if (!r) return;
     const s = r.site_availability;
-    const avail = (t) => (t.availability_percent === null || t.availability_percent === undefined ? 'not known' : t.availability_percent.toFixed(4).replace(/\.?0+$/, '') + ' %');
+    // Rounded down, as the report: never more availability than there was.
+    const avail = (t) => (t.availability_percent === null || t.availability_percent === undefined ? 'not known' : (Math.floor(t.availability_percent * 1e4) / 1e4).toFixed(4).replace(/\.?0+$/, '') + ' %');
     const met = s.target_met === undefined || s.target_met === null ? 'unknown' : s.target_met ? 'up' : 'down';
     const excluded = s.drill_seconds + s.maintenance_seconds + s.not_observed_seconds;
     $('month').replaceChildren(
