@@ -106,7 +106,7 @@ func New(opts Options) (*Agent, error) {
 		a.history = history.Open(opts.StoragePath, history.Options{MaxBytes: opts.StorageMaxBytes, MaxAge: opts.StorageMaxAge},
 			a.logger.With("component", "history"))
 		a.base.MustRegister(a.history)
-		a.ledger = history.OpenLedger(opts.StoragePath, history.LedgerOptions{}, a.logger.With("component", "ledger"))
+		a.ledger = a.history.Ledger(history.LedgerOptions{}, a.logger.With("component", "ledger"))
 		a.ledgerBeat = history.DefaultBeat
 	}
 	g, err := a.build(cfg, nil, buildOptions{})

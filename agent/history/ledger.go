@@ -227,6 +227,8 @@ type Ledger struct {
 	opts   LedgerOptions
 	log    *slog.Logger
 
+	store *Store // counts failures on its metrics; nil: none
+
 	mu      sync.Mutex
 	f       *os.File
 	month   string
@@ -241,6 +243,16 @@ type Ledger struct {
 // read with ReadLedger.
 func OpenLedger(dir string, opts LedgerOptions, logger *slog.Logger) *Ledger {
 	return openLedger(dir, LedgerPrefix, opts, logger)
+}
+
+// Ledger opens the daemon's ledger beside the event history, in the same
+// directory: a failed or dropped write counts on the store's metrics
+// (dxwatch_storage_errors_total{op="write"}, dxwatch_storage_ok 0), so
+// that DXWatchStorageFailing covers the ledger too.
+func (s *Store) Ledger(opts LedgerOptions, logger *slog.Logger) *Ledger {
+	l := openLedger(s.dir, LedgerPrefix, opts, logger)
+	l.store = s
+	return l
 }
 
 // OpenDrillLedger opens the drill windows' ledger in dir, as `dxwatch
@@ -300,6 +312,9 @@ func (l *Ledger) Write(r Record) bool {
 	}
 	if l.size+int64(len(b)) > l.opts.MonthMaxBytes {
 		l.dropped++
+		if l.store != nil {
+			l.store.writeFailed(fmt.Errorf("availability ledger %s reached its bound of %d bytes", l.path(month), l.opts.MonthMaxBytes))
+		}
 		if !l.full {
 			l.full = true
 			l.log.Error("availability ledger: this month's file reached its bound; records are dropped until next month and the time they cover reads as not observed",
@@ -352,6 +367,9 @@ func (l *Ledger) fail(err error) {
 }
 
 func (l *Ledger) failLocked(err error) {
+	if l.store != nil {
+		l.store.writeFailed(err)
+	}
 	if !l.failed {
 		l.failed = true
 		l.log.Error("availability ledger: write failed; the time until writes succeed again reads as not observed", "dir", l.dir, "err", err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/dxwatch/dxwatch/agent/health"
 )
 
@@ -108,5 +110,24 @@ func TestSnapshotBounded(t *testing.T) {
 	}
 	if !ev.Truncated || len(ev.Timeline) == 0 || len(ev.Timeline) == 500 {
 		t.Errorf("timeline of %d steps, truncated %v: want it cut to the bound", len(ev.Timeline), ev.Truncated)
+	}
+}
+
+// TestLedgerFailuresCountOnTheStore: the daemon's ledger, opened from the
+// event history, counts its failed and dropped writes on the history's
+// metrics, so that DXWatchStorageFailing covers it.
+func TestLedgerFailuresCountOnTheStore(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir, Options{})
+	l := s.Ledger(LedgerOptions{MonthMaxBytes: 100, Now: func() time.Time { return t0 }}, nil)
+	t.Cleanup(func() { l.Close() })
+	for i := range 5 {
+		l.Write(Record{Time: t0.Add(time.Duration(i) * time.Minute), Kind: RecBeat})
+	}
+	if l.Dropped() == 0 {
+		t.Fatal("nothing dropped past a 100-byte bound")
+	}
+	if got := testutil.ToFloat64(s.errs.WithLabelValues("write")); got != float64(l.Dropped()) || testutil.ToFloat64(s.ok) != 0 {
+		t.Errorf("write errors %v, storage ok %v: want %d dropped records counted and ok 0", got, testutil.ToFloat64(s.ok), l.Dropped())
 	}
 }
