@@ -413,12 +413,48 @@ func ReadLedger(dir string, from, to time.Time) (recs []Record, skipped int, err
 			if err != nil {
 				return nil, skipped, err
 			}
+			if m.Before(monthStart(from)) {
+				rs = lastStates(rs)
+			}
 			recs = append(recs, rs...)
 			skipped += bad
 		}
 	}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Time.Before(recs[j].Time) })
 	return recs, skipped, nil
+}
+
+// lastStates keeps, of the month before a range, what bears on the range:
+// the records from its last start, heartbeat or stop on (every link's
+// state then), each link's last change before that (the cause of an
+// outage that goes on into the range) and the drill windows.
+func lastStates(rs []Record) []Record {
+	cut := -1
+	for i, r := range rs {
+		if r.Kind == RecStart || r.Kind == RecBeat || r.Kind == RecStop {
+			cut = i
+		}
+	}
+	if cut <= 0 {
+		return rs
+	}
+	type key struct{ link, family string }
+	last := map[key]int{}
+	var keep []Record
+	for i, r := range rs[:cut] {
+		switch r.Kind {
+		case RecLink:
+			last[key{r.Link, r.Family}] = i
+		case RecDrillStart, RecDrillEnd:
+			keep = append(keep, r)
+		}
+	}
+	for i, r := range rs[:cut] {
+		if r.Kind == RecLink && last[key{r.Link, r.Family}] == i {
+			keep = append(keep, r)
+		}
+	}
+	return append(keep, rs[cut:]...)
 }
 
 func readMonth(path string) ([]Record, int, error) {

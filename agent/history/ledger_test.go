@@ -131,3 +131,34 @@ func TestLedgerFailuresCountOnTheStore(t *testing.T) {
 		t.Errorf("write errors %v, storage ok %v: want %d dropped records counted and ok 0", got, testutil.ToFloat64(s.ok), l.Dropped())
 	}
 }
+
+// TestReadLedgerKeepsOfTheMonthBefore: of the month before the range only
+// what bears on it is kept: the last heartbeat on, each link's last change
+// (the cause of an outage going on into the range), the drill windows.
+func TestReadLedgerKeepsOfTheMonthBefore(t *testing.T) {
+	dir := t.TempDir()
+	oct := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
+	l := OpenLedger(dir, LedgerOptions{Now: func() time.Time { return oct }}, nil)
+	d := OpenDrillLedger(dir, LedgerOptions{Now: func() time.Time { return oct }}, nil)
+	t.Cleanup(func() { l.Close(); d.Close() })
+	l.Write(Record{Time: oct, Kind: RecStart})
+	l.Write(Record{Time: oct.Add(time.Second), Kind: RecLink, Link: "primary", State: health.StateUp})
+	l.Write(Record{Time: oct.Add(time.Hour), Kind: RecLink, Link: "primary", State: health.StateDown, Cause: "the cause"})
+	d.Write(Record{Time: oct.Add(2 * time.Hour), Kind: RecDrillStart, ID: "d1"})
+	for i := range 100 {
+		l.Write(Record{Time: oct.Add(3*time.Hour + time.Duration(i)*time.Minute), Kind: RecBeat})
+	}
+	l.Write(Record{Time: oct.Add(5 * time.Hour), Kind: RecLink, Link: "secondary", State: health.StateDown})
+	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	recs, _, err := ReadLedger(dir, nov, nov.AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, string(r.Kind)+":"+r.Link+":"+r.Cause)
+	}
+	if want := "link:primary:the cause drill_start:: beat:: link:secondary:"; strings.Join(got, " ") != want {
+		t.Errorf("records kept of October: %q, want %q", strings.Join(got, " "), want)
+	}
+}
