@@ -93,10 +93,13 @@ func TestLabReport(t *testing.T) {
 	// dates it by the sends of its last echo answered before and its first
 	// answered after. Each end agrees within dxwatch's probe interval plus
 	// fping's period, plus the time a reply takes to arrive and be
-	// processed (dxwatch dates a reply when it arrives, fping by the send):
-	// 10 ms, on a loaded machine.
+	// processed (dxwatch dates a reply when its receiving goroutine reads
+	// it, fping by the send): up to 25 ms on this shared, loaded machine.
+	// Measured: the start 14-22 ms, the end 104-119 ms after fping's (the
+	// end is dxwatch's first answered echo after the restore, up to one
+	// interval after fping's first).
 	run := fpRes.Longest()
-	const arrival = 10 * time.Millisecond
+	const arrival = 25 * time.Millisecond
 	within := labPingInterval + fpRes.Period() + arrival
 	startDiff, endDiff := p.Start.Sub(run.Before), p.End.Sub(run.After)
 	t.Logf("the primary's outage: report %s – %s (%.3f s), fping %s – %s (%.3f s, %d lost): start %+.3f s, end %+.3f s apart",
