@@ -66,9 +66,12 @@ type Agent struct {
 	runCtx   context.Context
 
 	observer forwardObserver
-	history  *history.Store // nil without Options.StoragePath
-	addrs    []net.Addr
-	addrsSet chan struct{}
+	history  *history.Store  // nil without Options.StoragePath
+	ledger   *history.Ledger // nil without Options.StoragePath
+	// ledgerBeat is the heartbeat interval of the ledger (tests shorten it).
+	ledgerBeat time.Duration
+	addrs      []net.Addr
+	addrsSet   chan struct{}
 }
 
 // New loads the configuration and builds the first generation. It opens no
@@ -106,6 +109,8 @@ func New(opts Options) (*Agent, error) {
 		a.history = history.Open(opts.StoragePath, history.Options{MaxBytes: opts.StorageMaxBytes, MaxAge: opts.StorageMaxAge},
 			a.logger.With("component", "history"))
 		a.base.MustRegister(a.history)
+		a.ledger = a.history.Ledger(history.LedgerOptions{}, a.logger.With("component", "ledger"))
+		a.ledgerBeat = history.DefaultBeat
 	}
 	g, err := a.build(cfg, nil, buildOptions{})
 	if err != nil {
@@ -150,8 +155,12 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	a.runCtx = ctx
 	a.reloadMu.Lock()
+	a.startLedger()
 	a.cur.Load().start(ctx, &a.observer)
 	a.reloadMu.Unlock()
+	ledgerCtx, ledgerStop := context.WithCancel(ctx)
+	ledgerDone := make(chan struct{})
+	go func() { defer close(ledgerDone); a.runLedger(ledgerCtx, a.ledgerBeat) }()
 
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	systemd := false
@@ -177,12 +186,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.reloadMu.Lock()
 	a.cur.Load().stop(sctx)
 	a.reloadMu.Unlock()
+	ledgerStop()
+	<-ledgerDone
 	a.closeHistory()
 	a.logger.Info("dxwatch stopped")
 	return err
 }
 
 func (a *Agent) closeHistory() {
+	if a.ledger != nil {
+		if err := a.ledger.Close(); err != nil {
+			a.logger.Warn("close the availability ledger", "err", err)
+		}
+	}
 	if a.history == nil {
 		return
 	}
@@ -242,6 +258,10 @@ func (a *Agent) reload() error {
 	old.stop(sctx, g.kept()...)
 	g.start(a.runCtx, &a.observer)
 	a.cur.Store(g)
+	if g.health != old.health && a.ledger != nil {
+		// A new model starts its links from unknown.
+		a.ledger.Write(history.Record{Time: time.Now(), Kind: history.RecStart, States: ledgerStates(g.health.Status()), Note: "configuration reloaded"})
+	}
 	return nil
 }
 

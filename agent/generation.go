@@ -84,10 +84,13 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 		g.healthCancel, g.healthDone = old.healthCancel, old.healthDone
 	default:
 		opts := []health.Option{health.WithTrigger(a.traceNow)}
-		if hook := a.eventHook(o.onEvent); hook != nil {
+		// The model is set before it runs (start), so before any event.
+		var model *health.Model
+		if hook := a.eventHook(joinHooks(o.onEvent, a.ledgerHook(func() *health.Model { return model }))); hook != nil {
 			opts = append(opts, health.WithEventHook(hook))
 		}
 		g.health = health.New(cfg.Health, site, a.logger.With("component", "health"), opts...)
+		model = g.health
 		if old != nil {
 			g.health.Inherit(old.health)
 		}
@@ -137,7 +140,7 @@ func (a *Agent) build(cfg *config.Config, old *generation, o buildOptions) (*gen
 			g.api[h.APIPath()] = h
 		}
 	}
-	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), g.health)
+	g.reg.MustRegister(statuses, checkCollector{g}, siteCollector(site), targetCollector(cfg.Report.TargetPercent), g.health)
 	g.metrics = promhttp.HandlerFor(prometheus.Gatherers{a.base, g.reg}, promhttp.HandlerOpts{
 		ErrorLog:          slogPrinter{a.logger},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -159,6 +162,17 @@ func (a *Agent) eventHook(f func(health.Event)) func(health.Event) {
 		a.history.Append(e)
 		f(e)
 	}
+}
+
+// joinHooks calls f then g; either may be nil.
+func joinHooks(f, g func(health.Event)) func(health.Event) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(e health.Event) { f(e); g(e) }
 }
 
 // find returns the runner of g of the given kind and name, or nil.
@@ -305,4 +319,16 @@ func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range c.Links {
 		ch <- prometheus.MustNewConstMetric(linkInfoDesc, prometheus.GaugeValue, 1, l.Name, l.Role, l.ConnectionID, l.VIFID)
 	}
+}
+
+var siteTargetDesc = prometheus.NewDesc("dxwatch_site_availability_target_ratio",
+	"The site's availability target (report.target_percent / 100): the recording rules and the burn-rate alert compare dxwatch_site_up with it.", nil, nil)
+
+// targetCollector exports the configured availability target.
+type targetCollector float64
+
+func (c targetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- siteTargetDesc }
+
+func (c targetCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(siteTargetDesc, prometheus.GaugeValue, float64(c)/100)
 }

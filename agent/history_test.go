@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/probes"
 )
 
@@ -174,5 +175,97 @@ func TestHistoryUnwritable(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+func TestLedgerRecordsRun(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	opts := Options{ConfigFile: cfgFile, StoragePath: state}
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	from := time.Now().Add(-time.Second)
+	for range 2 {
+		a, base, stop := runAgent(t, opts)
+		sessionDown(t, a, "primary")
+		waitEvents(t, c, base, 1)
+		stop()
+	}
+	recs, bad, err := history.ReadLedger(state, from, time.Now().Add(time.Second))
+	if err != nil || bad != 0 {
+		t.Fatalf("read the ledger: %v (%d skipped)", err, bad)
+	}
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, string(r.Kind)+":"+r.Link)
+		if r.Kind == history.RecLink && (r.State != health.StateDown || r.Evidence == nil || len(r.Evidence.Reasons) == 0 || !strings.Contains(r.Cause, "BGP session down")) {
+			t.Errorf("link record %+v: want down, its cause and an evidence snapshot", r)
+		}
+		if (r.Kind == history.RecStart || r.Kind == history.RecStop) && len(r.States) != 2 {
+			t.Errorf("%s record with states %v: want both links", r.Kind, r.States)
+		}
+	}
+	if got, want := strings.Join(kinds, " "), "start: link:primary stop: start: link:primary stop:"; got != want {
+		t.Errorf("ledger of two runs: %s, want %s", got, want)
+	}
+}
+
+// TestAPIReport: /api/report serves the month so far from the ledger the
+// daemon writes, in each format; a bad query is a 400 saying why; an
+// agent without a state directory says how to get one.
+func TestAPIReport(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	a, base, stop := runAgent(t, Options{ConfigFile: cfgFile, StoragePath: filepath.Join(dir, "state")})
+	defer stop()
+	sessionDown(t, a, "primary")
+	sessionDown(t, a, "secondary")
+	waitEvents(t, c, base, 2)
+
+	code, body := get(t, c, "GET", base+"/api/report")
+	var rep struct {
+		End       time.Time `json:"end"`
+		Incidents []struct {
+			Scope   string `json:"scope"`
+			Link    string `json:"link"`
+			Ongoing bool   `json:"ongoing"`
+			Cause   string `json:"cause"`
+		} `json:"incidents"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &rep) != nil {
+		t.Fatalf("/api/report answered %d %q", code, body)
+	}
+	var got []string
+	for _, i := range rep.Incidents {
+		if !i.Ongoing || !strings.Contains(i.Cause, "BGP session down") {
+			t.Errorf("incident %+v: want ongoing, with the cause dxwatch gave", i)
+		}
+		got = append(got, i.Scope+":"+i.Link)
+	}
+	if strings.Join(got, " ") != "link:primary link:secondary site:" {
+		t.Errorf("/api/report incidents %v, want both links and the site, ongoing", got)
+	}
+	if code, body := get(t, c, "GET", base+"/api/report?format=markdown"); code != 200 || !strings.Contains(body, "Site down: no link carried traffic") {
+		t.Errorf("/api/report?format=markdown answered %d %q", code, body)
+	}
+	if code, body := get(t, c, "GET", base+"/api/report?month=2026-13"); code != 400 || !strings.Contains(body, "want a year and month") {
+		t.Errorf("/api/report?month=2026-13 answered %d %q, want 400 saying why", code, body)
+	}
+	if code, _ := get(t, c, "POST", base+"/api/report"); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /api/report answered %d, want 405", code)
+	}
+
+	_, base2, _ := startAgent(t, goodConfig, "")
+	if code, body := get(t, c, "GET", base2+"/api/report"); code != 404 || !strings.Contains(body, "--storage.path") {
+		t.Errorf("/api/report without a ledger answered %d %q, want 404 naming --storage.path", code, body)
 	}
 }

@@ -69,11 +69,15 @@ func (a *Agent) Handler() http.Handler {
 		},
 		Version: a.opts.Version,
 	}).ServeHTTP)
+	mux.Handle(ReportPath, readOnly(a.serveReport))
 	mux.Handle("/", sp)
 	mux.Handle(statuspage.SitePath, sp)
 	mux.Handle(statuspage.ChecksPath, sp)
 	return mux
 }
+
+// ReportPath serves the month on record (agent/report).
+const ReportPath = "/api/report"
 
 // serveReload is POST /-/reload. Without --web.enable-lifecycle anyone who
 // reaches the port could make the agent re-read its file at will, so it is

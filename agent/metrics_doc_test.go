@@ -138,7 +138,7 @@ func describe(t *testing.T, a *Agent) map[string]family {
 		statuses = append(statuses, r.status)
 		add(r.spec.kind, r.probe)
 	}
-	for _, c := range []prometheus.Collector{statuses, checkCollector{g}, siteCollector(g.cfg.Topology())} {
+	for _, c := range []prometheus.Collector{statuses, checkCollector{g}, siteCollector(g.cfg.Topology()), targetCollector(g.cfg.Report.TargetPercent)} {
 		add("agent", c)
 	}
 	add("health", g.health)

@@ -324,6 +324,16 @@ func dashboardFiles(t *testing.T) []string {
 
 func TestDashboards(t *testing.T) {
 	ms := loadGolden(t)
+	// The series rules.yaml records can be queried too.
+	for _, g := range loadRuleFile(t, RecordingRules).Groups {
+		for _, r := range g.Rules {
+			if strings.HasPrefix(r.Record, "link:") {
+				ms.add(r.Record, "link")
+			} else {
+				ms.add(r.Record)
+			}
+		}
+	}
 	uids := map[string]string{}
 	for _, file := range dashboardFiles(t) {
 		t.Run(file, func(t *testing.T) {
@@ -441,8 +451,9 @@ func checkDatasource(t *testing.T, where string, ds *datasourceRef) {
 // ruleFile is the Prometheus rule file format, as far as the tests need it.
 type ruleFile struct {
 	Groups []struct {
-		Name  string `yaml:"name"`
-		Rules []struct {
+		Name     string `yaml:"name"`
+		Interval string `yaml:"interval"`
+		Rules    []struct {
 			Alert       string            `yaml:"alert"`
 			Record      string            `yaml:"record"`
 			Expr        string            `yaml:"expr"`
@@ -453,9 +464,11 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
-func loadRules(t *testing.T) ruleFile {
+func loadRules(t *testing.T) ruleFile { return loadRuleFile(t, AlertRules) }
+
+func loadRuleFile(t *testing.T, name string) ruleFile {
 	t.Helper()
-	data, err := FS.ReadFile(AlertRules)
+	data, err := FS.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,9 +476,42 @@ func loadRules(t *testing.T) ruleFile {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&rf); err != nil {
-		t.Fatalf("%s: %v", AlertRules, err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return rf
+}
+
+// TestRecordingRules checks rules.yaml: recording rules only, named
+// level:metric:operations, each expression over metrics dxwatch exports,
+// and each rule tested in rules_test.yaml.
+func TestRecordingRules(t *testing.T) {
+	ms := loadGolden(t)
+	tests, err := os.ReadFile("rules_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range loadRuleFile(t, RecordingRules).Groups {
+		for _, r := range g.Rules {
+			n++
+			if r.Record == "" {
+				t.Errorf("group %s: alert %q: this file holds recording rules only (alerts go to %s)", g.Name, r.Alert, AlertRules)
+				continue
+			}
+			if !regexp.MustCompile(`^[a-z_]+:dxwatch_[a-z0-9_]+:[a-z0-9_]+$`).MatchString(r.Record) {
+				t.Errorf("record %q: want level:dxwatch_metric:operations", r.Record)
+			}
+			for _, p := range checkExpr(r.Expr, nil, ms) {
+				t.Errorf("record %s: %s", r.Record, p)
+			}
+			if !strings.Contains(string(tests), "expr: round("+r.Record+",") && !strings.Contains(string(tests), "expr: "+r.Record+"\n") {
+				t.Errorf("record %s has no promql_expr_test in rules_test.yaml", r.Record)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no recording rules")
+	}
 }
 
 // githubAnchors returns the anchors GitHub generates for the Markdown
@@ -592,6 +638,8 @@ func TestPromtool(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "rules", AlertRules},
 		{"test", "rules", "alerts_test.yaml"},
+		{"check", "rules", RecordingRules},
+		{"test", "rules", "rules_test.yaml"},
 	} {
 		t.Run(strings.Join(args[:2], "_"), func(t *testing.T) {
 			out, err := exec.Command(promtool, args...).CombinedOutput()
@@ -615,7 +663,7 @@ func TestEmbeddedFiles(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		AlertRules, LinkDashboard, OverviewDashboard,
+		AlertRules, RecordingRules, LinkDashboard, OverviewDashboard,
 		"provisioning/dashboards/dxwatch.yaml",
 		"provisioning/datasources/prometheus.yaml",
 	}

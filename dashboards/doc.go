@@ -7,7 +7,9 @@
 // dxwatch-link.json (one link in depth), both Grafana 10+ JSON models with a
 // ${datasource} variable; alerts.yaml, Prometheus alerting rules whose
 // runbook links point into docs/runbook.md; alerts_test.yaml, their promtool
-// unit tests; provisioning/, Grafana's file-provisioning YAML.
+// unit tests; rules.yaml, the recording rules of 30-day availability per
+// link and per site (the overview's availability row reads them), and
+// rules_test.yaml; provisioning/, Grafana's file-provisioning YAML.
 //
 // The tests check that every PromQL expression parses, that every metric it
 // names is in testdata/metrics.golden (an exposition of a running agent;

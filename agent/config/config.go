@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/agent/report"
 	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/aws"
 	"github.com/dxwatch/dxwatch/probes/bgp"
@@ -46,6 +47,10 @@ type Config struct {
 
 	// Health tunes the engine that fuses the evidence into link state.
 	Health health.Config `yaml:"health"`
+
+	// Report sets the site's availability target and the declared
+	// maintenance windows of `dxwatch report` and /api/report.
+	Report report.Config `yaml:"report"`
 
 	// present records which optional sections the file has, so that a
 	// probe kind runs only when configured.
@@ -137,6 +142,7 @@ func Default() Config {
 		BGP:     bgp.DefaultConfig(),
 		AWS:     aws.DefaultConfig(),
 		Health:  health.DefaultConfig(),
+		Report:  report.DefaultConfig(),
 	}
 }
 

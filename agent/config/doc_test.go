@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/agent/report"
 	"github.com/dxwatch/dxwatch/lab/golden"
 	"github.com/dxwatch/dxwatch/lab/readme"
 )
@@ -166,6 +167,8 @@ func typeWord(typ reflect.Type) string {
 	switch {
 	case typ == reflect.TypeOf(time.Duration(0)):
 		return "duration"
+	case typ == reflect.TypeOf(report.Timestamp{}):
+		return "RFC 3339 time"
 	case typ.Kind() == reflect.Pointer:
 		return typeWord(typ.Elem())
 	case typ.Kind() == reflect.Slice:

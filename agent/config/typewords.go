@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/dxwatch/dxwatch/agent/report"
 	"reflect"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ func expected(goType string) string {
 	}
 	if t == reflect.TypeOf(time.Duration(0)) {
 		return "a duration (e.g. 1s, 500ms, 5m)"
+	}
+	if t == reflect.TypeOf(report.Timestamp{}) {
+		return "an RFC 3339 time (e.g. 2026-11-15T02:00:00Z)"
 	}
 	switch t.Kind() {
 	case reflect.Struct, reflect.Map:

@@ -80,6 +80,7 @@ func (c *Config) validate() problem.List {
 		ps.Merge("aws", c.AWS.Validate(site))
 	}
 	ps.Merge("health", c.Health.Validate(site))
+	ps.Merge("report", c.Report.Validate(c.Topology()))
 	return ps
 }
 

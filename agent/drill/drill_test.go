@@ -14,6 +14,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/agent/health"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/lab/syncbuf"
@@ -636,5 +637,24 @@ func TestDrillRefusedNoFeed(t *testing.T) {
 				t.Errorf("text report does not say how to accept it:\n%s", b.String())
 			}
 		})
+	}
+}
+
+func TestRecordWindow(t *testing.T) {
+	at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return at }
+	dir := t.TempDir()
+	// A dry run cuts nothing: no window.
+	drill.RecordWindow(dir, drill.Options{DryRun: true, Yes: true}, now, nil)()
+	end := drill.RecordWindow(dir, drill.Options{Yes: true, Hold: time.Minute, Timeout: time.Minute, Warmup: 30 * time.Second}, now, nil)
+	at = at.Add(90 * time.Second)
+	end()
+	recs, _, err := history.ReadLedger(dir, at.Add(-time.Hour), at.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Kind != history.RecDrillStart || recs[1].Kind != history.RecDrillEnd || recs[0].ID != recs[1].ID ||
+		recs[0].Until == nil || !recs[0].Until.Equal(at.Add(-90*time.Second).Add(30*time.Second+2*time.Minute+time.Minute+time.Minute)) {
+		t.Errorf("drill window records %+v: want one start (until warm-up + 2 timeouts + hold + 1m) and its end", recs)
 	}
 }

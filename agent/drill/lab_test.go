@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/agent/drill"
+	"github.com/dxwatch/dxwatch/agent/history"
 	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/lab/labsite"
@@ -94,7 +95,8 @@ func TestLabDrill(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = fping.Process.Kill(); _ = fping.Wait() })
 
-	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""),
+	stateDir := t.TempDir()
+	d := l.Command(ctx, lab.HostAgent, bin, "drill", "--config", labConfig(t, l, ""), "--storage.path", stateDir,
 		"--method", "exec", "--cut", dxlabCmd(dxlab, l, "cut", lab.LinkPrimary), "--restore", dxlabCmd(dxlab, l, "restore", lab.LinkPrimary),
 		"--yes", "--quiet", "1s", "--hold", "5s", "--timeout", "1m", "--warmup", "40s",
 		"--ping-interval", pingInterval.String(), "--output", "json")
@@ -106,6 +108,10 @@ func TestLabDrill(t *testing.T) {
 	t.Logf("drill progress:\n%s", derr.String())
 	if err != nil {
 		t.Fatalf("drill: %v\n%s", err, dout.String())
+	}
+	recs, _, err := history.ReadLedger(stateDir, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || len(recs) != 2 || recs[0].Kind != history.RecDrillStart || recs[1].Kind != history.RecDrillEnd || recs[0].ID != recs[1].ID {
+		t.Errorf("drill window in the ledger: %+v (%v), want its start and end", recs, err)
 	}
 	var rep drill.Report
 	if err := json.Unmarshal(dout.Bytes(), &rep); err != nil {
@@ -201,7 +207,7 @@ func TestLabDrillAWS(t *testing.T) {
 		}
 		srv.ResetCalls()
 		var r result
-		r.rep, r.code, r.stderr = runDrill(ctx, t, l, env, append([]string{bin, "drill", "--config", cfgFile, "--method", "aws",
+		r.rep, r.code, r.stderr = runDrill(ctx, t, l, env, append([]string{bin, "drill", "--config", cfgFile, "--storage.path", t.TempDir(), "--method", "aws",
 			"--quiet", "1s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
 		calls := srv.Calls()
 		r.start, r.stop = calls["directconnect:StartBgpFailoverTest"], calls["directconnect:StopBgpFailoverTest"]
@@ -359,7 +365,7 @@ func TestLabDrillSettle(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		rep, code, stderr := runDrill(ctx, t, l, nil, append([]string{bin, "drill", "--config", cfgFile, "--method", "exec",
+		rep, code, stderr := runDrill(ctx, t, l, nil, append([]string{bin, "drill", "--config", cfgFile, "--storage.path", t.TempDir(), "--method", "exec",
 			"--cut", dxlabCmd(dxlab, l, "cut", lab.LinkPrimary), "--restore", dxlabCmd(dxlab, l, "restore", lab.LinkPrimary),
 			"--quiet", "0s", "--hold", "2s", "--timeout", "1m", "--warmup", warmup, "--output", "json"}, args...)...)
 		t.Logf("drill %v: exit %d\n%s", args, code, stderr)

@@ -10,6 +10,8 @@ import (
 var (
 	linkUpDesc = prometheus.NewDesc("dxwatch_link_up",
 		"Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence; while unverified, the last verified verdict.", []string{"link"}, nil)
+	siteUpDesc = prometheus.NewDesc("dxwatch_site_up",
+		"1 while some link is up or degraded (a link carries traffic), 0 while every link is down; no sample while neither is known (links unknown or unverified), so that time not observed is not averaged in. The series of the site's availability (agent/report).", nil, nil)
 	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
 		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
@@ -28,6 +30,7 @@ var ignoreReasons = []string{"stale", "out_of_order", "unknown_link", "unknown_t
 // Describe implements prometheus.Collector.
 func (m *Model) Describe(ch chan<- *prometheus.Desc) {
 	ch <- linkUpDesc
+	ch <- siteUpDesc
 	ch <- linkActiveDesc
 	ch <- linkStateDesc
 	ch <- failoversDesc
@@ -64,6 +67,9 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.mu.Unlock()
 
+	if up, known := siteUp(links, func(l linkSnap) State { return l.state }); known {
+		ch <- prometheus.MustNewConstMetric(siteUpDesc, prometheus.GaugeValue, expose.Bool(up))
+	}
 	for _, l := range links {
 		ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, expose.Bool(l.up), l.name)
 		ch <- prometheus.MustNewConstMetric(linkActiveDesc, prometheus.GaugeValue, expose.Bool(l.active), l.name)
@@ -98,4 +104,21 @@ func (l *linkState) up() bool {
 		return l.wasUp
 	}
 	return false
+}
+
+// siteUp is dxwatch_site_up, as the availability report counts the site:
+// up while some link is up or degraded, down while every link is down,
+// not known otherwise.
+func siteUp[L any](links []L, state func(L) State) (up, known bool) {
+	all := len(links) > 0
+	for _, l := range links {
+		switch state(l) {
+		case StateUp, StateDegraded:
+			return true, true
+		case StateDown:
+		default:
+			all = false
+		}
+	}
+	return false, all
 }

@@ -141,3 +141,36 @@ func TestDirection(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteUp(t *testing.T) {
+	for _, tc := range []struct {
+		states    []State
+		up, known bool
+	}{
+		{[]State{StateUp, StateDown}, true, true},
+		{[]State{StateDegraded, StateUnknown}, true, true},
+		{[]State{StateDown, StateDown}, false, true},
+		{[]State{StateDown, StateUnverified}, false, false},
+		{[]State{StateUnknown, StateUnknown}, false, false},
+		{nil, false, false},
+	} {
+		up, known := siteUp(tc.states, func(s State) State { return s })
+		if up != tc.up || known != tc.known {
+			t.Errorf("links %v: site up %v known %v, want %v %v", tc.states, up, known, tc.up, tc.known)
+		}
+	}
+	// No sample while nothing is known: time not observed is not averaged in.
+	h := newHarness(t, testSite(probes.ModeActivePassive), nil)
+	if n := testutil.CollectAndCount(h.m, "dxwatch_site_up"); n != 0 {
+		t.Errorf("dxwatch_site_up has %d samples before any evidence, want none", n)
+	}
+	_, obs := cleanCut()
+	h.feed(obs)
+	if err := testutil.CollectAndCompare(h.m, strings.NewReader(`
+# HELP dxwatch_site_up 1 while some link is up or degraded (a link carries traffic), 0 while every link is down; no sample while neither is known (links unknown or unverified), so that time not observed is not averaged in. The series of the site's availability (agent/report).
+# TYPE dxwatch_site_up gauge
+dxwatch_site_up 1
+`), "dxwatch_site_up"); err != nil {
+		t.Error(err)
+	}
+}

@@ -111,6 +111,13 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
+	case "/api/report":
+		b, err := os.ReadFile(filepath.Join("..", "report", "testdata", "report.json"))
+		if err != nil {
+			f.t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
 	case "/api/events":
 		since, _ := strconv.ParseFloat(r.URL.Query().Get("since"), 64)
 		out := []map[string]any{}
@@ -153,6 +160,15 @@ func TestChromiumLiveUpdate(t *testing.T) {
 	b.eval(t.Context(), `[...document.querySelectorAll('#capacity [data-direction]')].map(li => li.textContent).join(' | ')`, &headroom)
 	if want := "egress p95 816 Mbps (163%), max 842 Mbps (168%) | ingress p95 299 Mbps (60%), max 308 Mbps (62%)"; headroom != want {
 		t.Errorf("headroom per direction on the page: %q, want %q", headroom, want)
+	}
+	// The month so far against the target, from /api/report.
+	b.waitFor(`document.querySelector('#month [data-link=secondary]')`, pageView, 20*time.Second)
+	var month string
+	b.eval(t.Context(), `document.getElementById('month').textContent`, &month)
+	for _, want := range []string{"on target", "Site 99.9982 % against a target of 99.9 %", "down 45.0 s in 1 incident", "primary 99.9333 %", "not observed 1h 05m"} {
+		if !strings.Contains(month, want) {
+			t.Errorf("the month card %q does not show %q", month, want)
+		}
 	}
 	var marker bool
 	b.eval(t.Context(), `window.dxwatchMarker = true`, &marker) // gone if the page reloads

@@ -36,6 +36,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	warmup := fs.Duration("warmup", 30*time.Second, "wait at most this long for every configured source before the pre-checks: each BGP session established with its initial table in (End-of-RIB), each BMP router's initial dump, the first AWS poll (method aws), an echo on every link and target; the pre-checks refuse what is not ready by then")
 	allowUnconfirmed := fs.Bool("allow-unconfirmed-secondary", false, "go on when no BGP feed (or no expected prefix) is configured, so nothing can confirm that the secondary carries the VPC prefixes")
 	abortAfter := fs.Duration("abort-after", 10*time.Second, "fail back at once when the secondary is down or nothing carries the traffic this long")
+	storage := fs.String("storage.path", "/var/lib/dxwatch", "the daemon's state directory: the drill's window is recorded there, so that `dxwatch report` lists it apart from downtime; empty records nothing")
 	pingInterval := fs.Duration("ping-interval", 20*time.Millisecond, "ping interval during the drill (the outage is measured within one interval)")
 	lf := logFlags{level: "warn"}
 	lf.register(fs)
@@ -100,7 +101,9 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "drill could not run: %v\n", err)
 		return exitUsage
 	}
+	endWindow := drill.RecordWindow(*storage, o, time.Now, logger.With("component", "ledger"))
 	rep, err := drill.Run(ctx, site, w, rec, o)
+	endWindow()
 	if werr := write(rep, stdout); werr != nil {
 		fmt.Fprintln(stderr, werr)
 		return exitUsage

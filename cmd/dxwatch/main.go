@@ -46,6 +46,8 @@ func commands() []command {
 			"dxwatch verify --config /etc/dxwatch/dxwatch.yaml --output markdown --checks aws.,bgp.\n  dxwatch verify --agent http://localhost:9479   # beside a running daemon: its checks", verifyCmd},
 		{"drill", "fail the primary link over and back, measuring detection, outage and path changes", "dxwatch drill [flags]",
 			"dxwatch drill --config /etc/dxwatch/dxwatch.yaml --aws.region us-east-1 --agent http://localhost:9479 --dry-run", drillCmd},
+		{"report", "the month on record: availability per link and per site, each incident with its evidence, what was excluded", "dxwatch report [--month 2026-11 | --from T --to T] [flags]",
+			"dxwatch report --config /etc/dxwatch/dxwatch.yaml --month 2026-11 --format markdown > dc1-2026-11.md", reportCmd},
 		{"loa", "download a connection's LOA-CFA (re-issues it: its 90 days start again)", "dxwatch loa --connection ID --out FILE [flags]",
 			"dxwatch loa --config /etc/dxwatch/dxwatch.yaml --connection dxcon-fgq9rgot --out dxcon-fgq9rgot-loa.pdf", loaCmd},
 		{"version", "print the version", "dxwatch version", "dxwatch version", versionCmd},

@@ -5,6 +5,7 @@
 (function () {
   const POLL_MS = 1000;      // /api/status and /api/events
   const SLOW_EVERY = 5;      // /api/site and /api/checks every 5th poll
+  const REPORT_EVERY = 60;   // /api/report (the month so far) every 60th poll
   const RING = 120;          // samples kept per sparkline (2 minutes at 1/s)
   const EVENTS_SHOWN = 100;  // newest events drawn
   const EVENTS_KEPT = 500;
@@ -20,6 +21,7 @@
     site: null,        // /api/site, or null when the agent does not serve it
     status: null,      // /api/status
     checks: null,      // /api/checks, or null: then status.checks
+    report: null,      // /api/report: the month so far, or null when not served
     events: [],        // oldest first
     lastEventId: 0,
     hist: new Map(),   // series key -> [{t, rtt, loss, ok}]
@@ -176,6 +178,7 @@
       const q = S.lastEventId ? '?since=' + S.lastEventId : '';
       const jobs = [getJSON('api/status'), getJSON('api/events' + q)];
       if (slow) jobs.push(optional('api/site'), optional('api/checks'));
+      if (S.polls % REPORT_EVERY === 1) optional('api/report').then((r) => { if (r !== undefined) S.report = r; });
       const res = await Promise.all(jobs);
       if (slow) {
         if (res[2] !== undefined) S.site = res[2];
@@ -219,6 +222,7 @@
     renderDiagram();
     renderLinks();
     renderTargets();
+    renderMonth();
     renderEvents();
     renderCapacity();
     renderChecks();
@@ -606,6 +610,30 @@
       return;
     }
     box.replaceChildren(...evs.map(eventItem));
+  }
+
+  // ---- the month so far (api/report) -------------------------------------
+
+  function renderMonth() {
+    const r = S.report;
+    $('month-card').hidden = !r;
+    if (!r) return;
+    const s = r.site_availability;
+    // Rounded down, as the report: never more availability than there was.
+    const avail = (t) => (t.availability_percent === null || t.availability_percent === undefined ? 'not known' : (Math.floor(t.availability_percent * 1e4) / 1e4).toFixed(4).replace(/\.?0+$/, '') + ' %');
+    const met = s.target_met === undefined || s.target_met === null ? 'unknown' : s.target_met ? 'up' : 'down';
+    const excluded = s.drill_seconds + s.maintenance_seconds + s.not_observed_seconds;
+    $('month').replaceChildren(
+      h('p', {},
+        badge(met === 'up' ? 'on target' : met === 'down' ? 'below target' : 'no data', met), ' ',
+        h('strong', { text: 'Site ' + avail(s) }), ' against a target of ' + r.target_percent + ' % · down ' + dur(s.down_seconds) +
+          ' in ' + s.incidents + ' incident' + (s.incidents === 1 ? '' : 's') + ' · allowed ' + dur(s.downtime_allowed_seconds)),
+      h('p', { class: 'muted', text: 'Since ' + r.from.slice(0, 10) + ' (UTC); excluded ' + dur(excluded) + ': drills ' + dur(s.drill_seconds) +
+        ', maintenance ' + dur(s.maintenance_seconds) + ', not observed ' + dur(s.not_observed_seconds) + '.' }),
+      h('ul', { class: 'checks' }, r.links.map((l) => h('li', { 'data-link': l.name },
+        h('strong', { text: l.name }), ' ' + avail(l) + ' · down ' + dur(l.down_seconds) + ' in ' + l.incidents + ' · not observed ' + dur(l.not_observed_seconds)))),
+      h('p', {}, h('a', { href: 'api/report?format=markdown', text: 'The month on record (Markdown)' }), ' · ',
+        h('a', { href: 'api/report?format=csv', text: 'incidents (CSV)' })));
   }
 
   // ---- failover capacity -------------------------------------------------
