@@ -30,8 +30,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const goodConfig = `site: dc1
-links:
+// twoLinks is the links section of the unit tests' sites.
+const twoLinks = `links:
   - name: primary
     role: primary
     customer_address: 169.254.10.2/30
@@ -42,7 +42,10 @@ links:
     customer_address: 169.254.20.2/30
     amazon_address: 169.254.20.1/30
     vlan: 102
-targets:
+`
+
+const goodConfig = `site: dc1
+` + twoLinks + `targets:
   - name: loopback
     address: 127.0.0.1
 routing:

@@ -19,19 +19,7 @@ import (
 // packet may leave it.
 func daemonConfig(n int) string {
 	var b strings.Builder
-	b.WriteString(`site: bench
-links:
-  - name: primary
-    role: primary
-    customer_address: 169.254.10.2/30
-    amazon_address: 169.254.10.1/30
-    vlan: 101
-  - name: secondary
-    role: secondary
-    customer_address: 169.254.20.2/30
-    amazon_address: 169.254.20.1/30
-    vlan: 102
-routing:
+	b.WriteString("site: bench\n" + twoLinks + `routing:
   mode: active_passive
   primary: primary
 ping:

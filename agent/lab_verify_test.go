@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,24 +184,14 @@ func TestLabVerify(t *testing.T) {
 // it could not run, exit code 2), its exit code and its stderr.
 func runVerify(ctx context.Context, t *testing.T, l *lab.Lab, bin string, env []string, args ...string) (agent.VerifyReport, int, string) {
 	t.Helper()
-	cmd := l.Command(ctx, lab.HostAgent, append([]string{bin, "verify", "--output", "json"}, args...)...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("dxwatch verify: %v\n%s", err, stderr.String())
-	}
+	stdout, code, stderr := lab.Run(ctx, t, l, lab.HostAgent, env, append([]string{bin, "verify", "--output", "json"}, args...)...)
 	var rep agent.VerifyReport
 	if code != 2 {
-		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout.String(), stderr.String())
+		if err := json.Unmarshal(stdout, &rep); err != nil {
+			t.Fatalf("dxwatch verify exited %d with no JSON report: %v\nstdout: %s\nstderr: %s", code, err, stdout, stderr)
 		}
 	}
-	return rep, code, stderr.String()
+	return rep, code, stderr
 }
 
 // buildDxwatch builds the dxwatch binary, without the race detector, as it

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -220,4 +222,22 @@ func (c *Child) Stop() error {
 		return fmt.Errorf("child: %w", err)
 	}
 	return nil
+}
+
+// Run runs argv in a lab host with env (nil: this process's) and returns
+// its standard output, its exit code and its standard error. A command
+// that could not run at all fails the test.
+func Run(ctx context.Context, t testing.TB, l *Lab, host string, env []string, argv ...string) (stdout []byte, code int, stderr string) {
+	t.Helper()
+	cmd := l.Command(ctx, host, argv...)
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s in %s: %v\n%s", strings.Join(argv, " "), host, err, errb.String())
+	}
+	return out.Bytes(), code, errb.String()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -159,22 +158,12 @@ func TestLabDrill(t *testing.T) {
 // lab's agent host and returns its report, its exit code and its stderr.
 func runDrill(ctx context.Context, t *testing.T, l *lab.Lab, env []string, cmdline ...string) (drill.Report, int, string) {
 	t.Helper()
-	cmd := l.Command(ctx, lab.HostAgent, cmdline...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("dxwatch drill: %v\n%s", err, stderr.String())
-	}
+	stdout, code, stderr := lab.Run(ctx, t, l, lab.HostAgent, env, cmdline...)
 	var rep drill.Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("drill output: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	if err := json.Unmarshal(stdout, &rep); err != nil {
+		t.Fatalf("drill output: %v\n%s\n%s", err, stdout, stderr)
 	}
-	return rep, code, stderr.String()
+	return rep, code, stderr
 }
 
 // TestLabDrillAWS runs `dxwatch drill --method aws` in the lab's agent host
