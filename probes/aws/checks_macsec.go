@@ -33,13 +33,6 @@ func encrypting(c *connData) bool {
 	return strings.EqualFold(deref(c.PortEncryptionStatus), portEncryptionUp)
 }
 
-// macsecInUse says whether a connection is MACsec-capable with an
-// encryption mode other than no_encrypt.
-func macsecInUse(c *connData) bool {
-	mode := deref(c.EncryptionMode)
-	return c.MacSecCapable != nil && *c.MacSecCapable && mode != "" && mode != encryptNo
-}
-
 // macsec adds aws.connection.<link>.macsec: whether the connection encrypts
 // as its encryption mode requires. It fails only for a must_encrypt
 // connection that is not encrypting (AWS carries no traffic over it then);
