@@ -1,3 +1,7 @@
+// The dxwatch daemon: an Agent loads the configuration, builds a generation
+// from it (probes, health model, registry, API; generation.go), serves it
+// over HTTP (http.go) and swaps in a new one on reload. Package doc: doc.go.
+
 package agent
 
 import (

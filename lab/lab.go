@@ -1,3 +1,7 @@
+// The lab itself: Up builds the namespaces, links, addresses and FRR
+// routers of a Direct Connect site on this host, Down takes them away, and
+// a lab's state file lets a later dxlab act on it. Package doc: doc.go.
+
 package lab
 
 import (
