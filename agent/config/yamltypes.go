@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
-	"github.com/dxwatch/dxwatch/agent/report"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/dxwatch/dxwatch/agent/report"
 )
 
 // rootType is how yaml.v3 names Config in its errors.
