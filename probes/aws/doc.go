@@ -47,7 +47,7 @@
 //
 // The BGP failover test API (StartBgpFailoverTest, StopBgpFailoverTest,
 // ListVirtualInterfaceTestHistory, for `dxwatch drill`) also needs the
-// DrillActions, and `dxwatch loa` the LoaActions (DescribeLoa), which the
+// DrillActions, and `dxwatch loa` the loaActions (DescribeLoa), which the
 // read-only policy does not grant.
 //
 // Package awstest is a fake AWS endpoint speaking the same wire formats,

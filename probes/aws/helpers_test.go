@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		allowed = append(allowed, DrillActions...)
-		allowed = append(allowed, LoaActions...)
+		allowed = append(allowed, loaActions...)
 		seenActions.Range(func(k, _ any) bool {
 			if !slices.Contains(allowed, k.(string)) {
 				fmt.Fprintf(os.Stderr, "FAIL: the code called %s, which deploy/iam-policy.json does not allow\n", k)

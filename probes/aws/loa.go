@@ -10,10 +10,10 @@ import (
 	dxtypes "github.com/aws/aws-sdk-go-v2/service/directconnect/types"
 )
 
-// LoaActions are the IAM actions DownloadLOA needs on top of
+// loaActions are the IAM actions DownloadLOA needs on top of
 // deploy/iam-policy.json, which leaves DescribeLoa out on purpose: each
 // call re-issues the LOA-CFA.
-var LoaActions = []string{"directconnect:DescribeLoa"}
+var loaActions = []string{"directconnect:DescribeLoa"}
 
 // billingNote is when AWS starts billing a dedicated port that is not up
 // yet: port-hours start when the connection is available or 90 days after

@@ -56,7 +56,7 @@ func TestIAMPolicyIsExact(t *testing.T) {
 	if !slices.Equal(seen, policy) {
 		t.Errorf("the poll called:\n  %s\ndeploy/iam-policy.json allows:\n  %s", strings.Join(seen, "\n  "), strings.Join(policy, "\n  "))
 	}
-	for _, a := range append(slices.Clone(DrillActions), LoaActions...) {
+	for _, a := range append(slices.Clone(DrillActions), loaActions...) {
 		if slices.Contains(policy, a) {
 			t.Errorf("the read-only policy allows %s, which has side effects", a)
 		}
