@@ -47,9 +47,9 @@
 //
 // The BGP failover test API (StartBgpFailoverTest, StopBgpFailoverTest,
 // ListVirtualInterfaceTestHistory, for `dxwatch drill`) also needs the
-// DrillActions, and `dxwatch loa` the loaActions (DescribeLoa), which the
+// DrillActions, and `dxwatch loa` directconnect:DescribeLoa, which the
 // read-only policy does not grant.
 //
-// Package awstest is a fake AWS endpoint speaking the same wire formats,
+// Package lab/awstest is a fake AWS endpoint speaking the same wire formats,
 // for tests and the demo (lab/cmd/dxwatch-fakeaws).
 package aws
