@@ -1,7 +1,6 @@
 package health
 
 import (
-	"fmt"
 	"math/bits"
 	"time"
 
@@ -52,11 +51,11 @@ func (m *Model) evaluateFor(at, now time.Time, ts *targetState, all bool) {
 	m.judgeReturnPaths(now, feedDown)
 	var down uint64
 	for i, l := range m.links {
-		st, sig := m.evalLink(i, now, feedDown, nil)
-		if st != l.state || sig != l.sig {
-			m.changeLink(i, st, sig, at, now, feedDown)
+		v := m.judgeLink(i, now, feedDown)
+		if v.state != l.state || v.sig != l.sig {
+			m.changeLink(i, v, at, now)
 		}
-		if st == StateDown {
+		if v.state == StateDown {
 			down |= 1 << i
 		}
 	}
@@ -109,219 +108,30 @@ func (m *Model) feedDown() bool {
 	return true
 }
 
-// evalLink applies the state rules (README) to link i. With why set it
-// appends the reasons behind the state.
-func (m *Model) evalLink(i int, now time.Time, feedDown bool, why *[]string) (State, uint64) {
+// judgeLink applies the state rules (README) to link i: each judge reads
+// one kind of evidence and adds its findings, and the verdict turns them
+// into the link's state, the rules that fired and their reasons. The rules
+// are written there once, for the state and its words alike.
+func (m *Model) judgeLink(i int, now time.Time, feedDown bool) verdict {
 	l := m.links[i]
-	c := &m.cfg
-	var sig uint64
-	positive := false
-	say := func(format string, args ...any) {
-		*why = append(*why, fmt.Sprintf(format, args...))
-	}
-
-	var sUp, sDown int
-	var firstDown *boolEv
-	for _, s := range l.sessions {
-		if !fresh(s.at, c.StaleAfter.BGP, now) {
-			continue
-		}
-		if s.up {
-			sUp++
-		} else if sDown++; firstDown == nil {
-			firstDown = s
-		}
-	}
-	if sDown > 0 {
-		if sUp == 0 {
-			sig |= sigSessionDown
-		} else {
-			sig |= sigSessionSomeDown
-		}
-		if why != nil {
-			say("BGP session down (%s)", joinDetail(dxSession(l, firstDown.key), firstDown.detail))
-		}
-	}
-
-	var pUp, pDown int
-	var firstW *boolEv
-	if !feedDown {
-		for _, p := range l.prefixes {
-			if !fresh(p.at, c.StaleAfter.BGP, now) {
-				continue
-			}
-			if p.up {
-				pUp++
-			} else if pDown++; firstW == nil {
-				firstW = p
-			}
-		}
-	}
-	if pDown > 0 {
-		if pUp == 0 {
-			sig |= sigPrefixesWithdrawn
-		} else {
-			sig |= sigPrefixSomeWithdrawn
-		}
-		if why != nil {
-			switch {
-			case pUp == 0 && pDown > 1:
-				say("all %d expected prefixes withdrawn", pDown)
-			case pDown > 1:
-				say("expected prefix %s and %d more withdrawn", firstW.key, pDown-1)
-			default:
-				say("expected prefix %s withdrawn", firstW.key)
-			}
-		}
-	}
-	bgpUp := sUp > 0 || pUp > 0
-	positive = positive || bgpUp
-
-	var nFresh, nDown int
-	var worst, stale, unver *echoState
-	answered := false
-	for _, e := range l.pinned {
-		if !e.seen {
-			continue
-		}
-		if !fresh(e.last(), c.StaleAfter.Ping, now) {
-			stale = e
-			continue
-		}
-		switch {
-		case e.blame == blameReturn:
-			// Lost on the way back over another link: nothing about this one.
-			if unver == nil || e.run > unver.run {
-				unver = e
-			}
-			continue
-		case e.blame == blameUnknown && e.down:
-			// Held until the links the replies return over have answered
-			// (or failed) since the run began: one probe interval.
-			continue
-		}
-		nFresh++
-		if e.down {
-			nDown++
-			if worst == nil || e.run > worst.run {
-				worst = e
-			}
-			continue
-		}
-		// A target that has never answered is no evidence of up: its first
-		// losses, fewer than down_after, say nothing yet.
-		if e.run == 0 || (!e.lastReply.IsZero() && fresh(e.lastReply, c.StaleAfter.Ping, now)) {
-			positive, answered = true, true
-		}
-		if e.lossy {
-			sig |= sigLoss
-			if why != nil {
-				say("loss %.0f%% over the last %d echoes to %s (threshold %.0f%%)", 100*e.lossRatio(), e.wn-e.wexcused, e.name, 100*c.LossThreshold)
-			}
-		}
-		if e.slow {
-			sig |= sigRTT
-			if why != nil {
-				say("mean RTT %s over the last %d replies from %s (threshold %s)", e.meanRTT().Round(time.Microsecond), e.wreplies, e.name, c.RTTThreshold)
-			}
-		}
-	}
-	if nDown > 0 {
-		lost := "recovering"
-		if worst.run > 0 {
-			lost = fmt.Sprintf("%d echoes to %s lost in a row", worst.run, worst.name)
-		} else if why != nil {
-			lost = fmt.Sprintf("echoes to %s answered again, %d of %d replies needed", worst.name, worst.okRun, c.RecoverAfter)
-		}
-		switch {
-		case nDown < nFresh:
-			sig |= sigSomeEchoDown
-			if why != nil {
-				say("%s", lost)
-			}
-		case bgpUp:
-			sig |= sigGrey
-			if why != nil {
-				say("data plane down, BGP still up (%s)", lost)
-			}
-		default:
-			sig |= sigDataDown
-			if why != nil {
-				say("data plane down (%s)", lost)
-			}
-		}
-	}
-	if unver != nil && nDown == 0 && !answered {
-		sig |= sigUnverified
-		if why != nil {
-			say("%s", m.unverifiedReason(unver))
-		}
-	}
-	if stale != nil && nFresh == 0 && unver == nil {
-		sig |= sigEchoStale
-		if why != nil {
-			say("no echo result from %s since %s (stale after %s)", stale.name, stale.last().UTC().Format(time.RFC3339Nano), c.StaleAfter.Ping)
-		}
-	}
-
-	for _, a := range l.aws {
-		if !fresh(a.at, c.StaleAfter.AWS, now) {
-			continue
-		}
-		switch {
-		case !a.up && isAWSEncryptionCheck(a.key):
-			sig |= sigEncryptionDown
-			if why != nil {
-				say("down for traffic: AWS check %s (a must_encrypt connection carries no traffic while it does not encrypt)", joinDetail(a.key+" failing", a.detail))
-			}
-		case !a.up:
-			sig |= sigAWS
-			if why != nil {
-				say("AWS check %s", joinDetail(a.key+" failing", a.detail))
-			}
-		}
-		// AWS's view of the BGP session (its API, or CloudWatch minutes
-		// late) against the edge's own: a disagreement means one view is
-		// stale or the session flaps. It never takes the link down alone.
-		if isAWSBGPCheck(a.key) && sUp+sDown > 0 && a.up != (sUp > 0) {
-			sig |= sigBGPDisagree
-			if why != nil {
-				say("%s", bgpDisagreement(a, sUp > 0))
-			}
-		}
-		positive = positive || a.up
-	}
-	if !l.traced.IsZero() && fresh(l.traced, c.StaleAfter.Trace, now) {
-		positive = true
-	}
-
-	switch {
-	case sig&sigDown != 0:
-		return StateDown, sig
-	case sig&^sigUnverified != 0:
-		return StateDegraded, sig
-	case sig != 0:
-		return StateUnverified, sig
-	case positive:
-		return StateUp, sig
-	}
-	if why != nil {
-		say("no fresh evidence")
-	}
-	return StateUnknown, sig | sigNoEvidence
+	var f findings
+	bgp := m.judgeBGP(l, now, feedDown, &f)
+	m.judgeEchoes(l, now, bgp.up(), &f)
+	m.judgeAWS(l, now, bgp, &f)
+	m.judgeTrace(l, now, &f)
+	return f.verdict()
 }
 
+// reasons are the reasons behind link i's state at now.
 func (m *Model) reasons(i int, now time.Time) []string {
-	why := []string{}
-	m.evalLink(i, now, m.feedDown(), &why)
-	return why
+	return m.judgeLink(i, now, m.feedDown()).why
 }
 
 // changeLink records link i's new state (or only its new set of reasons).
-func (m *Model) changeLink(i int, st State, sig uint64, at, now time.Time, feedDown bool) {
+func (m *Model) changeLink(i int, v verdict, at, now time.Time) {
 	l := m.links[i]
-	prev := l.state
-	l.sig = sig
+	prev, st := l.state, v.state
+	l.sig = v.sig
 	if st == prev {
 		return
 	}
@@ -348,10 +158,12 @@ func (m *Model) changeLink(i int, st State, sig uint64, at, now time.Time, feedD
 	case st == StateUp:
 		l.trouble = time.Time{}
 	}
-	why := []string{}
-	m.evalLink(i, now, feedDown, &why)
-	if st == StateUp {
+	why := v.why
+	switch {
+	case st == StateUp:
 		why = nil
+	case why == nil:
+		why = []string{}
 	}
 	m.note(TimelineStep{Time: at, What: StepLinkState, Link: l.link.Name, Detail: joinDetail(string(st), first(why))})
 	m.record(Event{Kind: KindLinkState, Time: at, Link: l.link.Name, State: st, Previous: prev, Reasons: why})

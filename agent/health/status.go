@@ -109,7 +109,7 @@ func (m *Model) Status() Status {
 			Reasons: []string{}, Evidence: []Evidence{}, Active: m.activeMask()&(1<<i) != 0,
 		}
 		if l.state != StateUp {
-			m.evalLink(i, now, feedDown, &ls.Reasons)
+			ls.Reasons = append(ls.Reasons, m.judgeLink(i, now, feedDown).why...)
 		}
 		for _, ev := range l.sessions {
 			ls.Evidence = append(ls.Evidence, evidence("bgp_session", ev, c.StaleAfter.BGP, now))
@@ -218,9 +218,7 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 	out := []probes.CheckResult{}
 	for i, l := range m.links {
 		r := probes.CheckResult{Name: "health.link." + l.link.Name, Order: orderHealth, Link: l.link.Name, Time: now}
-		why := []string{}
-		m.evalLink(i, now, feedDown, &why)
-		r.Reason = strings.Join(why, "; ")
+		r.Reason = strings.Join(m.judgeLink(i, now, feedDown).why, "; ")
 		switch l.state {
 		case StateUp:
 			r.Status, r.Reason = probes.Pass, "link up"

@@ -1,0 +1,370 @@
+// The model's intake: each kind of observation applied to the evidence it
+// updates (apply*), before process evaluates what follows from it
+// (rules.go). Nothing here decides a state.
+
+package health
+
+import (
+	"time"
+
+	"github.com/dxwatch/dxwatch/probes"
+)
+
+// process applies one observation and evaluates its consequences at the
+// observation's own time.
+func (m *Model) process(o probes.Observation, now time.Time) {
+	m.processed++
+	if o.Time.IsZero() {
+		o.Time = now
+	}
+	var limit time.Duration
+	switch o.Event {
+	case probes.EchoReply, probes.EchoLost:
+		limit = m.cfg.StaleAfter.Ping
+	case probes.PathTraced:
+		limit = m.cfg.StaleAfter.Trace
+	case probes.BGPSession, probes.BGPPrefix, probes.BGPBestPath:
+		limit = m.cfg.StaleAfter.BGP
+	case probes.AWSCheck:
+		limit = m.cfg.StaleAfter.AWS
+	default:
+		m.ignore("unknown_event")
+		return
+	}
+	if !fresh(o.Time, limit, now) {
+		m.ignore("stale")
+		return
+	}
+	var ok bool
+	var ts *targetState // the one target an echo or a trace is about
+	switch o.Event {
+	case probes.EchoReply, probes.EchoLost:
+		if ts, ok = m.applyEcho(o, now); ok {
+			m.evaluateTarget(o.Time, now, ts)
+		}
+		return
+	case probes.PathTraced:
+		if ts, ok = m.applyTrace(o); ok {
+			m.evaluateTarget(o.Time, now, ts)
+		}
+		return
+	case probes.BGPSession:
+		ok = m.applySession(o)
+	case probes.BGPPrefix:
+		ok = m.applyPrefix(o)
+	case probes.BGPBestPath:
+		ok = m.applyBestPath(o, now)
+	case probes.AWSCheck:
+		ok = m.applyAWS(o)
+	}
+	if ok {
+		m.evaluate(o.Time, now)
+	}
+}
+
+func (m *Model) linkOf(name string) (int, bool) {
+	i, ok := m.linkIdx[name]
+	if !ok {
+		m.ignore("unknown_link")
+	}
+	return i, ok
+}
+
+// applyEcho applies an echo result and returns the VPC target it is about
+// (nil for a link-pinned echo) and whether it changed anything.
+func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bool) {
+	var e *echoState
+	var ts *targetState
+	if o.Link != "" {
+		li, ok := m.linkOf(o.Link)
+		if !ok {
+			return nil, false
+		}
+		e = m.pinned[o.Target]
+		if e == nil {
+			l := m.links[li]
+			if len(l.pinned) >= maxPinnedPerLink {
+				m.ignore("too_many")
+				return nil, false
+			}
+			e = newEcho(o.Target, li, -1, m.cfg.Window)
+			l.pinned = append(l.pinned, e)
+			m.pinned[o.Target] = e
+		}
+	} else {
+		ti, ok := m.targetIdx[o.Target]
+		if !ok {
+			m.ignore("unknown_target")
+			return nil, false
+		}
+		ts = m.targets[ti]
+		if ts.echo == nil {
+			ts.echo = newEcho(ts.target.Name, -1, ti, m.cfg.Window)
+		}
+		e = ts.echo
+	}
+	p := m.pending
+	if o.Event == probes.EchoReply {
+		ok, restored := e.reply(o.Time, o.Seq, o.RTT, &m.cfg)
+		if !ok {
+			m.ignore("out_of_order")
+			return nil, false
+		}
+		if ts != nil {
+			if p != nil && o.Time.After(p.toAt) {
+				ts.okAfter++
+			}
+			if restored {
+				m.fire(ts, now)
+			}
+		}
+		return ts, true
+	}
+	ok, first := e.loss(o.Time, o.Count, &m.cfg)
+	if !ok {
+		m.ignore("out_of_order")
+		return nil, false
+	}
+	if ts != nil {
+		if p != nil && o.Time.After(p.toAt) {
+			ts.okAfter = 0
+		}
+		if first {
+			m.fire(ts, now)
+		}
+	}
+	return ts, true
+}
+
+// fire asks for a trace of ts, at most every triggerSpacing.
+func (m *Model) fire(ts *targetState, now time.Time) {
+	if m.trigger == nil || (!ts.trigAt.IsZero() && now.Sub(ts.trigAt) < triggerSpacing) {
+		return
+	}
+	ts.trigAt = now
+	m.outTrig = append(m.outTrig, ts.target.Name)
+}
+
+// applyTrace applies a trace result and returns its target and whether it
+// changed anything.
+func (m *Model) applyTrace(o probes.Observation) (*targetState, bool) {
+	ti, ok := m.targetIdx[o.Target]
+	if !ok {
+		m.ignore("unknown_target")
+		return nil, false
+	}
+	ts := m.targets[ti]
+	if o.Time.Before(ts.tracedAt) {
+		m.ignore("out_of_order")
+		return nil, false
+	}
+	ts.tracedAt, ts.reached = o.Time, o.Reached
+	mask := m.maskOf(o.Links)
+	if mask == 0 {
+		// No Direct Connect hop seen (rate-limited or filtered hops): the
+		// trace says nothing about the link, the last attribution ages.
+		return ts, true
+	}
+	if (ts.trace != 0 && mask != ts.trace) || o.Changed {
+		m.note(TimelineStep{Time: o.Time, What: StepPathChange, Target: ts.target.Name, Detail: "via " + m.label(mask)})
+	}
+	ts.trace, ts.traceAt = mask, o.Time
+	for i, l := range m.links {
+		if mask&(1<<i) != 0 && o.Time.After(l.traced) {
+			l.traced = o.Time
+		}
+	}
+	return ts, true
+}
+
+// upsert finds the evidence keyed key in *list, adding it when there is
+// room. It returns nil when the list is full.
+func upsert(list *[]*boolEv, key string, limit int) *boolEv {
+	for _, ev := range *list {
+		if ev.key == key {
+			return ev
+		}
+	}
+	if len(*list) >= limit {
+		return nil
+	}
+	ev := &boolEv{key: key}
+	*list = append(*list, ev)
+	return ev
+}
+
+// set records o on ev; it reports whether o was applied and whether it
+// changed the value.
+func (m *Model) set(ev *boolEv, o probes.Observation) (applied, changed bool) {
+	if ev == nil {
+		m.ignore("too_many")
+		return false, false
+	}
+	if o.Time.Before(ev.at) {
+		m.ignore("out_of_order")
+		return false, false
+	}
+	changed = ev.at.IsZero() || ev.up != o.Up
+	ev.up, ev.at, ev.detail = o.Up, o.Time, o.Detail
+	return true, changed
+}
+
+func (m *Model) applySession(o probes.Observation) bool {
+	list := &m.feeds
+	var l *linkState
+	if o.Link != "" {
+		li, ok := m.linkOf(o.Link)
+		if !ok {
+			return false
+		}
+		l = m.links[li]
+		list = &l.sessions
+	}
+	ev := upsert(list, o.Peer, maxSessions)
+	applied, changed := m.set(ev, o)
+	if changed {
+		st := TimelineStep{Time: o.Time, What: StepSessionDown}
+		if o.Up {
+			st.What = StepSessionUp
+		}
+		if l != nil {
+			st.Link, st.Detail = l.link.Name, joinDetail(dxSession(l, o.Peer), o.Detail)
+		} else {
+			st.Detail = joinDetail(feedSession(o.Peer, o.Up), o.Detail)
+		}
+		m.note(st)
+	}
+	return applied
+}
+
+// dxSession names link l's Direct Connect session, held by the edge router
+// named router, as an engineer would: by its two ends. dxwatch cannot peer
+// with AWS: only the router's BMP feed reports this session.
+func dxSession(l *linkState, router string) string {
+	aws := "AWS"
+	if a := l.link.AmazonAddress.Addr(); a.IsValid() {
+		aws += " " + a.String()
+	}
+	return router + " ↔ " + aws + ", seen by BMP"
+}
+
+// feedSession names the agent's own session with an edge router: the feed
+// of the routes the router receives over the links.
+func feedSession(router string, up bool) string {
+	if up {
+		return "route feed from " + router + " up"
+	}
+	return "route feed from " + router + " down"
+}
+
+func (m *Model) applyPrefix(o probes.Observation) bool {
+	li, ok := m.linkOf(o.Link)
+	if !ok {
+		return false
+	}
+	pfx := o.Prefix.Masked()
+	ev := upsert(&m.links[li].prefixes, pfx.String(), maxPrefixes)
+	wasSeen := false
+	if ev != nil {
+		ev.pfx = pfx
+		wasSeen = !ev.at.IsZero()
+	}
+	applied, changed := m.set(ev, o)
+	// The first announcement of a prefix is start-up, not a change.
+	if changed && (wasSeen || !o.Up) {
+		what := StepPrefixWithdrawn
+		if o.Up {
+			what = StepPrefixRestored
+		}
+		m.note(TimelineStep{Time: o.Time, What: what, Link: m.links[li].link.Name, Detail: pfx.String()})
+	}
+	return applied
+}
+
+func (m *Model) applyBestPath(o probes.Observation, now time.Time) bool {
+	link := -1
+	if o.Link != "" {
+		li, ok := m.linkOf(o.Link)
+		if !ok {
+			return false
+		}
+		link = li
+	}
+	pfx := o.Prefix.Masked()
+	var bp *bestPath
+	for _, b := range m.best {
+		if b.pfx == pfx {
+			bp = b
+			break
+		}
+	}
+	if bp == nil {
+		if len(m.best) >= maxPrefixes {
+			m.ignore("too_many")
+			return false
+		}
+		bp = &bestPath{pfx: pfx, link: -1}
+		m.best = append(m.best, bp)
+		m.resolveTargetPrefixes()
+	}
+	if o.Time.Before(bp.at) {
+		m.ignore("out_of_order")
+		return false
+	}
+	moved := bp.link != link && !bp.at.IsZero()
+	if moved {
+		m.note(TimelineStep{Time: o.Time, What: StepBestPath, Link: o.Link, Detail: pfx.String() + " via " + m.label(maskOfIndex(link))})
+	}
+	bp.link, bp.at = link, o.Time
+	if moved {
+		// A trace that began before the move says where the traffic went
+		// then: ask for one that shows where it goes now.
+		for _, ts := range m.targets {
+			if ts.best == bp {
+				m.fire(ts, now)
+			}
+		}
+	}
+	return true
+}
+
+func (m *Model) applyAWS(o probes.Observation) bool {
+	list := &m.siteAWS
+	link := ""
+	if o.Link != "" {
+		li, ok := m.linkOf(o.Link)
+		if !ok {
+			return false
+		}
+		list, link = &m.links[li].aws, m.links[li].link.Name
+	}
+	ev := upsert(list, o.Check, maxChecks)
+	applied, changed := m.set(ev, o)
+	if changed && !o.Up {
+		m.note(TimelineStep{Time: o.Time, What: StepAWSCheck, Link: link, Detail: joinDetail(o.Check+" failing", o.Detail)})
+	}
+	return applied
+}
+
+func joinDetail(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + ": " + b
+}
+
+// resolveTargetPrefixes points every target at the most specific known
+// prefix covering its address.
+func (m *Model) resolveTargetPrefixes() {
+	for _, ts := range m.targets {
+		if !ts.addr.IsValid() {
+			continue
+		}
+		ts.best = nil
+		for _, b := range m.best {
+			if b.pfx.Contains(ts.addr) && (ts.best == nil || b.pfx.Bits() > ts.best.pfx.Bits()) {
+				ts.best = b
+			}
+		}
+	}
+}
