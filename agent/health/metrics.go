@@ -12,6 +12,8 @@ var (
 		"Fused health of the link: 1 when up or degraded, 0 when down or without fresh evidence; while unverified, the last verified verdict.", []string{"link"}, nil)
 	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
 		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
+	peeringUpDesc = prometheus.NewDesc("dxwatch_peering_up",
+		"The BGP session of the link's peering of the family as the edge router(s) report it over BMP: 1 when a fresh report says up, 0 when every fresh one says down; absent without one.", []string{"link", "family"}, nil)
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
 		"1 for the link's current state (up, degraded, down, unknown, unverified).", []string{"link", "state"}, nil)
 	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
@@ -29,6 +31,7 @@ var ignoreReasons = []string{"stale", "out_of_order", "unknown_link", "unknown_t
 func (m *Model) Describe(ch chan<- *prometheus.Desc) {
 	ch <- linkUpDesc
 	ch <- linkActiveDesc
+	ch <- peeringUpDesc
 	ch <- linkStateDesc
 	ch <- failoversDesc
 	ch <- droppedDesc
@@ -49,10 +52,25 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		from, to, dir string
 		n             float64
 	}
+	type peering struct {
+		link, family string
+		up           bool
+	}
 	m.mu.Lock()
 	links := make([]linkSnap, len(m.links))
+	var peerings []peering
+	now := m.now()
 	for i, l := range m.links {
 		links[i] = linkSnap{l.link.Name, l.state, l.up(), m.activeMask()&(1<<i) != 0}
+		for _, p := range l.link.Peerings() {
+			list := l.sessions
+			if p.Family == probes.FamilyIPv6 && l.link.IPv6.Family != "" {
+				list = l.sessions6
+			}
+			if up, down := m.count(list, now); up+down > 0 {
+				peerings = append(peerings, peering{l.link.Name, p.Family, up > 0})
+			}
+		}
 	}
 	pairs := make([]pair, 0, len(m.failovers))
 	for k, n := range m.failovers {
@@ -70,6 +88,9 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, probes.BoolFloat(l.state == s), l.name, string(s))
 		}
+	}
+	for _, p := range peerings {
+		ch <- prometheus.MustNewConstMetric(peeringUpDesc, prometheus.GaugeValue, probes.BoolFloat(p.up), p.link, p.family)
 	}
 	sort.Slice(pairs, func(i, j int) bool {
 		if pairs[i].from != pairs[j].from {

@@ -107,10 +107,14 @@ type linkState struct {
 	wasUp bool
 	// Evidence, each list in arrival order and bounded.
 	sessions []*boolEv // per edge router reporting the DX session
-	prefixes []*boolEv // per prefix
-	aws      []*boolEv // per check
-	pinned   []*echoState
-	traced   time.Time // newest trace crossing the link
+	// sessions6 are the reports of a dual-stack link's IPv6 peering's
+	// session, per edge router: dxwatch_peering_up's evidence only, not
+	// (yet) the link's verdict's.
+	sessions6 []*boolEv
+	prefixes  []*boolEv // per prefix
+	aws       []*boolEv // per check
+	pinned    []*echoState
+	traced    time.Time // newest trace crossing the link
 }
 
 // boolEv is one piece of yes/no evidence and when it was seen.
@@ -359,6 +363,13 @@ func (m *Model) linkOf(name string) (int, bool) {
 }
 
 func (m *Model) applyEcho(o probes.Observation, now time.Time) bool {
+	if o.Family != "" {
+		// A dual-stack link's IPv6 peering's pinned echoes: the link's
+		// verdict is its first peering's, and the IPv6 one has no return
+		// path reasoning yet (its replies' way back is not judged), so
+		// they are the ping probe's evidence only.
+		return false
+	}
 	var e *echoState
 	var ts *targetState
 	if o.Link != "" {
@@ -547,6 +558,10 @@ func (m *Model) applySession(o probes.Observation) bool {
 		}
 		l = m.links[li]
 		list = &l.sessions
+		if o.Family == probes.FamilyIPv6 {
+			applied, _ := m.set(upsert(&l.sessions6, o.Peer, maxSessions), o)
+			return applied
+		}
 	}
 	ev := upsert(list, o.Peer, maxSessions)
 	applied, changed := m.set(ev, o)
