@@ -28,6 +28,11 @@ var linkChain = []string{
 	"bgp.prefix.%s",
 	"ping.link.%s",
 	"health.link.%s",
+	// A dual-stack link's IPv6 peering's pinned echoes: last, as the
+	// link's verdict is its IPv4 peering's. A failure of the link's chain
+	// explains them (a cut takes both families); on its own, an IPv6
+	// failure is its own root.
+	"ping.link.%s.ipv6",
 }
 
 // acrossLinks are checks judged over every link (name prefixes): a link

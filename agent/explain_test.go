@@ -48,6 +48,18 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
+			name: "a cut link explains its IPv6 peering's echoes; an IPv6-only failure is its own root",
+			in: map[string]probes.CheckStatus{
+				"aws.connection.primary.state": F, "ping.link.primary": F, "ping.link.primary.ipv6": F,
+				"aws.connection.secondary.state": P, "ping.link.secondary": P, "ping.link.secondary.ipv6": F,
+			},
+			want: map[string]want{
+				"aws.connection.primary.state": {F, ""},
+				"ping.link.primary.ipv6":       {W, "aws.connection.primary.state"},
+				"ping.link.secondary.ipv6":     {F, ""},
+			},
+		},
+		{
 			name: "without AWS, the edge's view of the session is the root",
 			in:   map[string]probes.CheckStatus{"bgp.dx_session.primary": F, "bgp.prefix.primary": F, "ping.link.primary": F},
 			want: map[string]want{"bgp.dx_session.primary": {F, ""}, "bgp.prefix.primary": {W, "bgp.dx_session.primary"}},

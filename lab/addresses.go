@@ -2,8 +2,9 @@ package lab
 
 // The lab's address plan. Every address lives only inside the lab's network
 // namespaces: Direct Connect peer links in 169.254.0.0/16, the VPC in
-// 198.18.0.0/15, on-prem in 192.0.2.0/24 and 198.51.100.0/24. Tests and configs refer to these
-// names rather than repeating the literals.
+// 198.18.0.0/15, on-prem in 192.0.2.0/24 and 198.51.100.0/24, and every
+// IPv6 address in the documentation prefix 2001:db8::/32. Tests and configs
+// refer to these names rather than repeating the literals.
 const (
 	// ASNs.
 	AmazonASN = 64512 // both "AWS" routers, as real AWS by default
@@ -67,6 +68,36 @@ const (
 	VPCTransit2  = "198.19.2.2"
 	VPCSubnet    = "198.18.0.0/24" // the instances' LAN behind the VPC router
 	OnPremPrefix = OnPremLAN       // what the edge routers advertise to AWS
+
+	// IPv6: the lab is dual-stack. Each link's VIF also has an IPv6
+	// peering, in the /125 Amazon allocates (documentation addresses,
+	// 2001:db8::/32), with its own MD5 key and BFD session; the VPC has an
+	// IPv6 CIDR and the instances an IPv6 address each; on-prem has an
+	// IPv6 LAN, the prefix the edges advertise to AWS.
+	PrimaryCustomer6   = "2001:db8:10::2"
+	PrimaryAmazon6     = "2001:db8:10::1"
+	PrimaryNet6        = "2001:db8:10::/125"
+	PrimaryMD56        = "dx-primary-md5-v6"
+	SecondaryCustomer6 = "2001:db8:20::2"
+	SecondaryAmazon6   = "2001:db8:20::1"
+	SecondaryNet6      = "2001:db8:20::/125"
+	SecondaryMD56      = "dx-secondary-md5-v6"
+	VPCCIDR6           = "2001:db8:1000::/56"
+	VPCSubnet6         = "2001:db8:1000::/64"
+	VPCRouter6         = "2001:db8:1000::1"
+	Instance1v6        = "2001:db8:1000::10"
+	Instance2v6        = "2001:db8:1000::11"
+	OnPremLAN6         = "2001:db8:100::/64"
+	Edge1LAN6          = "2001:db8:100::1"
+	Edge2LAN6          = "2001:db8:100::2"
+	AgentAddress6      = "2001:db8:100::10"
+	OnPremPrefix6      = OnPremLAN6
+	TransitNet1v6      = "2001:db8:f1::/126"
+	AWS1Transit6       = "2001:db8:f1::1"
+	VPCTransit1v6      = "2001:db8:f1::2"
+	TransitNet2v6      = "2001:db8:f2::/126"
+	AWS2Transit6       = "2001:db8:f2::1"
+	VPCTransit2v6      = "2001:db8:f2::2"
 
 	// Link names as Cut, Restore, Flap and Brownout take them.
 	LinkPrimary   = "primary"

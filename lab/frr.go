@@ -32,23 +32,45 @@ func frrTemplate(name, text string) *template.Template {
 // dump is made from. With probe sources, each link's /32 is originated and
 // let out by that link's TO- route-map only (entry 20, its own prefix-list),
 // so AWS reaches it over that link alone.
-var edgeTmpl = frrTemplate("edge", `{{template "head" .}}ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
+var edgeTmpl = frrTemplate("edge", `{{define "dx-policy"}}
+  neighbor {{.Amazon}} soft-reconfiguration inbound
+  neighbor {{.Amazon}} route-map FROM-{{.MapName}} in
+  neighbor {{.Amazon}} route-map TO-{{.MapName}} out
+{{- end}}{{template "head" .}}ip prefix-list ONPREM seq 5 permit {{.OnPrem}}
+ipv6 prefix-list ONPREM6 seq 5 permit {{.OnPrem6}}
 !
 route-map FROM-PRIMARY permit 10
 {{- if .ActivePassive}}
  set local-preference 200
 {{- end}}
+ set ipv6 next-hop prefer-global
 exit
 !
 route-map FROM-SECONDARY permit 10
+ set ipv6 next-hop prefer-global
+exit
+!
+route-map PREFER-GLOBAL permit 10
+ set ipv6 next-hop prefer-global
 exit
 !
 route-map TO-PRIMARY permit 10
  match ip address prefix-list ONPREM
 exit
 !
+route-map TO-PRIMARY permit 15
+ match ipv6 address prefix-list ONPREM6
+exit
+!
 route-map TO-SECONDARY permit 10
  match ip address prefix-list ONPREM
+{{- if .ActivePassive}}
+ set as-path prepend {{.ASN}} {{.ASN}}
+{{- end}}
+exit
+!
+route-map TO-SECONDARY permit 15
+ match ipv6 address prefix-list ONPREM6
 {{- if .ActivePassive}}
  set as-path prepend {{.ASN}} {{.ASN}}
 {{- end}}
@@ -66,21 +88,25 @@ exit
  no bgp ebgp-requires-policy
  no bgp network import-check
  bgp route-map delay-timer 0
-{{- range .Links}}
+{{- range .Links}}{{range .Peerings}}
  neighbor {{.Amazon}} remote-as {{$.AmazonASN}}
- neighbor {{.Amazon}} description {{.Name}}
+ neighbor {{.Amazon}} description {{.Desc}}
  neighbor {{.Amazon}} password {{.MD5}}
  neighbor {{.Amazon}} timers connect 1
  neighbor {{.Amazon}} advertisement-interval 0
 {{- if $.BFD}}
  neighbor {{.Amazon}} bfd profile dx
 {{- end}}
-{{- end}}
+{{- end}}{{end}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}
  neighbor {{.Address}} timers connect 1
  neighbor {{.Address}} advertisement-interval 0
+ neighbor {{.Address6}} remote-as {{$.ASN}}
+ neighbor {{.Address6}} description {{.Name}}-ipv6
+ neighbor {{.Address6}} timers connect 1
+ neighbor {{.Address6}} advertisement-interval 0
 {{- end}}
  neighbor {{.Agent}} remote-as {{.ASN}}
  neighbor {{.Agent}} description agent
@@ -97,22 +123,32 @@ exit
 {{- end}}{{end}}
   maximum-paths 2
   maximum-paths ibgp 2
-{{- range .Links}}
-  neighbor {{.Amazon}} soft-reconfiguration inbound
-{{- if eq .Name "primary"}}
-  neighbor {{.Amazon}} route-map FROM-PRIMARY in
-  neighbor {{.Amazon}} route-map TO-PRIMARY out
-{{- else}}
-  neighbor {{.Amazon}} route-map FROM-SECONDARY in
-  neighbor {{.Amazon}} route-map TO-SECONDARY out
-{{- end}}
-{{- end}}
+{{- range .Links}}{{template "dx-policy" index .Peerings 0}}{{end}}
 {{- range .Peers}}
   neighbor {{.Address}} soft-reconfiguration inbound
   neighbor {{.Address}} addpath-tx-all-paths
 {{- end}}
   neighbor {{.Agent}} route-reflector-client
   neighbor {{.Agent}} addpath-tx-all-paths
+{{- range .Links}}
+  no neighbor {{.Amazon6}} activate
+{{- end}}
+{{- range .Peers}}
+  no neighbor {{.Address6}} activate
+{{- end}}
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  network {{.OnPrem6}}
+  maximum-paths 2
+  maximum-paths ibgp 2
+{{- range .Links}}
+  neighbor {{.Amazon6}} activate{{template "dx-policy" index .Peerings 1}}{{end}}
+{{- range .Peers}}
+  neighbor {{.Address6}} activate
+  neighbor {{.Address6}} soft-reconfiguration inbound
+  neighbor {{.Address6}} route-map PREFER-GLOBAL in
+{{- end}}
  exit-address-family
  !
  bmp targets agent
@@ -133,6 +169,7 @@ exit
 // picks among its own and those by local preference, AS_PATH length, then
 // eBGP over iBGP: one preference for the whole Amazon side.
 var awsTmpl = frrTemplate("aws", `{{template "head" .}}ip prefix-list VPC seq 5 permit {{.VPCRange}} le 32
+ipv6 prefix-list VPC6 seq 5 permit {{.VPCCIDR6}} le 128
 !
 bgp community-list standard AWS-LOW seq 5 permit 7224:7100
 bgp community-list standard AWS-MEDIUM seq 5 permit 7224:7200
@@ -156,12 +193,29 @@ exit
 route-map FROM-CUSTOMER permit 40
 exit
 !
+route-map FROM-CUSTOMER6 permit 10
+ set ipv6 next-hop prefer-global
+ call FROM-CUSTOMER
+exit
+!
+route-map PREFER-GLOBAL permit 10
+ set ipv6 next-hop prefer-global
+exit
+!
 route-map TO-CUSTOMER permit 10
  match ip address prefix-list VPC
 exit
 !
+route-map TO-CUSTOMER permit 15
+ match ipv6 address prefix-list VPC6
+exit
+!
 route-map TO-VPC deny 10
  match ip address prefix-list VPC
+exit
+!
+route-map TO-VPC deny 15
+ match ipv6 address prefix-list VPC6
 exit
 !
 route-map TO-VPC permit 20
@@ -170,9 +224,9 @@ exit
 {{template "bgp" .}}
  no bgp ebgp-requires-policy
  no bgp network import-check
-{{- with .Link}}
+{{- range .Link.Peerings}}
  neighbor {{.Customer}} remote-as {{$.CustomerASN}}
- neighbor {{.Customer}} description {{.Name}}
+ neighbor {{.Customer}} description {{.Desc}}
  neighbor {{.Customer}} password {{.MD5}}
  neighbor {{.Customer}} timers 30 90
  neighbor {{.Customer}} timers connect 1
@@ -185,6 +239,10 @@ exit
  neighbor {{.VPCPeer}} description vpc
  neighbor {{.VPCPeer}} timers connect 1
  neighbor {{.VPCPeer}} advertisement-interval 0
+ neighbor {{.VPCPeer6}} remote-as {{.ASN}}
+ neighbor {{.VPCPeer6}} description vpc-ipv6
+ neighbor {{.VPCPeer6}} timers connect 1
+ neighbor {{.VPCPeer6}} advertisement-interval 0
  !
  address-family ipv4 unicast
   network {{.VPCCIDR}}
@@ -192,6 +250,19 @@ exit
   neighbor {{.Link.Customer}} route-map TO-CUSTOMER out
   neighbor {{.VPCPeer}} next-hop-self
   neighbor {{.VPCPeer}} route-map TO-VPC out
+  no neighbor {{.Link.Customer6}} activate
+  no neighbor {{.VPCPeer6}} activate
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  network {{.VPCCIDR6}}
+  neighbor {{.Link.Customer6}} activate
+  neighbor {{.Link.Customer6}} route-map FROM-CUSTOMER6 in
+  neighbor {{.Link.Customer6}} route-map TO-CUSTOMER out
+  neighbor {{.VPCPeer6}} activate
+  neighbor {{.VPCPeer6}} next-hop-self
+  neighbor {{.VPCPeer6}} route-map PREFER-GLOBAL in
+  neighbor {{.VPCPeer6}} route-map TO-VPC out
  exit-address-family
 exit
 !
@@ -204,18 +275,36 @@ exit
 // active/passive, aws2 sends replies to on-prem through aws1 and the
 // primary). Its own best path (or both, in active/active) decides the
 // return link of traffic from the VPC.
-var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}{{template "bgp" .}}
+var vpcTmpl = frrTemplate("vpc", `{{template "head" .}}route-map PREFER-GLOBAL permit 10
+ set ipv6 next-hop prefer-global
+exit
+!
+{{template "bgp" .}}
 {{- range .Peers}}
  neighbor {{.Address}} remote-as {{$.ASN}}
  neighbor {{.Address}} description {{.Name}}
  neighbor {{.Address}} timers connect 1
  neighbor {{.Address}} advertisement-interval 0
+ neighbor {{.Address6}} remote-as {{$.ASN}}
+ neighbor {{.Address6}} description {{.Name}}-ipv6
+ neighbor {{.Address6}} timers connect 1
+ neighbor {{.Address6}} advertisement-interval 0
 {{- end}}
  !
  address-family ipv4 unicast
   maximum-paths ibgp 2
 {{- range .Peers}}
   neighbor {{.Address}} route-reflector-client
+  no neighbor {{.Address6}} activate
+{{- end}}
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  maximum-paths ibgp 2
+{{- range .Peers}}
+  neighbor {{.Address6}} activate
+  neighbor {{.Address6}} route-reflector-client
+  neighbor {{.Address6}} route-map PREFER-GLOBAL in
 {{- end}}
  exit-address-family
 exit
@@ -252,8 +341,9 @@ exit
 !
 `)
 
-// peer is a named BGP neighbor in a template.
-type peer struct{ Name, Address string }
+// peer is a named BGP neighbor in a template, with its IPv6 address (a
+// session of its own) where the router peers in both families.
+type peer struct{ Name, Address, Address6 string }
 
 // routerConfig is what a router's daemons read at start.
 type routerConfig struct {
@@ -271,13 +361,13 @@ func (t *topology) renderRouter(h, mode string) (routerConfig, error) {
 	switch h {
 	case HostEdge1, HostEdge2:
 		data := struct {
-			Host, RouterID, OnPrem, Agent, AgentMD5 string
-			ASN, AmazonASN, BMPPort                 int
-			ActivePassive, BFD                      bool
-			Links                                   []link
-			Peers                                   []peer
+			Host, RouterID, OnPrem, OnPrem6, Agent, AgentMD5 string
+			ASN, AmazonASN, BMPPort                          int
+			ActivePassive, BFD                               bool
+			Links                                            []link
+			Peers                                            []peer
 		}{
-			Host: h, RouterID: Edge1LAN, OnPrem: OnPremPrefix, Agent: AgentAddress,
+			Host: h, RouterID: Edge1LAN, OnPrem: OnPremPrefix, OnPrem6: OnPremPrefix6, Agent: AgentAddress,
 			ASN: OnPremASN, AmazonASN: AmazonASN, BMPPort: BMPPort,
 			ActivePassive: mode != ModeActiveActive, BFD: !t.NoBFD,
 		}
@@ -294,9 +384,9 @@ func (t *topology) renderRouter(h, mode string) (routerConfig, error) {
 		}
 		if t.Edge == EdgeTwo {
 			if h == HostEdge1 {
-				data.Peers = []peer{{HostEdge2, Edge2LAN}}
+				data.Peers = []peer{{HostEdge2, Edge2LAN, Edge2LAN6}}
 			} else {
-				data.Peers = []peer{{HostEdge1, Edge1LAN}}
+				data.Peers = []peer{{HostEdge1, Edge1LAN, Edge1LAN6}}
 			}
 		}
 		if err := edgeTmpl.Execute(&buf, data); err != nil {
@@ -310,17 +400,17 @@ func (t *topology) renderRouter(h, mode string) (routerConfig, error) {
 				l = x
 			}
 		}
-		vpcPeer := VPCTransit1
+		vpcPeer, vpcPeer6 := VPCTransit1, VPCTransit1v6
 		if h == HostAWS2 {
-			vpcPeer = VPCTransit2
+			vpcPeer, vpcPeer6 = VPCTransit2, VPCTransit2v6
 		}
 		data := struct {
-			Host, RouterID, VPCPeer, VPCCIDR, VPCRange string
-			ASN, CustomerASN                           int
-			BFD                                        bool
-			Link                                       link
+			Host, RouterID, VPCPeer, VPCPeer6, VPCCIDR, VPCCIDR6, VPCRange string
+			ASN, CustomerASN                                               int
+			BFD                                                            bool
+			Link                                                           link
 		}{
-			Host: h, RouterID: l.Amazon, VPCPeer: vpcPeer, VPCCIDR: VPCCIDR, VPCRange: "198.18.0.0/15",
+			Host: h, RouterID: l.Amazon, VPCPeer: vpcPeer, VPCPeer6: vpcPeer6, VPCCIDR: VPCCIDR, VPCCIDR6: VPCCIDR6, VPCRange: "198.18.0.0/15",
 			ASN: AmazonASN, CustomerASN: OnPremASN, BFD: !t.NoBFD, Link: l,
 		}
 		if err := awsTmpl.Execute(&buf, data); err != nil {
@@ -332,7 +422,7 @@ func (t *topology) renderRouter(h, mode string) (routerConfig, error) {
 			Host, RouterID string
 			ASN            int
 			Peers          []peer
-		}{Host: h, RouterID: VPCRouter, ASN: AmazonASN, Peers: []peer{{HostAWS1, AWS1Transit}, {HostAWS2, AWS2Transit}}}
+		}{Host: h, RouterID: VPCRouter, ASN: AmazonASN, Peers: []peer{{HostAWS1, AWS1Transit, AWS1Transit6}, {HostAWS2, AWS2Transit, AWS2Transit6}}}
 		if err := vpcTmpl.Execute(&buf, data); err != nil {
 			return c, fmt.Errorf("render %s bgpd.conf: %w", h, err)
 		}
@@ -370,7 +460,7 @@ func (t *topology) renderSpeaker() (string, error) {
 		if e == HostEdge2 {
 			addr = Edge2LAN
 		}
-		data.Peers = append(data.Peers, peer{e, addr})
+		data.Peers = append(data.Peers, peer{Name: e, Address: addr})
 	}
 	var buf bytes.Buffer
 	if err := speakerTmpl.Execute(&buf, data); err != nil {
@@ -388,11 +478,15 @@ func (l *Lab) modeCommands(mode string) []string {
 	} else {
 		cmds = append(cmds, "set local-preference 200")
 	}
-	cmds = append(cmds, "exit", "route-map TO-SECONDARY permit 10")
-	if mode == ModeActiveActive || l.hasFault(FaultNoPrepend, "") {
-		cmds = append(cmds, "no set as-path prepend")
-	} else {
-		cmds = append(cmds, fmt.Sprintf("set as-path prepend %d %d", OnPremASN, OnPremASN))
+	// Entry 10 of TO-SECONDARY lets out the IPv4 on-prem prefix, 15 the
+	// IPv6 one: both families follow the mode.
+	for _, entry := range []string{"10", "15"} {
+		cmds = append(cmds, "exit", "route-map TO-SECONDARY permit "+entry)
+		if mode == ModeActiveActive || l.hasFault(FaultNoPrepend, "") {
+			cmds = append(cmds, "no set as-path prepend")
+		} else {
+			cmds = append(cmds, fmt.Sprintf("set as-path prepend %d %d", OnPremASN, OnPremASN))
+		}
 	}
-	return append(cmds, "exit", "end", "clear bgp ipv4 unicast * soft")
+	return append(cmds, "exit", "end", "clear bgp ipv4 unicast * soft", "clear bgp ipv6 unicast * soft")
 }

@@ -279,7 +279,9 @@ func (l *Lab) build(ctx context.Context) error {
 // sysctls sets a host's kernel knobs: routers forward, never redirect,
 // answer traceroute from the inbound interface's address (so hops show the
 // link addresses) and hash ECMP on L4; nobody rate-limits ICMP errors (the
-// trace probe sends all TTLs at once) and IPv6 stays off.
+// trace probe sends all TTLs at once). IPv6 is on, in both roles, without
+// router advertisements or autoconfiguration (every address is static), and
+// an interface keeps its addresses while its carrier is cut, as IPv4 does.
 func (l *Lab) sysctls(ctx context.Context, h host) error {
 	fwd := "0"
 	if h.Router {
@@ -296,8 +298,21 @@ func (l *Lab) sysctls(ctx context.Context, h host) error {
 		"net.ipv4.conf.default.accept_redirects=0",
 		"net.ipv4.conf.all.rp_filter=0",
 		"net.ipv4.conf.default.rp_filter=0",
-		"net.ipv6.conf.all.disable_ipv6=1",
-		"net.ipv6.conf.default.disable_ipv6=1",
+		"net.ipv6.conf.all.disable_ipv6=0",
+		"net.ipv6.conf.default.disable_ipv6=0",
+		"net.ipv6.conf.all.forwarding=" + fwd,
+		"net.ipv6.conf.all.accept_ra=0",
+		"net.ipv6.conf.default.accept_ra=0",
+		"net.ipv6.conf.all.autoconf=0",
+		"net.ipv6.conf.default.autoconf=0",
+		"net.ipv6.conf.all.accept_redirects=0",
+		"net.ipv6.conf.default.accept_redirects=0",
+		"net.ipv6.conf.all.accept_dad=0",
+		"net.ipv6.conf.default.accept_dad=0",
+		"net.ipv6.conf.all.keep_addr_on_down=1",
+		"net.ipv6.conf.default.keep_addr_on_down=1",
+		"net.ipv6.icmp.ratelimit=0",
+		"net.ipv6.fib_multipath_hash_policy=1",
 	}
 	if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("sysctls in %s: %w: %s", h.Name, err, bytes.TrimSpace(out))

@@ -219,15 +219,23 @@ func trace(ctx context.Context, t *testing.T, l *Lab, dst string) []string {
 	return hops
 }
 
-// wantPath asserts that the agent's path to Instance1 crosses via and not
+// wantPath asserts that the agent's paths to Instance1 and Instance1v6 cross via and not
 // avoid.
 func wantPath(ctx context.Context, t *testing.T, l *Lab, via, avoid string) {
 	t.Helper()
-	hops := trace(ctx, t, l, Instance1)
-	if !slices.Contains(hops, via) || slices.Contains(hops, avoid) || hops[len(hops)-1] != Instance1 {
-		t.Fatalf("traceroute to %s: %v, want it through %s (%s link) and not %s", Instance1, hops, via, LinkOf(via), avoid)
+	// The lab is dual-stack: the IPv6 traffic to the instance takes the
+	// same link, named by its Amazon IPv6 address.
+	amazon6 := map[string]string{}
+	for _, lk := range l.topo.Links {
+		amazon6[lk.Amazon] = lk.Amazon6
 	}
-	t.Logf("traceroute to %s: %v", Instance1, hops)
+	for _, x := range []struct{ dst, via, avoid string }{{Instance1, via, avoid}, {Instance1v6, amazon6[via], amazon6[avoid]}} {
+		hops := trace(ctx, t, l, x.dst)
+		if !slices.Contains(hops, x.via) || slices.Contains(hops, x.avoid) || hops[len(hops)-1] != x.dst {
+			t.Fatalf("traceroute to %s: %v, want it through %s (%s link) and not %s", x.dst, hops, x.via, LinkOf(x.via), x.avoid)
+		}
+		t.Logf("traceroute to %s: %v", x.dst, hops)
+	}
 }
 
 // checkBGPFeed peers a throwaway FRR speaker on the agent address with the

@@ -253,7 +253,17 @@ type BGPPeer struct {
 // BGPSummary returns a router's IPv4 unicast neighbors by address, from
 // FRR's JSON.
 func (l *Lab) BGPSummary(ctx context.Context, host string) (map[string]BGPPeer, error) {
-	out, err := l.vtysh(ctx, host, "show bgp ipv4 unicast summary json")
+	return l.bgpSummary(ctx, host, "ipv4")
+}
+
+// BGPSummary6 returns a router's IPv6 unicast neighbors (the IPv6
+// peerings) by address, from FRR's JSON.
+func (l *Lab) BGPSummary6(ctx context.Context, host string) (map[string]BGPPeer, error) {
+	return l.bgpSummary(ctx, host, "ipv6")
+}
+
+func (l *Lab) bgpSummary(ctx context.Context, host, afi string) (map[string]BGPPeer, error) {
+	out, err := l.vtysh(ctx, host, "show bgp "+afi+" unicast summary json")
 	if err != nil {
 		return nil, err
 	}
@@ -305,9 +315,14 @@ type Route struct {
 }
 
 // RouteTo returns the selected route a router uses for dst (an address or
-// a prefix), from `show ip route <dst> json`. ok is false without one.
+// a prefix, of either family), from `show ip route <dst> json` (`show ipv6
+// route` for IPv6). ok is false without one.
 func (l *Lab) RouteTo(ctx context.Context, host, dst string) (r Route, ok bool, err error) {
-	out, err := l.vtysh(ctx, host, "show ip route "+dst+" json")
+	afi := "ip"
+	if strings.Contains(dst, ":") {
+		afi = "ipv6"
+	}
+	out, err := l.vtysh(ctx, host, "show "+afi+" route "+dst+" json")
 	if err != nil {
 		return r, false, err
 	}
@@ -400,9 +415,12 @@ func (l *Lab) PeerRoutes(ctx context.Context, host, peer string, advertised bool
 func (l *Lab) converged(ctx context.Context) error {
 	links := l.LinkStates()
 	mode := l.Mode()
-	down := map[string]bool{}
+	// A wrong MD5 key is put on a link's IPv4 session only: its IPv6 one
+	// stays up.
+	down, down6 := map[string]bool{}, map[string]bool{}
 	for name, st := range links {
-		down[name] = st == stateCut || st == stateSilent || l.hasFault(FaultWrongMD5, name)
+		down6[name] = st == stateCut || st == stateSilent
+		down[name] = down6[name] || l.hasFault(FaultWrongMD5, name)
 	}
 	// Without the secondary's prepend, AWS's side sees equal paths.
 	vpcMode := mode
@@ -410,9 +428,9 @@ func (l *Lab) converged(ctx context.Context) error {
 		vpcMode = ModeActiveActive
 	}
 	type result struct {
-		sum map[string]BGPPeer
-		bfd map[string]BFDPeer
-		err error
+		sum, sum6 map[string]BGPPeer
+		bfd       map[string]BFDPeer
+		err       error
 	}
 	routers := l.topo.routers()
 	res := make([]result, len(routers))
@@ -420,6 +438,9 @@ func (l *Lab) converged(ctx context.Context) error {
 	for i, h := range routers {
 		wg.Go(func() {
 			res[i].sum, res[i].err = l.BGPSummary(ctx, h)
+			if res[i].err == nil {
+				res[i].sum6, res[i].err = l.BGPSummary6(ctx, h)
+			}
 			if res[i].err == nil && !l.topo.NoBFD && h != HostVPC {
 				res[i].bfd, res[i].err = l.BFDPeers(ctx, h)
 			}
@@ -435,7 +456,11 @@ func (l *Lab) converged(ctx context.Context) error {
 	}
 	for _, s := range l.topo.Sessions {
 		r := byHost[s.Host]
-		p, ok := r.sum[s.Peer]
+		sum, down := r.sum, down
+		if s.IPv6 {
+			sum, down = r.sum6, down6
+		}
+		p, ok := sum[s.Peer]
 		if !ok {
 			return fmt.Errorf("%s: no BGP neighbor %s", s.Host, s.Peer)
 		}
@@ -459,9 +484,13 @@ func (l *Lab) converged(ctx context.Context) error {
 		}
 	}
 	check := func(h, dst string, among []string) error {
-		want := l.topo.expectedNextHops(h, mode, down)
+		expected, down := l.topo.expectedNextHops, down
+		if strings.Contains(dst, ":") {
+			expected, down = l.topo.expectedNextHops6, down6
+		}
+		want := expected(h, mode, down)
 		if h == HostVPC || h == HostAWS1 || h == HostAWS2 {
-			want = l.topo.expectedNextHops(h, vpcMode, down)
+			want = expected(h, vpcMode, down)
 		}
 		r, ok, err := l.RouteTo(ctx, h, dst)
 		if err != nil {
@@ -484,31 +513,40 @@ func (l *Lab) converged(ctx context.Context) error {
 		}
 		return nil
 	}
-	var amazon []string
+	var amazon, amazon6 []string
 	for _, lk := range l.topo.Links {
-		amazon = append(amazon, lk.Amazon)
+		amazon, amazon6 = append(amazon, lk.Amazon), append(amazon6, lk.Amazon6)
 	}
 	for _, e := range l.topo.edges() {
 		if err := check(e, VPCCIDR, amazon); err != nil {
 			return err
 		}
+		if err := check(e, VPCCIDR6, amazon6); err != nil {
+			return err
+		}
 	}
-	transits := []string{AWS1Transit, AWS2Transit}
+	transits, transits6 := []string{AWS1Transit, AWS2Transit}, []string{AWS1Transit6, AWS2Transit6}
 	for _, h := range []string{HostAWS1, HostAWS2} {
 		if err := check(h, OnPremPrefix, append([]string{PrimaryCustomer, SecondaryCustomer}, transits...)); err != nil {
 			return err
 		}
+		if err := check(h, OnPremPrefix6, append([]string{PrimaryCustomer6, SecondaryCustomer6}, transits6...)); err != nil {
+			return err
+		}
 	}
-	return check(HostVPC, OnPremPrefix, transits)
+	if err := check(HostVPC, OnPremPrefix, transits); err != nil {
+		return err
+	}
+	return check(HostVPC, OnPremPrefix6, transits6)
 }
 
 // LinkOf names the link a next hop or traceroute hop address belongs to
 // (its Amazon or customer address), or "".
 func LinkOf(addr string) string {
 	switch addr {
-	case PrimaryAmazon, PrimaryCustomer:
+	case PrimaryAmazon, PrimaryCustomer, PrimaryAmazon6, PrimaryCustomer6:
 		return LinkPrimary
-	case SecondaryAmazon, SecondaryCustomer:
+	case SecondaryAmazon, SecondaryCustomer, SecondaryAmazon6, SecondaryCustomer6:
 		return LinkSecondary
 	}
 	return ""

@@ -28,9 +28,25 @@ type link struct {
 	Net      string
 	MD5      string
 	Transit  string // the AWS router's transit address toward the VPC router
+	// The link's IPv6 peering: addresses in its /125, the key of its own
+	// BGP session, and the AWS router's IPv6 transit address.
+	Customer6 string
+	Amazon6   string
+	Net6      string
+	MD56      string
+	Transit6  string
 	// ProbeSource is the agent host's address advertised over this link
 	// only (Options.ProbeSources), or "".
 	ProbeSource string
+}
+
+// peering is one BGP session of a link, as the routers' configs name it;
+// MapName is the link's (TO-PRIMARY).
+type peering struct{ Customer, Amazon, Desc, MD5, MapName string }
+
+// Peerings returns the link's IPv4 and IPv6 peerings, in that order.
+func (l link) Peerings() []peering {
+	return []peering{{l.Customer, l.Amazon, l.Name, l.MD5, l.MapName()}, {l.Customer6, l.Amazon6, l.Name + "-ipv6", l.MD56, l.MapName()}}
 }
 
 // MapName is the link's name in the edge's route-map and prefix-list
@@ -48,6 +64,9 @@ type session struct {
 	// "always", "never", or a link name (routes flow while that link is up).
 	Routes string
 	BFD    bool
+	// IPv6 marks a session of the IPv6 family (IPv6 peer addresses, IPv6
+	// unicast only): a fault on one family's session leaves the other's.
+	IPv6 bool
 }
 
 // veth is a veth pair between two lab hosts.
@@ -121,9 +140,11 @@ func newTopology(o Options) (*topology, error) {
 	}
 	t.Links = []link{
 		{Name: LinkPrimary, Edge: HostEdge1, EdgeIf: "vlan101", AWS: HostAWS1, AWSIf: "vlan101", VLAN: PrimaryVLAN,
-			Customer: PrimaryCustomer, Amazon: PrimaryAmazon, Net: PrimaryNet, MD5: PrimaryMD5, Transit: AWS1Transit},
+			Customer: PrimaryCustomer, Amazon: PrimaryAmazon, Net: PrimaryNet, MD5: PrimaryMD5, Transit: AWS1Transit,
+			Customer6: PrimaryCustomer6, Amazon6: PrimaryAmazon6, Net6: PrimaryNet6, MD56: PrimaryMD56, Transit6: AWS1Transit6},
 		{Name: LinkSecondary, Edge: secondaryEdge, EdgeIf: "vlan102", AWS: HostAWS2, AWSIf: "vlan102", VLAN: SecondaryVLAN,
-			Customer: SecondaryCustomer, Amazon: SecondaryAmazon, Net: SecondaryNet, MD5: SecondaryMD5, Transit: AWS2Transit},
+			Customer: SecondaryCustomer, Amazon: SecondaryAmazon, Net: SecondaryNet, MD5: SecondaryMD5, Transit: AWS2Transit,
+			Customer6: SecondaryCustomer6, Amazon6: SecondaryAmazon6, Net6: SecondaryNet6, MD56: SecondaryMD56, Transit6: AWS2Transit6},
 	}
 	if o.ProbeSources {
 		t.Links[0].ProbeSource, t.Links[1].ProbeSource = PrimaryProbeSource, SecondaryProbeSource
@@ -136,18 +157,23 @@ func newTopology(o Options) (*topology, error) {
 	}
 
 	// On-prem LAN: a bridge in edge1 with the agent (and edge2) as ports.
-	add(HostEdge1, "link add lan type bridge", "link set lan up", "addr add "+Edge1LAN+"/24 dev lan")
+	// IPv6 addresses skip duplicate address detection (nodad): they are
+	// usable at once, as the IPv4 ones.
+	add(HostEdge1, "link add lan type bridge", "link set lan up", "addr add "+Edge1LAN+"/24 dev lan",
+		"addr add "+Edge1LAN6+"/64 dev lan nodad")
 	t.Veths = append(t.Veths, veth{HostEdge1, "agent", HostAgent, "eth0"})
 	add(HostEdge1, "link set agent master lan", "link set agent up")
-	add(HostAgent, "link set eth0 up", "addr add "+AgentAddress+"/24 dev eth0", "route add default via "+Edge1LAN)
+	add(HostAgent, "link set eth0 up", "addr add "+AgentAddress+"/24 dev eth0", "route add default via "+Edge1LAN,
+		"addr add "+AgentAddress6+"/64 dev eth0 nodad", "route add ::/0 via "+Edge1LAN6)
 	if edge == EdgeTwo {
 		t.Veths = append(t.Veths, veth{HostEdge1, "edge2", HostEdge2, "lan"})
 		add(HostEdge1, "link set edge2 master lan", "link set edge2 up")
-		add(HostEdge2, "link set lan up", "addr add "+Edge2LAN+"/24 dev lan")
-		// Each edge resolves the other's Amazon /30 (the next hop of the
-		// routes it learns over iBGP, next hop unchanged) across the LAN.
-		add(HostEdge1, "route add "+SecondaryNet+" via "+Edge2LAN)
-		add(HostEdge2, "route add "+PrimaryNet+" via "+Edge1LAN)
+		add(HostEdge2, "link set lan up", "addr add "+Edge2LAN+"/24 dev lan", "addr add "+Edge2LAN6+"/64 dev lan nodad")
+		// Each edge resolves the other's Amazon /30 and /125 (the next hop
+		// of the routes it learns over iBGP, next hop unchanged) across the
+		// LAN.
+		add(HostEdge1, "route add "+SecondaryNet+" via "+Edge2LAN, "route add "+SecondaryNet6+" via "+Edge2LAN6)
+		add(HostEdge2, "route add "+PrimaryNet+" via "+Edge1LAN, "route add "+PrimaryNet6+" via "+Edge1LAN6)
 	}
 
 	// Probe sources: extra /32s of the agent host, each routed to it by the
@@ -162,8 +188,8 @@ func newTopology(o Options) (*topology, error) {
 	// The Direct Connect links.
 	for _, l := range t.Links {
 		t.Veths = append(t.Veths, veth{l.Edge, l.EdgeIf, l.AWS, l.AWSIf})
-		for _, end := range []struct{ h, ifc, addr string }{{l.Edge, l.EdgeIf, l.Customer}, {l.AWS, l.AWSIf, l.Amazon}} {
-			add(end.h, "addr add "+end.addr+"/30 dev "+end.ifc, "link set "+end.ifc+" up")
+		for _, end := range []struct{ h, ifc, addr, addr6 string }{{l.Edge, l.EdgeIf, l.Customer, l.Customer6}, {l.AWS, l.AWSIf, l.Amazon, l.Amazon6}} {
+			add(end.h, "addr add "+end.addr+"/30 dev "+end.ifc, "addr add "+end.addr6+"/125 dev "+end.ifc+" nodad", "link set "+end.ifc+" up")
 		}
 	}
 
@@ -190,20 +216,25 @@ func newTopology(o Options) (*topology, error) {
 	// AWS side: each AWS router reaches the VPC router over a transit /30,
 	// and the other AWS router's transit /30 (the next hop of the on-prem
 	// paths the VPC router reflects from it) through the VPC router.
-	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf, otherNet string }{
-		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1", TransitNet2},
-		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2", TransitNet1},
+	for _, x := range []struct{ aws, net, awsAddr, vpcAddr, vpcIf, otherNet, awsAddr6, vpcAddr6, otherNet6 string }{
+		{HostAWS1, TransitNet1, AWS1Transit, VPCTransit1, "aws1", TransitNet2, AWS1Transit6, VPCTransit1v6, TransitNet2v6},
+		{HostAWS2, TransitNet2, AWS2Transit, VPCTransit2, "aws2", TransitNet1, AWS2Transit6, VPCTransit2v6, TransitNet1v6},
 	} {
 		t.Veths = append(t.Veths, veth{x.aws, "vpc", HostVPC, x.vpcIf})
 		add(x.aws, "link set vpc up", "addr add "+x.awsAddr+"/30 dev vpc", "route add "+VPCCIDR+" via "+x.vpcAddr,
-			"route add "+x.otherNet+" via "+x.vpcAddr)
-		add(HostVPC, "link set "+x.vpcIf+" up", "addr add "+x.vpcAddr+"/30 dev "+x.vpcIf)
+			"route add "+x.otherNet+" via "+x.vpcAddr,
+			"addr add "+x.awsAddr6+"/126 dev vpc nodad", "route add "+VPCCIDR6+" via "+x.vpcAddr6,
+			"route add "+x.otherNet6+" via "+x.vpcAddr6)
+		add(HostVPC, "link set "+x.vpcIf+" up", "addr add "+x.vpcAddr+"/30 dev "+x.vpcIf,
+			"addr add "+x.vpcAddr6+"/126 dev "+x.vpcIf+" nodad")
 	}
-	add(HostVPC, "link add lan type bridge", "link set lan up", "addr add "+VPCRouter+"/24 dev lan")
-	for _, x := range []struct{ h, addr string }{{HostInst1, Instance1}, {HostInst2, Instance2}} {
+	add(HostVPC, "link add lan type bridge", "link set lan up", "addr add "+VPCRouter+"/24 dev lan",
+		"addr add "+VPCRouter6+"/64 dev lan nodad")
+	for _, x := range []struct{ h, addr, addr6 string }{{HostInst1, Instance1, Instance1v6}, {HostInst2, Instance2, Instance2v6}} {
 		t.Veths = append(t.Veths, veth{HostVPC, x.h, x.h, "eth0"})
 		add(HostVPC, "link set "+x.h+" master lan", "link set "+x.h+" up")
-		add(x.h, "link set eth0 up", "addr add "+x.addr+"/24 dev eth0", "route add default via "+VPCRouter)
+		add(x.h, "link set eth0 up", "addr add "+x.addr+"/24 dev eth0", "route add default via "+VPCRouter,
+			"addr add "+x.addr6+"/64 dev eth0 nodad", "route add ::/0 via "+VPCRouter6)
 	}
 
 	order := []string{HostAgent, HostEdge1}
@@ -222,7 +253,9 @@ func newTopology(o Options) (*topology, error) {
 	for _, l := range t.Links {
 		t.Sessions = append(t.Sessions,
 			session{Host: l.Edge, Peer: l.Amazon, Over: l.Name, Routes: l.Name, BFD: bfd},
-			session{Host: l.AWS, Peer: l.Customer, Over: l.Name, Routes: l.Name, BFD: bfd})
+			session{Host: l.AWS, Peer: l.Customer, Over: l.Name, Routes: l.Name, BFD: bfd},
+			session{Host: l.Edge, Peer: l.Amazon6, Over: l.Name, Routes: l.Name, BFD: bfd, IPv6: true},
+			session{Host: l.AWS, Peer: l.Customer6, Over: l.Name, Routes: l.Name, BFD: bfd, IPv6: true})
 	}
 	t.Sessions = append(t.Sessions,
 		session{Host: HostAWS1, Peer: VPCTransit1, Routes: "never"},
@@ -232,13 +265,36 @@ func newTopology(o Options) (*topology, error) {
 		// the VPC router nothing while the primary is up. The next-hop
 		// checks of WaitConverged cover what the VPC router holds.
 		session{Host: HostVPC, Peer: AWS1Transit, Routes: LinkPrimary},
-		session{Host: HostVPC, Peer: AWS2Transit, Routes: "never"})
+		session{Host: HostVPC, Peer: AWS2Transit, Routes: "never"},
+		session{Host: HostAWS1, Peer: VPCTransit1v6, Routes: "never", IPv6: true},
+		session{Host: HostAWS2, Peer: VPCTransit2v6, Routes: "never", IPv6: true},
+		session{Host: HostVPC, Peer: AWS1Transit6, Routes: LinkPrimary, IPv6: true},
+		session{Host: HostVPC, Peer: AWS2Transit6, Routes: "never", IPv6: true})
 	if edge == EdgeTwo {
 		t.Sessions = append(t.Sessions,
 			session{Host: HostEdge1, Peer: Edge2LAN, Routes: "always"},
-			session{Host: HostEdge2, Peer: Edge1LAN, Routes: "always"})
+			session{Host: HostEdge2, Peer: Edge1LAN, Routes: "always"},
+			session{Host: HostEdge1, Peer: Edge2LAN6, Routes: "always", IPv6: true},
+			session{Host: HostEdge2, Peer: Edge1LAN6, Routes: "always", IPv6: true})
 	}
 	return t, nil
+}
+
+// expectedNextHops6 is expectedNextHops for the IPv6 routes (edges toward
+// the VPC's IPv6 CIDR, the Amazon side toward the on-prem IPv6 prefix):
+// the same choice, named by the links' IPv6 addresses.
+func (t *topology) expectedNextHops6(h, mode string, down map[string]bool) []string {
+	v4 := t.expectedNextHops(h, mode, down)
+	to6 := map[string]string{}
+	for _, l := range t.Links {
+		to6[l.Amazon], to6[l.Customer], to6[l.Transit] = l.Amazon6, l.Customer6, l.Transit6
+	}
+	out := make([]string, 0, len(v4))
+	for _, a := range v4 {
+		out = append(out, to6[a])
+	}
+	slices.Sort(out)
+	return out
 }
 
 // expectedNextHops returns, for a router, the next hops its selected route

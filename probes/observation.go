@@ -11,10 +11,12 @@ type ObservationKind int
 // The events probes report. Each names the Observation fields it sets.
 const (
 	// EchoReply: an echo reply arrived. Target, Link (set for a link-pinned
-	// target: the link's Amazon address), Seq, RTT.
+	// target: the link's Amazon address), Family (FamilyIPv6 for the
+	// pinned target of a dual-stack link's IPv6 peering, else empty), Seq,
+	// RTT.
 	EchoReply ObservationKind = iota + 1
-	// EchoLost: an echo passed its deadline unanswered. Target, Link, Seq;
-	// Count is the number of consecutive losses so far.
+	// EchoLost: an echo passed its deadline unanswered. Target, Link,
+	// Family, Seq; Count is the number of consecutive losses so far.
 	EchoLost
 	// PathTraced: a trace finished; Time is when its first probe was
 	// sent, since the path is where the traffic went then. Target, Links (the links the path
@@ -25,8 +27,9 @@ const (
 	// own session with an edge router (its route feed), Peer naming the
 	// router. With Link, that link's Direct Connect session as an edge
 	// router reports it over BMP, Peer naming the router (the other end is
-	// the link's Amazon address). Up, Detail (why it is down; empty when
-	// up).
+	// the link's Amazon address); with Family too (FamilyIPv6), the
+	// session of a dual-stack link's IPv6 peering. Up, Detail (why it is
+	// down; empty when up).
 	BGPSession
 	// BGPPrefix: an expected prefix appeared on or left a link. Link,
 	// Prefix, Up (present).
@@ -69,6 +72,7 @@ type Observation struct {
 	Probe   string // the probe's name
 	Target  string
 	Link    string
+	Family  string // a peering's address family, where the event is about one
 	Links   []string
 	Peer    string
 	Prefix  netip.Prefix

@@ -14,6 +14,26 @@ const (
 	ModeActiveActive  = "active_active"
 )
 
+// Address families of a peering, as the family label and the config's keys
+// name them.
+const (
+	FamilyIPv4 = "ipv4"
+	FamilyIPv6 = "ipv6"
+)
+
+// Peering is one BGP peering of a link's virtual interface: one address
+// family, with its own session, addresses and monitored address. A VIF has
+// at most one per family.
+type Peering struct {
+	Family          string // FamilyIPv4 or FamilyIPv6
+	CustomerAddress netip.Prefix
+	AmazonAddress   netip.Prefix
+	// ProbeSource and PinnedTarget, when valid, are as Link's, for the
+	// pinned echoes of this family.
+	ProbeSource  netip.Addr
+	PinnedTarget netip.Addr
+}
+
 // Link is one Direct Connect link as the configuration describes it: a
 // connection, a virtual interface on it, and the BGP peer addresses of the
 // two ends. A link is identified in evidence by its addresses: a route whose
@@ -39,6 +59,35 @@ type Link struct {
 	// ProbeSource over this link (policy routing by source) so that the
 	// echoes cross it both ways.
 	PinnedTarget netip.Addr
+	// IPv6 is the IPv6 peering of a dual-stack link, beside the IPv4 one
+	// above; its Family is empty on a single-family link (an IPv6-only link
+	// has its peering above). The fields above are the link's first
+	// peering, which every probe reads today.
+	IPv6 Peering
+}
+
+// Peerings returns the link's peerings: the one of CustomerAddress and
+// AmazonAddress first, then the IPv6 one of a dual-stack link.
+func (l Link) Peerings() []Peering {
+	first := Peering{Family: FamilyIPv4, CustomerAddress: l.CustomerAddress, AmazonAddress: l.AmazonAddress,
+		ProbeSource: l.ProbeSource, PinnedTarget: l.PinnedTarget}
+	if l.AmazonAddress.Addr().Is6() {
+		first.Family = FamilyIPv6
+	}
+	if l.IPv6.Family == "" {
+		return []Peering{first}
+	}
+	return []Peering{first, l.IPv6}
+}
+
+// Peering returns the link's peering of family (FamilyIPv4 or FamilyIPv6).
+func (l Link) Peering(family string) (Peering, bool) {
+	for _, p := range l.Peerings() {
+		if p.Family == family {
+			return p, true
+		}
+	}
+	return Peering{}, false
 }
 
 // Target is a VPC instance that dxwatch probes end to end.
@@ -85,6 +134,20 @@ func (s Site) LinkByAmazonAddress(a netip.Addr) (Link, bool) {
 		}
 	}
 	return Link{}, false
+}
+
+// PeeringByAddress returns the link and its peering, of either family,
+// whose Amazon or customer peer address is a.
+func (s Site) PeeringByAddress(a netip.Addr) (Link, Peering, bool) {
+	a = a.Unmap()
+	for _, l := range s.Links {
+		for _, p := range l.Peerings() {
+			if p.AmazonAddress.Addr() == a || p.CustomerAddress.Addr() == a {
+				return l, p, true
+			}
+		}
+	}
+	return Link{}, Peering{}, false
 }
 
 // Link returns the link named name.

@@ -60,10 +60,20 @@ type Config struct {
 // LinkConfig describes one Direct Connect link.
 //
 // Rules checked: the two peer addresses are of the same family, in the same
-// subnet (a /30 or /31, or /29, for IPv4; /125 for IPv6), not the network or
-// broadcast address of a /30; each link's Amazon address is unique. A
-// `probe_source` is a unicast address, unique across links, of the family of
-// the link's Amazon address, and outside every link's peering subnet.
+// subnet (a /30 or /31, or /29, for IPv4; the /125 Amazon allocates for
+// IPv6), not the network or broadcast address of a /30; each link's Amazon
+// address is unique. A `probe_source` is a unicast address, unique across
+// links, of the family of the link's Amazon address, and outside every
+// link's peering subnet.
+//
+// A dual-stack link (a virtual interface with an IPv4 and an IPv6 BGP
+// peering) keeps its IPv4 peering in `customer_address` and
+// `amazon_address` and adds its IPv6 peering under `ipv6:`, with the same
+// rules for its own family: both addresses IPv6 in one /125, none of them
+// an address of another link, its `probe_source` and `pinned_target` IPv6.
+// A single-family link, IPv4 or IPv6, has no `ipv6:`. A virtual interface
+// has at most one peering per family (AWS: "Add a BGP peer to a Direct
+// Connect virtual interface"), hence a key per family rather than a list.
 type LinkConfig struct {
 	// Name is unique (required) and becomes the link label (primary,
 	// secondary).
@@ -99,6 +109,32 @@ type LinkConfig struct {
 	// PinnedTarget is where the link's pinned echoes go instead of its
 	// Amazon address (a VPC address, for a Transit Gateway site, where the
 	// peer /30 is not reachable from on-prem); it needs probe_source.
+	// Optional.
+	PinnedTarget string `yaml:"pinned_target"`
+	// IPv6 is the link's IPv6 peering on a dual-stack virtual interface,
+	// beside the IPv4 peering of customer_address and amazon_address.
+	// Optional; an IPv6-only link puts its peering in customer_address and
+	// amazon_address instead.
+	IPv6 *PeeringConfig `yaml:"ipv6"`
+}
+
+// PeeringConfig is the IPv6 BGP peering of a dual-stack link: its own BGP
+// session, addresses and monitored address, judged on its own.
+type PeeringConfig struct {
+	// CustomerAddress is your router's IPv6 BGP peer address in CIDR form
+	// (required), in the /125 Amazon allocated, e.g. 2001:db8:10::2/125.
+	CustomerAddress string `yaml:"customer_address"`
+	// AmazonAddress is Amazon's IPv6 BGP peer address in CIDR form
+	// (required), in the same /125. Routes whose next hop is this address,
+	// and IPv6 traceroute hops equal to it, belong to this link.
+	AmazonAddress string `yaml:"amazon_address"`
+	// ProbeSource is an IPv6 address (no prefix length) on the agent's host
+	// that the edge router advertises as a /128 over this link only: the
+	// link's pinned ICMPv6 echoes are sent from it. Optional, as the IPv4
+	// probe_source.
+	ProbeSource string `yaml:"probe_source"`
+	// PinnedTarget is where the link's pinned ICMPv6 echoes go instead of
+	// its Amazon IPv6 address (a VPC IPv6 address); it needs probe_source.
 	// Optional.
 	PinnedTarget string `yaml:"pinned_target"`
 }

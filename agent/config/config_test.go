@@ -118,3 +118,49 @@ func TestConfigFilesInLab(t *testing.T) {
 		}
 	}
 }
+
+// TestTopologyDualStack: the example's links carry their IPv6 peering
+// beside the IPv4 one, found by address, and a single-family link has one.
+func TestTopologyDualStack(t *testing.T) {
+	cfg, err := Load("../../examples/dual-stack.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := cfg.Topology()
+	l, _ := site.Link("secondary")
+	want := probes.Peering{Family: probes.FamilyIPv6,
+		CustomerAddress: netip.MustParsePrefix("2001:db8:60::2/125"), AmazonAddress: netip.MustParsePrefix("2001:db8:60::1/125"),
+		ProbeSource: netip.MustParseAddr("2001:db8:9800::2")}
+	if got, ok := l.Peering(probes.FamilyIPv6); !ok || got != want {
+		t.Errorf("secondary's IPv6 peering = %+v, %v; want %+v", got, ok, want)
+	}
+	if got, ok := l.Peering(probes.FamilyIPv4); !ok || got.AmazonAddress != l.AmazonAddress || got.ProbeSource != netip.MustParseAddr("10.98.0.2") {
+		t.Errorf("secondary's IPv4 peering = %+v, %v", got, ok)
+	}
+	if got := l.Peerings(); len(got) != 2 || got[0].Family != probes.FamilyIPv4 {
+		t.Errorf("secondary's peerings = %+v, want IPv4 then IPv6", got)
+	}
+	found, p, ok := site.PeeringByAddress(netip.MustParseAddr("2001:db8:60::1"))
+	if !ok || found.Name != "secondary" || p.Family != probes.FamilyIPv6 {
+		t.Errorf("PeeringByAddress(2001:db8:60::1) = %s %+v %v, want secondary's IPv6 peering", found.Name, p, ok)
+	}
+	// The IPv4 lookups are today's: an IPv6 peer address is not a link's.
+	if _, ok := site.LinkByAmazonAddress(netip.MustParseAddr("2001:db8:60::1")); ok {
+		t.Error("LinkByAmazonAddress found a link by its IPv6 address: the IPv4 behaviour changed")
+	}
+
+	single, err := Parse("x.yaml", []byte(`site: dc1
+links:
+  - {name: primary, role: primary, customer_address: "2001:db8:10::2/125", amazon_address: "2001:db8:10::1/125", vlan: 101}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := single.Topology().Links[0]
+	if ps := sl.Peerings(); len(ps) != 1 || ps[0].Family != probes.FamilyIPv6 || ps[0].AmazonAddress != sl.AmazonAddress {
+		t.Errorf("IPv6-only link's peerings = %+v, want its one IPv6 peering", ps)
+	}
+	if _, ok := sl.Peering(probes.FamilyIPv4); ok {
+		t.Error("IPv6-only link has an IPv4 peering")
+	}
+}

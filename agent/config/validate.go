@@ -30,10 +30,18 @@ func (c *Config) Topology() probes.Site {
 		amz, _ := netip.ParsePrefix(l.AmazonAddress)
 		src, _ := netip.ParseAddr(l.ProbeSource)
 		pinned, _ := netip.ParseAddr(l.PinnedTarget)
-		s.Links = append(s.Links, probes.Link{
+		link := probes.Link{
 			Name: l.Name, Role: l.Role, ConnectionID: l.ConnectionID, VIFID: l.VIFID,
 			CustomerAddress: cust, AmazonAddress: amz, VLAN: l.VLAN, ProbeSource: src, PinnedTarget: pinned,
-		})
+		}
+		if v6 := l.IPv6; v6 != nil {
+			link.IPv6 = probes.Peering{Family: probes.FamilyIPv6}
+			link.IPv6.CustomerAddress, _ = netip.ParsePrefix(v6.CustomerAddress)
+			link.IPv6.AmazonAddress, _ = netip.ParsePrefix(v6.AmazonAddress)
+			link.IPv6.ProbeSource, _ = netip.ParseAddr(v6.ProbeSource)
+			link.IPv6.PinnedTarget, _ = netip.ParseAddr(v6.PinnedTarget)
+		}
+		s.Links = append(s.Links, link)
 	}
 	for _, t := range c.Targets {
 		s.Targets = append(s.Targets, probes.Target{Name: t.Name, Host: t.Address, VPCID: t.VPCID})
@@ -116,8 +124,8 @@ func (c *Config) validateLinks(ps *problem.List) {
 			}
 			vlans[key] = i
 		}
-		cust, custOK := peerAddress(ps, p+".customer_address", l.CustomerAddress)
-		amz, amzOK := peerAddress(ps, p+".amazon_address", l.AmazonAddress)
+		cust, custOK := peerAddress(ps, p+".customer_address", l.CustomerAddress, "169.254.10.1/30")
+		amz, amzOK := peerAddress(ps, p+".amazon_address", l.AmazonAddress, "169.254.10.1/30")
 		if custOK && amzOK {
 			checkPeerPair(ps, p, cust, amz)
 		}
@@ -128,53 +136,140 @@ func (c *Config) validateLinks(ps *problem.List) {
 			amazon[amz.Addr()] = i
 		}
 	}
+	for i, l := range c.Links {
+		if l.IPv6 != nil {
+			c.validateIPv6Peering(ps, i)
+		}
+	}
 	c.validateProbeSources(ps)
 	c.validatePinnedTargets(ps)
 }
 
-// validateProbeSources checks links[].probe_source: an address of the
-// agent's host, one per link, of the family of the link's Amazon address,
-// and outside every link's peering subnet (the edge advertises it to AWS as
-// a /32 or /128 over its link).
-func (c *Config) validateProbeSources(ps *problem.List) {
-	seen := map[netip.Addr]int{}
-	for i, l := range c.Links {
-		if l.ProbeSource == "" {
-			continue
+// validateIPv6Peering checks links[i].ipv6, the IPv6 peering of a
+// dual-stack link: both addresses IPv6, in one /125, and none of them an
+// address of another link's peerings. AWS allocates the /125 ("Add a BGP
+// peer to a Direct Connect virtual interface",
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/add-peer-to-vif.html).
+func (c *Config) validateIPv6Peering(ps *problem.List, i int) {
+	l := c.Links[i]
+	p := fmt.Sprintf("links[%d].ipv6", i)
+	if first, err := netip.ParsePrefix(l.AmazonAddress); err == nil && first.Addr().Is6() {
+		ps.Addf(p, "links[%d]'s peering in customer_address and amazon_address is IPv6 already: a virtual interface has one peering per family; put its IPv4 peering there and the IPv6 one under ipv6, or remove ipv6", i)
+		return
+	}
+	ipv6 := func(key, s, example string) (netip.Prefix, bool) {
+		pfx, ok := peerAddress(ps, p+"."+key, s, example)
+		if ok && pfx.Addr().Is4() {
+			ps.Addf(p+"."+key, "%s is an IPv4 address: ipv6 holds the link's IPv6 peering (the /125 Amazon allocates); the IPv4 peering is links[%d].%s", pfx, i, key)
+			return pfx, false
 		}
-		p := fmt.Sprintf("links[%d].probe_source", i)
-		a, err := netip.ParseAddr(l.ProbeSource)
-		if err != nil {
-			if pfx, perr := netip.ParsePrefix(l.ProbeSource); perr == nil {
-				ps.Addf(p, "%s has a prefix length: give the address alone, e.g. %s (the edge advertises it as a host route)", l.ProbeSource, pfx.Addr())
-			} else {
-				ps.Addf(p, "not an IP address: %q, want an address of the agent's host, e.g. 198.51.100.1", l.ProbeSource)
+		if ok {
+			if path, dup := c.peerAddressOf(pfx.Addr(), i); dup {
+				ps.Addf(p+"."+key, "%s is already %s: each link has its own peer addresses", pfx.Addr(), path)
 			}
+		}
+		return pfx, ok
+	}
+	cust, custOK := ipv6("customer_address", l.IPv6.CustomerAddress, "2001:db8:10::2/125")
+	amz, amzOK := ipv6("amazon_address", l.IPv6.AmazonAddress, "2001:db8:10::1/125")
+	if custOK && amzOK {
+		checkPeerPair(ps, p, cust, amz)
+	}
+}
+
+// peerAddressOf returns the path of a peer address (customer or Amazon, of
+// either family) of another link than links[i] that equals a. A pair of
+// links is reported once: by the later one's ipv6 block, or by the ipv6
+// block of the earlier one when the later one's own peering has the
+// address (whose check knows only the Amazon addresses of the others).
+func (c *Config) peerAddressOf(a netip.Addr, i int) (string, bool) {
+	for j, o := range c.Links {
+		if j == i {
 			continue
 		}
-		if a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
-			ps.Addf(p, "%s is not a unicast address the edge can advertise: use an address of the agent's host", l.ProbeSource)
-			continue
+		keys := o.peeringKeys(j)
+		if j > i {
+			keys = keys[:1]
 		}
-		if j, dup := seen[a]; dup {
-			ps.Addf(p, "%s is already the probe_source of links[%d]: each link needs its own, advertised over that link only", a, j)
+		for _, k := range keys {
+			for _, kv := range [][2]string{{"customer_address", k.cust}, {"amazon_address", k.amz}} {
+				if pfx, err := netip.ParsePrefix(kv[1]); err == nil && pfx.Addr() == a {
+					return k.path + "." + kv[0], true
+				}
+			}
 		}
-		seen[a] = i
-		if amz, err := netip.ParsePrefix(l.AmazonAddress); err == nil && amz.Addr().Is4() != a.Is4() {
-			ps.Addf(p, "%s and amazon_address %s are of different address families: the echoes to the Amazon address are sent from it", a, amz.Addr())
+	}
+	return "", false
+}
+
+// peeringKeys is one peering's keys as written in a link: the link's own
+// (path "links[i]") or its ipv6 block (path "links[i].ipv6").
+type peeringKeys struct {
+	path, cust, amz, src, pinned string
+}
+
+// peeringKeys returns the link's peerings as written, the link's own first.
+func (l LinkConfig) peeringKeys(i int) []peeringKeys {
+	p := fmt.Sprintf("links[%d]", i)
+	out := []peeringKeys{{p, l.CustomerAddress, l.AmazonAddress, l.ProbeSource, l.PinnedTarget}}
+	if v6 := l.IPv6; v6 != nil {
+		out = append(out, peeringKeys{p + ".ipv6", v6.CustomerAddress, v6.AmazonAddress, v6.ProbeSource, v6.PinnedTarget})
+	}
+	return out
+}
+
+// validateProbeSources checks links[].probe_source and
+// links[].ipv6.probe_source: an address of the agent's host, one per
+// peering and unique across links and families, of the family of its
+// peering's Amazon address, and outside every link's peering subnets (the
+// edge advertises it to AWS as a /32 or /128 over its link).
+func (c *Config) validateProbeSources(ps *problem.List) {
+	seen := map[netip.Addr]string{}
+	for i, l := range c.Links {
+		for _, k := range l.peeringKeys(i) {
+			c.validateProbeSource(ps, k, seen)
 		}
-		if j, pfx, ok := c.peeringSubnetOf(a); ok {
-			ps.Addf(p, "%s is inside links[%d]'s peering subnet %s: use an address of the agent's host that the edge advertises as a host route", a, j, pfx)
+	}
+}
+
+func (c *Config) validateProbeSource(ps *problem.List, k peeringKeys, seen map[netip.Addr]string) {
+	if k.src == "" {
+		return
+	}
+	p := k.path + ".probe_source"
+	a, err := netip.ParseAddr(k.src)
+	if err != nil {
+		if pfx, perr := netip.ParsePrefix(k.src); perr == nil {
+			ps.Addf(p, "%s has a prefix length: give the address alone, e.g. %s (the edge advertises it as a host route)", k.src, pfx.Addr())
+		} else {
+			ps.Addf(p, "not an IP address: %q, want an address of the agent's host, e.g. 198.51.100.1", k.src)
 		}
+		return
+	}
+	if a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+		ps.Addf(p, "%s is not a unicast address the edge can advertise: use an address of the agent's host", k.src)
+		return
+	}
+	if other, dup := seen[a]; dup {
+		ps.Addf(p, "%s is already the probe_source of %s: each link needs its own, advertised over that link only", a, other)
+	}
+	seen[a] = k.path
+	if amz, err := netip.ParsePrefix(k.amz); err == nil && amz.Addr().Is4() != a.Is4() {
+		ps.Addf(p, "%s and amazon_address %s are of different address families: the echoes to the Amazon address are sent from it", a, amz.Addr())
+	}
+	if j, pfx, ok := c.peeringSubnetOf(a); ok {
+		ps.Addf(p, "%s is inside links[%d]'s peering subnet %s: use an address of the agent's host that the edge advertises as a host route", a, j, pfx)
 	}
 }
 
 // peeringSubnetOf returns the first link whose peering subnet holds a.
 func (c *Config) peeringSubnetOf(a netip.Addr) (int, netip.Prefix, bool) {
 	for j, o := range c.Links {
-		for _, s := range []string{o.CustomerAddress, o.AmazonAddress} {
-			if pfx, err := netip.ParsePrefix(s); err == nil && pfx.Masked().Contains(a) {
-				return j, pfx.Masked(), true
+		for _, k := range o.peeringKeys(j) {
+			for _, s := range []string{k.cust, k.amz} {
+				if pfx, err := netip.ParsePrefix(s); err == nil && pfx.Masked().Contains(a) {
+					return j, pfx.Masked(), true
+				}
 			}
 		}
 	}
@@ -182,9 +277,9 @@ func (c *Config) peeringSubnetOf(a netip.Addr) (int, netip.Prefix, bool) {
 }
 
 // peerAddress parses a BGP peer address that must be in CIDR form.
-func peerAddress(ps *problem.List, path, s string) (netip.Prefix, bool) {
+func peerAddress(ps *problem.List, path, s, example string) (netip.Prefix, bool) {
 	if s == "" {
-		ps.Addf(path, "missing: the peer address in CIDR form, e.g. 169.254.10.1/30")
+		ps.Addf(path, "missing: the peer address in CIDR form, e.g. %s", example)
 		return netip.Prefix{}, false
 	}
 	pfx, err := netip.ParsePrefix(s)
@@ -196,7 +291,7 @@ func peerAddress(ps *problem.List, path, s string) (netip.Prefix, bool) {
 			}
 			ps.Addf(path, "%s is not in CIDR form, want e.g. %s/%d", s, s, bits)
 		} else {
-			ps.Addf(path, "not an IP address in CIDR form: %q, want e.g. 169.254.10.1/30", s)
+			ps.Addf(path, "not an IP address in CIDR form: %q, want e.g. %s", s, example)
 		}
 		return netip.Prefix{}, false
 	}
@@ -214,7 +309,11 @@ func checkPeerPair(ps *problem.List, p string, cust, amz netip.Prefix) {
 		return
 	}
 	if cust.Bits() != amz.Bits() || cust.Masked() != amz.Masked() {
-		ps.Addf(p+".amazon_address", "%s and customer_address %s are not in the same subnet: the two BGP peer addresses share one /30 or /31", amz, cust)
+		subnet := "/30 or /31"
+		if cust.Addr().Is6() {
+			subnet = "/125"
+		}
+		ps.Addf(p+".amazon_address", "%s and customer_address %s are not in the same subnet: the two BGP peer addresses share one %s", amz, cust, subnet)
 		return
 	}
 	if cust.Addr().Is4() {
@@ -229,8 +328,9 @@ func checkPeerPair(ps *problem.List, p string, cust, amz netip.Prefix) {
 				}
 			}
 		}
-	} else if cust.Bits() < 64 || cust.Bits() > 127 {
-		ps.Addf(p+".customer_address", "/%d is not a peering subnet: AWS uses /125 for IPv6 peer addresses", cust.Bits())
+	} else if cust.Bits() != 125 {
+		// https://docs.aws.amazon.com/directconnect/latest/UserGuide/add-peer-to-vif.html
+		ps.Addf(p+".customer_address", "/%d is not a peering subnet: Amazon allocates a /125 for IPv6 peer addresses (the VIF's IPv6 peering in the console)", cust.Bits())
 	}
 }
 

@@ -73,6 +73,13 @@ func (m *Model) linkOf(name string) (int, bool) {
 // applyEcho applies an echo result and returns the VPC target it is about
 // (nil for a link-pinned echo) and whether it changed anything.
 func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bool) {
+	if o.Family != "" {
+		// A dual-stack link's IPv6 peering's pinned echoes: the link's
+		// verdict is its first peering's, and the IPv6 one has no return
+		// path reasoning yet (its replies' way back is not judged), so
+		// they are the ping probe's evidence only.
+		return nil, false
+	}
 	var e *echoState
 	var ts *targetState
 	if o.Link != "" {
@@ -219,6 +226,10 @@ func (m *Model) applySession(o probes.Observation) bool {
 		}
 		l = m.links[li]
 		list = &l.sessions
+		if o.Family == probes.FamilyIPv6 {
+			applied, _ := m.set(upsert(&l.sessions6, o.Peer, maxSessions), o)
+			return applied
+		}
 	}
 	ev := upsert(list, o.Peer, maxSessions)
 	applied, changed := m.set(ev, o)

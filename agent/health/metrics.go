@@ -3,6 +3,7 @@ package health
 import (
 	"sort"
 
+	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +15,8 @@ var (
 		"1 while some link is up or degraded (a link carries traffic), 0 while every link is down; no sample while neither is known (links unknown or unverified), so that time not observed is not averaged in. The series of the site's availability (agent/report).", nil, nil)
 	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
 		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
+	peeringUpDesc = prometheus.NewDesc("dxwatch_peering_up",
+		"The BGP session of the link's peering of the family as the edge router(s) report it over BMP: 1 when a fresh report says up, 0 when every fresh one says down; absent without one.", []string{"link", "family"}, nil)
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
 		"1 for the link's current state (up, degraded, down, unknown, unverified).", []string{"link", "state"}, nil)
 	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
@@ -32,6 +35,7 @@ func (m *Model) Describe(ch chan<- *prometheus.Desc) {
 	ch <- linkUpDesc
 	ch <- siteUpDesc
 	ch <- linkActiveDesc
+	ch <- peeringUpDesc
 	ch <- linkStateDesc
 	ch <- failoversDesc
 	ch <- droppedDesc
@@ -52,10 +56,25 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		from, to, dir string
 		n             float64
 	}
+	type peering struct {
+		link, family string
+		up           bool
+	}
 	m.mu.Lock()
 	links := make([]linkSnap, len(m.links))
+	var peerings []peering
+	now := m.now()
 	for i, l := range m.links {
 		links[i] = linkSnap{l.link.Name, l.state, l.up(), m.activeMask()&(1<<i) != 0}
+		for _, p := range l.link.Peerings() {
+			list := l.sessions
+			if p.Family == probes.FamilyIPv6 && l.link.IPv6.Family != "" {
+				list = l.sessions6
+			}
+			if up, down := m.count(list, now); up+down > 0 {
+				peerings = append(peerings, peering{l.link.Name, p.Family, up > 0})
+			}
+		}
 	}
 	pairs := make([]pair, 0, len(m.failovers))
 	for k, n := range m.failovers {
@@ -76,6 +95,9 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(linkStateDesc, prometheus.GaugeValue, expose.Bool(l.state == s), l.name, string(s))
 		}
+	}
+	for _, p := range peerings {
+		ch <- prometheus.MustNewConstMetric(peeringUpDesc, prometheus.GaugeValue, expose.Bool(p.up), p.link, p.family)
 	}
 	sort.Slice(pairs, func(i, j int) bool {
 		if pairs[i].from != pairs[j].from {

@@ -1,6 +1,8 @@
 package health
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,5 +174,62 @@ func TestSiteUp(t *testing.T) {
 dxwatch_site_up 1
 `), "dxwatch_site_up"); err != nil {
 		t.Error(err)
+	}
+}
+
+// dualStack is testSite with an IPv6 peering on the primary.
+func dualStack(mode string) probes.Site {
+	s := testSite(mode)
+	s.Links[0].IPv6 = probes.Peering{Family: probes.FamilyIPv6,
+		CustomerAddress: netip.MustParsePrefix("2001:db8:10::2/125"), AmazonAddress: netip.MustParsePrefix("2001:db8:10::1/125")}
+	return s
+}
+
+// TestPeeringUp: dxwatch_peering_up{link,family} follows each peering's
+// own BGP session as BMP reports it: the primary's IPv6 session down
+// leaves its IPv4 one up, a link without an IPv6 peering has no IPv6
+// series, and no series exists before a report.
+func TestPeeringUp(t *testing.T) {
+	h := newHarness(t, dualStack(probes.ModeActivePassive), nil)
+	if n := testutil.CollectAndCount(h.m, "dxwatch_peering_up"); n != 0 {
+		t.Errorf("%d dxwatch_peering_up series before any BMP report, want none", n)
+	}
+	v6 := session(ms(70), "primary", "edge1", false, "Hold Timer Expired")
+	v6.Family = probes.FamilyIPv6
+	h.feed(merge(bgpStart("primary"), bgpStart("secondary"), []probes.Observation{v6}))
+	want := `
+# HELP dxwatch_peering_up The BGP session of the link's peering of the family as the edge router(s) report it over BMP: 1 when a fresh report says up, 0 when every fresh one says down; absent without one.
+# TYPE dxwatch_peering_up gauge
+dxwatch_peering_up{family="ipv4",link="primary"} 1
+dxwatch_peering_up{family="ipv4",link="secondary"} 1
+dxwatch_peering_up{family="ipv6",link="primary"} 0
+`
+	if err := testutil.CollectAndCompare(h.m, strings.NewReader(want), "dxwatch_peering_up"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestIPv6EvidenceLeavesTheLinkVerdict: the IPv6 peering's evidence (its
+// session down from the start, its pinned echoes all lost) changes none of
+// the events and link states of a clean cut of the primary: the link's
+// verdict is its IPv4 peering's until the families are judged apart.
+func TestIPv6EvidenceLeavesTheLinkVerdict(t *testing.T) {
+	_, obs := cleanCut()
+	plain := newHarness(t, dualStack(probes.ModeActivePassive), nil)
+	plain.feed(obs)
+
+	extra := []probes.Observation{{Time: at(ms(10)), Event: probes.BGPSession, Probe: "bgp", Peer: "edge1", Link: "primary", Family: probes.FamilyIPv6, Up: false}}
+	for i := range 25 {
+		extra = append(extra, probes.Observation{Time: at(ms(1000 * (i + 1))), Event: probes.EchoLost, Probe: "ping",
+			Target: "primary-amazon6", Link: "primary", Family: probes.FamilyIPv6, Seq: i, Count: i + 1})
+	}
+	withV6 := newHarness(t, dualStack(probes.ModeActivePassive), nil)
+	withV6.feed(merge(obs, extra))
+
+	if got, want := summaries(withV6.events), summaries(plain.events); !slices.Equal(got, want) {
+		t.Errorf("events with the IPv6 evidence:\n%v\nwithout:\n%v", got, want)
+	}
+	if len(plain.events) == 0 {
+		t.Fatal("the clean cut made no event: the comparison proves nothing")
 	}
 }

@@ -107,10 +107,14 @@ type linkState struct {
 	wasUp bool
 	// Evidence, each list in arrival order and bounded.
 	sessions []*boolEv // per edge router reporting the DX session
-	prefixes []*boolEv // per prefix
-	aws      []*boolEv // per check
-	pinned   []*echoState
-	traced   time.Time // newest trace crossing the link
+	// sessions6 are the reports of a dual-stack link's IPv6 peering's
+	// session, per edge router: dxwatch_peering_up's evidence only, not
+	// (yet) the link's verdict's.
+	sessions6 []*boolEv
+	prefixes  []*boolEv // per prefix
+	aws       []*boolEv // per check
+	pinned    []*echoState
+	traced    time.Time // newest trace crossing the link
 }
 
 // boolEv is one piece of yes/no evidence and when it was seen.

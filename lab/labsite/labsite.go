@@ -19,18 +19,24 @@ import (
 )
 
 // Site returns the lab's site as lab/dxwatch.yaml describes it (a test
-// checks that they agree): two links on the lab's addresses with the fake
-// AWS's connection and VIF IDs, the two VPC instances i1 and i2 as
+// checks that they agree): two dual-stack links on the lab's addresses (an
+// IPv4 and an IPv6 peering each) with the fake AWS's connection and VIF IDs, the two VPC instances i1 and i2 as
 // targets, active/passive with the primary preferred.
 func Site() probes.Site {
 	pfx := func(a string) netip.Prefix { return netip.PrefixFrom(netip.MustParseAddr(a), 30) }
+	ipv6 := func(cust, amz string) probes.Peering {
+		return probes.Peering{Family: probes.FamilyIPv6,
+			CustomerAddress: netip.PrefixFrom(netip.MustParseAddr(cust), 125), AmazonAddress: netip.PrefixFrom(netip.MustParseAddr(amz), 125)}
+	}
 	return probes.Site{
 		Name: "lab",
 		Links: []probes.Link{
 			{Name: lab.LinkPrimary, Role: probes.RolePrimary, ConnectionID: awstest.LabConnection1, VIFID: awstest.LabVIF1,
-				CustomerAddress: pfx(lab.PrimaryCustomer), AmazonAddress: pfx(lab.PrimaryAmazon), VLAN: lab.PrimaryVLAN},
+				CustomerAddress: pfx(lab.PrimaryCustomer), AmazonAddress: pfx(lab.PrimaryAmazon), VLAN: lab.PrimaryVLAN,
+				IPv6: ipv6(lab.PrimaryCustomer6, lab.PrimaryAmazon6)},
 			{Name: lab.LinkSecondary, Role: probes.RoleSecondary, ConnectionID: awstest.LabConnection2, VIFID: awstest.LabVIF2,
-				CustomerAddress: pfx(lab.SecondaryCustomer), AmazonAddress: pfx(lab.SecondaryAmazon), VLAN: lab.SecondaryVLAN},
+				CustomerAddress: pfx(lab.SecondaryCustomer), AmazonAddress: pfx(lab.SecondaryAmazon), VLAN: lab.SecondaryVLAN,
+				IPv6: ipv6(lab.SecondaryCustomer6, lab.SecondaryAmazon6)},
 		},
 		Targets: []probes.Target{
 			{Name: lab.HostInst1, Host: lab.Instance1, VPCID: awstest.LabVPC},

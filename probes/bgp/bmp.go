@@ -238,6 +238,7 @@ type bmpPeer struct {
 	addr        netip.Addr
 	asn         uint32
 	link        int
+	ipv6Of      int // the link whose IPv6 peering this session is, else -1
 	up          bool
 	known       bool
 	since       time.Time
@@ -350,7 +351,7 @@ func (w *worker) bmpPeer(r *bmpRouter, h bmp.BMPPeerHeader) *bmpPeer {
 	a := h.PeerAddress.Unmap()
 	bp, ok := r.peers[a]
 	if !ok {
-		bp = &bmpPeer{addr: a, link: w.s.linkOf(a), pre: -1, post: -1}
+		bp = &bmpPeer{addr: a, link: w.s.linkOf(a), ipv6Of: w.s.ipv6PeeringOf(a), pre: -1, post: -1}
 		r.peers[a] = bp
 	}
 	bp.asn = h.PeerAS
@@ -374,6 +375,17 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 		return
 	}
 	bp.since = t
+	if bp.link < 0 && bp.ipv6Of >= 0 {
+		// A dual-stack link's IPv6 peering: evidence about that peering
+		// (dxwatch_peering_up), reported with its family.
+		link := w.s.linkName(bp.ipv6Of)
+		if !up {
+			w.p.log.Warn("bmp: monitored session down", "router", r.name, "peer", bp.addr.String(), "link", link, "family", probes.FamilyIPv6, "reason", reason)
+		}
+		w.p.deps.Observer.Observe(probes.Observation{Time: t, Event: probes.BGPSession, Probe: w.p.name, Peer: r.name, Link: link,
+			Family: probes.FamilyIPv6, Up: up, Detail: bp.reason})
+		return
+	}
 	if bp.link < 0 {
 		// One of the router's other sessions, such as its iBGP session with
 		// this agent, which closes on every restart of dxwatch: worth a

@@ -17,6 +17,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
 	"go.uber.org/goleak"
 
+	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/probes"
 )
@@ -434,28 +435,41 @@ func TestBMPSessionOutsideLinks(t *testing.T) {
 	ph := func(peer string, asn uint32) bmp.BMPPeerHeader {
 		return *bmp.NewBMPPeerHeader(bmp.BMP_PEER_TYPE_GLOBAL, 0, 0, netip.MustParseAddr(peer), asn, netip.MustParseAddr("10.0.0.1"), 0)
 	}
-	agent, prim := ph("192.0.2.10", 65000), ph("169.254.10.1", 64512)
+	// The lab's links are dual-stack: the primary's IPv6 peering is a
+	// session of its own, at the Amazon IPv6 address.
+	agent, prim, prim6 := ph("192.0.2.10", 65000), ph("169.254.10.1", 64512), ph(lab.PrimaryAmazon6, 64512)
 	writeBMP(t, c, bmp.NewBMPInitiation([]bmp.BMPInfoTLVInterface{bmp.NewBMPInfoTLVString(bmp.BMP_INIT_TLV_TYPE_SYS_NAME, "edge1")}),
 		bmp.NewBMPPeerUpNotification(agent, netip.MustParseAddr("192.0.2.1"), 179, 40001, openMsg(65000, "192.0.2.1", true), openMsg(65000, "192.0.2.10", true)),
 		bmp.NewBMPPeerUpNotification(prim, netip.MustParseAddr("169.254.10.2"), 179, 40000, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true)),
+		bmp.NewBMPPeerUpNotification(prim6, netip.MustParseAddr(lab.PrimaryCustomer6), 179, 40002, openMsg(65000, "192.0.2.1", true), openMsg(64512, "10.0.0.1", true)),
 		bmp.NewBMPPeerDownNotification(agent, bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION, nil, nil),
+		bmp.NewBMPPeerDownNotification(prim6, bmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION,
+			gobgp.NewBGPNotificationMessage(gobgp.BGP_ERROR_HOLD_TIMER_EXPIRED, 0, nil), nil),
 		bmp.NewBMPPeerDownNotification(prim, bmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION,
 			gobgp.NewBGPNotificationMessage(gobgp.BGP_ERROR_HOLD_TIMER_EXPIRED, 0, nil), nil))
-	eventually(t, 10*time.Second, "both sessions down", func() bool {
+	eventually(t, 10*time.Second, "the three sessions down", func() bool {
 		a, aok := p.bmpPeer("192.0.2.10")
 		b, bok := p.bmpPeer("169.254.10.1")
-		return aok && bok && !a.Up && !b.Up
+		c, cok := p.bmpPeer(lab.PrimaryAmazon6)
+		return aok && bok && cok && !a.Up && !b.Up && !c.Up
 	})
 
 	got := logs.levels("bmp: monitored session down")
-	if want := map[string]slog.Level{"192.0.2.10": slog.LevelInfo, "169.254.10.1": slog.LevelWarn}; !maps.Equal(got, want) {
+	if want := map[string]slog.Level{"192.0.2.10": slog.LevelInfo, "169.254.10.1": slog.LevelWarn, lab.PrimaryAmazon6: slog.LevelWarn}; !maps.Equal(got, want) {
 		t.Errorf("session down logged at %v, want %v", got, want)
 	}
 	if o, ok := rec.find(func(o probes.Observation) bool { return o.Event == probes.BGPSession && o.Link == "" }); ok {
 		t.Errorf("observation for a session that is no link's: %+v", o)
 	}
-	if _, ok := rec.find(func(o probes.Observation) bool { return o.Event == probes.BGPSession && o.Link == "primary" && !o.Up }); !ok {
+	if _, ok := rec.find(func(o probes.Observation) bool {
+		return o.Event == probes.BGPSession && o.Link == "primary" && o.Family == "" && !o.Up
+	}); !ok {
 		t.Error("no observation of the primary's DX session going down")
+	}
+	if _, ok := rec.find(func(o probes.Observation) bool {
+		return o.Event == probes.BGPSession && o.Link == "primary" && o.Family == probes.FamilyIPv6 && !o.Up && strings.Contains(o.Detail, "hold timer")
+	}); !ok {
+		t.Error("no observation of the primary's IPv6 peering's session going down, with its family")
 	}
 }
 

@@ -139,6 +139,18 @@ func (s *state) linkOf(nh netip.Addr) int {
 	return -1
 }
 
+// ipv6PeeringOf returns the link whose IPv6 peering (on a dual-stack
+// link) has Amazon address a, or -1. Its session is evidence about that
+// peering only: its routes are not attributed to the link (linkOf).
+func (s *state) ipv6PeeringOf(a netip.Addr) int {
+	for i, l := range s.site.Links {
+		if l.IPv6.Family != "" && l.IPv6.AmazonAddress.Addr() == a {
+			return i
+		}
+	}
+	return -1
+}
+
 func (s *state) relevant(p netip.Prefix) bool {
 	for _, e := range s.site.Routing.ExpectedPrefixes {
 		if p.Overlaps(e) {

@@ -9,7 +9,8 @@ import (
 
 // Checks returns one check per target that has had an echo judged:
 // "ping.target.<name>" for a VPC target, "ping.link.<link>" for a link's
-// Amazon peer address.
+// Amazon peer address, "ping.link.<link>.ipv6" for the Amazon address of a
+// dual-stack link's IPv6 peering.
 func (p *Probe) Checks() []probes.CheckResult {
 	var out []probes.CheckResult
 	for _, t := range p.snapshot() {
@@ -30,6 +31,10 @@ func (p *Probe) Checks() []probes.CheckResult {
 		if s.link != "" {
 			r.Name = "ping.link." + s.link
 			what = fmt.Sprintf("link %s's Amazon peer address %s", s.link, s.host)
+			if s.family == probes.FamilyIPv6 {
+				r.Name += ".ipv6"
+				what = fmt.Sprintf("link %s's Amazon IPv6 peer address %s", s.link, s.host)
+			}
 			if s.probeSource {
 				what += fmt.Sprintf(" (from the link's probe source %s, so that the replies return over it)", s.source)
 			}

@@ -120,6 +120,10 @@ type targetSpec struct {
 	name string
 	host string // IP literal or DNS name
 	link string // set for a link-pinned target
+	// family is probes.FamilyIPv6 for the pinned target of a dual-stack
+	// link's IPv6 peering, "" for the link's first peering (and VPC
+	// targets).
+	family string
 	// probeSource says source is the link's probe_source: the pinned
 	// target's echoes leave from it so that AWS returns their replies over
 	// that link.
@@ -134,8 +138,8 @@ type targetSpec struct {
 // valid cfg.
 func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 	var specs []targetSpec
-	add := func(name, host, link string, probeSource netip.Addr) {
-		s := targetSpec{name: name, host: host, link: link, window: cfg.JitterWindow}
+	add := func(name, host, link, family string, probeSource netip.Addr) {
+		s := targetSpec{name: name, host: host, link: link, family: family, window: cfg.JitterWindow}
 		s.settings, _ = cfg.settingsFor(name)
 		if probeSource.IsValid() {
 			s.source, s.probeSource = probeSource.Unmap(), true
@@ -143,16 +147,33 @@ func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 		specs = append(specs, s)
 	}
 	for _, t := range site.Targets {
-		add(t.Name, t.Host, "", netip.Addr{})
+		add(t.Name, t.Host, "", "", netip.Addr{})
 	}
 	if cfg.LinkPinned {
 		for _, l := range site.Links {
 			if name, host := LinkTarget(l); host.IsValid() {
-				add(name, host.String(), l.Name, l.ProbeSource)
+				add(name, host.String(), l.Name, "", l.ProbeSource)
+			}
+			if name, host, ok := LinkTarget6(l); ok {
+				add(name, host.String(), l.Name, probes.FamilyIPv6, l.IPv6.ProbeSource)
 			}
 		}
 	}
 	return specs
+}
+
+// LinkTarget6 returns the name and address of the pinned target of a
+// dual-stack link's IPv6 peering: its Amazon IPv6 address
+// ("<link>-amazon6"), or its IPv6 pinned_target ("<link>-pinned6"); ok is
+// false for a single-family link.
+func LinkTarget6(l probes.Link) (string, netip.Addr, bool) {
+	switch {
+	case l.IPv6.Family == "":
+		return "", netip.Addr{}, false
+	case l.IPv6.PinnedTarget.IsValid():
+		return l.Name + "-pinned6", l.IPv6.PinnedTarget, true
+	}
+	return l.Name + "-amazon6", l.IPv6.AmazonAddress.Addr(), l.IPv6.AmazonAddress.IsValid()
 }
 
 // LinkTarget returns the name and address of a link's pinned target: its
@@ -285,10 +306,16 @@ func (c Config) Validate(site probes.Site) error {
 	if c.LinkPinned {
 		for _, l := range site.Links {
 			n, _ := LinkTarget(l)
-			if names[n] {
-				ps.Addf("link_pinned", "target name %q is both a site target and link %s's pinned target: rename the site target", n, l.Name)
+			pinned := []string{n}
+			if n6, _, ok := LinkTarget6(l); ok {
+				pinned = append(pinned, n6)
 			}
-			names[n] = true
+			for _, n := range pinned {
+				if names[n] {
+					ps.Addf("link_pinned", "target name %q is both a site target and link %s's pinned target: rename the site target", n, l.Name)
+				}
+				names[n] = true
+			}
 		}
 	}
 	overridden := make([]string, 0, len(c.Targets))

@@ -120,9 +120,20 @@ func testLabPing(t *testing.T, probeSources bool) {
 		}))
 	}
 
-	waitFor(t, "replies from i1 and both Amazon peers", func() bool {
-		return replies("i1", time.Time{}) >= 5 && replies("primary-amazon", time.Time{}) >= 5 && replies("secondary-amazon", time.Time{}) >= 5
+	// The lab is dual-stack: each link's IPv6 peering is pinged at its
+	// Amazon IPv6 address too (ICMPv6), reported with its family.
+	waitFor(t, "replies from i1 and both Amazon peers, in both families", func() bool {
+		return replies("i1", time.Time{}) >= 5 && replies("primary-amazon", time.Time{}) >= 5 && replies("secondary-amazon", time.Time{}) >= 5 &&
+			replies("primary-amazon6", time.Time{}) >= 5 && replies("secondary-amazon6", time.Time{}) >= 5
 	})
+	for _, o := range ev.find(func(o probes.Observation) bool { return strings.HasSuffix(o.Target, "-amazon6") }) {
+		if o.Family != probes.FamilyIPv6 || o.Link != strings.TrimSuffix(o.Target, "-amazon6") {
+			t.Fatalf("%s: family %q link %q, want ipv6 on its link", o.Target, o.Family, o.Link)
+		}
+	}
+	if bad := ev.find(func(o probes.Observation) bool { return strings.HasSuffix(o.Target, "-amazon") && o.Family != "" }); len(bad) > 0 {
+		t.Fatalf("an IPv4 pinned echo carries family %q", bad[0].Family)
+	}
 
 	if err := l.Cut(lab.LinkPrimary, true); err != nil {
 		t.Fatal(err)
@@ -160,16 +171,26 @@ func testLabPing(t *testing.T, probeSources bool) {
 	case !probeSources && len(secLost) == 0:
 		t.Errorf("secondary-amazon lost no echo during the primary's cut: its replies should have returned over the primary until BFD acted")
 	}
-	// Replies in flight at the cut may land just after it; none later.
-	if late := replies("primary-amazon", cut.Add(500*time.Millisecond)); late > 0 {
-		t.Errorf("primary-amazon answered %d times through a silent cut", late)
+	// Replies in flight at the cut may land just after it; none later, in
+	// either family: the cut takes the link, both its peerings.
+	for _, target := range []string{"primary-amazon", "primary-amazon6"} {
+		if late := replies(target, cut.Add(500*time.Millisecond)); late > 0 {
+			t.Errorf("%s answered %d times through a silent cut", target, late)
+		}
+	}
+	if lost6 := ev.find(func(o probes.Observation) bool {
+		return o.Target == "primary-amazon6" && o.Event == probes.EchoLost && o.Time.After(cut) && o.Count >= 3
+	}); len(lost6) == 0 {
+		t.Errorf("primary-amazon6 reported no 3 consecutive losses during the silent cut")
 	}
 
 	if err := l.Restore(lab.LinkPrimary); err != nil {
 		t.Fatal(err)
 	}
 	restored := time.Now()
-	waitFor(t, "primary-amazon to answer after the restore", func() bool { return replies("primary-amazon", restored) >= 3 })
+	waitFor(t, "primary-amazon and primary-amazon6 to answer after the restore", func() bool {
+		return replies("primary-amazon", restored) >= 3 && replies("primary-amazon6", restored) >= 3
+	})
 
 	if err := os.WriteFile(stop, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -186,7 +207,7 @@ func testLabPing(t *testing.T, probeSources bool) {
 	if m == nil {
 		t.Fatal("child printed no metrics")
 	}
-	for _, target := range []string{"i1", "primary-amazon", "secondary-amazon"} {
+	for _, target := range []string{"i1", "primary-amazon", "secondary-amazon", "primary-amazon6", "secondary-amazon6"} {
 		nReplies := float64(len(ev.find(func(o probes.Observation) bool { return o.Target == target && o.Event == probes.EchoReply })))
 		nLost := float64(len(ev.find(func(o probes.Observation) bool { return o.Target == target && o.Event == probes.EchoLost })))
 		sent, recv := m["dxwatch_ping_sent_total{"+target+"}"], m["dxwatch_ping_received_total{"+target+"}"]

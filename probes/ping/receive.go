@@ -60,7 +60,7 @@ func (p *Probe) handle(s *socket, msg []byte, src netip.Addr, now time.Time, los
 		t.mRTT.Observe(rtt.Seconds())
 		p.deps.Observer.Observe(probes.Observation{
 			Time: now, Event: probes.EchoReply, Probe: p.name,
-			Target: t.spec.name, Link: t.spec.link, Seq: int(e.seq), RTT: rtt,
+			Target: t.spec.name, Link: t.spec.link, Family: t.spec.family, Seq: int(e.seq), RTT: rtt,
 		})
 		if wasDown {
 			p.log.Info("ping target up", "target", t.spec.name, "link", t.spec.link, "down_for", now.Sub(downSince).Round(time.Millisecond))

@@ -171,7 +171,7 @@ func (p *Probe) emitLosses(t *target, lost []loss) {
 	for _, l := range lost {
 		p.deps.Observer.Observe(probes.Observation{
 			Time: l.deadline, Event: probes.EchoLost, Probe: p.name,
-			Target: t.spec.name, Link: t.spec.link, Seq: int(l.seq), Count: l.count,
+			Target: t.spec.name, Link: t.spec.link, Family: t.spec.family, Seq: int(l.seq), Count: l.count,
 		})
 		if l.count == t.spec.downAfter {
 			p.log.Info("ping target down", "target", t.spec.name, "link", t.spec.link, "lost", l.count)

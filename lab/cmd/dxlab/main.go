@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -367,6 +368,12 @@ func status(ctx context.Context, l *lab.Lab, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\terror: %v\n", h, err)
 			continue
 		}
+		// The IPv6 peerings are sessions of their own, listed beside.
+		sum6, err := l.BGPSummary6(ctx, h)
+		if err != nil {
+			fmt.Fprintf(tw, "%s\terror: %v\n", h, err)
+		}
+		maps.Copy(sum, sum6)
 		bfd, _ := l.BFDPeers(ctx, h)
 		var peers []string
 		for p := range sum {
@@ -397,9 +404,9 @@ func status(ctx context.Context, l *lab.Lab, w io.Writer) error {
 					links = append(links, k)
 				}
 				switch nh {
-				case lab.AWS1Transit:
+				case lab.AWS1Transit, lab.AWS1Transit6:
 					links = append(links, lab.LinkPrimary)
-				case lab.AWS2Transit:
+				case lab.AWS2Transit, lab.AWS2Transit6:
 					links = append(links, lab.LinkSecondary)
 				}
 			}
@@ -409,8 +416,11 @@ func status(ctx context.Context, l *lab.Lab, w io.Writer) error {
 	for _, e := range l.Edges() {
 		show(e, lab.Instance1)
 		show(e, lab.Instance2)
+		show(e, lab.Instance1v6)
+		show(e, lab.Instance2v6)
 	}
 	show(lab.HostVPC, lab.AgentAddress)
+	show(lab.HostVPC, lab.AgentAddress6)
 	return nil
 }
 
