@@ -180,6 +180,7 @@ func BenchmarkIngest(b *testing.B) {
 				took := time.Since(start)
 				r := p.Routes()
 				b.ReportMetric(took.Seconds(), "s/ingest")
+				reportCPU(b)
 				b.ReportMetric(procStatus("VmHWM"), "MiB-peak-rss")
 				runtime.GC()
 				b.ReportMetric(procStatus("VmRSS"), "MiB-rss-after-gc")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,6 +65,16 @@ func exportOnly(t testing.TB, sp *speaker, prefix string) {
 	}
 }
 
+// reportCPU reports the CPU time this process (dxwatch's side: the
+// speaker is another process) has spent, beside the load average.
+func reportCPU(b *testing.B) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.ReportMetric(time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), "cpu-s")
+	}
+	b.Logf("load average %s", loadAvg())
+}
+
 // loadAvg is /proc/loadavg's first three fields: the machine is shared,
 // so every figure is reported beside it.
 func loadAvg() string {
@@ -75,12 +86,14 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// reportRSS reports the convergence time, the RSS and the CPU time this
+// process (dxwatch's side only) spent, beside the load average.
 func reportRSS(b *testing.B, took time.Duration) {
 	b.ReportMetric(took.Seconds(), "s/ingest")
+	reportCPU(b)
 	b.ReportMetric(procStatus("VmHWM"), "MiB-peak-rss")
 	runtime.GC()
 	b.ReportMetric(procStatus("VmRSS"), "MiB-rss-after-gc")
-	b.Logf("load average %s", loadAvg())
 }
 
 // ingestOptions are BenchmarkIngest's sub-benchmarks for the options.

@@ -92,7 +92,7 @@ func (w *worker) tableChecks(add func(name, link string, st probes.CheckStatus, 
 			continue
 		}
 		add(name, "", probes.Warn,
-			fmt.Sprintf("%s sends %d paths, far more than the site's %d expected prefixes need: dxwatch's BGP speaker (GoBGP) stores every path it receives before any filter, about 0.6 KB each (1M paths: over 1 GB), keep_only_relevant or not", pr.cfg.Name, n, len(w.s.site.Routing.ExpectedPrefixes)),
+			fmt.Sprintf("%s sends %d paths, far more than the site's %d expected prefixes need: dxwatch's BGP speaker (GoBGP) stores every path it receives before any filter, about 0.6 KB each (a full table over ADD-PATH, 2M paths: about 1.2 GB), keep_only_relevant or not", pr.cfg.Name, n, len(w.s.site.Routing.ExpectedPrefixes)),
 			fmt.Sprintf("on %s, apply an outbound prefix-list to its neighbor dxwatch permitting only the expected VPC prefixes and their more-specifics (probes/bgp README, 'A full-table edge')", pr.cfg.Name))
 	}
 }
