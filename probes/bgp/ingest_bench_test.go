@@ -101,6 +101,7 @@ func reportRSS(b *testing.B, took time.Duration) {
 //
 //	go test -run x -bench 'BenchmarkIngest/edge_filtered$' -benchtime 1x ./probes/bgp
 //	go test -run x -bench 'BenchmarkIngest/lean_observer$' -benchtime 1x ./probes/bgp
+//	go test -run x -bench 'BenchmarkIngest/lean_observer_replay$' -benchtime 1x ./probes/bgp
 func ingestOptions(b *testing.B) {
 	b.Run("edge_filtered", func(b *testing.B) {
 		n := benchPrefixes()
@@ -133,6 +134,7 @@ func ingestOptions(b *testing.B) {
 			<-done
 		}
 	})
+	b.Run("lean_observer_replay", benchLeanReplay)
 	b.Run("lean_observer", func(b *testing.B) {
 		n := benchPrefixes()
 		port := freePort(b)
@@ -169,6 +171,90 @@ func ingestOptions(b *testing.B) {
 			<-done
 		}
 	})
+}
+
+// benchLeanReplay is lean_observer_replay: the same table, pre-serialized
+// (UPDATEs of 400 paths, as a router packs them) and written by an
+// in-process sender as fast as the observer reads, so that the time is
+// the observer's, not GoBGP's speaker's. The stream (its size is logged)
+// counts in the RSS.
+func benchLeanReplay(b *testing.B) {
+	n := benchPrefixes()
+	open, _ := openMsg(65000, "10.255.0.2", true).Serialize()
+	ka, _ := gobgp.NewBGPKeepAliveMessage().Serialize()
+	stream := append(open, ka...)
+	opt := &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv4_UC: gobgp.BGP_ADD_PATH_SEND}}
+	for li, nh := range []netip.Addr{primaryAmazon, secondaryAmazon} {
+		asPath := []uint32{64512, 3356}
+		if li == 1 {
+			asPath = []uint32{64512, 64512, 3356}
+		}
+		for i := -1; i < n; i += 400 {
+			var nlri []gobgp.PathNLRI
+			for j := i; j < min(i+400, n); j++ {
+				p := netip.MustParsePrefix(vpcPrefix)
+				if j >= 0 {
+					p = nthPrefix(j)
+				}
+				x, _ := gobgp.NewIPAddrPrefix(p)
+				nlri = append(nlri, gobgp.PathNLRI{NLRI: x, ID: uint32(li + 1)})
+			}
+			u, err := updateMsg(b, nil, nlri, asPath, nh.String()).Serialize(opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			stream = append(stream, u...)
+		}
+	}
+	eor, _ := gobgp.NewEndOfRib(gobgp.RF_IPv4_UC).Serialize()
+	stream = append(stream, eor...)
+	b.Logf("stream: %.0f MiB", float64(len(stream))/(1<<20))
+	for range b.N {
+		runtime.GC()
+		ln, err := net.Listen("tcp", net.JoinHostPort(edge1Addr, "0"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			closed := make(chan struct{})
+			go func() { // the observer's OPEN and KEEPALIVEs, until it closes
+				defer close(closed)
+				_, _ = io.Copy(io.Discard, c)
+			}()
+			_, _ = c.Write(stream)
+			<-closed
+		}()
+		o := newLeanObserver(probesDeps().Site.Routing.ExpectedPrefixes)
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- o.run(ctx, c, 65000, netip.MustParseAddr("192.0.2.10"), 240*time.Second) }()
+		for !o.eor.Load() {
+			time.Sleep(5 * time.Millisecond)
+			select {
+			case err := <-done:
+				b.Fatalf("session ended: %v", err)
+			default:
+			}
+		}
+		took := time.Since(start)
+		reportRSS(b, took)
+		if o.received.Load() != uint64(2*n+2) || o.kept.Load() != 2 {
+			b.Errorf("%d paths received, %d kept; want %d and 2", o.received.Load(), o.kept.Load(), 2*n+2)
+		}
+		cancel()
+		<-done
+		ln.Close()
+	}
 }
 
 // leanObserver is the prototype of option (c): a receive-only BGP session
