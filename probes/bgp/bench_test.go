@@ -187,7 +187,9 @@ func BenchmarkIngest(b *testing.B) {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap-inuse")
-				b.Logf("%d paths in %s; table %d prefixes, primary %d, secondary %d; RSS before %.0f MiB", 2*n, took.Round(time.Millisecond), r.TablePrefixes, r.Links[0].ReceivedPrefixes, r.Links[1].ReceivedPrefixes, base)
+				b.Logf("%d paths in %s; table %d prefixes, primary %d, secondary %d; RSS before %.0f MiB; events dropped %d, resyncs %d", 2*n, took.Round(time.Millisecond), r.TablePrefixes, r.Links[0].ReceivedPrefixes, r.Links[1].ReceivedPrefixes, base, p.dropped.Load(), p.resyncs.Load())
+				c := p.check("bgp.table_size.edge1")
+				b.Logf("%s: %s: %s", c.Name, c.Status, c.Reason)
 				cancel()
 				<-done
 			}

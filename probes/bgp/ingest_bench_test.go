@@ -374,11 +374,12 @@ func (o *leanObserver) run(ctx context.Context, c net.Conn, asn uint32, id netip
 	}
 	if negotiated > 0 {
 		t := time.NewTicker(negotiated / 3)
-		defer t.Stop()
+		quit := make(chan struct{})
+		defer func() { t.Stop(); close(quit) }()
 		go func() {
 			for {
 				select {
-				case <-ctx.Done():
+				case <-quit:
 					return
 				case <-t.C:
 					if send(gobgp.NewBGPKeepAliveMessage()) != nil {
