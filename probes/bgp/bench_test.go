@@ -148,6 +148,10 @@ func startBenchSpeaker(b *testing.B, port, n int, mode string) {
 //
 //	go test -run x -bench 'BenchmarkIngest/full$' -benchtime 1x ./probes/bgp
 //	go test -run x -bench 'BenchmarkIngest/keep_only_relevant$' -benchtime 1x ./probes/bgp
+//
+// Then the options for a full-table edge (ingestOptions): edge_filtered,
+// lean_observer_replay, lean_observer. The figures at 1M, with the load
+// average of each run, are in README.md, "A full-table edge".
 func BenchmarkIngest(b *testing.B) {
 	for _, keep := range []bool{false, true} {
 		name := "full"
@@ -195,7 +199,7 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		})
 	}
-	ingestOptions(b) // edge_filtered, lean_observer
+	ingestOptions(b)
 }
 
 // BenchmarkIngestBMP feeds the BMP station the same table (two monitored
