@@ -39,16 +39,26 @@ func nthPrefix(i int) netip.Prefix {
 
 // TestBenchSpeakerChild is BenchmarkIngest's edge router: a GoBGP speaker in
 // its own process, so that the benchmark's RSS is dxwatch's alone. It
-// sends, over ADD-PATH, two paths (one per link) for each of n prefixes.
+// sends, over ADD-PATH, two paths (one per link) for each of n prefixes;
+// with "vpc" also for the VPC prefix, and with "filter" (the edge's
+// outbound prefix-list, README.md "A full-table edge") it holds them all
+// but sends only the VPC prefix and its more-specifics.
 func TestBenchSpeakerChild(t *testing.T) {
 	spec := os.Getenv("DXWATCH_BENCH_SPEAKER")
 	if spec == "" {
 		t.Skip("started by BenchmarkIngest")
 	}
-	portS, nS, _ := strings.Cut(spec, ",")
-	port, _ := strconv.Atoi(portS)
-	n, _ := strconv.Atoi(nS)
+	f := strings.Split(spec, ",")
+	port, _ := strconv.Atoi(f[0])
+	n, _ := strconv.Atoi(f[1])
+	mode := ""
+	if len(f) > 2 {
+		mode = f[2]
+	}
 	sp := newSpeaker(t, 65000, edge1Addr, port)
+	if mode == "filter" {
+		exportOnly(t, sp, vpcPrefix)
+	}
 	// GoBGP takes long to prepare a full table for a new session: a
 	// short hold time would expire before the first UPDATE.
 	sp.addPeer(t, dxAddr, 65000, passive(), sendPaths(2), holdTime(240))
@@ -60,10 +70,18 @@ func TestBenchSpeakerChild(t *testing.T) {
 	a1 := []gobgp.PathAttributeInterface{origin, as1, nh1}
 	a2 := []gobgp.PathAttributeInterface{origin, as2, nh2}
 	const batch = 20000
-	for i := 0; i < n; i += batch {
+	first := 0
+	if mode != "" {
+		first = -1 // the VPC prefix
+	}
+	for i := first; i < n; i += batch {
 		var paths []*apiutil.Path
 		for j := i; j < min(i+batch, n); j++ {
-			nlri, _ := gobgp.NewIPAddrPrefix(nthPrefix(j))
+			p := netip.MustParsePrefix(vpcPrefix)
+			if j >= 0 {
+				p = nthPrefix(j)
+			}
+			nlri, _ := gobgp.NewIPAddrPrefix(p)
 			paths = append(paths,
 				&apiutil.Path{Family: gobgp.RF_IPv4_UC, Nlri: nlri, Attrs: a1, RemoteID: 1},
 				&apiutil.Path{Family: gobgp.RF_IPv4_UC, Nlri: nlri, Attrs: a2, RemoteID: 2})
@@ -91,14 +109,16 @@ func procStatus(field string) float64 {
 	return 0
 }
 
-func startBenchSpeaker(b *testing.B, port, n int) {
+// startBenchSpeaker starts TestBenchSpeakerChild; mode is "", "vpc" or
+// "filter".
+func startBenchSpeaker(b *testing.B, port, n int, mode string) {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run", "^TestBenchSpeakerChild$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("DXWATCH_BENCH_SPEAKER=%d,%d", port, n))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("DXWATCH_BENCH_SPEAKER=%d,%d,%s", port, n, mode))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -128,6 +148,10 @@ func startBenchSpeaker(b *testing.B, port, n int) {
 //
 //	go test -run x -bench 'BenchmarkIngest/full$' -benchtime 1x ./probes/bgp
 //	go test -run x -bench 'BenchmarkIngest/keep_only_relevant$' -benchtime 1x ./probes/bgp
+//
+// Then the options for a full-table edge (ingestOptions): edge_filtered,
+// lean_observer_replay, lean_observer. The figures at 1M, with the load
+// average of each run, are in README.md, "A full-table edge".
 func BenchmarkIngest(b *testing.B) {
 	for _, keep := range []bool{false, true} {
 		name := "full"
@@ -137,7 +161,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			n := benchPrefixes()
 			port := freePort(b)
-			startBenchSpeaker(b, port, n)
+			startBenchSpeaker(b, port, n, "")
 			for range b.N {
 				runtime.GC()
 				base := procStatus("VmRSS")
@@ -160,18 +184,22 @@ func BenchmarkIngest(b *testing.B) {
 				took := time.Since(start)
 				r := p.Routes()
 				b.ReportMetric(took.Seconds(), "s/ingest")
+				reportCPU(b)
 				b.ReportMetric(procStatus("VmHWM"), "MiB-peak-rss")
 				runtime.GC()
 				b.ReportMetric(procStatus("VmRSS"), "MiB-rss-after-gc")
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap-inuse")
-				b.Logf("%d paths in %s; table %d prefixes, primary %d, secondary %d; RSS before %.0f MiB", 2*n, took.Round(time.Millisecond), r.TablePrefixes, r.Links[0].ReceivedPrefixes, r.Links[1].ReceivedPrefixes, base)
+				b.Logf("%d paths in %s; table %d prefixes, primary %d, secondary %d; RSS before %.0f MiB; events dropped %d, resyncs %d", 2*n, took.Round(time.Millisecond), r.TablePrefixes, r.Links[0].ReceivedPrefixes, r.Links[1].ReceivedPrefixes, base, p.dropped.Load(), p.resyncs.Load())
+				c := p.check("bgp.table_size.edge1")
+				b.Logf("%s: %s: %s", c.Name, c.Status, c.Reason)
 				cancel()
 				<-done
 			}
 		})
 	}
+	ingestOptions(b)
 }
 
 // BenchmarkIngestBMP feeds the BMP station the same table (two monitored

@@ -65,6 +65,7 @@ func (w *worker) checks(now time.Time) []probes.CheckResult {
 			add(name, "", st, reason, fix)
 		}
 	}
+	w.tableChecks(add)
 	// The Direct Connect sessions themselves, from BMP.
 	for l, link := range s.site.Links {
 		sv := w.linkSession(l)

@@ -32,7 +32,10 @@ type Config struct {
 	BMP BMPConfig `yaml:"bmp"`
 	// KeepOnlyRelevant keeps only the expected VPC prefixes, the prefixes
 	// covering them and their more-specifics, and drops everything else on
-	// arrival (edge routers that carry a full Internet table).
+	// arrival in dxwatch's own table. On a BGP session GoBGP still stores
+	// every path the edge sends (a full Internet table: over 1 GB); the fix
+	// is the edge's outbound prefix-list (probes/bgp README, "A full-table
+	// edge"). Over BMP, nothing else is stored.
 	KeepOnlyRelevant bool `yaml:"keep_only_relevant"`
 }
 

@@ -164,6 +164,7 @@ type worker struct {
 	dirty  bool
 	relHit bool
 	relAt  time.Time
+	size   tableSizes
 }
 
 // Run peers with the edge routers and runs the BMP station until ctx ends.
@@ -228,6 +229,7 @@ func (p *Probe) Run(ctx context.Context) error {
 			w.resyncPending()
 			w.flush()
 		case <-tick.C:
+			w.pollTableSizes(time.Now())
 			w.resyncPending()
 			w.flush()
 			w.publish(time.Now())
