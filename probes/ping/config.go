@@ -151,10 +151,10 @@ func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 	}
 	if cfg.LinkPinned {
 		for _, l := range site.Links {
-			if name, host := LinkTarget(l); host.IsValid() {
+			if name, host := linkTarget(l); host.IsValid() {
 				add(name, host.String(), l.Name, "", l.ProbeSource)
 			}
-			if name, host, ok := LinkTarget6(l); ok {
+			if name, host, ok := linkTarget6(l); ok {
 				add(name, host.String(), l.Name, probes.FamilyIPv6, l.IPv6.ProbeSource)
 			}
 		}
@@ -162,11 +162,11 @@ func targetSpecs(cfg Config, site probes.Site) []targetSpec {
 	return specs
 }
 
-// LinkTarget6 returns the name and address of the pinned target of a
+// linkTarget6 returns the name and address of the pinned target of a
 // dual-stack link's IPv6 peering: its Amazon IPv6 address
 // ("<link>-amazon6"), or its IPv6 pinned_target ("<link>-pinned6"); ok is
 // false for a single-family link.
-func LinkTarget6(l probes.Link) (string, netip.Addr, bool) {
+func linkTarget6(l probes.Link) (string, netip.Addr, bool) {
 	switch {
 	case l.IPv6.Family == "":
 		return "", netip.Addr{}, false
@@ -176,18 +176,18 @@ func LinkTarget6(l probes.Link) (string, netip.Addr, bool) {
 	return l.Name + "-amazon6", l.IPv6.AmazonAddress.Addr(), l.IPv6.AmazonAddress.IsValid()
 }
 
-// LinkTarget returns the name and address of a link's pinned target: its
+// linkTarget returns the name and address of a link's pinned target: its
 // Amazon peer address ("<link>-amazon"), or its pinned_target
 // ("<link>-pinned") where the peer /30 is not reachable (a transit VIF).
-func LinkTarget(l probes.Link) (string, netip.Addr) {
+func linkTarget(l probes.Link) (string, netip.Addr) {
 	if l.PinnedTarget.IsValid() {
 		return l.Name + "-pinned", l.PinnedTarget
 	}
-	return AmazonTarget(l.Name), l.AmazonAddress.Addr()
+	return amazonTarget(l.Name), l.AmazonAddress.Addr()
 }
 
-// AmazonTarget is the target name of a link's Amazon peer address.
-func AmazonTarget(link string) string { return link + "-amazon" }
+// amazonTarget is the target name of a link's Amazon peer address.
+func amazonTarget(link string) string { return link + "-amazon" }
 
 // settingsFor returns the effective settings of target name, and the
 // problems of its override (paths relative to the section).
@@ -305,9 +305,9 @@ func (c Config) Validate(site probes.Site) error {
 	}
 	if c.LinkPinned {
 		for _, l := range site.Links {
-			n, _ := LinkTarget(l)
+			n, _ := linkTarget(l)
 			pinned := []string{n}
-			if n6, _, ok := LinkTarget6(l); ok {
+			if n6, _, ok := linkTarget6(l); ok {
 				pinned = append(pinned, n6)
 			}
 			for _, n := range pinned {

@@ -60,7 +60,7 @@ func TestTargetSpecsIPv6Peering(t *testing.T) {
 	if len(byName) != 3+4 {
 		t.Errorf("%d targets, want the 3 site targets and 2 per link: %v", len(byName), byName)
 	}
-	if _, _, ok := LinkTarget6(testSite().Links[0]); ok {
+	if _, _, ok := linkTarget6(testSite().Links[0]); ok {
 		t.Error("a single-family link has an IPv6 pinned target")
 	}
 }

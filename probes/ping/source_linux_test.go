@@ -52,7 +52,7 @@ func TestProbeSource(t *testing.T) {
 		mu.Unlock()
 		return listenICMP(k)
 	}
-	target := AmazonTarget("primary")
+	target := amazonTarget("primary")
 	stop := startProbe(t, p)
 	waitFor(t, "5 replies", func() bool { return len(rec.of(target, probes.EchoReply)) >= 5 })
 	stop()
