@@ -55,6 +55,9 @@ type Config struct {
 	// present records which optional sections the file has, so that a
 	// probe kind runs only when configured.
 	present map[string]bool
+	// topo is the site with its addresses parsed, built once when the
+	// configuration is valid (Topology).
+	topo probes.Site
 }
 
 // LinkConfig describes one Direct Connect link.

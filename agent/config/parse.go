@@ -149,6 +149,7 @@ func parse(file string, data []byte) (*Config, lineIndex, error) {
 	if err := idx.problems(file, cfg.validate()); err != nil {
 		return nil, none, err
 	}
+	cfg.topo = cfg.buildTopology()
 	return &cfg, idx, nil
 }
 

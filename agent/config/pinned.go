@@ -1,8 +1,6 @@
 package config
 
 import (
-	"net/netip"
-
 	"github.com/dxwatch/dxwatch/probes/problem"
 )
 
@@ -23,18 +21,18 @@ func (c *Config) validatePinnedTarget(ps *problem.List, k peeringKeys) {
 		return
 	}
 	p := k.path + ".pinned_target"
-	a, err := netip.ParseAddr(k.pinned)
-	switch {
-	case err != nil:
+	a, bad := hostAddress(k.pinned)
+	switch bad {
+	case badSyntax, badPrefix:
 		ps.Addf(p, "not an IP address: %q, want a VPC address the link's pinned echoes go to, e.g. 10.40.1.10", k.pinned)
 		return
-	case a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast():
+	case badNotUnicast:
 		ps.Addf(p, "%s is not a unicast address: use a VPC instance's address", k.pinned)
 		return
 	}
 	if k.src == "" {
 		ps.Addf(p, "needs %s.probe_source: the echoes to %s must leave from the link's monitored address, which the edge routes over this link only and AWS answers over it (docs/probe-sources.md)", k.path, a)
-	} else if src, err := netip.ParseAddr(k.src); err == nil && src.Is4() != a.Is4() {
+	} else if src, bad := hostAddress(k.src); bad == badNone && src.Is4() != a.Is4() {
 		ps.Addf(p, "%s and probe_source %s are of different address families: the echoes to it are sent from the probe source", a, src)
 	}
 	if j, pfx, ok := c.peeringSubnetOf(a); ok {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dxwatch/dxwatch/probes"
@@ -19,9 +20,22 @@ var (
 	maxLink = 8
 )
 
-// Topology returns the validated topology the probes share. It is only valid on
-// a Config returned by Load or Parse.
+// Topology returns the site as the probes and the health model read it:
+// its addresses parsed into typed values, once, when the configuration was
+// validated (so no parse error is left to drop). Each call returns its own
+// copy of the lists.
 func (c *Config) Topology() probes.Site {
+	s := c.topo
+	s.Links = slices.Clone(s.Links)
+	s.Targets = slices.Clone(s.Targets)
+	s.Routing.ExpectedPrefixes = slices.Clone(s.Routing.ExpectedPrefixes)
+	return s
+}
+
+// buildTopology builds the site from the configuration's strings. Before
+// validation (validate needs the site's names for the sections' checks) an
+// address that does not parse is left zero: validation reports it.
+func (c *Config) buildTopology() probes.Site {
 	s := probes.Site{Name: c.Site, Routing: probes.Routing{
 		Mode: c.Routing.Mode, Primary: c.primary(), AmazonASN: c.Routing.AmazonASN,
 	}}
@@ -78,7 +92,8 @@ func (c *Config) validate() problem.List {
 	c.validateLinks(&ps)
 	c.validateTargets(&ps)
 	c.validateRouting(&ps)
-	site := sectionSite(c.Topology())
+	topo := c.buildTopology()
+	site := sectionSite(topo)
 	ps.Merge("ping", c.Ping.Validate(site))
 	ps.Merge("trace", c.Trace.Validate(site))
 	if c.Has("bgp") {
@@ -88,7 +103,7 @@ func (c *Config) validate() problem.List {
 		ps.Merge("aws", c.AWS.Validate(site))
 	}
 	ps.Merge("health", c.Health.Validate(site))
-	ps.Merge("report", c.Report.Validate(c.Topology()))
+	ps.Merge("report", c.Report.Validate(topo))
 	return ps
 }
 
@@ -237,16 +252,16 @@ func (c *Config) validateProbeSource(ps *problem.List, k peeringKeys, seen map[n
 		return
 	}
 	p := k.path + ".probe_source"
-	a, err := netip.ParseAddr(k.src)
-	if err != nil {
-		if pfx, perr := netip.ParsePrefix(k.src); perr == nil {
-			ps.Addf(p, "%s has a prefix length: give the address alone, e.g. %s (the edge advertises it as a host route)", k.src, pfx.Addr())
-		} else {
-			ps.Addf(p, "not an IP address: %q, want an address of the agent's host, e.g. 198.51.100.1", k.src)
-		}
+	a, bad := hostAddress(k.src)
+	switch bad {
+	case badPrefix:
+		pfx, _ := netip.ParsePrefix(k.src)
+		ps.Addf(p, "%s has a prefix length: give the address alone, e.g. %s (the edge advertises it as a host route)", k.src, pfx.Addr())
 		return
-	}
-	if a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+	case badSyntax:
+		ps.Addf(p, "not an IP address: %q, want an address of the agent's host, e.g. 198.51.100.1", k.src)
+		return
+	case badNotUnicast:
 		ps.Addf(p, "%s is not a unicast address the edge can advertise: use an address of the agent's host", k.src)
 		return
 	}
@@ -260,6 +275,32 @@ func (c *Config) validateProbeSource(ps *problem.List, k peeringKeys, seen map[n
 	if j, pfx, ok := c.peeringSubnetOf(a); ok {
 		ps.Addf(p, "%s is inside links[%d]'s peering subnet %s: use an address of the agent's host that the edge advertises as a host route", a, j, pfx)
 	}
+}
+
+// What is wrong with an address written for one host (hostAddress).
+const (
+	badNone       = iota
+	badSyntax     // not an address
+	badPrefix     // an address with a prefix length
+	badNotUnicast // a zone, unspecified, loopback or multicast
+)
+
+// hostAddress parses an address written for one host (a probe source, a
+// pinned target): the one rule both keys are checked by, so that a check
+// reading one key about the other (the pinned target's family against its
+// probe source's) agrees with that key's own check.
+func hostAddress(s string) (netip.Addr, int) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		if _, perr := netip.ParsePrefix(s); perr == nil {
+			return netip.Addr{}, badPrefix
+		}
+		return netip.Addr{}, badSyntax
+	case a.Zone() != "" || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast():
+		return a, badNotUnicast
+	}
+	return a, badNone
 }
 
 // peeringSubnetOf returns the first link whose peering subnet holds a.
