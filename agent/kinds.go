@@ -11,9 +11,11 @@ import (
 	"github.com/dxwatch/dxwatch/probes/trace"
 )
 
-// kind describes one probe kind: the agent knows the kinds through this
-// list alone (besides their configuration sections in config.Config), in
-// the style of node_exporter's registerCollector.
+// kind describes one probe kind to the agent: each kind's package says
+// where its checks stand in the checklist (Order), whether a site asks for
+// its probe (Wanted) and what verify says of the parts left out (Skipped);
+// this list wires them to the configuration's sections, in the style of
+// node_exporter's registerCollector.
 type kind struct {
 	// name is the kind, its configuration section and its probe's name.
 	name string
@@ -21,91 +23,54 @@ type kind struct {
 	order int
 	// spec returns the probe cfg asks for, if it asks for one.
 	spec func(cfg *config.Config, site probes.Site) (probeSpec, bool)
-	// skipped returns the checklist parts cfg leaves out of this kind, each
-	// a check named name (or name.part) saying why and how to include it.
-	skipped func(cfg *config.Config) []skippedPart
+	// skipped returns the checklist parts cfg leaves out of this kind.
+	skipped func(cfg *config.Config, site probes.Site) []probes.SkippedPart
 }
-
-// skippedPart is one part of the checklist a configuration leaves out.
-type skippedPart struct{ name, reason, fix string }
 
 // kinds lists every probe kind, in the order their probes start.
 var kinds = []kind{
 	{
-		name: ping.Kind, order: probes.OrderPing,
+		name: ping.Kind, order: ping.Order,
 		spec: func(cfg *config.Config, site probes.Site) (probeSpec, bool) {
-			if len(site.Targets) == 0 && (!cfg.Ping.LinkPinned || len(site.Links) == 0) {
-				return probeSpec{}, false
-			}
 			c := cfg.Ping
 			return probeSpec{
 				kind: ping.Kind, name: ping.Kind, key: []any{c, site},
 				build:  func(d probes.Deps) (probes.Probe, error) { return ping.New(ping.Kind, c, d) },
 				update: func(p probes.Probe) error { return p.(*ping.Probe).Update(c, site) },
-			}, true
+			}, ping.Wanted(c, site)
 		},
-		skipped: func(cfg *config.Config) []skippedPart {
-			if len(cfg.Targets) > 0 {
-				return nil
-			}
-			return []skippedPart{{"ping.targets", "no VPC targets configured: only the links' Amazon addresses are pinged", noTargetsFix}}
-		},
+		skipped: func(_ *config.Config, site probes.Site) []probes.SkippedPart { return ping.Skipped(site) },
 	},
 	{
-		name: "trace", order: probes.OrderTrace,
+		name: trace.Kind, order: trace.Order,
 		spec: func(cfg *config.Config, site probes.Site) (probeSpec, bool) {
-			if len(site.Targets) == 0 || cfg.Trace.Interval <= 0 {
-				return probeSpec{}, false
-			}
 			c := cfg.Trace
 			return probeSpec{
-				kind: "trace", name: "trace", key: []any{c, site},
-				build: func(d probes.Deps) (probes.Probe, error) { return trace.New("trace", c, d) },
-			}, true
+				kind: trace.Kind, name: trace.Kind, key: []any{c, site},
+				build: func(d probes.Deps) (probes.Probe, error) { return trace.New(trace.Kind, c, d) },
+			}, trace.Wanted(c, site)
 		},
-		skipped: func(cfg *config.Config) []skippedPart {
-			if len(cfg.Targets) > 0 {
-				return nil
-			}
-			return []skippedPart{{"trace", "no VPC targets configured: nothing to trace", noTargetsFix}}
-		},
+		skipped: func(_ *config.Config, site probes.Site) []probes.SkippedPart { return trace.Skipped(site) },
 	},
 	{
-		name: "bgp", order: probes.OrderBGP,
+		name: bgp.Kind, order: bgp.Order,
 		spec: func(cfg *config.Config, site probes.Site) (probeSpec, bool) {
-			if !cfg.Has("bgp") || (len(cfg.BGP.Peers) == 0 && cfg.BGP.BMP.ListenAddress == "") {
-				return probeSpec{}, false
-			}
 			c := cfg.BGP
 			return probeSpec{
-				kind: "bgp", name: "bgp", key: []any{c, site},
-				build: func(d probes.Deps) (probes.Probe, error) { return bgp.New("bgp", c, d) },
-			}, true
+				kind: bgp.Kind, name: bgp.Kind, key: []any{c, site},
+				build: func(d probes.Deps) (probes.Probe, error) { return bgp.New(bgp.Kind, c, d) },
+			}, bgp.Wanted(c, cfg.Has(bgp.Kind))
 		},
-		skipped: func(cfg *config.Config) []skippedPart {
-			if len(cfg.BGP.Peers) > 0 || cfg.BGP.BMP.ListenAddress != "" {
-				return nil
-			}
-			return []skippedPart{{"bgp", "no BGP peers and no BMP station configured: the routes received over each link and the routing intent were not checked",
-				"add a bgp section peering with the edge router(s) (docs/configuration.md); dxwatch never advertises a route"}}
-		},
+		skipped: func(cfg *config.Config, _ probes.Site) []probes.SkippedPart { return bgp.Skipped(cfg.BGP) },
 	},
 	{
-		name: "aws", order: probes.OrderConnection,
+		name: aws.Kind, order: aws.Order,
 		spec: func(cfg *config.Config, site probes.Site) (probeSpec, bool) {
-			return awsSpec(cfg.AWS, site), cfg.Has("aws")
+			return awsSpec(cfg.AWS, site), cfg.Has(aws.Kind)
 		},
-		skipped: func(cfg *config.Config) []skippedPart {
-			if cfg.Has("aws") {
-				return nil
-			}
-			return []skippedPart{{"aws", "no aws section: connections, virtual interfaces, gateways and route propagation were not checked",
-				"add an aws section with the regions and the Direct Connect gateway ID (docs/configuration.md), and read-only credentials (deploy/iam-policy.json)"}}
-		},
+		skipped: func(cfg *config.Config, _ probes.Site) []probes.SkippedPart { return aws.Skipped(cfg.Has(aws.Kind)) },
 	},
 }
-
-const noTargetsFix = "add targets: the private addresses of instances in each VPC"
 
 // probeSpecs lists the probes cfg asks for.
 func probeSpecs(cfg *config.Config) []probeSpec {
@@ -123,18 +88,19 @@ func probeSpecs(cfg *config.Config) []probeSpec {
 // configuration has no aws section.
 func awsSpec(c aws.Config, site probes.Site) probeSpec {
 	return probeSpec{
-		kind: "aws", name: "aws", key: []any{c, site},
-		build: func(d probes.Deps) (probes.Probe, error) { return aws.New("aws", c, d) },
+		kind: aws.Kind, name: aws.Kind, key: []any{c, site},
+		build: func(d probes.Deps) (probes.Probe, error) { return aws.New(aws.Kind, c, d) },
 	}
 }
 
 // skippedParts returns a skipped check for every part of the checklist the
 // configuration leaves out, saying why and how to include it.
 func skippedParts(cfg *config.Config) []probes.CheckResult {
+	site := cfg.Topology()
 	var out []probes.CheckResult
 	for _, k := range kinds {
-		for _, p := range k.skipped(cfg) {
-			out = append(out, probes.CheckResult{Name: p.name, Order: k.order, Status: probes.Skip, Reason: p.reason, Fix: p.fix, Time: time.Now()})
+		for _, p := range k.skipped(cfg, site) {
+			out = append(out, probes.CheckResult{Name: p.Name, Order: k.order, Status: probes.Skip, Reason: p.Reason, Fix: p.Fix, Time: time.Now()})
 		}
 	}
 	return out

@@ -53,3 +53,11 @@ const (
 	OrderPing        = 700
 	OrderTrace       = 800
 )
+
+// SkippedPart is a part of the turn-up checklist that a configuration
+// leaves out of a probe kind: verify lists it as a skipped check named
+// Name, saying why and how to include it.
+type SkippedPart struct{ Name, Reason, Fix string }
+
+// FixNoTargets is how to give the probes that need VPC targets some.
+const FixNoTargets = "add targets: the private addresses of instances in each VPC"
