@@ -4,8 +4,36 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 )
+
+// followActive moves the failover machine after an evaluation: the set of
+// links carrying the traffic to most targets, the first one adopted, a
+// change of it opening (or retargeting) a failover, and a failover in
+// progress closed once its traffic is restored.
+func (m *Model) followActive(at, now time.Time) {
+	cur, known := m.siteActive()
+	m.current, m.curKnown = cur, known
+	if known {
+		switch {
+		case !m.known:
+			// The first picture is adopted, not reported as a failover.
+			if cur != 0 {
+				m.stable, m.known = cur, true
+			}
+		case m.pending == nil:
+			if cur != m.stable {
+				m.open(cur, at, now)
+			}
+		case cur != m.pending.to:
+			m.retarget(cur, at)
+		}
+	}
+	if m.pending != nil {
+		m.tryClose(now)
+	}
+}
 
 // open starts a failover: the active links left m.stable at at.
 func (m *Model) open(cur uint64, at, now time.Time) {
@@ -281,4 +309,84 @@ func (m *Model) record(ev Event) {
 	if m.hook != nil {
 		m.outEvents = append(m.outEvents, ev)
 	}
+}
+
+// siteActive returns the set of links carrying the traffic to most VPC
+// targets, and whether any target's path is known.
+func (m *Model) siteActive() (uint64, bool) {
+	counts := m.scratch[:0]
+	for _, c := range m.activeCounts {
+		if c.count > 0 {
+			counts = append(counts, c)
+		}
+	}
+	m.scratch = counts
+	if len(counts) == 0 {
+		return 0, false
+	}
+	best := counts[0]
+	for _, c := range counts[1:] {
+		switch {
+		case c.count > best.count:
+			best = c
+		case c.count < best.count:
+		case c.mask == m.stable && m.known:
+			best = c
+		case best.mask == m.stable && m.known:
+		case c.mask < best.mask:
+			best = c
+		}
+	}
+	return best.mask, true
+}
+
+func (m *Model) maskOf(names []string) uint64 {
+	var mask uint64
+	for _, n := range names {
+		if i, ok := m.linkIdx[n]; ok {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+func (m *Model) namesOf(mask uint64) []string {
+	names := []string{}
+	for i, l := range m.links {
+		if mask&(1<<i) != 0 {
+			names = append(names, l.link.Name)
+		}
+	}
+	return names
+}
+
+// labelMask is the inverse of label.
+func (m *Model) labelMask(label string) uint64 {
+	if label == "none" {
+		return 0
+	}
+	return m.maskOf(strings.Split(label, "+"))
+}
+
+func (m *Model) label(mask uint64) string {
+	if mask == 0 {
+		return "none"
+	}
+	s := ""
+	for i, l := range m.links {
+		if mask&(1<<i) != 0 {
+			if s != "" {
+				s += "+"
+			}
+			s += l.link.Name
+		}
+	}
+	return s
+}
+
+func maskOfIndex(i int) uint64 {
+	if i < 0 {
+		return 0
+	}
+	return 1 << i
 }

@@ -143,15 +143,6 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bo
 	return ts, true
 }
 
-// fire asks for a trace of ts, at most every triggerSpacing.
-func (m *Model) fire(ts *targetState, now time.Time) {
-	if m.trigger == nil || (!ts.trigAt.IsZero() && now.Sub(ts.trigAt) < triggerSpacing) {
-		return
-	}
-	ts.trigAt = now
-	m.outTrig = append(m.outTrig, ts.target.Name)
-}
-
 // applyTrace applies a trace result and returns its target and whether it
 // changed anything.
 func (m *Model) applyTrace(o probes.Observation) (*targetState, bool) {
@@ -378,4 +369,13 @@ func (m *Model) resolveTargetPrefixes() {
 			}
 		}
 	}
+}
+
+// fire asks for a trace of ts, at most every triggerSpacing.
+func (m *Model) fire(ts *targetState, now time.Time) {
+	if m.trigger == nil || (!ts.trigAt.IsZero() && now.Sub(ts.trigAt) < triggerSpacing) {
+		return
+	}
+	ts.trigAt = now
+	m.outTrig = append(m.outTrig, ts.target.Name)
 }

@@ -71,26 +71,7 @@ func (m *Model) evaluateFor(at, now time.Time, ts *targetState, all bool) {
 	case ts != nil:
 		m.evalTarget(ts, now, feedDown)
 	}
-	cur, known := m.siteActive()
-	m.current, m.curKnown = cur, known
-	if known {
-		switch {
-		case !m.known:
-			// The first picture is adopted, not reported as a failover.
-			if cur != 0 {
-				m.stable, m.known = cur, true
-			}
-		case m.pending == nil:
-			if cur != m.stable {
-				m.open(cur, at, now)
-			}
-		case cur != m.pending.to:
-			m.retarget(cur, at)
-		}
-	}
-	if m.pending != nil {
-		m.tryClose(now)
-	}
+	m.followActive(at, now)
 }
 
 // feedDown says whether every BGP feed session to the edge routers is down:
@@ -232,4 +213,32 @@ func (m *Model) evalTarget(ts *targetState, now time.Time, feedDown bool) {
 		}
 	}
 	m.setActive(ts, base, src)
+}
+
+// setActive records the links carrying the traffic to ts (known when src
+// names the evidence), keeping activeCounts, the number of targets per set
+// of links that siteActive reads, in step: siteActive runs after every
+// observation, and counting the targets each time made it O(targets).
+func (m *Model) setActive(ts *targetState, active uint64, src string) {
+	known := src != ""
+	if ts.known != known || ts.active != active {
+		if ts.known {
+			m.countActive(ts.active, -1)
+		}
+		if known {
+			m.countActive(active, 1)
+		}
+	}
+	ts.active, ts.known, ts.source = active, known, src
+}
+
+// countActive adds d to the count of targets whose traffic crosses mask.
+func (m *Model) countActive(mask uint64, d int) {
+	for i := range m.activeCounts {
+		if m.activeCounts[i].mask == mask {
+			m.activeCounts[i].count += d
+			return
+		}
+	}
+	m.activeCounts = append(m.activeCounts, maskCount{mask, d})
 }
