@@ -106,10 +106,20 @@ func (s *snapshot) record(f failure) {
 // unknown, this still names every denied action in one poll. Only a denial
 // is recorded.
 func (p *Probe) tryPermission(ctx context.Context, s *snapshot, k tkey, action string, fn func(ctx context.Context) error) {
+	if ctx.Err() != nil {
+		return // the poll's budget ran out: nothing to learn
+	}
 	err := fn(ctx)
+	denied := err != nil && classify(err) == kindDenied
+	if err != nil && !denied {
+		// Unreachable, throttled, out of budget: the try says nothing of
+		// the permission, and the failure it met is the calls' own,
+		// already counted and said; it is no call of the count.
+		return
+	}
 	// It is a call like any other in the account and region's count.
 	s.counted(k, action)
-	if err == nil || classify(err) != kindDenied {
+	if !denied {
 		return
 	}
 	f := failure{key: k, action: action, kind: kindDenied, err: err}
