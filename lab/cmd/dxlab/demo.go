@@ -27,7 +27,7 @@ func demo(ctx context.Context, args []string, logf func(string, ...any)) error {
 	edge := fs.String("edge", lab.EdgeOne, "edge variant: one or two")
 	port := fs.Int("port", 9479, "dxwatch's port, in the agent host and on 127.0.0.1")
 	promPort := fs.Int("prometheus-port", 9090, "Prometheus's port, in the agent host and on 127.0.0.1 (0: no Prometheus)")
-	rules := fs.String("rules", "dashboards/alerts.yaml", "alert rule files for Prometheus (glob)")
+	rules := fs.String("rules", "dashboards/alerts.yaml,dashboards/rules.yaml", "alert and recording rule files for Prometheus (comma-separated globs)")
 	fakeAWS := fs.String("fakeaws", "bin/dxwatch-fakeaws", "fake AWS endpoint that follows the lab, for the aws probe (\"\": none)")
 	dir := fs.String("dir", lab.DefaultDir, "directory of the labs' run directories")
 	if err := fs.Parse(args); err != nil {
@@ -144,7 +144,16 @@ Logs: %[2]s. Ctrl-C tears everything down.
 		fmt.Println("\ntearing the lab down")
 		return nil
 	case err := <-exited:
-		return err
+		// Ctrl-C reaches the children too, and one may end before this
+		// process sees the signal: an ending that the signal follows
+		// closely is the teardown, not a failure.
+		select {
+		case <-ctx.Done():
+			fmt.Println("\ntearing the lab down")
+			return nil
+		case <-time.After(500 * time.Millisecond):
+			return err
+		}
 	case err := <-fwdErr:
 		return err
 	}
@@ -211,11 +220,16 @@ func startLogged(ctx context.Context, l *lab.Lab, logFile string, argv ...string
 }
 
 // prometheusConfig writes a Prometheus configuration scraping dxwatch,
-// with the rule files that match rules copied beside it.
+// with the rule files that match rules (comma-separated globs) copied
+// beside it.
 func prometheusConfig(dir, target, rules string) (string, error) {
-	files, err := filepath.Glob(rules)
-	if err != nil {
-		return "", fmt.Errorf("rules %q: %w", rules, err)
+	var files []string
+	for _, g := range strings.Split(rules, ",") {
+		m, err := filepath.Glob(strings.TrimSpace(g))
+		if err != nil {
+			return "", fmt.Errorf("rules %q: %w", g, err)
+		}
+		files = append(files, m...)
 	}
 	var ruleFiles []string
 	for i, f := range files {

@@ -62,7 +62,7 @@ const usage = `usage: dxlab <command> [flags]
   vtysh <router> 'command'                       run a vtysh command on a lab router
   forward [--listen 127.0.0.1:PORT] PORT         forward a local port to the agent host
   demo [--dxwatch bin/dxwatch] [--config lab/dxwatch.yaml] [--edge one|two]
-       [--port 9479] [--prometheus-port 9090] [--rules GLOB]
+       [--port 9479] [--prometheus-port 9090] [--rules GLOB,...]
                                                  lab + dxwatch + Prometheus until Ctrl-C
 
 links: primary, secondary
