@@ -69,14 +69,22 @@ func startAgent(t *testing.T, cfgText string, webConfig string) (*Agent, string,
 // set here).
 func startAgentText(t *testing.T, cfgText string, opts Options) (*Agent, string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "dxwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := writeConfig(t, cfgText)
 	opts.ConfigFile = cfgFile
 	a, base := startAgentWith(t, opts)
 	return a, base, cfgFile
+}
+
+// writeConfig writes the configuration text to dxwatch.yaml in a new
+// temporary directory and returns its path; the directory also holds the
+// tests' state directories.
+func writeConfig(t *testing.T, cfgText string) string {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "dxwatch.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgFile
 }
 
 // startAgentWith runs an agent with opts on 127.0.0.1 and returns it with

@@ -126,12 +126,8 @@ func TestReloadKeepsHistory(t *testing.T) {
 }
 
 func TestHistorySurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "dxwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(dir, "state")
+	cfgFile := writeConfig(t, goodConfig)
+	state := filepath.Join(filepath.Dir(cfgFile), "state")
 	opts := Options{ConfigFile: cfgFile, StoragePath: state}
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
@@ -156,12 +152,8 @@ func TestHistorySurvivesRestart(t *testing.T) {
 func TestHistoryUnwritable(t *testing.T) {
 	// A regular file where the directory should be: unusable even for
 	// root, which writes into read-only directories.
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "dxwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(dir, "state")
+	cfgFile := writeConfig(t, goodConfig)
+	state := filepath.Join(filepath.Dir(cfgFile), "state")
 	if err := os.WriteFile(state, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +171,8 @@ func TestHistoryUnwritable(t *testing.T) {
 }
 
 func TestLedgerRecordsRun(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "dxwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	state := filepath.Join(dir, "state")
+	cfgFile := writeConfig(t, goodConfig)
+	state := filepath.Join(filepath.Dir(cfgFile), "state")
 	opts := Options{ConfigFile: cfgFile, StoragePath: state}
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
@@ -218,14 +206,10 @@ func TestLedgerRecordsRun(t *testing.T) {
 // daemon writes, in each format; a bad query is a 400 saying why; an
 // agent without a state directory says how to get one.
 func TestAPIReport(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "dxwatch.yaml")
-	if err := os.WriteFile(cfgFile, []byte(goodConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := writeConfig(t, goodConfig)
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
-	a, base, stop := runAgent(t, Options{ConfigFile: cfgFile, StoragePath: filepath.Join(dir, "state")})
+	a, base, stop := runAgent(t, Options{ConfigFile: cfgFile, StoragePath: filepath.Join(filepath.Dir(cfgFile), "state")})
 	defer stop()
 	sessionDown(t, a, "primary")
 	sessionDown(t, a, "secondary")
