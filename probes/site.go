@@ -80,6 +80,16 @@ func (l Link) Peerings() []Peering {
 	return []Peering{first, l.IPv6}
 }
 
+// OfPeering returns the link as seen by one of its peerings: p's
+// addresses, probe source and pinned target in the link's own fields,
+// and no second peering. Whatever reads a link's addresses reads p's.
+func (l Link) OfPeering(p Peering) Link {
+	l.CustomerAddress, l.AmazonAddress = p.CustomerAddress, p.AmazonAddress
+	l.ProbeSource, l.PinnedTarget = p.ProbeSource, p.PinnedTarget
+	l.IPv6 = Peering{}
+	return l
+}
+
 // Peering returns the link's peering of family (FamilyIPv4 or FamilyIPv6).
 func (l Link) Peering(family string) (Peering, bool) {
 	for _, p := range l.Peerings() {

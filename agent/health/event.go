@@ -74,6 +74,12 @@ type Event struct {
 	// caused it (for a failover, when the active link first left From).
 	Time time.Time `json:"time"`
 
+	// Family is the address family the event is about: that of a
+	// failover's or outage's traffic, and of a dual-stack link's peering
+	// whose state changed. Empty for a link's state as a whole (a
+	// dual-stack link's summary, or a link with one peering).
+	Family string `json:"family,omitempty"`
+
 	// Link state changes.
 	Link     string   `json:"link,omitempty"`
 	State    State    `json:"state,omitempty"`
@@ -116,11 +122,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		ID       uint64    `json:"id"`
 		Kind     EventKind `json:"kind"`
 		Time     time.Time `json:"time"`
+		Family   string    `json:"family,omitempty"`
 		Link     string    `json:"link"`
 		State    State     `json:"state"`
 		Previous State     `json:"previous"`
 		Reasons  []string  `json:"reasons,omitempty"`
-	}{e.ID, e.Kind, e.Time, e.Link, e.State, e.Previous, e.Reasons})
+	}{e.ID, e.Kind, e.Time, e.Family, e.Link, e.State, e.Previous, e.Reasons})
 }
 
 // TargetOutage is the interruption one VPC target saw during a failover.

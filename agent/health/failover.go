@@ -12,7 +12,7 @@ import (
 // links carrying the traffic to most targets, the first one adopted, a
 // change of it opening (or retargeting) a failover, and a failover in
 // progress closed once its traffic is restored.
-func (m *Model) followActive(at, now time.Time) {
+func (m *family) followActive(at, now time.Time) {
 	cur, known := m.siteActive()
 	m.current, m.curKnown = cur, known
 	if known {
@@ -36,7 +36,7 @@ func (m *Model) followActive(at, now time.Time) {
 }
 
 // open starts a failover: the active links left m.stable at at.
-func (m *Model) open(cur uint64, at, now time.Time) {
+func (m *family) open(cur uint64, at, now time.Time) {
 	p := &pending{from: m.stable, to: cur, openAt: at, toAt: at, trouble: at}
 	left := p.from &^ cur
 	for i, l := range m.links {
@@ -66,7 +66,7 @@ func (m *Model) open(cur uint64, at, now time.Time) {
 	m.log.Info("active link changing", "from", m.label(p.from), "to", m.label(cur), "cause", p.cause)
 }
 
-func (m *Model) retarget(cur uint64, at time.Time) {
+func (m *family) retarget(cur uint64, at time.Time) {
 	p := m.pending
 	m.note(TimelineStep{Time: at, What: StepActiveChange, Detail: m.label(p.to) + " → " + m.label(cur)})
 	p.to, p.toAt = cur, at
@@ -75,7 +75,7 @@ func (m *Model) retarget(cur uint64, at time.Time) {
 	}
 }
 
-func (m *Model) cause(left, cur uint64, now time.Time) string {
+func (m *family) cause(left, cur uint64, now time.Time) string {
 	for i, l := range m.links {
 		if left&(1<<i) != 0 && (l.state == StateDown || l.state == StateDegraded) {
 			if why := m.reasons(i, now); len(why) > 0 {
@@ -104,7 +104,7 @@ func (m *Model) cause(left, cur uint64, now time.Time) string {
 // tryClose closes the pending failover once traffic flows on the new path:
 // every VPC target with fresh echo results answered recover_after times
 // after the change, or restore_timeout passed.
-func (m *Model) tryClose(now time.Time) {
+func (m *family) tryClose(now time.Time) {
 	p := m.pending
 	if p.to == 0 {
 		return // nothing carries traffic: the outage goes on
@@ -141,7 +141,7 @@ func (m *Model) tryClose(now time.Time) {
 // another: back to the primary, or (without a primary) to more links and
 // away from none, is a failback, which restores the site's intended state
 // and pages nobody; traffic leaving a link it was on is a failover.
-func (m *Model) direction(from, to uint64) string {
+func (m *family) direction(from, to uint64) string {
 	if m.primary >= 0 {
 		p := uint64(1) << m.primary
 		switch {
@@ -161,8 +161,8 @@ func (m *Model) direction(from, to uint64) string {
 }
 
 // buildEvent describes the pending failover p as of now.
-func (m *Model) buildEvent(p *pending, now time.Time, final bool) Event {
-	ev := Event{Kind: KindFailover, Time: p.openAt, From: m.namesOf(p.from), To: m.namesOf(p.to), Cause: p.cause}
+func (m *family) buildEvent(p *pending, now time.Time, final bool) Event {
+	ev := Event{Kind: KindFailover, Family: m.name, Time: p.openAt, From: m.namesOf(p.from), To: m.namesOf(p.to), Cause: p.cause}
 	if p.from == p.to {
 		ev.Kind = KindOutage
 	} else {
@@ -235,7 +235,7 @@ func ptr[T any](v T) *T { return &v }
 // timeline assembles the steps of a failover from the notes taken since its
 // window opened: the first of each kind of step per link, every active-link
 // change, and the first loss and restoration measured.
-func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho string, restored, now time.Time) []TimelineStep {
+func (m *family) timeline(p *pending, started, firstLoss time.Time, firstWho string, restored, now time.Time) []TimelineStep {
 	from := p.windowStart
 	if started.Before(from) {
 		from = started
@@ -274,8 +274,27 @@ func (m *Model) timeline(p *pending, started, firstLoss time.Time, firstWho stri
 	return steps
 }
 
-// record stores ev, logs it as one line, counts it and hands it to the hook.
-func (m *Model) record(ev Event) {
+// record stores an event of the family: a failover or outage (named by
+// the family, counted, measured) or a link's peering's state change.
+func (m *family) record(ev Event) {
+	if ev.Kind != KindLinkState {
+		ev.Family = m.name
+		if ev.Kind == KindFailover {
+			m.failovers[[2]string{m.label(m.maskOf(ev.From)), m.label(m.maskOf(ev.To))}]++
+			if ev.Measured {
+				m.hist.Observe(time.Duration(ev.Outage).Seconds())
+			}
+		}
+	}
+	ev = m.store(ev)
+	if ev.Kind != KindLinkState {
+		m.last = &ev
+	}
+}
+
+// store gives ev its ID, keeps it, logs it as one line and hands it to the
+// hook; it returns ev with its ID.
+func (m *Model) store(ev Event) Event {
 	m.nextID++
 	ev.ID = m.nextID
 	m.events.add(ev)
@@ -285,11 +304,15 @@ func (m *Model) record(ev Event) {
 		if ev.State == StateDown {
 			level = slog.LevelWarn
 		}
-		m.log.Log(context.Background(), level, "link state changed", "event_id", ev.ID, "link", ev.Link,
-			"state", string(ev.State), "previous", string(ev.Previous), "reasons", ev.Reasons, "time", ev.Time)
+		args := []any{"event_id", ev.ID, "link", ev.Link}
+		if ev.Family != "" {
+			args = append(args, "family", ev.Family)
+		}
+		args = append(args, "state", string(ev.State), "previous", string(ev.Previous), "reasons", ev.Reasons, "time", ev.Time)
+		m.log.Log(context.Background(), level, "link state changed", args...)
 	default:
 		m.last = &ev
-		args := []any{"event_id", ev.ID, "kind", string(ev.Kind), "from", m.label(m.maskOf(ev.From)), "to", m.label(m.maskOf(ev.To)),
+		args := []any{"event_id", ev.ID, "kind", string(ev.Kind), "family", ev.Family, "from", strings.Join(ev.From, "+"), "to", strings.Join(ev.To, "+"),
 			"direction", ev.Direction, "cause", ev.Cause, "time", ev.Time, "measured", ev.Measured, "complete", ev.Complete,
 			"outage_seconds", time.Duration(ev.Outage).Seconds(), "gap_seconds", time.Duration(ev.Gap).Seconds()}
 		if ev.Started != nil {
@@ -299,21 +322,16 @@ func (m *Model) record(ev Event) {
 			args = append(args, "restored", *ev.Restored)
 		}
 		m.log.Warn(string(ev.Kind), args...)
-		if ev.Kind == KindFailover {
-			m.failovers[[2]string{m.label(m.maskOf(ev.From)), m.label(m.maskOf(ev.To))}]++
-			if ev.Measured {
-				m.hist.Observe(time.Duration(ev.Outage).Seconds())
-			}
-		}
 	}
 	if m.hook != nil {
 		m.outEvents = append(m.outEvents, ev)
 	}
+	return ev
 }
 
 // siteActive returns the set of links carrying the traffic to most VPC
 // targets, and whether any target's path is known.
-func (m *Model) siteActive() (uint64, bool) {
+func (m *family) siteActive() (uint64, bool) {
 	counts := m.scratch[:0]
 	for _, c := range m.activeCounts {
 		if c.count > 0 {
@@ -340,7 +358,7 @@ func (m *Model) siteActive() (uint64, bool) {
 	return best.mask, true
 }
 
-func (m *Model) maskOf(names []string) uint64 {
+func (m *family) maskOf(names []string) uint64 {
 	var mask uint64
 	for _, n := range names {
 		if i, ok := m.linkIdx[n]; ok {
@@ -350,7 +368,7 @@ func (m *Model) maskOf(names []string) uint64 {
 	return mask
 }
 
-func (m *Model) namesOf(mask uint64) []string {
+func (m *family) namesOf(mask uint64) []string {
 	names := []string{}
 	for i, l := range m.links {
 		if mask&(1<<i) != 0 {
@@ -361,14 +379,14 @@ func (m *Model) namesOf(mask uint64) []string {
 }
 
 // labelMask is the inverse of label.
-func (m *Model) labelMask(label string) uint64 {
+func (m *family) labelMask(label string) uint64 {
 	if label == "none" {
 		return 0
 	}
 	return m.maskOf(strings.Split(label, "+"))
 }
 
-func (m *Model) label(mask uint64) string {
+func (m *family) label(mask uint64) string {
 	if mask == 0 {
 		return "none"
 	}

@@ -35,34 +35,63 @@ func (m *Model) process(o probes.Observation, now time.Time) {
 		m.ignore("stale")
 		return
 	}
-	var ok bool
-	var ts *targetState // the one target an echo or a trace is about
 	switch o.Event {
 	case probes.EchoReply, probes.EchoLost:
-		if ts, ok = m.applyEcho(o, now); ok {
-			m.evaluateTarget(o.Time, now, ts)
+		f, ok := m.famOfEcho(o)
+		if !ok {
+			return
 		}
-		return
+		if ts, ok := f.applyEcho(o, now); ok {
+			m.evaluateTarget(f, o.Time, now, ts)
+		}
 	case probes.PathTraced:
-		if ts, ok = m.applyTrace(o); ok {
-			m.evaluateTarget(o.Time, now, ts)
+		f, ok := m.famOfTarget(o.Target)
+		if !ok {
+			m.ignore("unknown_target")
+			return
 		}
-		return
+		if ts, ok := f.applyTrace(o); ok {
+			m.evaluateTarget(f, o.Time, now, ts)
+		}
 	case probes.BGPSession:
-		ok = m.applySession(o)
+		if o.Link == "" {
+			if m.applyFeed(o) {
+				m.evaluate(o.Time, now)
+			}
+			return
+		}
+		if f := m.famOfLink(o.Link, o.Family); f.applySession(o) {
+			m.evaluateFamily(f, o.Time, now)
+		}
 	case probes.BGPPrefix:
-		ok = m.applyPrefix(o)
+		if f := m.famOfAddr(o.Prefix.Addr()); f.applyPrefix(o) {
+			m.evaluateFamily(f, o.Time, now)
+		}
 	case probes.BGPBestPath:
-		ok = m.applyBestPath(o, now)
+		if f := m.famOfAddr(o.Prefix.Addr()); f.applyBestPath(o, now) {
+			m.evaluateFamily(f, o.Time, now)
+		}
 	case probes.AWSCheck:
-		ok = m.applyAWS(o)
-	}
-	if ok {
-		m.evaluate(o.Time, now)
+		if m.applyAWS(o) {
+			m.evaluate(o.Time, now)
+		}
 	}
 }
 
-func (m *Model) linkOf(name string) (int, bool) {
+// famOfEcho returns the family of an echo result: the pinned link's
+// peering's, or the VPC target's.
+func (m *Model) famOfEcho(o probes.Observation) (*family, bool) {
+	if o.Link != "" {
+		return m.famOfLink(o.Link, o.Family), true
+	}
+	f, ok := m.famOfTarget(o.Target)
+	if !ok {
+		m.ignore("unknown_target")
+	}
+	return f, ok
+}
+
+func (m *family) linkOf(name string) (int, bool) {
 	i, ok := m.linkIdx[name]
 	if !ok {
 		m.ignore("unknown_link")
@@ -72,14 +101,7 @@ func (m *Model) linkOf(name string) (int, bool) {
 
 // applyEcho applies an echo result and returns the VPC target it is about
 // (nil for a link-pinned echo) and whether it changed anything.
-func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bool) {
-	if o.Family != "" {
-		// A dual-stack link's IPv6 peering's pinned echoes: the link's
-		// verdict is its first peering's, and the IPv6 one has no return
-		// path reasoning yet (its replies' way back is not judged), so
-		// they are the ping probe's evidence only.
-		return nil, false
-	}
+func (m *family) applyEcho(o probes.Observation, now time.Time) (*targetState, bool) {
 	var e *echoState
 	var ts *targetState
 	if o.Link != "" {
@@ -145,7 +167,7 @@ func (m *Model) applyEcho(o probes.Observation, now time.Time) (*targetState, bo
 
 // applyTrace applies a trace result and returns its target and whether it
 // changed anything.
-func (m *Model) applyTrace(o probes.Observation) (*targetState, bool) {
+func (m *family) applyTrace(o probes.Observation) (*targetState, bool) {
 	ti, ok := m.targetIdx[o.Target]
 	if !ok {
 		m.ignore("unknown_target")
@@ -207,32 +229,33 @@ func (m *Model) set(ev *boolEv, o probes.Observation) (applied, changed bool) {
 	return true, changed
 }
 
-func (m *Model) applySession(o probes.Observation) bool {
-	list := &m.feeds
-	var l *linkState
-	if o.Link != "" {
-		li, ok := m.linkOf(o.Link)
-		if !ok {
-			return false
-		}
-		l = m.links[li]
-		list = &l.sessions
-		if o.Family == probes.FamilyIPv6 {
-			applied, _ := m.set(upsert(&l.sessions6, o.Peer, maxSessions), o)
-			return applied
-		}
-	}
-	ev := upsert(list, o.Peer, maxSessions)
-	applied, changed := m.set(ev, o)
+// applyFeed applies a report of the agent's own session with an edge
+// router: its route feed, shared by every family.
+func (m *Model) applyFeed(o probes.Observation) bool {
+	applied, changed := m.set(upsert(&m.feeds, o.Peer, maxSessions), o)
 	if changed {
-		st := TimelineStep{Time: o.Time, What: StepSessionDown}
+		st := TimelineStep{Time: o.Time, What: StepSessionDown, Detail: joinDetail(feedSession(o.Peer, o.Up), o.Detail)}
 		if o.Up {
 			st.What = StepSessionUp
 		}
-		if l != nil {
-			st.Link, st.Detail = l.link.Name, joinDetail(dxSession(l, o.Peer), o.Detail)
-		} else {
-			st.Detail = joinDetail(feedSession(o.Peer, o.Up), o.Detail)
+		m.noteAll(st)
+	}
+	return applied
+}
+
+// applySession applies a report of a link's Direct Connect session of the
+// family.
+func (m *family) applySession(o probes.Observation) bool {
+	li, ok := m.linkOf(o.Link)
+	if !ok {
+		return false
+	}
+	l := m.links[li]
+	applied, changed := m.set(upsert(&l.sessions, o.Peer, maxSessions), o)
+	if changed {
+		st := TimelineStep{Time: o.Time, What: StepSessionDown, Link: l.link.Name, Detail: joinDetail(dxSession(l, o.Peer), o.Detail)}
+		if o.Up {
+			st.What = StepSessionUp
 		}
 		m.note(st)
 	}
@@ -259,7 +282,7 @@ func feedSession(router string, up bool) string {
 	return "route feed from " + router + " down"
 }
 
-func (m *Model) applyPrefix(o probes.Observation) bool {
+func (m *family) applyPrefix(o probes.Observation) bool {
 	li, ok := m.linkOf(o.Link)
 	if !ok {
 		return false
@@ -283,7 +306,7 @@ func (m *Model) applyPrefix(o probes.Observation) bool {
 	return applied
 }
 
-func (m *Model) applyBestPath(o probes.Observation, now time.Time) bool {
+func (m *family) applyBestPath(o probes.Observation, now time.Time) bool {
 	link := -1
 	if o.Link != "" {
 		li, ok := m.linkOf(o.Link)
@@ -330,20 +353,38 @@ func (m *Model) applyBestPath(o probes.Observation, now time.Time) bool {
 	return true
 }
 
+// applyAWS applies an AWS check: the site's, a link's (in every family
+// the link has a peering in) or one peering's (Family).
 func (m *Model) applyAWS(o probes.Observation) bool {
-	list := &m.siteAWS
-	link := ""
-	if o.Link != "" {
-		li, ok := m.linkOf(o.Link)
-		if !ok {
-			return false
-		}
-		list, link = &m.links[li].aws, m.links[li].link.Name
+	if o.Link == "" {
+		applied, _ := m.set(upsert(&m.siteAWS, o.Check, maxChecks), o)
+		return applied
 	}
-	ev := upsert(list, o.Check, maxChecks)
-	applied, changed := m.set(ev, o)
+	if o.Family != "" {
+		return m.family(o.Family).applyAWS(o)
+	}
+	applied, known := false, false
+	for _, f := range m.fams {
+		if _, ok := f.linkIdx[o.Link]; ok {
+			known = true
+			applied = f.applyAWS(o) || applied
+		}
+	}
+	if !known {
+		m.ignore("unknown_link")
+	}
+	return applied
+}
+
+func (m *family) applyAWS(o probes.Observation) bool {
+	li, ok := m.linkOf(o.Link)
+	if !ok {
+		return false
+	}
+	l := m.links[li]
+	applied, changed := m.set(upsert(&l.aws, o.Check, maxChecks), o)
 	if changed && !o.Up {
-		m.note(TimelineStep{Time: o.Time, What: StepAWSCheck, Link: link, Detail: joinDetail(o.Check+" failing", o.Detail)})
+		m.note(TimelineStep{Time: o.Time, What: StepAWSCheck, Link: l.link.Name, Detail: joinDetail(o.Check+" failing", o.Detail)})
 	}
 	return applied
 }
@@ -357,7 +398,7 @@ func joinDetail(a, b string) string {
 
 // resolveTargetPrefixes points every target at the most specific known
 // prefix covering its address.
-func (m *Model) resolveTargetPrefixes() {
+func (m *family) resolveTargetPrefixes() {
 	for _, ts := range m.targets {
 		if !ts.addr.IsValid() {
 			continue

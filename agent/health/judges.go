@@ -63,7 +63,7 @@ func (b bgpCount) up() bool { return b.sessionsUp > 0 || b.prefixesUp > 0 }
 
 // judgeBGP judges the link's sessions and expected prefixes. While every
 // feed session is down, the prefixes the feed reported say nothing.
-func (m *Model) judgeBGP(l *linkState, now time.Time, feedDown bool, f *findings) bgpCount {
+func (m *family) judgeBGP(l *linkState, now time.Time, feedDown bool, f *findings) bgpCount {
 	c := &m.cfg
 	var b bgpCount
 	var firstDown *boolEv
@@ -120,7 +120,7 @@ func (m *Model) judgeBGP(l *linkState, now time.Time, feedDown bool, f *findings
 // judgeEchoes judges the link's pinned echoes: loss, RTT, a data plane
 // down (grey when BGP still says up), echoes lost on the way back over
 // another link (unverified), or none fresh.
-func (m *Model) judgeEchoes(l *linkState, now time.Time, bgpUp bool, f *findings) {
+func (m *family) judgeEchoes(l *linkState, now time.Time, bgpUp bool, f *findings) {
 	c := &m.cfg
 	var nFresh, nDown int
 	var worst, stale, unver *echoState
@@ -189,7 +189,7 @@ func (m *Model) judgeEchoes(l *linkState, now time.Time, bgpUp bool, f *findings
 
 // judgeAWS judges AWS's checks of the link, and AWS's view of the BGP
 // session against the edge's own.
-func (m *Model) judgeAWS(l *linkState, now time.Time, bgp bgpCount, f *findings) {
+func (m *family) judgeAWS(l *linkState, now time.Time, bgp bgpCount, f *findings) {
 	c := &m.cfg
 	for _, a := range l.aws {
 		if !fresh(a.at, c.StaleAfter.AWS, now) {
@@ -212,7 +212,7 @@ func (m *Model) judgeAWS(l *linkState, now time.Time, bgp bgpCount, f *findings)
 }
 
 // judgeTrace: a fresh trace crossing the link says it carries traffic.
-func (m *Model) judgeTrace(l *linkState, now time.Time, f *findings) {
+func (m *family) judgeTrace(l *linkState, now time.Time, f *findings) {
 	if !l.traced.IsZero() && fresh(l.traced, m.cfg.StaleAfter.Trace, now) {
 		f.positive = true
 	}

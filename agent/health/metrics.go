@@ -3,7 +3,6 @@ package health
 import (
 	"sort"
 
-	"github.com/dxwatch/dxwatch/probes"
 	"github.com/dxwatch/dxwatch/probes/expose"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,13 +13,17 @@ var (
 	siteUpDesc = prometheus.NewDesc("dxwatch_site_up",
 		"1 while some link is up or degraded (a link carries traffic), 0 while every link is down; no sample while neither is known (links unknown or unverified), so that time not observed is not averaged in. The series of the site's availability (agent/report).", nil, nil)
 	linkActiveDesc = prometheus.NewDesc("dxwatch_link_active",
-		"1 while the traffic to the VPC targets crosses the link.", []string{"link"}, nil)
+		"1 while the traffic to the VPC targets of some address family crosses the link.", []string{"link"}, nil)
+	peeringStateDesc = prometheus.NewDesc("dxwatch_peering_state",
+		"1 for the current state (up, degraded, down, unknown, unverified) of the link's peering of the family, judged on that family's evidence alone; dxwatch_link_state is their summary.", []string{"link", "family", "state"}, nil)
+	peeringActiveDesc = prometheus.NewDesc("dxwatch_peering_active",
+		"1 while the traffic of the family to its VPC targets crosses the link.", []string{"link", "family"}, nil)
 	peeringUpDesc = prometheus.NewDesc("dxwatch_peering_up",
 		"The BGP session of the link's peering of the family as the edge router(s) report it over BMP: 1 when a fresh report says up, 0 when every fresh one says down; absent without one.", []string{"link", "family"}, nil)
 	linkStateDesc = prometheus.NewDesc("dxwatch_link_state",
 		"1 for the link's current state (up, degraded, down, unknown, unverified).", []string{"link", "state"}, nil)
 	failoversDesc = prometheus.NewDesc("dxwatch_failovers_total",
-		"Changes of the site's active link(s); from and to name the links joined by '+', or none; direction is failover (traffic left a link it was on: pages) or failback (back to the primary, or to more links).", []string{"from", "to", "direction"}, nil)
+		"Changes of the active link(s) of an address family's traffic; from and to name the links joined by '+', or none; direction is failover (traffic left a link it was on: pages) or failback (back to the primary, or to more links); family is ipv4 or ipv6.", []string{"from", "to", "direction", "family"}, nil)
 	droppedDesc = prometheus.NewDesc("dxwatch_health_observations_dropped_total",
 		"Observations dropped because the health model's queue was full.", nil, nil)
 	ignoredDesc = prometheus.NewDesc("dxwatch_health_observations_ignored_total",
@@ -36,6 +39,8 @@ func (m *Model) Describe(ch chan<- *prometheus.Desc) {
 	ch <- siteUpDesc
 	ch <- linkActiveDesc
 	ch <- peeringUpDesc
+	ch <- peeringStateDesc
+	ch <- peeringActiveDesc
 	ch <- linkStateDesc
 	ch <- failoversDesc
 	ch <- droppedDesc
@@ -53,32 +58,36 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		active bool
 	}
 	type pair struct {
-		from, to, dir string
-		n             float64
+		from, to, dir, family string
+		n                     float64
 	}
 	type peering struct {
-		link, family string
-		up           bool
+		link, family  string
+		state         State
+		active        bool
+		session, seen bool // the BMP session's report, when seen
 	}
 	m.mu.Lock()
-	links := make([]linkSnap, len(m.links))
+	links := make([]linkSnap, len(m.summaries))
 	var peerings []peering
 	now := m.now()
-	for i, l := range m.links {
-		links[i] = linkSnap{l.link.Name, l.state, l.up(), m.activeMask()&(1<<i) != 0}
-		for _, p := range l.link.Peerings() {
-			list := l.sessions
-			if p.Family == probes.FamilyIPv6 && l.link.IPv6.Family != "" {
-				list = l.sessions6
+	for i, s := range m.summaries {
+		links[i] = linkSnap{s.link.Name, s.state, s.up(), false}
+		for j, l := range s.peers {
+			f := s.fams[j]
+			p := peering{link: s.link.Name, family: f.name, state: l.state, active: f.activeMask()&(1<<f.linkIdx[s.link.Name]) != 0}
+			links[i].active = links[i].active || p.active
+			if up, down := m.count(l.sessions, now); up+down > 0 {
+				p.session, p.seen = up > 0, true
 			}
-			if up, down := m.count(list, now); up+down > 0 {
-				peerings = append(peerings, peering{l.link.Name, p.Family, up > 0})
-			}
+			peerings = append(peerings, p)
 		}
 	}
-	pairs := make([]pair, 0, len(m.failovers))
-	for k, n := range m.failovers {
-		pairs = append(pairs, pair{k[0], k[1], m.direction(m.labelMask(k[0]), m.labelMask(k[1])), n})
+	var pairs []pair
+	for _, f := range m.fams {
+		for k, n := range f.failovers {
+			pairs = append(pairs, pair{k[0], k[1], f.direction(f.labelMask(k[0]), f.labelMask(k[1])), f.name, n})
+		}
 	}
 	ignored := make(map[string]float64, len(m.ignored))
 	for k, n := range m.ignored {
@@ -97,16 +106,26 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, p := range peerings {
-		ch <- prometheus.MustNewConstMetric(peeringUpDesc, prometheus.GaugeValue, expose.Bool(p.up), p.link, p.family)
+		if p.seen {
+			ch <- prometheus.MustNewConstMetric(peeringUpDesc, prometheus.GaugeValue, expose.Bool(p.session), p.link, p.family)
+		}
+		ch <- prometheus.MustNewConstMetric(peeringActiveDesc, prometheus.GaugeValue, expose.Bool(p.active), p.link, p.family)
+		for _, s := range states {
+			ch <- prometheus.MustNewConstMetric(peeringStateDesc, prometheus.GaugeValue, expose.Bool(p.state == s), p.link, p.family, string(s))
+		}
 	}
 	sort.Slice(pairs, func(i, j int) bool {
-		if pairs[i].from != pairs[j].from {
-			return pairs[i].from < pairs[j].from
+		a, b := pairs[i], pairs[j]
+		if a.family != b.family {
+			return a.family < b.family
 		}
-		return pairs[i].to < pairs[j].to
+		if a.from != b.from {
+			return a.from < b.from
+		}
+		return a.to < b.to
 	})
 	for _, p := range pairs {
-		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, p.n, p.from, p.to, p.dir)
+		ch <- prometheus.MustNewConstMetric(failoversDesc, prometheus.CounterValue, p.n, p.from, p.to, p.dir, p.family)
 	}
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(m.dropped.Load()))
 	for _, r := range ignoreReasons {

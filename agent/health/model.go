@@ -47,6 +47,12 @@ const (
 // Model fuses observations into link states, the active link per VPC target
 // and failover events. Observe is safe for concurrent use and never blocks;
 // Run (or Step, in tests) processes what Observe queued.
+//
+// The model judges each address family on its own (family.go): a family
+// holds the links' peerings of that family, the VPC targets of that
+// family, and its own active links and failover machine, so that an
+// IPv6-only failover is an IPv6 failover. A link's state is the summary
+// of its peerings' (summary.go).
 type Model struct {
 	cfg     Config
 	site    probes.Site
@@ -58,7 +64,30 @@ type Model struct {
 	queue   chan probes.Observation
 	dropped atomic.Uint64
 
-	mu       sync.Mutex
+	mu        sync.Mutex
+	fams      []*family // in the order of the links' peerings
+	summaries []*linkSummary
+	feeds     []*boolEv // BGP sessions to the edge routers (no link)
+	siteAWS   []*boolEv // AWS checks that belong to no link
+	events    ring[Event]
+	nextID    uint64
+	last      *Event // the last failover or outage of any family
+	hist      *prometheus.HistogramVec
+	ignored   map[string]float64
+	processed uint64
+	evalAt    time.Time
+	started   time.Time // when New ran: the start of the unbroken watch
+	outEvents []Event   // for the hook, handed over after unlocking
+	outTrig   []string  // for the trigger, likewise
+}
+
+// family is the model of one address family's traffic. It embeds the
+// Model for what the families share (configuration, clock, the route
+// feeds, the history); its own fields are its links' peerings, targets,
+// evidence and failover machine.
+type family struct {
+	*Model
+	name     string // probes.FamilyIPv4 or probes.FamilyIPv6
 	links    []*linkState
 	linkIdx  map[string]int // by name and by peer address
 	allMask  uint64
@@ -72,28 +101,18 @@ type Model struct {
 	targets        []*targetState
 	targetIdx      map[string]int // by name and by host
 	pinned         map[string]*echoState
-	feeds          []*boolEv // BGP sessions to the edge routers (no link)
-	siteAWS        []*boolEv // AWS checks that belong to no link
 	best           []*bestPath
 	notes          ring[TimelineStep]
-	events         ring[Event]
-	nextID         uint64
-	stable         uint64 // the site's active links once known
+	stable         uint64 // the family's active links once known
 	known          bool   // stable is known
-	current        uint64 // the site's active links now (while current is known)
+	current        uint64 // the family's active links now (while current is known)
 	curKnown       bool
 	pending        *pending
-	last           *Event // the last failover or outage
+	last           *Event // the family's last failover or outage
 	failovers      map[[2]string]float64
-	hist           prometheus.Histogram
-	ignored        map[string]float64
-	processed      uint64
-	evalAt         time.Time
-	started        time.Time // when New ran: the start of the unbroken watch
+	hist           prometheus.Observer
 	scratch        []maskCount
 	activeCounts   []maskCount // targets per set of active links (setActive)
-	outEvents      []Event     // for the hook, handed over after unlocking
-	outTrig        []string    // for the trigger, likewise
 }
 
 type linkState struct {
@@ -105,16 +124,15 @@ type linkState struct {
 	// wasUp is the last verified verdict, up or degraded (not down or
 	// unknown): dxwatch_link_up keeps it while the link is unverified.
 	wasUp bool
+	// dual says that the link has a peering in another family too: its
+	// events name the family, and the link's state is their summary.
+	dual bool
 	// Evidence, each list in arrival order and bounded.
 	sessions []*boolEv // per edge router reporting the DX session
-	// sessions6 are the reports of a dual-stack link's IPv6 peering's
-	// session, per edge router: dxwatch_peering_up's evidence only, not
-	// (yet) the link's verdict's.
-	sessions6 []*boolEv
-	prefixes  []*boolEv // per prefix
-	aws       []*boolEv // per check
-	pinned    []*echoState
-	traced    time.Time // newest trace crossing the link
+	prefixes []*boolEv // per prefix
+	aws      []*boolEv // per check
+	pinned   []*echoState
+	traced   time.Time // newest trace crossing the link
 }
 
 // boolEv is one piece of yes/no evidence and when it was seen.
@@ -169,71 +187,27 @@ func New(cfg Config, site probes.Site, logger *slog.Logger, opts ...Option) *Mod
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Model{
-		cfg:       cfg,
-		site:      site,
-		log:       logger,
-		now:       time.Now,
-		queue:     make(chan probes.Observation, max(cfg.QueueSize, 1)),
-		linkIdx:   map[string]int{},
-		primary:   -1,
-		targetIdx: map[string]int{},
-		pinned:    map[string]*echoState{},
-		notes:     newRing[TimelineStep](notesMax),
-		events:    newRing[Event](max(cfg.EventsMax, 1)),
-		failovers: map[[2]string]float64{},
-		ignored:   map[string]float64{},
-		hist: prometheus.NewHistogram(prometheus.HistogramOpts{
+		cfg:     cfg,
+		site:    site,
+		log:     logger,
+		now:     time.Now,
+		queue:   make(chan probes.Observation, max(cfg.QueueSize, 1)),
+		events:  newRing[Event](max(cfg.EventsMax, 1)),
+		ignored: map[string]float64{},
+		hist: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "dxwatch_failover_duration_seconds",
-			Help:                            "Measured traffic outage of each failover of the site's active link (lost echoes × probe interval, the longest among the VPC targets).",
+			Help:                            "Measured traffic outage of each failover of the active link of an address family (lost echoes × probe interval, the longest among the family's VPC targets).",
 			Buckets:                         []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 90, 120},
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  100,
 			NativeHistogramMinResetDuration: time.Hour,
-		}),
+		}, []string{"family"}),
 	}
 	for _, o := range opts {
 		o(m)
 	}
 	m.started = m.now()
-	for i, l := range site.Links {
-		if i >= maxLinks {
-			break
-		}
-		m.links = append(m.links, &linkState{link: l, state: StateUnknown})
-		m.allMask |= 1 << i
-		m.linkIdx[l.Name] = i
-		for _, p := range []netip.Prefix{l.AmazonAddress, l.CustomerAddress} {
-			if p.IsValid() {
-				m.linkIdx[p.Addr().String()] = i
-				m.linkIdx[p.String()] = i
-			}
-		}
-		if l.Name == site.Routing.Primary || (site.Routing.Primary == "" && l.Role == probes.RolePrimary && m.primary < 0) {
-			m.primary = i
-		}
-	}
-	for i, t := range site.Targets {
-		ts := &targetState{target: t}
-		if a, err := netip.ParseAddr(t.Host); err == nil {
-			ts.addr = a.Unmap()
-		}
-		m.targets = append(m.targets, ts)
-		if t.Host != "" {
-			m.targetIdx[t.Host] = i
-		}
-		m.targetIdx[t.Name] = i
-	}
-	for _, p := range site.Routing.ExpectedPrefixes {
-		m.best = append(m.best, &bestPath{pfx: p.Masked(), link: -1})
-	}
-	m.resolveTargetPrefixes()
-	for i := range m.links {
-		for j := range m.links {
-			if i != j {
-				m.failovers[[2]string{m.links[i].link.Name, m.links[j].link.Name}] = 0
-			}
-		}
-	}
+	m.buildFamilies()
 	return m
 }
 
@@ -309,4 +283,12 @@ func fresh(at time.Time, limit time.Duration, now time.Time) bool {
 	return limit == 0 || now.Sub(at) <= limit
 }
 
-func (m *Model) note(s TimelineStep) { m.notes.add(s) }
+func (m *family) note(s TimelineStep) { m.notes.add(s) }
+
+// noteAll notes s in every family: a step that concerns them all (the
+// route feed).
+func (m *Model) noteAll(s TimelineStep) {
+	for _, f := range m.fams {
+		f.note(s)
+	}
+}

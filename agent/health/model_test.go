@@ -686,7 +686,7 @@ func TestFlapStorm(t *testing.T) {
 			t.Errorf("event %d: %+v\nwant %+v", i, s, want)
 		}
 	}
-	if n := h.m.notes.len(); n > notesMax {
+	if n := h.m.fams[0].notes.len(); n > notesMax {
 		t.Errorf("%d notes kept", n)
 	}
 }

@@ -36,7 +36,7 @@ import (
 const carrierSettle = 5 * time.Second
 
 // judgeReturnPaths sets the blame of every pinned target's loss run.
-func (m *Model) judgeReturnPaths(now time.Time, feedDown bool) {
+func (m *family) judgeReturnPaths(now time.Time, feedDown bool) {
 	carriers := m.replyCarriers(now, feedDown)
 	if carriers != m.carriers {
 		m.formerCarriers |= m.carriers &^ carriers
@@ -81,7 +81,7 @@ func (m *Model) judgeReturnPaths(now time.Time, feedDown bool) {
 // own (LAN) address over. Active/active: every link whose BGP is not
 // known down (AWS spreads flows over them). Active/passive: the primary
 // while its BGP is not known down, else the other such links.
-func (m *Model) replyCarriers(now time.Time, feedDown bool) uint64 {
+func (m *family) replyCarriers(now time.Time, feedDown bool) uint64 {
 	var alive uint64
 	for i := range m.links {
 		if !m.bgpDown(i, now, feedDown) {
@@ -99,7 +99,7 @@ func (m *Model) replyCarriers(now time.Time, feedDown bool) uint64 {
 // bgpDown says whether link i's BGP is known down: every fresh Direct
 // Connect session report says down, or every fresh expected prefix on it
 // is withdrawn. AWS then no longer routes anything over the link.
-func (m *Model) bgpDown(i int, now time.Time, feedDown bool) bool {
+func (m *family) bgpDown(i int, now time.Time, feedDown bool) bool {
 	l := m.links[i]
 	up, down := m.count(l.sessions, now)
 	if down > 0 && up == 0 {
@@ -130,7 +130,7 @@ func (m *Model) count(list []*boolEv, now time.Time) (up, down int) {
 // carriersFailing says whether some link in mask is failing as a return
 // path: a fresh pinned target of it is losing echoes, or it has no fresh
 // pinned results at all (nothing can show that it carries replies).
-func (m *Model) carriersFailing(mask uint64, now time.Time) bool {
+func (m *family) carriersFailing(mask uint64, now time.Time) bool {
 	for i, l := range m.links {
 		if mask&(1<<i) == 0 {
 			continue
@@ -156,7 +156,7 @@ func (m *Model) carriersFailing(mask uint64, now time.Time) bool {
 // echo sent after since: one of its fresh pinned targets answered it, or,
 // when mask is a single link, a VPC target did (its replies to the agent's
 // address return by the same preference).
-func (m *Model) carriersAnswered(mask uint64, since, now time.Time) bool {
+func (m *family) carriersAnswered(mask uint64, since, now time.Time) bool {
 	single := bits.OnesCount64(mask) == 1
 	for i, l := range m.links {
 		if mask&(1<<i) == 0 {
@@ -187,7 +187,7 @@ func (m *Model) carriersAnswered(mask uint64, since, now time.Time) bool {
 // vpcAnswersFor says whether a VPC target's echoes are being answered, so
 // that the single link in mask is known to carry replies although it has
 // no pinned target of its own.
-func (m *Model) vpcAnswersFor(mask uint64) bool {
+func (m *family) vpcAnswersFor(mask uint64) bool {
 	if bits.OnesCount64(mask) != 1 {
 		return false
 	}
@@ -200,7 +200,7 @@ func (m *Model) vpcAnswersFor(mask uint64) bool {
 }
 
 // unverifiedReason says why e's losses do not count against its link.
-func (m *Model) unverifiedReason(e *echoState) string {
+func (m *family) unverifiedReason(e *echoState) string {
 	var failing []string
 	how := "losing echoes too"
 	for i, l := range m.links {

@@ -32,7 +32,12 @@ func returnWorld(end, cut, bgpDown time.Duration) *world {
 func linkUp(m *Model, link string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.links[m.linkIdx[link]].up()
+	for _, s := range m.summaries {
+		if s.link.Name == link {
+			return s.up()
+		}
+	}
+	return false
 }
 
 // TestReturnPath checks the verdicts when AWS returns the replies its own

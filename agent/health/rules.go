@@ -31,22 +31,40 @@ const (
 // sigDown are the rules that take a link down.
 const sigDown = sigSessionDown | sigPrefixesWithdrawn | sigGrey | sigDataDown | sigEncryptionDown
 
-// evaluate brings link states, active links and the failover machine up to
-// date. at is the time of the observation that prompted it (now on a tick):
-// the time recorded for the changes it finds.
-func (m *Model) evaluate(at, now time.Time) { m.evaluateFor(at, now, nil, true) }
-
-// evaluateTarget is evaluate after an echo or a trace: of the targets, only
-// ts, the one it was about (nil for a link-pinned echo), can have changed,
-// unless a link went down or came back, which changes every target's
-// candidates. Time-driven changes of the other targets (staleness) wait for
-// the next Step, at most Config.Evaluate later, as between observations:
-// evaluating every target on every echo made an echo cost O(targets).
-func (m *Model) evaluateTarget(at, now time.Time, ts *targetState) { m.evaluateFor(at, now, ts, false) }
-
-// evaluateFor is evaluate with every target (all) or only ts, if not nil.
-func (m *Model) evaluateFor(at, now time.Time, ts *targetState, all bool) {
+// evaluate brings link states, active links and the failover machines of
+// every family up to date. at is the time of the observation that
+// prompted it (now on a tick): the time recorded for the changes it finds.
+func (m *Model) evaluate(at, now time.Time) {
 	m.evalAt = now
+	for _, f := range m.fams {
+		f.evaluateFor(at, now, nil, true)
+	}
+	m.summarize(at, now)
+}
+
+// evaluateFamily is evaluate after evidence about one family only.
+func (m *Model) evaluateFamily(f *family, at, now time.Time) {
+	m.evalAt = now
+	f.evaluateFor(at, now, nil, true)
+	m.summarize(at, now)
+}
+
+// evaluateTarget is evaluate after an echo or a trace: of the family's
+// targets, only ts, the one it was about (nil for a link-pinned echo),
+// can have changed, unless a link went down or came back, which changes
+// every target's candidates. Time-driven changes of the other targets
+// (staleness) wait for the next Step, at most Config.Evaluate later, as
+// between observations: evaluating every target on every echo made an
+// echo cost O(targets).
+func (m *Model) evaluateTarget(f *family, at, now time.Time, ts *targetState) {
+	m.evalAt = now
+	f.evaluateFor(at, now, ts, false)
+	m.summarize(at, now)
+}
+
+// evaluateFor evaluates the family with every target (all) or only ts,
+// if not nil.
+func (m *family) evaluateFor(at, now time.Time, ts *targetState, all bool) {
 	feedDown := m.feedDown()
 	m.judgeReturnPaths(now, feedDown)
 	var down uint64
@@ -93,7 +111,7 @@ func (m *Model) feedDown() bool {
 // one kind of evidence and adds its findings, and the verdict turns them
 // into the link's state, the rules that fired and their reasons. The rules
 // are written there once, for the state and its words alike.
-func (m *Model) judgeLink(i int, now time.Time, feedDown bool) verdict {
+func (m *family) judgeLink(i int, now time.Time, feedDown bool) verdict {
 	l := m.links[i]
 	var f findings
 	bgp := m.judgeBGP(l, now, feedDown, &f)
@@ -104,12 +122,12 @@ func (m *Model) judgeLink(i int, now time.Time, feedDown bool) verdict {
 }
 
 // reasons are the reasons behind link i's state at now.
-func (m *Model) reasons(i int, now time.Time) []string {
+func (m *family) reasons(i int, now time.Time) []string {
 	return m.judgeLink(i, now, m.feedDown()).why
 }
 
 // changeLink records link i's new state (or only its new set of reasons).
-func (m *Model) changeLink(i int, v verdict, at, now time.Time) {
+func (m *family) changeLink(i int, v verdict, at, now time.Time) {
 	l := m.links[i]
 	prev, st := l.state, v.state
 	l.sig = v.sig
@@ -147,7 +165,11 @@ func (m *Model) changeLink(i int, v verdict, at, now time.Time) {
 		why = []string{}
 	}
 	m.note(TimelineStep{Time: at, What: StepLinkState, Link: l.link.Name, Detail: joinDetail(string(st), first(why))})
-	m.record(Event{Kind: KindLinkState, Time: at, Link: l.link.Name, State: st, Previous: prev, Reasons: why})
+	ev := Event{Kind: KindLinkState, Time: at, Link: l.link.Name, State: st, Previous: prev, Reasons: why}
+	if l.dual {
+		ev.Family = m.name
+	}
+	m.record(ev)
 	if st == StateDown || prev == StateDown {
 		for _, ts := range m.targets {
 			m.fire(ts, now)
@@ -163,7 +185,7 @@ func first(s []string) string {
 }
 
 // evalTarget decides which links carry the traffic to one VPC target.
-func (m *Model) evalTarget(ts *targetState, now time.Time, feedDown bool) {
+func (m *family) evalTarget(ts *targetState, now time.Time, feedDown bool) {
 	c := &m.cfg
 	var base uint64
 	src := ""
@@ -219,7 +241,7 @@ func (m *Model) evalTarget(ts *targetState, now time.Time, feedDown bool) {
 // names the evidence), keeping activeCounts, the number of targets per set
 // of links that siteActive reads, in step: siteActive runs after every
 // observation, and counting the targets each time made it O(targets).
-func (m *Model) setActive(ts *targetState, active uint64, src string) {
+func (m *family) setActive(ts *targetState, active uint64, src string) {
 	known := src != ""
 	if ts.known != known || ts.active != active {
 		if ts.known {
@@ -233,7 +255,7 @@ func (m *Model) setActive(ts *targetState, active uint64, src string) {
 }
 
 // countActive adds d to the count of targets whose traffic crosses mask.
-func (m *Model) countActive(mask uint64, d int) {
+func (m *family) countActive(mask uint64, d int) {
 	for i := range m.activeCounts {
 		if m.activeCounts[i].mask == mask {
 			m.activeCounts[i].count += d

@@ -164,7 +164,7 @@ func TestSessionWording(t *testing.T) {
 			}
 			var steps []TimelineStep
 			h.m.mu.Lock()
-			h.m.notes.each(func(s *TimelineStep) {
+			h.m.fams[0].notes.each(func(s *TimelineStep) {
 				if s.What == StepSessionUp || s.What == StepSessionDown {
 					steps = append(steps, *s)
 				}

@@ -255,19 +255,21 @@ func (h *harness) checkActiveCounts() {
 	h.t.Helper()
 	h.m.mu.Lock()
 	defer h.m.mu.Unlock()
-	want := map[uint64]int{}
-	for _, ts := range h.m.targets {
-		if ts.known {
-			want[ts.active]++
+	for _, f := range h.m.fams {
+		want := map[uint64]int{}
+		for _, ts := range f.targets {
+			if ts.known {
+				want[ts.active]++
+			}
 		}
-	}
-	got := map[uint64]int{}
-	for _, c := range h.m.activeCounts {
-		if c.count != 0 {
-			got[c.mask] = c.count
+		got := map[uint64]int{}
+		for _, c := range f.activeCounts {
+			if c.count != 0 {
+				got[c.mask] = c.count
+			}
 		}
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		h.t.Fatalf("at %v: targets per active set %v, recounted %v", h.now.Sub(t0), got, want)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			h.t.Fatalf("at %v: %s targets per active set %v, recounted %v", h.now.Sub(t0), f.name, got, want)
+		}
 	}
 }

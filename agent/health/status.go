@@ -2,7 +2,6 @@ package health
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dxwatch/dxwatch/probes"
@@ -18,16 +17,21 @@ type Status struct {
 	// break (kept across reloads that keep the model): its events from
 	// then on are complete.
 	Started time.Time `json:"started"`
-	// Active lists the links carrying the traffic to most VPC targets now;
-	// empty while that is unknown (ActiveKnown false) or while nothing
-	// carries it (a failover in progress, both links down).
-	Active      []string       `json:"active"`
-	ActiveKnown bool           `json:"active_known"`
-	Links       []LinkStatus   `json:"links"`
-	Targets     []TargetStatus `json:"targets"`
-	Feeds       []Evidence     `json:"bgp_feeds,omitempty"`
-	AWS         []Evidence     `json:"aws,omitempty"` // AWS checks that belong to no link
-	// InProgress is the failover under way, as far as it is known.
+	// Active lists the links carrying the traffic to most VPC targets now,
+	// in the site's first address family (IPv4 on a dual-stack site; see
+	// Families for each); empty while that is unknown (ActiveKnown false)
+	// or while nothing carries it (a failover in progress, both links down).
+	Active      []string `json:"active"`
+	ActiveKnown bool     `json:"active_known"`
+	// Families are the active links and failovers of each address family
+	// the links peer in.
+	Families []FamilyStatus `json:"families"`
+	Links    []LinkStatus   `json:"links"`
+	Targets  []TargetStatus `json:"targets"`
+	Feeds    []Evidence     `json:"bgp_feeds,omitempty"`
+	AWS      []Evidence     `json:"aws,omitempty"` // AWS checks that belong to no link
+	// InProgress is the failover under way (the first family's, else
+	// another's), as far as it is known.
 	InProgress *Event `json:"failover_in_progress,omitempty"`
 	// LastFailover is the last finished failover or outage.
 	LastFailover *Event               `json:"last_failover,omitempty"`
@@ -35,22 +39,48 @@ type Status struct {
 	Dropped      uint64               `json:"observations_dropped"`
 }
 
-// LinkStatus is one link's fused state and the evidence behind it.
+// FamilyStatus is one address family's traffic: the links carrying it and
+// its failovers.
+type FamilyStatus struct {
+	Family       string   `json:"family"`
+	Active       []string `json:"active"`
+	ActiveKnown  bool     `json:"active_known"`
+	Targets      int      `json:"targets"`
+	InProgress   *Event   `json:"failover_in_progress,omitempty"`
+	LastFailover *Event   `json:"last_failover,omitempty"`
+}
+
+// LinkStatus is one link's fused state and the evidence behind it. A
+// dual-stack link's state is the summary of its peerings' (Peerings);
+// its evidence and echoes are those of every peering, each naming its
+// family.
 type LinkStatus struct {
-	Name     string       `json:"name"`
-	Role     string       `json:"role,omitempty"`
-	State    State        `json:"state"`
-	Since    time.Time    `json:"since"`
-	Reasons  []string     `json:"reasons"`
-	Active   bool         `json:"active"`
-	Evidence []Evidence   `json:"evidence"`
-	Echo     []EchoStatus `json:"echo,omitempty"`
+	Name     string          `json:"name"`
+	Role     string          `json:"role,omitempty"`
+	State    State           `json:"state"`
+	Since    time.Time       `json:"since"`
+	Reasons  []string        `json:"reasons"`
+	Active   bool            `json:"active"`
+	Evidence []Evidence      `json:"evidence"`
+	Echo     []EchoStatus    `json:"echo,omitempty"`
+	Peerings []PeeringStatus `json:"peerings,omitempty"`
+}
+
+// PeeringStatus is one peering of a dual-stack link, judged on its
+// family's evidence alone.
+type PeeringStatus struct {
+	Family  string    `json:"family"`
+	State   State     `json:"state"`
+	Since   time.Time `json:"since"`
+	Reasons []string  `json:"reasons"`
+	Active  bool      `json:"active"`
 }
 
 // Evidence is one piece of yes/no evidence about a link.
 type Evidence struct {
-	Source string    `json:"source"` // bgp_session, bgp_prefix, aws, trace
-	Name   string    `json:"name"`   // the edge router (BGP sessions), prefix, check or target
+	Family string    `json:"family,omitempty"` // the peering's, on a dual-stack link
+	Source string    `json:"source"`           // bgp_session, bgp_prefix, aws, trace
+	Name   string    `json:"name"`             // the edge router (BGP sessions), prefix, check or target
 	OK     bool      `json:"ok"`
 	Fresh  bool      `json:"fresh"`
 	Detail string    `json:"detail,omitempty"`
@@ -73,6 +103,7 @@ type EchoStatus struct {
 // TargetStatus is one VPC target: which links carry its traffic and how
 // that is known.
 type TargetStatus struct {
+	Family string   `json:"family"`
 	Name   string   `json:"name"`
 	Host   string   `json:"host"`
 	Active []string `json:"active"`
@@ -92,67 +123,102 @@ func (m *Model) Status() Status {
 	if now.IsZero() {
 		now = m.now()
 	}
-	feedDown := m.feedDown()
 	c := &m.cfg
+	first := m.fams[0]
 	s := Status{
 		Site:        m.site.Name,
 		Mode:        m.site.Routing.Mode,
 		Time:        now,
 		Started:     m.started,
-		Active:      m.namesOf(m.activeMask()),
-		ActiveKnown: m.curKnown,
+		Active:      first.namesOf(first.activeMask()),
+		ActiveKnown: first.curKnown,
 		Dropped:     m.dropped.Load(),
 	}
-	for i, l := range m.links {
-		ls := LinkStatus{
-			Name: l.link.Name, Role: l.link.Role, State: l.state, Since: l.since,
-			Reasons: []string{}, Evidence: []Evidence{}, Active: m.activeMask()&(1<<i) != 0,
-		}
-		if l.state != StateUp {
-			ls.Reasons = append(ls.Reasons, m.judgeLink(i, now, feedDown).why...)
-		}
-		for _, ev := range l.sessions {
-			ls.Evidence = append(ls.Evidence, evidence("bgp_session", ev, c.StaleAfter.BGP, now))
-		}
-		for _, ev := range l.prefixes {
-			e := evidence("bgp_prefix", ev, c.StaleAfter.BGP, now)
-			e.Fresh = e.Fresh && !feedDown
-			ls.Evidence = append(ls.Evidence, e)
-		}
-		for _, ev := range l.aws {
-			ls.Evidence = append(ls.Evidence, evidence("aws", ev, c.StaleAfter.AWS, now))
-		}
-		for _, ts := range m.targets {
-			if ts.trace&(1<<i) != 0 && !ts.traceAt.IsZero() {
-				ls.Evidence = append(ls.Evidence, Evidence{Source: "trace", Name: ts.target.Name, OK: true,
-					Fresh: fresh(ts.traceAt, c.StaleAfter.Trace, now), Time: ts.traceAt, Detail: "the path crosses the link"})
+	for _, f := range m.fams {
+		fs := FamilyStatus{Family: f.name, Active: f.namesOf(f.activeMask()), ActiveKnown: f.curKnown, Targets: len(f.targets)}
+		if f.pending != nil {
+			ev := f.buildEvent(f.pending, now, false)
+			fs.InProgress = &ev
+			if s.InProgress == nil {
+				s.InProgress = &ev
 			}
 		}
-		for _, e := range l.pinned {
-			ls.Echo = append(ls.Echo, m.echoStatus(e, now))
+		if f.last != nil {
+			ev := *f.last // its story is in the site's last_failover or events
+			ev.Targets, ev.Timeline = nil, nil
+			fs.LastFailover = &ev
+		}
+		s.Families = append(s.Families, fs)
+	}
+	for _, sum := range m.summaries {
+		ls := LinkStatus{
+			Name: sum.link.Name, Role: sum.link.Role, State: sum.state, Since: sum.since,
+			Reasons: []string{}, Evidence: []Evidence{},
+		}
+		if sum.state != StateUp {
+			ls.Reasons = append(ls.Reasons, sum.why(now)...)
+		}
+		dual := len(sum.peers) > 1
+		for j, l := range sum.peers {
+			f := sum.fams[j]
+			i := f.linkIdx[sum.link.Name]
+			active := f.activeMask()&(1<<i) != 0
+			ls.Active = ls.Active || active
+			fam := ""
+			if dual {
+				fam = f.name
+				ps := PeeringStatus{Family: f.name, State: l.state, Since: l.since, Reasons: []string{}, Active: active}
+				if l.state != StateUp {
+					ps.Reasons = append(ps.Reasons, f.judgeLink(i, now, f.feedDown()).why...)
+				}
+				ls.Peerings = append(ls.Peerings, ps)
+			}
+			feedDown := f.feedDown()
+			add := func(e Evidence) {
+				e.Family = fam
+				ls.Evidence = append(ls.Evidence, e)
+			}
+			for _, ev := range l.sessions {
+				add(evidence("bgp_session", ev, c.StaleAfter.BGP, now))
+			}
+			for _, ev := range l.prefixes {
+				e := evidence("bgp_prefix", ev, c.StaleAfter.BGP, now)
+				e.Fresh = e.Fresh && !feedDown
+				add(e)
+			}
+			for _, ev := range l.aws {
+				add(evidence("aws", ev, c.StaleAfter.AWS, now))
+			}
+			for _, ts := range f.targets {
+				if ts.trace&(1<<i) != 0 && !ts.traceAt.IsZero() {
+					add(Evidence{Source: "trace", Name: ts.target.Name, OK: true,
+						Fresh: fresh(ts.traceAt, c.StaleAfter.Trace, now), Time: ts.traceAt, Detail: "the path crosses the link"})
+				}
+			}
+			for _, e := range l.pinned {
+				ls.Echo = append(ls.Echo, m.echoStatus(e, now))
+			}
 		}
 		s.Links = append(s.Links, ls)
 	}
-	for _, ts := range m.targets {
-		t := TargetStatus{Name: ts.target.Name, Host: ts.target.Host, Active: m.namesOf(ts.active), Source: ts.source, Reached: ts.reached}
-		if ts.best != nil {
-			t.Prefix = ts.best.pfx.String()
+	for _, f := range m.fams {
+		for _, ts := range f.targets {
+			t := TargetStatus{Family: f.name, Name: ts.target.Name, Host: ts.target.Host, Active: f.namesOf(ts.active), Source: ts.source, Reached: ts.reached}
+			if ts.best != nil {
+				t.Prefix = ts.best.pfx.String()
+			}
+			if ts.echo != nil {
+				es := m.echoStatus(ts.echo, now)
+				t.Echo = &es
+			}
+			s.Targets = append(s.Targets, t)
 		}
-		if ts.echo != nil {
-			es := m.echoStatus(ts.echo, now)
-			t.Echo = &es
-		}
-		s.Targets = append(s.Targets, t)
 	}
 	for _, ev := range m.feeds {
 		s.Feeds = append(s.Feeds, evidence("bgp_session", ev, c.StaleAfter.BGP, now))
 	}
 	for _, ev := range m.siteAWS {
 		s.AWS = append(s.AWS, evidence("aws", ev, c.StaleAfter.AWS, now))
-	}
-	if m.pending != nil {
-		ev := m.buildEvent(m.pending, now, false)
-		s.InProgress = &ev
 	}
 	if m.last != nil {
 		ev := *m.last
@@ -163,7 +229,7 @@ func (m *Model) Status() Status {
 }
 
 // activeMask returns the links carrying traffic now, 0 when unknown.
-func (m *Model) activeMask() uint64 {
+func (m *family) activeMask() uint64 {
 	if !m.curKnown {
 		return 0
 	}
@@ -214,33 +280,53 @@ func (m *Model) Checks() []probes.CheckResult {
 }
 
 func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
-	feedDown := m.feedDown()
 	out := []probes.CheckResult{}
-	for i, l := range m.links {
-		r := probes.CheckResult{Name: "health.link." + l.link.Name, Order: orderHealth, Link: l.link.Name, Time: now}
-		r.Reason = strings.Join(m.judgeLink(i, now, feedDown).why, "; ")
-		switch l.state {
+	for _, sum := range m.summaries {
+		r := probes.CheckResult{Name: "health.link." + sum.link.Name, Order: orderHealth, Link: sum.link.Name, Time: now}
+		r.Reason = reasonsText(sum.why(now))
+		switch sum.state {
 		case StateUp:
 			r.Status, r.Reason = probes.Pass, "link up"
 		case StateDegraded:
-			r.Status, r.Fix = probes.Warn, linkFix(l.sig)
+			r.Status, r.Fix = probes.Warn, linkFix(sum.sig)
 		case StateDown:
-			r.Status, r.Fix = probes.Fail, linkFix(l.sig)
+			r.Status, r.Fix = probes.Fail, linkFix(sum.sig)
 		case StateUnverified:
-			r.Status, r.Fix = probes.Warn, linkFix(l.sig)
+			r.Status, r.Fix = probes.Warn, linkFix(sum.sig)
 		default:
 			r.Status = probes.Skip
 			r.Reason = "no fresh evidence about the link yet: no probe has reported on it"
 		}
 		out = append(out, r)
 	}
-	r := probes.CheckResult{Name: "health.active", Order: orderHealth + 1, Time: now}
+	for i, f := range m.fams {
+		if i > 0 && len(f.targets) == 0 {
+			continue // no VPC target of the family: nothing to say
+		}
+		r := f.activeCheck()
+		r.Time = now
+		if i > 0 {
+			r.Name += "." + f.name
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// activeCheck is the health.active check of the family: its active link
+// against the routing intent.
+func (m *family) activeCheck() probes.CheckResult {
+	r := probes.CheckResult{Name: "health.active", Order: orderHealth + 1}
 	active := m.label(m.current)
+	traffic := "the traffic to the VPC targets"
+	if len(m.fams) > 1 {
+		traffic = "the " + familyName(m.name) + " traffic to the VPC targets"
+	}
 	switch {
 	case !m.curKnown:
-		r.Status, r.Reason = probes.Skip, "which link carries the traffic is not known: no fresh trace, BGP best path or echo result for the VPC targets"
+		r.Status, r.Reason = probes.Skip, "which link carries "+traffic+" is not known: no fresh trace, BGP best path or echo result for the VPC targets"
 	case m.current == 0:
-		r.Status, r.Reason = probes.Fail, "no link carries the traffic to the VPC targets"
+		r.Status, r.Reason = probes.Fail, "no link carries "+traffic
 		r.Fix = "check both links' state above; the VPC targets are unreachable over Direct Connect"
 	case m.site.Routing.Mode == probes.ModeActiveActive:
 		up := m.allMask &^ m.downMask
@@ -261,7 +347,10 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 	default:
 		r.Status, r.Reason = probes.Pass, "traffic crosses "+active
 	}
-	return append(out, r)
+	if len(m.fams) > 1 && r.Status != probes.Skip && m.name != probes.FamilyIPv4 {
+		r.Reason = familyName(m.name) + ": " + r.Reason
+	}
+	return r
 }
 
 func linkFix(sig uint64) string {

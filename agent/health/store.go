@@ -25,6 +25,7 @@ func (m *Model) Restore(evs []Event) int {
 		if ev.Kind != KindLinkState {
 			last := ev
 			m.last = &last
+			m.family(ev.Family).last = &last // before families: the first
 		}
 		kept++
 	}
@@ -40,9 +41,12 @@ func (m *Model) Inherit(old *Model) {
 	evs := old.Events()
 	old.mu.Lock()
 	next := old.nextID
-	counts := make(map[[2]string]float64, len(old.failovers))
-	for k, n := range old.failovers {
-		counts[k] = n
+	counts := map[string]map[[2]string]float64{}
+	for _, f := range old.fams {
+		counts[f.name] = make(map[[2]string]float64, len(f.failovers))
+		for k, n := range f.failovers {
+			counts[f.name][k] = n
+		}
 	}
 	old.mu.Unlock()
 
@@ -50,9 +54,11 @@ func (m *Model) Inherit(old *Model) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID = max(m.nextID, next)
-	for k, n := range counts {
-		if m.knowsLabel(k[0]) && m.knowsLabel(k[1]) {
-			m.failovers[k] = n
+	for _, f := range m.fams {
+		for k, n := range counts[f.name] {
+			if f.knowsLabel(k[0]) && f.knowsLabel(k[1]) {
+				f.failovers[k] = n
+			}
 		}
 	}
 }
@@ -73,22 +79,18 @@ func (m *Model) knowsLinks(ev Event) bool {
 }
 
 func (m *Model) knowsLink(name string) bool {
-	for _, l := range m.links {
-		if l.link.Name == name {
-			return true
-		}
-	}
-	return false
+	_, ok := m.site.Link(name)
+	return ok
 }
 
 // knowsLabel reports whether label (links joined by '+', or "none", as
 // dxwatch_failovers_total names them) names only links of the model.
-func (m *Model) knowsLabel(label string) bool {
+func (m *family) knowsLabel(label string) bool {
 	if label == "none" {
 		return true
 	}
 	for n := range strings.SplitSeq(label, "+") {
-		if !m.knowsLink(n) {
+		if _, ok := m.linkIdx[n]; !ok {
 			return false
 		}
 	}

@@ -52,7 +52,7 @@ func TestInherit(t *testing.T) {
 		}
 		// IDs go on from the old model's, not from the kept events'.
 		m.mu.Lock()
-		m.record(Event{Kind: KindLinkState, Link: "backup", State: StateUp})
+		m.store(Event{Kind: KindLinkState, Link: "backup", State: StateUp})
 		m.mu.Unlock()
 		evs := m.Events()
 		if id := evs[len(evs)-1].ID; id != lastID+1 {
@@ -61,9 +61,9 @@ func TestInherit(t *testing.T) {
 	})
 }
 
-// failovers returns dxwatch_failovers_total{from,to} of m.
+// failovers returns dxwatch_failovers_total{from,to} of m's first family.
 func failovers(m *Model, from, to string) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.failovers[[2]string{from, to}]
+	return m.fams[0].failovers[[2]string{from, to}]
 }
