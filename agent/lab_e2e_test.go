@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,8 +170,9 @@ func (s status) link(name string) (state string, reasons []string) {
 type event struct {
 	ID            int       `json:"id"`
 	Kind          string    `json:"kind"`
-	Link          string    `json:"link"`  // link_state events
-	State         string    `json:"state"` // link_state events
+	Family        string    `json:"family"` // failovers; a dual-stack link's peering's link_state events
+	Link          string    `json:"link"`   // link_state events
+	State         string    `json:"state"`  // link_state events
 	Direction     string    `json:"direction"`
 	From          []string  `json:"from"`
 	To            []string  `json:"to"`
@@ -244,25 +246,32 @@ func (c *agentClient) linkState(link, state string) func() bool {
 	}
 }
 
-// failovers returns the completed failover events (failovers and failbacks).
-func (c *agentClient) failovers() []event {
+// failovers returns the completed failover events (failovers and
+// failbacks) of the IPv4 traffic: the lab is dual-stack, and each family's
+// traffic fails over on its own (familyFailovers).
+func (c *agentClient) failovers() []event { return c.familyFailovers("ipv4") }
+
+// familyFailovers returns the completed failover events of family's
+// traffic.
+func (c *agentClient) familyFailovers(family string) []event {
 	var out []event
 	for _, e := range c.events("failover") {
-		if e.Complete {
+		if e.Complete && e.Family == family {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// TestLabAgentFailover cuts the primary link under a running agent and a
+// TestLabAgentFailover cuts the primary link (its carrier: both peerings)
+// under a running agent, which probes the instances over IPv4 and IPv6, and a
 // real Prometheus with the shipped rules: the agent declares the primary
 // down, moves the active link, records one failover with its measured
 // outage (compared with fping's, run at the same time in the same host),
 // and the failover and link-down alerts fire; after the restore, one
 // failback, and the alerts resolve.
 func TestLabAgentFailover(t *testing.T) {
-	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
+	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, dualConfig)
 	prom := labPrometheus(t, l)
 	c.waitFor(60*time.Second, "primary active", c.active("primary"))
 	c.waitFor(30*time.Second, "both links up", func() bool {
@@ -278,6 +287,12 @@ func TestLabAgentFailover(t *testing.T) {
 	t.Logf("carrier cut: primary down in the agent's status %s after the cut (polled every 20 ms)", down.Round(time.Millisecond))
 	c.waitFor(30*time.Second, "secondary active", c.active("secondary"))
 	c.waitFor(30*time.Second, "failover event", func() bool { return len(c.failovers()) == 1 })
+	// A carrier cut takes both peerings down: the IPv6 traffic fails over
+	// too, as an event of its own.
+	c.waitFor(30*time.Second, "IPv6 failover event", func() bool { return len(c.familyFailovers("ipv6")) == 1 })
+	if ev6 := c.familyFailovers("ipv6")[0]; ev6.Direction != "failover" || strings.Join(ev6.From, ",") != "primary" || strings.Join(ev6.To, ",") != "secondary" {
+		t.Errorf("IPv6 event = %+v, want a failover from primary to secondary", ev6)
+	}
 	ev := c.failovers()[0]
 	if ev.Direction != "failover" || strings.Join(ev.From, ",") != "primary" || strings.Join(ev.To, ",") != "secondary" {
 		t.Errorf("event = %+v, want a failover from primary to secondary", ev)
@@ -335,6 +350,10 @@ func TestLabAgentFailover(t *testing.T) {
 	c.waitFor(30*time.Second, "failback event", func() bool { return len(c.failovers()) == 2 })
 	if fb := c.failovers()[1]; fb.Direction != "failback" || strings.Join(fb.To, ",") != "primary" {
 		t.Errorf("second event = %+v, want a failback to primary", fb)
+	}
+	c.waitFor(30*time.Second, "IPv6 failback event", func() bool { return len(c.familyFailovers("ipv6")) == 2 })
+	if n := len(c.failovers()); n != 2 {
+		t.Errorf("%d IPv4 failovers for one cut and restore, want 2", n)
 	}
 	if err := prom.WaitForNoAlert(ctx, "DirectConnectLinkDown", map[string]string{"link": "primary"}); err != nil {
 		t.Error(err)
@@ -460,7 +479,11 @@ func (f *fping) parse() (lab.Fping, error) {
 // outage and it reported no loss).
 func startFping(t *testing.T, l *lab.Lab, addr string) *fping {
 	t.Helper()
-	f := &fping{cmd: l.Command(context.Background(), lab.HostAgent, "fping", "-l", "-D", "-p", "10", "-t", "100", addr)}
+	argv := []string{"fping", "-l", "-D", "-p", "10", "-t", "100", addr}
+	if strings.Contains(addr, ":") {
+		argv = slices.Insert(argv, 1, "-6")
+	}
+	f := &fping{cmd: l.Command(context.Background(), lab.HostAgent, argv...)}
 	f.cmd.Stdout = f
 	if err := f.cmd.Start(); err != nil {
 		t.Skipf("fping: %v (apt-get install fping)", err)

@@ -35,7 +35,7 @@ func (a *Agent) ledgerHook(model func() *health.Model) func(health.Event) {
 		if e.Kind != health.KindLinkState {
 			return
 		}
-		r := history.Record{Time: e.Time, Kind: history.RecLink, Link: e.Link, State: e.State, Previous: e.Previous,
+		r := history.Record{Time: e.Time, Kind: history.RecLink, Link: e.Link, Family: e.Family, State: e.State, Previous: e.Previous,
 			Cause: strings.Join(e.Reasons, "; ")}
 		if e.State == health.StateDown {
 			if m := model(); m != nil {

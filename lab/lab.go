@@ -78,9 +78,12 @@ type Options struct {
 
 // Link states kept in the state file.
 const (
-	stateUp       = "up"
-	stateCut      = "cut"
-	stateSilent   = "silent"
+	stateUp     = "up"
+	stateCut    = "cut"
+	stateSilent = "silent"
+	// stateSilent4 and stateSilent6: a silent cut of one address family.
+	stateSilent4  = "silent-ipv4"
+	stateSilent6  = "silent-ipv6"
 	stateBrownout = "brownout"
 )
 

@@ -42,6 +42,29 @@ func (l *Lab) Cut(link string, silent bool) error {
 	return l.setLink(link, st, 0)
 }
 
+// CutFamily silently cuts one address family of a link ("ipv4" or
+// "ipv6"): both ends drop every packet of that family in nftables, the
+// carrier and the other family's traffic untouched. The family's BFD
+// session notices (about 1 s), the other's stays up: the failure an IPv6
+// prefix list, ACL or MTU makes. Restore mends it.
+func (l *Lab) CutFamily(link, family string) error {
+	lk, err := l.linkNamed(link)
+	if err != nil {
+		return err
+	}
+	st := map[string]string{"ipv4": stateSilent4, "ipv6": stateSilent6}[family]
+	if st == "" {
+		return fmt.Errorf("cut %s: family %q is not ipv4 or ipv6", link, family)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.nftLink(ctx, lk, "meta nfproto "+family+" drop"); err != nil {
+		return err
+	}
+	l.logf("lab %s: %s cut (%s)", l.st.Prefix, link, st)
+	return l.setLink(link, st, 0)
+}
+
 // Restore brings a link back: carrier up and no packet dropped.
 func (l *Lab) Restore(link string) error {
 	lk, err := l.linkNamed(link)
@@ -127,7 +150,8 @@ func (l *Lab) setLink(name, st string, loss int) error {
 	return l.save()
 }
 
-// LinkStates returns each link's state: up, cut, silent or brownout.
+// LinkStates returns each link's state: up, cut, silent, silent-ipv4,
+// silent-ipv6 or brownout.
 func (l *Lab) LinkStates() map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -419,8 +443,9 @@ func (l *Lab) converged(ctx context.Context) error {
 	// stays up.
 	down, down6 := map[string]bool{}, map[string]bool{}
 	for name, st := range links {
-		down6[name] = st == stateCut || st == stateSilent
-		down[name] = down6[name] || l.hasFault(FaultWrongMD5, name)
+		whole := st == stateCut || st == stateSilent
+		down6[name] = whole || st == stateSilent6
+		down[name] = whole || st == stateSilent4 || l.hasFault(FaultWrongMD5, name)
 	}
 	// Without the secondary's prepend, AWS's side sees equal paths.
 	vpcMode := mode

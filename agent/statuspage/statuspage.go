@@ -167,6 +167,14 @@ type SiteLink struct {
 	VLAN            int    `json:"vlan,omitempty"`
 	CustomerAddress string `json:"customer_address,omitempty"`
 	AmazonAddress   string `json:"amazon_address,omitempty"`
+	// IPv6 is a dual-stack link's IPv6 peering's addresses.
+	IPv6 *SitePeering `json:"ipv6,omitempty"`
+}
+
+// SitePeering is a second peering's addresses.
+type SitePeering struct {
+	CustomerAddress string `json:"customer_address,omitempty"`
+	AmazonAddress   string `json:"amazon_address,omitempty"`
 }
 
 // SiteTarget is one configured VPC target.
@@ -191,6 +199,9 @@ func siteView(s probes.Site) Site {
 		}
 		if l.AmazonAddress.IsValid() {
 			sl.AmazonAddress = l.AmazonAddress.Addr().String()
+		}
+		if p := l.IPv6; p.Family != "" {
+			sl.IPv6 = &SitePeering{CustomerAddress: p.CustomerAddress.Addr().String(), AmazonAddress: p.AmazonAddress.Addr().String()}
 		}
 		v.Links = append(v.Links, sl)
 	}

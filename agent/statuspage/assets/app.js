@@ -507,8 +507,24 @@
 
   // dxSession names a link's Direct Connect session as the health model's
   // reasons do: the edge router that reports it over BMP, and AWS's end.
-  function dxSession(router, cfg) {
-    return router + ' ↔ AWS' + (cfg.amazon_address ? ' ' + cfg.amazon_address : '') + ', seen by BMP';
+  function dxSession(router, cfg, family) {
+    const amz = family === 'ipv6' && cfg.ipv6 ? cfg.ipv6.amazon_address : cfg.amazon_address;
+    return router + ' ↔ AWS' + (amz ? ' ' + amz : '') + ', seen by BMP';
+  }
+
+  // familyWord is an address family as an engineer writes it.
+  function familyWord(f) { return f === 'ipv6' ? 'IPv6' : f === 'ipv4' ? 'IPv4' : f; }
+
+  // peeringsBlock shows each peering of a dual-stack link, judged on its
+  // family's evidence alone: its state, whether that family's traffic
+  // crosses it, and why it is not up.
+  function peeringsBlock(l) {
+    const ps = l.peerings || [];
+    if (!ps.length) return null;
+    return h('div', { class: 'peerings' }, h('h4', { text: 'Peerings' }),
+      h('ul', { class: 'plain' }, ps.map((p) => h('li', { 'data-family': p.family, 'data-state': stateWord(p.state) },
+        familyWord(p.family), ' ', badge(stateWord(p.state), stateWord(p.state)), p.active ? [' ', badge('active', 'active')] : null,
+        p.reasons && p.reasons.length ? h('div', { class: 'muted small', text: p.reasons.join('; ') }) : null))));
   }
 
   function renderLinks() {
@@ -523,19 +539,22 @@
       // An expected prefix is "not seen" only where a BGP feed could have seen it.
       const bgpFed = sessions.length > 0 || ((S.status && S.status.bgp_feeds) || []).length > 0;
       const missing = bgpFed ? expected.filter((p) => !prefixes.some((e) => e.name === p)) : [];
+      const v6 = c.ipv6 || {};
       const dl = [['Connection', c.connection_id], ['Virtual interface', c.vif_id], ['VLAN', c.vlan],
-        ['Customer peer', c.customer_address], ['Amazon peer', c.amazon_address]].filter((x) => x[1]);
+        ['Customer peer', c.customer_address], ['Amazon peer', c.amazon_address],
+        ['Customer peer (IPv6)', v6.customer_address], ['Amazon peer (IPv6)', v6.amazon_address]].filter((x) => x[1]);
       return h('article', { class: 'card link-card ' + stateWord(l.state) + (l.active ? ' active' : ''), 'data-link': l.name, 'data-state': stateWord(l.state), 'data-active': l.active ? 'true' : 'false', 'aria-label': linkLabel(l) },
         h('h3', null, l.name, ' ', badge(stateWord(l.state), stateWord(l.state)), l.active ? badge('active', 'active') : null),
         h('p', { class: 'muted' }, (l.role || c.role || 'link') + (l.since ? ' · ' + stateWord(l.state) + ' since ' + clock(l.since) + (ago(l.since) ? ' (' + ago(l.since) + ')' : '') : '')),
         dl.length ? h('dl', { class: 'kv' }, dl.map((x) => [h('dt', { text: x[0] }), h('dd', { text: String(x[1]) })])) : null,
         l.reasons && l.reasons.length ? h('ul', { class: 'reasons' }, l.reasons.map((r) => h('li', { text: r }))) :
           h('p', { class: 'reasons-none muted', text: l.state === 'up' ? 'Every fresh piece of evidence is good.' : '' }),
+        peeringsBlock(l),
         prefixes.length || missing.length ? h('div', null, h('h4', { text: 'Prefixes received' }),
           h('ul', { class: 'plain' }, prefixes.map((e) => h('li', { class: e.ok ? 'ok' : 'bad' }, h('code', { text: e.name }), ' ', e.ok ? 'present' : 'withdrawn', e.fresh ? '' : ' (stale)')),
             missing.map((p) => h('li', { class: 'muted' }, h('code', { text: p }), ' not seen')))) : null,
         sessions.length ? h('div', null, h('h4', { text: 'BGP' }),
-          h('ul', { class: 'plain' }, sessions.map((e) => h('li', { class: e.ok ? 'ok' : 'bad', text: dxSession(e.name, c) + ': ' + (e.ok ? 'up' : 'down') + (e.detail ? ' (' + e.detail + ')' : '') })))) : null,
+          h('ul', { class: 'plain' }, sessions.map((e) => h('li', { class: e.ok ? 'ok' : 'bad', text: dxSession(e.name, c, e.family) + ': ' + (e.ok ? 'up' : 'down') + (e.detail ? ' (' + e.detail + ')' : '') })))) : null,
         aws.length ? h('div', null, h('h4', { text: 'AWS' }),
           h('ul', { class: 'plain' }, aws.map((e) => h('li', { class: e.ok ? 'ok' : 'bad' }, e.name, ' ', e.ok ? 'ok' : 'failing', e.detail ? ': ' + e.detail : '')))) : null,
         (l.echo || []).map((e) => echoBlock('link:' + l.name + ':' + e.target, e, 'Echo to ' + e.target)));

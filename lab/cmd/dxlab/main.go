@@ -6,7 +6,7 @@
 //	dxlab up [--edge one|two] [--no-bfd] [--agent-md5] [--probe-sources] [--transit-gateway]
 //	dxlab down [--all | --stale]
 //	dxlab status
-//	dxlab cut <link> [--silent]
+//	dxlab cut <link> [--silent [--family ipv4|ipv6]]
 //	dxlab restore <link>
 //	dxlab flap <link> --times N --every D
 //	dxlab brownout <link> --loss P
@@ -50,7 +50,7 @@ const usage = `usage: dxlab <command> [flags]
   down [--all | --stale]                         tear the lab down (idempotent); --stale: every lab
                                                  whose owning process (a test, a demo) is gone
   status                                         sessions, BFD, routes to the instances
-  cut <link> [--silent]                          carrier loss, or silent packet loss
+  cut <link> [--silent [--family ipv4|ipv6]]     carrier loss, or silent packet loss (of one family)
   restore <link>                                 undo cut and brownout
   flap <link> --times N --every D                cut and restore N times
   brownout <link> --loss P                       drop P% of packets (0 ends it)
@@ -102,6 +102,7 @@ func run(args []string) error {
 	all := fs.Bool("all", false, "down: every lab under --dir")
 	stale := fs.Bool("stale", false, "down: every lab under --dir whose owning process (a test, a demo) is gone")
 	silent := fs.Bool("silent", false, "cut: drop packets, keep the carrier up")
+	family := fs.String("family", "", "cut --silent: drop only this address family's packets (ipv4 or ipv6)")
 	times := fs.Int("times", 3, "flap: number of cut/restore cycles")
 	every := fs.Duration("every", 10*time.Second, "flap: one cycle every")
 	loss := fs.Int("loss", 10, "brownout: percent of packets dropped")
@@ -157,6 +158,12 @@ func run(args []string) error {
 		lk, err := needLink()
 		if err != nil {
 			return err
+		}
+		if *family != "" {
+			if !*silent {
+				return fmt.Errorf("cut --family %s: a carrier cut takes both families down; add --silent to drop one family's packets", *family)
+			}
+			return l.CutFamily(lk, *family)
 		}
 		return l.Cut(lk, *silent)
 	case "restore":
