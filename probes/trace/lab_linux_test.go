@@ -43,6 +43,7 @@ const (
 	envECMP   = "DXTRACE_ECMP"
 	envMode   = "DXTRACE_MODE"
 	envPacing = "DXTRACE_PACING" // "off": pacing.interval 0
+	envTarget = "DXTRACE_TARGET" // the target traced; labTarget when unset
 	labTarget = "i1"
 )
 
@@ -55,11 +56,11 @@ var labTools = map[string][]string{
 }
 
 // labSite is the lab's site (labsite.Site) in the routing mode mode, with
-// one VPC target, labTarget.
-func labSite(mode string) probes.Site {
+// one VPC target, target (labTarget, or i1-v6 for its IPv6 address).
+func labSite(mode, target string) probes.Site {
 	s := labsite.Site()
 	s.Routing.Mode = mode
-	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != labTarget })
+	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != target })
 	return s
 }
 
@@ -132,7 +133,11 @@ func TestLabTraceChild(t *testing.T) {
 	if os.Getenv(envPacing) == "off" {
 		cfg.Pacing.Interval = 0
 	}
-	site := labSite(os.Getenv(envMode))
+	target := labTarget
+	if v := os.Getenv(envTarget); v != "" {
+		target = v
+	}
+	site := labSite(os.Getenv(envMode), target)
 	obs := make(chan probes.Observation, 64)
 	var p *Probe
 	var cancel context.CancelFunc
@@ -177,12 +182,12 @@ func TestLabTraceChild(t *testing.T) {
 		}
 		switch f[0] {
 		case "trace":
-			p.TraceNow(labTarget)
+			p.TraceNow(target)
 			report()
 		case "b2b":
 			n, _ := strconv.Atoi(f[1])
 			for range n {
-				p.TraceNow(labTarget)
+				p.TraceNow(target)
 				report()
 			}
 		case "restart":
@@ -329,6 +334,17 @@ func wantVia(t testing.TB, p labPath, link string, status probes.CheckStatus) {
 	}
 }
 
+// wantHop fails t unless p has a hop at address a.
+func wantHop(t testing.TB, p labPath, a string) {
+	t.Helper()
+	for _, h := range p.Path.Hops {
+		if h.Address == a {
+			return
+		}
+	}
+	t.Fatalf("path %s: no hop %s", p.hops(), a)
+}
+
 // icmpLimits are a lab host's ICMP rate-limit sysctls, in the order of
 // icmpLimitKeys.
 type icmpLimits [4]string
@@ -457,6 +473,38 @@ func TestLabTrace(t *testing.T) {
 			}
 			changes = p.Path.Changes
 		}
+	})
+
+	// The same failover traced to i1's IPv6 address: the trace crosses
+	// the links' IPv6 peerings, and names the link by its Amazon IPv6
+	// address (2001:db8:10::1, then 2001:db8:20::1).
+	t.Run("ipv6 failover", func(t *testing.T) {
+		converge(t, l)
+		logLabState(t, l)
+		setICMPLimits(t, l, limitsOff)
+		c := startTraceChild(t, l, 0, probes.ModeActivePassive, envTarget+"="+labsite.Inst1v6)
+		p := c.path()
+		wantVia(t, p, lab.LinkPrimary, probes.Pass)
+		wantHop(t, p, lab.PrimaryAmazon6)
+		if p.Path.Hops[len(p.Path.Hops)-1].Address != lab.Instance1v6 {
+			t.Errorf("first trace %s does not end at %s", p.hops(), lab.Instance1v6)
+		}
+		t.Logf("first IPv6 trace: %s in %.1f ms", p.hops(), p.Path.Duration*1e3)
+		if err := l.Cut(lab.LinkPrimary, false); err != nil {
+			t.Fatal(err)
+		}
+		converge(t, l)
+		p = c.trace()
+		wantVia(t, p, lab.LinkSecondary, probes.Warn)
+		wantHop(t, p, lab.SecondaryAmazon6)
+		t.Logf("cut primary: %s", p.hops())
+		if err := l.Restore(lab.LinkPrimary); err != nil {
+			t.Fatal(err)
+		}
+		converge(t, l)
+		p = c.trace()
+		wantVia(t, p, lab.LinkPrimary, probes.Pass)
+		wantHop(t, p, lab.PrimaryAmazon6)
 	})
 
 	t.Run("back to back with router rate limits", func(t *testing.T) {
