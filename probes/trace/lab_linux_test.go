@@ -583,6 +583,54 @@ func TestLabTrace(t *testing.T) {
 		t.Logf("ecmp discovery: %d distinct paths over %d flows in %.0f ms", len(p.Path.Flows), flows, p.Path.Duration*1e3)
 	})
 
+	// ECMP discovery over IPv6 where the edge hashes the addresses and the
+	// flow label only (Linux's fib_multipath_hash_policy 0 for IPv6, the
+	// kernel's default; the lab's edges hash the ports): the flows differ
+	// in their flow label alone, so only a probe that gives each flow a
+	// label of its own (flowLabel) sees both links. The kernel's own label
+	// is the same for every flow to one target.
+	t.Run("ipv6 active_active ecmp by flow label", func(t *testing.T) {
+		converge(t, l)
+		setICMPLimits(t, l, limitsOff)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := l.SetMode(ctx, probes.ModeActiveActive); err != nil {
+			t.Fatal(err)
+		}
+		hashPolicy := func(v string) {
+			if _, err := l.Exec(context.Background(), lab.HostEdge1, "sysctl", "-q", "-w", "net.ipv6.fib_multipath_hash_policy="+v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hashPolicy("0")
+		t.Cleanup(func() {
+			hashPolicy("1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := l.SetMode(ctx, probes.ModeActivePassive); err != nil {
+				t.Error(err)
+			}
+			converge(t, l)
+		})
+		logLabState(t, l)
+		converge(t, l)
+		c := startTraceChild(t, l, 16, probes.ModeActiveActive, envTarget+"="+labsite.Inst1v6)
+		p := c.path()
+		// As above: a miss is 2 in 64 per try when the labels spread the
+		// flows; each try is a new probe, with new labels.
+		for try := 1; try < 3 && len(p.Path.Links) < 2; try++ {
+			t.Logf("try %d saw only %v over %d flows; again with new labels", try, p.Path.Links, len(p.Path.Flows))
+			c.send("restart")
+			p = c.path()
+		}
+		if !slices.Equal(p.Path.Links, []string{lab.LinkPrimary, lab.LinkSecondary}) || p.Path.Result != "both" {
+			t.Fatalf("ipv6 ecmp: links %v result %s check %s %q", p.Path.Links, p.Path.Result, p.Check.Status, p.Check.Reason)
+		}
+		for _, f := range p.Path.Flows {
+			t.Logf("flows %v: %v", f.Flows, f.Links)
+		}
+	})
+
 	// Issue #17: Linux's default limits switched on right after traffic,
 	// as after the sequence above, so that every host's bucket is empty
 	// while a new probe's mirror believes it full. The child's first trace
