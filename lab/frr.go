@@ -29,7 +29,11 @@ func frrTemplate(name, text string) *template.Template {
 // primary's routes to local-pref 200, TO-SECONDARY prepends our ASN twice so
 // AWS (and its VPC router) prefer the primary for the return path.
 // soft-reconfiguration inbound keeps the Adj-RIB-In that BMP's pre-policy
-// dump is made from. With probe sources, each link's /32 is originated and
+// dump is made from. The agent's session (IPv4 transport) carries both
+// families, each with ADD-PATH send: the agent is a route-reflector client,
+// so every path goes to it with its next hop unchanged, the link's Amazon
+// address of the family (an IPv6 route's global next hop, as FROM-<link>
+// prefers it), which names the link. With probe sources, each link's /32 is originated and
 // let out by that link's TO- route-map only (entry 20, its own prefix-list),
 // so AWS reaches it over that link alone.
 var edgeTmpl = frrTemplate("edge", `{{define "dx-policy"}}
@@ -149,6 +153,9 @@ exit
   neighbor {{.Address6}} soft-reconfiguration inbound
   neighbor {{.Address6}} route-map PREFER-GLOBAL in
 {{- end}}
+  neighbor {{.Agent}} activate
+  neighbor {{.Agent}} route-reflector-client
+  neighbor {{.Agent}} addpath-tx-all-paths
  exit-address-family
  !
  bmp targets agent

@@ -13,19 +13,28 @@ import (
 // TestNeverAdvertise: with two eBGP peers, GoBGP would pass one peer's
 // routes to the other; dxwatch must send neither anything. The control
 // subtest shows that a plain GoBGP in dxwatch's place does leak, so the
-// test would catch a missing policy.
+// test would catch a missing policy. Both families: each session carries
+// IPv4 and IPv6 unicast, and A sends a route of each.
 func TestNeverAdvertise(t *testing.T) {
 	slow(t)
 	noLeaks(t)
 	leak := route{prefix: "10.1.0.0/24", id: 0, nextHop: primaryAmazon, asPath: []uint32{65001}}
+	leak6 := route{prefix: "2001:db8:77::/48", id: 0, nextHop: primaryAmazon6, asPath: []uint32{65001}}
+	both := func() []*api.AfiSafi {
+		var out []*api.AfiSafi
+		for _, afi := range []api.Family_Afi{api.Family_AFI_IP, api.Family_AFI_IP6} {
+			out = append(out, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: afi, Safi: api.Family_SAFI_UNICAST}, Enabled: true}})
+		}
+		return out
+	}
 
 	setup := func(t *testing.T) (a, b *speaker, portA, portB int) {
 		portA, portB = freePort(t), freePort(t)
 		a = newSpeaker(t, 65001, edge1Addr, portA)
-		a.addPeer(t, dxAddr, 65000, passive())
-		a.announce(t, leak)
+		a.addPeer(t, dxAddr, 65000, passive(), ipv6Unicast())
+		a.announce(t, leak, leak6)
 		b = newSpeaker(t, 65002, edge2Addr, portB)
-		b.addPeer(t, dxAddr, 65000, passive())
+		b.addPeer(t, dxAddr, 65000, passive(), ipv6Unicast())
 		return a, b, portA, portB
 	}
 
@@ -47,12 +56,13 @@ func TestNeverAdvertise(t *testing.T) {
 				Conf:      &api.PeerConf{NeighborAddress: pr.addr, PeerAsn: pr.asn},
 				Transport: &api.Transport{RemotePort: uint32(pr.port)},
 				Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 1}},
+				AfiSafis:  both(),
 			}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 20*time.Second, "the plain speaker to pass A's route to B", func() bool {
-			return len(b.adjIn(t, dxAddr)) == 1
+		eventually(t, 20*time.Second, "the plain speaker to pass A's routes (IPv4 and IPv6) to B", func() bool {
+			return len(b.adjIn(t, dxAddr)) == 2
 		})
 		_ = a
 	})
@@ -64,8 +74,8 @@ func TestNeverAdvertise(t *testing.T) {
 			PeerConfig{Name: "edge2", Address: edge2Addr, ASN: 65002, Port: portB},
 		), labsite.Site(), nil)
 		runProbe(t, p)
-		eventually(t, 20*time.Second, "both sessions and A's route in dxwatch", func() bool {
-			return p.peerView("edge1").Up && p.peerView("edge2").Up && p.Routes().TablePrefixes == 1
+		eventually(t, 20*time.Second, "both sessions and A's routes in dxwatch", func() bool {
+			return p.peerView("edge1").Up && p.peerView("edge2").Up && p.Routes().TablePrefixes == 2
 		})
 		// Give a leak the time to arrive: well past GoBGP's immediate
 		// propagation, two keepalive rounds of the speakers.

@@ -3,6 +3,7 @@ package bgp
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +164,70 @@ func TestAddPathTwoLinks(t *testing.T) {
 			t.Errorf("after reset: %+v, want a flap and the reason", pv)
 		}
 	})
+}
+
+// TestAddPathIPv6: the edge sends, over its IPv4 session with dxwatch, the
+// VPC's IPv6 prefix too (IPv6 unicast, ADD-PATH), once per link with the
+// link's Amazon IPv6 address as next hop. dxwatch names each path's link
+// by that address (a dual-stack link's IPv6 peering), picks the primary,
+// and on the primary's IPv6 withdrawal reports the prefix gone from it and
+// the best path moved to the secondary, the IPv4 prefix untouched.
+func TestAddPathIPv6(t *testing.T) {
+	slow(t)
+	noLeaks(t)
+	port := freePort(t)
+	edge := newSpeaker(t, 65000, edge1Addr, port)
+	edge.addPeer(t, dxAddr, 65000, passive(), ipv6Unicast(), sendPaths(2))
+	prim6 := route{prefix: vpcPrefix6, id: 3, nextHop: primaryAmazon6, asPath: []uint32{64512}, localPref: 200}
+	sec6 := route{prefix: vpcPrefix6, id: 4, nextHop: secondaryAmazon6, asPath: []uint32{64512, 64512, 64512}, localPref: 100}
+	edge.announce(t, primaryPath, secondaryPath, prim6, sec6)
+
+	rec := &recorder{}
+	site := labsite.WithIPv6Prefix(labsite.Site())
+	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), site, rec)
+	runProbe(t, p)
+
+	eventually(t, 20*time.Second, "both links' paths of both families", func() bool {
+		return p.linkPrefix("primary", vpcPrefix6).Present && p.linkPrefix("secondary", vpcPrefix6).Present &&
+			p.linkPrefix("primary", vpcPrefix).Present && p.linkPrefix("secondary", vpcPrefix).Present
+	})
+	prim, sec := p.linkPrefix("primary", vpcPrefix6), p.linkPrefix("secondary", vpcPrefix6)
+	if !prim.Best || sec.Best {
+		t.Errorf("%s best: primary %v secondary %v, want primary", vpcPrefix6, prim.Best, sec.Best)
+	}
+	if prim.Path == nil || prim.Path.NextHop != primaryAmazon6.String() || sec.Path == nil || sec.Path.NextHop != secondaryAmazon6.String() {
+		t.Errorf("%s paths: primary %+v, secondary %+v", vpcPrefix6, prim.Path, sec.Path)
+	}
+	for _, name := range []string{"bgp.prefix.primary", "bgp.prefix.secondary"} {
+		if c := p.check(name); c.Status != probes.Pass {
+			t.Errorf("check %s = %s (%s), want pass", name, c.Status, c.Reason)
+		}
+	}
+
+	edge.withdraw(t, prim6)
+	eventually(t, 10*time.Second, "the primary's IPv6 path withdrawn", func() bool {
+		return !p.linkPrefix("primary", vpcPrefix6).Present && p.linkPrefix("secondary", vpcPrefix6).Best
+	})
+	pfx6, pfx4 := netip.MustParsePrefix(vpcPrefix6), netip.MustParsePrefix(vpcPrefix)
+	if _, ok := rec.find(func(o probes.Observation) bool {
+		return o.Event == probes.BGPPrefix && o.Link == "primary" && o.Prefix == pfx6 && !o.Up
+	}); !ok {
+		t.Error("no BGPPrefix observation of the IPv6 prefix gone from the primary")
+	}
+	if _, ok := rec.find(func(o probes.Observation) bool {
+		return o.Event == probes.BGPBestPath && o.Link == "secondary" && o.Prefix == pfx6
+	}); !ok {
+		t.Error("no BGPBestPath observation of the IPv6 prefix moving to the secondary")
+	}
+	if _, ok := rec.find(func(o probes.Observation) bool {
+		return o.Prefix == pfx4 && o.Link == "secondary" && o.Event == probes.BGPBestPath
+	}); ok || !p.linkPrefix("primary", vpcPrefix).Best {
+		t.Errorf("the IPv4 prefix moved with the IPv6 one: primary best %v", p.linkPrefix("primary", vpcPrefix).Best)
+	}
+	if c := p.check("bgp.prefix.primary"); c.Status != probes.Fail || !strings.Contains(c.Reason, vpcPrefix6) {
+		t.Errorf("bgp.prefix.primary = %+v, want fail naming %s", c, vpcPrefix6)
+	}
+	if got := edge.adjIn(t, dxAddr); len(got) != 0 {
+		t.Errorf("edge1 received %v from dxwatch, want nothing", got)
+	}
 }

@@ -22,15 +22,18 @@ import (
 
 // Addresses of the in-process tests: every speaker lives on 127.0.0.0/8.
 const (
-	dxAddr    = "127.0.0.1" // dxwatch's side of every session
-	edge1Addr = "127.0.0.2"
-	edge2Addr = "127.0.0.3"
-	vpcPrefix = "198.18.0.0/16"
+	dxAddr     = "127.0.0.1" // dxwatch's side of every session
+	edge1Addr  = "127.0.0.2"
+	edge2Addr  = "127.0.0.3"
+	vpcPrefix  = "198.18.0.0/16"
+	vpcPrefix6 = "2001:db8:1000::/56" // lab.VPCCIDR6
 )
 
 var (
-	primaryAmazon   = netip.MustParseAddr("169.254.10.1")
-	secondaryAmazon = netip.MustParseAddr("169.254.20.1")
+	primaryAmazon    = netip.MustParseAddr("169.254.10.1")
+	secondaryAmazon  = netip.MustParseAddr("169.254.20.1")
+	primaryAmazon6   = netip.MustParseAddr("2001:db8:10::1") // lab.PrimaryAmazon6
+	secondaryAmazon6 = netip.MustParseAddr("2001:db8:20::1")
 )
 
 // freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
@@ -84,6 +87,15 @@ func holdTime(sec uint64) peerOpt {
 	return func(p *api.Peer) { p.Timers.Config.HoldTime, p.Timers.Config.KeepaliveInterval = sec, sec/3 }
 }
 func remotePort(n int) peerOpt { return func(p *api.Peer) { p.Transport.RemotePort = uint32(n) } }
+
+// ipv6Unicast adds the IPv6 unicast family to the session (over its IPv4
+// transport), before sendPaths so that it sends every path of both.
+func ipv6Unicast() peerOpt {
+	return func(p *api.Peer) {
+		p.AfiSafis = append(p.AfiSafis, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}, Enabled: true}})
+	}
+}
+
 func sendPaths(n uint32) peerOpt {
 	return func(p *api.Peer) {
 		for _, as := range p.AfiSafis {
@@ -124,7 +136,16 @@ type route struct {
 func (r route) path() *apiutil.Path {
 	pfx := netip.MustParsePrefix(r.prefix)
 	nlri, _ := gobgp.NewIPAddrPrefix(pfx)
-	nh, _ := gobgp.NewPathAttributeNextHop(r.nextHop)
+	// An IPv4 route's next hop is its NEXT_HOP attribute, an IPv6 route's
+	// is in its MP_REACH_NLRI (RFC 4760).
+	family := gobgp.RF_IPv4_UC
+	var nh gobgp.PathAttributeInterface
+	if pfx.Addr().Is6() {
+		family = gobgp.RF_IPv6_UC
+		nh, _ = gobgp.NewPathAttributeMpReachNLRI(family, []gobgp.PathNLRI{{NLRI: nlri, ID: r.id}}, r.nextHop)
+	} else {
+		nh, _ = gobgp.NewPathAttributeNextHop(r.nextHop)
+	}
 	attrs := []gobgp.PathAttributeInterface{
 		gobgp.NewPathAttributeOrigin(0),
 		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, r.asPath)}),
@@ -136,7 +157,7 @@ func (r route) path() *apiutil.Path {
 	if len(r.comms) > 0 {
 		attrs = append(attrs, gobgp.NewPathAttributeCommunities(r.comms))
 	}
-	return &apiutil.Path{Family: gobgp.RF_IPv4_UC, Nlri: nlri, Attrs: attrs, RemoteID: r.id, Age: time.Now().Unix()}
+	return &apiutil.Path{Family: family, Nlri: nlri, Attrs: attrs, RemoteID: r.id, Age: time.Now().Unix()}
 }
 
 func (sp *speaker) announce(t testing.TB, rs ...route) {
@@ -161,18 +182,21 @@ func (sp *speaker) withdraw(t testing.TB, rs ...route) {
 	}
 }
 
-// adjIn lists the prefixes the speaker received from neighbor addr.
+// adjIn lists the prefixes the speaker received from neighbor addr, of
+// both families.
 func (sp *speaker) adjIn(t testing.TB, addr string) []string {
 	t.Helper()
 	var out []string
-	err := sp.s.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_ADJ_IN, Name: addr, Family: gobgp.RF_IPv4_UC},
-		func(prefix gobgp.NLRI, paths []*apiutil.Path) {
-			for range paths {
-				out = append(out, prefix.String())
-			}
-		})
-	if err != nil {
-		t.Fatalf("list adj-in of %s: %v", addr, err)
+	for _, f := range []gobgp.Family{gobgp.RF_IPv4_UC, gobgp.RF_IPv6_UC} {
+		err := sp.s.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_ADJ_IN, Name: addr, Family: f},
+			func(prefix gobgp.NLRI, paths []*apiutil.Path) {
+				for range paths {
+					out = append(out, prefix.String())
+				}
+			})
+		if err != nil {
+			t.Fatalf("list adj-in of %s (%s): %v", addr, f, err)
+		}
 	}
 	return out
 }

@@ -23,6 +23,10 @@ import (
 // two-edge lab and take both their BMP feeds.
 const envLabEdges = "DXWATCH_LAB_EDGES"
 
+// envLabIPv6 set to 1 has TestLabBGPChild expect the VPC's IPv6 prefix too
+// (labsite.WithIPv6Prefix).
+const envLabIPv6 = "DXWATCH_LAB_IPV6"
+
 // lineWriter hands each write (one slog record) to emit.
 type lineWriter func(string)
 
@@ -57,8 +61,12 @@ func TestLabBGPChild(t *testing.T) {
 	if os.Getenv(envLabEdges) == "2" {
 		cfg.Peers = append(cfg.Peers, PeerConfig{Name: lab.HostEdge2, Address: lab.Edge2LAN})
 	}
+	site := labsite.Site()
+	if os.Getenv(envLabIPv6) == "1" {
+		site = labsite.WithIPv6Prefix(site)
+	}
 	logger := slog.New(slog.NewTextHandler(lineWriter(func(line string) { emit("LOG", line) }), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Logger: logger, Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
+	p, err := New("bgp", cfg, probes.Deps{Site: site, Logger: logger, Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,6 +334,111 @@ func TestLabBGP(t *testing.T) {
 	}
 	wait(90*time.Second, "the primary back and best", func(r Routes) bool {
 		return linkPrefixOf(r, lab.LinkPrimary, vpc).Best
+	})
+}
+
+// TestLabBGPIPv6: edge1 sends dxwatch, over their IPv4 session, the VPC's
+// IPv6 prefix as well (IPv6 unicast, ADD-PATH), each path with its link's
+// Amazon IPv6 address as next hop: dxwatch sees it over both links, best
+// on the primary. With the primary's IPv6 session shut down on edge1 (its
+// IPv4 session up), the IPv6 prefix leaves the primary and its best path
+// moves to the secondary, while the IPv4 prefix stays on the primary. FRR
+// confirms dxwatch sent it nothing in either family.
+func TestLabBGPIPv6(t *testing.T) {
+	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild", envLabIPv6+"=1")
+	w := watchChild(ctx, c)
+	wait := func(d time.Duration, what string, cond func(Routes) bool) {
+		t.Helper()
+		w.wait(t, d, what, cond)
+	}
+	vpc, vpc6 := lab.VPCCIDR, lab.VPCCIDR6
+	wait(60*time.Second, "both links' IPv4 and IPv6 paths over BGP, the primary best in both", func(r Routes) bool {
+		return bgpPath(r, lab.LinkPrimary, vpc6) != nil && bgpPath(r, lab.LinkSecondary, vpc6) != nil &&
+			linkPrefixOf(r, lab.LinkPrimary, vpc6).Best && linkPrefixOf(r, lab.LinkPrimary, vpc).Best
+	})
+	r, _ := w.get()
+	pp, sp := bgpPath(r, lab.LinkPrimary, vpc6), bgpPath(r, lab.LinkSecondary, vpc6)
+	t.Logf("%s: primary next hop %s path id %d, secondary next hop %s path id %d", vpc6, pp.NextHop, pp.PathID, sp.NextHop, sp.PathID)
+	if pp.NextHop != lab.PrimaryAmazon6 || sp.NextHop != lab.SecondaryAmazon6 || pp.PathID == sp.PathID {
+		t.Errorf("%s: next hops %s, %s, path ids %d %d; want %s and %s", vpc6, pp.NextHop, sp.NextHop, pp.PathID, sp.PathID, lab.PrimaryAmazon6, lab.SecondaryAmazon6)
+	}
+
+	// FRR's own view: edge1 received nothing from dxwatch, in either family.
+	out, err := l.Vtysh(ctx, lab.HostEdge1, "show bgp neighbor "+lab.AgentAddress+" json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb map[string]struct {
+		State string `json:"bgpState"`
+		AF    map[string]struct {
+			Accepted int `json:"acceptedPrefixCounter"`
+		} `json:"addressFamilyInfo"`
+	}
+	if err := json.Unmarshal([]byte(out), &nb); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	for _, af := range []string{"ipv4Unicast", "ipv6Unicast"} {
+		a, ok := nb[lab.AgentAddress].AF[af]
+		if !ok || a.Accepted != 0 {
+			t.Errorf("edge1's neighbor %s: %s %+v (present %v); want 0 prefixes received", lab.AgentAddress, af, a, ok)
+		}
+	}
+
+	// Shut the primary's IPv6 session down on edge1.
+	bgpCmd := fmt.Sprintf("configure terminal\nrouter bgp %d\n", lab.OnPremASN)
+	cutAt := time.Now()
+	if _, err := l.Vtysh(ctx, lab.HostEdge1, bgpCmd+"neighbor "+lab.PrimaryAmazon6+" shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := l.Vtysh(ctx, lab.HostEdge1, bgpCmd+"no neighbor "+lab.PrimaryAmazon6+" shutdown"); err != nil {
+			t.Error(err)
+		}
+		if err := l.WaitConverged(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	wait(60*time.Second, "the primary's IPv6 path withdrawn, the IPv6 best path on the secondary", func(r Routes) bool {
+		return !linkPrefixOf(r, lab.LinkPrimary, vpc6).Present && linkPrefixOf(r, lab.LinkSecondary, vpc6).Best
+	})
+	r, obs := w.get()
+	if !linkPrefixOf(r, lab.LinkPrimary, vpc).Best {
+		t.Errorf("%s left the primary with its IPv6 session", vpc)
+	}
+	pfx6, pfx4 := netip.MustParsePrefix(vpc6), netip.MustParsePrefix(vpc)
+	var withdrawn, moved *probes.Observation
+	for i := range obs {
+		o := &obs[i]
+		if o.Time.Before(cutAt.Add(-time.Second)) {
+			continue
+		}
+		switch {
+		case o.Event == probes.BGPPrefix && o.Link == lab.LinkPrimary && o.Prefix == pfx6 && !o.Up && withdrawn == nil:
+			withdrawn = o
+		case o.Event == probes.BGPBestPath && o.Prefix == pfx6 && o.Link == lab.LinkSecondary && moved == nil:
+			moved = o
+		case (o.Event == probes.BGPPrefix || o.Event == probes.BGPBestPath) && o.Prefix == pfx4:
+			t.Errorf("an IPv4 prefix observation after the IPv6 cut: %+v", *o)
+		}
+	}
+	for what, o := range map[string]*probes.Observation{"IPv6 prefix gone from the primary": withdrawn, "IPv6 best path moved to the secondary": moved} {
+		if o == nil {
+			t.Errorf("no observation: %s", what)
+			continue
+		}
+		t.Logf("%s: %s after the cut (%s)", what, o.Time.Sub(cutAt).Round(time.Millisecond), o.Detail)
+	}
+
+	if _, err := l.Vtysh(ctx, lab.HostEdge1, bgpCmd+"no neighbor "+lab.PrimaryAmazon6+" shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	wait(90*time.Second, "the primary's IPv6 path back and best", func(r Routes) bool {
+		return linkPrefixOf(r, lab.LinkPrimary, vpc6).Best
 	})
 }
 

@@ -34,7 +34,7 @@ func (w *worker) bmpLocRIB(r *bmpRouter, upd *gobgp.BGPUpdate) {
 func (w *worker) locRIBView(r *bmpRouter) []LocRIBView {
 	var out []LocRIBView
 	for p, a := range r.locRIB {
-		v := LocRIBView{Prefix: p.String(), Link: w.s.linkName(w.s.linkOf(a.NextHop)), ASPath: a.ASPath, Communities: communities(a.Communities)}
+		v := LocRIBView{Prefix: p.String(), Link: w.s.linkName(w.s.nextHopLink(a.NextHop)), ASPath: a.ASPath, Communities: communities(a.Communities)}
 		if a.NextHop.IsValid() {
 			v.NextHop = a.NextHop.String()
 		}
@@ -69,7 +69,7 @@ func (w *worker) locRIBCheck(add func(name, link string, st probes.CheckStatus, 
 			if !ok {
 				continue
 			}
-			chosen, inferred := s.linkName(s.linkOf(a.NextHop)), s.linkName(s.best[i])
+			chosen, inferred := s.linkName(s.nextHopLink(a.NextHop)), s.linkName(s.best[i])
 			if chosen == inferred {
 				agree = append(agree, fmt.Sprintf("%s over %s", e, chosen))
 			} else {

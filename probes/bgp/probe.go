@@ -483,7 +483,7 @@ func (w *worker) paths(i int, paths []*apiutil.Path, t time.Time) {
 			continue
 		}
 		st.updates++
-		link := w.s.linkOf(nextHop(path.Attrs))
+		link := w.s.nextHopLink(nextHop(path.Attrs))
 		if w.s.announce(pr.src, pfx, path.RemoteID, link, path.Attrs, path.Stale, t) {
 			w.touched(t)
 		}

@@ -130,9 +130,28 @@ func (s *state) addSource(src *source) uint16 {
 	return uint16(len(s.sources) - 1)
 }
 
-func (s *state) linkOf(nh netip.Addr) int {
+// linkOf returns the link whose first peering has Amazon address a, or
+// -1: the link of a BMP-monitored session (a dual-stack link's IPv6
+// session is ipv6PeeringOf's).
+func (s *state) linkOf(a netip.Addr) int {
 	for i, l := range s.site.Links {
-		if l.AmazonAddress.Addr() == nh {
+		if l.AmazonAddress.Addr() == a {
+			return i
+		}
+	}
+	return -1
+}
+
+// nextHopLink returns the link of a route with next hop nh, or -1: the
+// link one of whose peerings has Amazon address nh. An IPv6 route learned
+// over a dual-stack link's IPv6 peering has that peering's Amazon address
+// as next hop (global, as the edge passes it on unchanged), an IPv4 route
+// the IPv4 peering's.
+func (s *state) nextHopLink(nh netip.Addr) int {
+	// Called for every path of a full table: no Peerings() slice here.
+	nh = nh.Unmap()
+	for i, l := range s.site.Links {
+		if l.AmazonAddress.Addr() == nh || (l.IPv6.Family != "" && l.IPv6.AmazonAddress.Addr() == nh) {
 			return i
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +25,12 @@ const (
 	envProbeSources = "DXWATCH_PING_PROBE_SOURCES"
 )
 
-// labSite is the lab's site (labsite.Site) with one VPC target, i1, and
-// with lab/dxwatch-probe-sources.yaml's probe sources if probeSources.
+// labSite is the lab's site (labsite.Site) with one VPC instance as
+// target by both its addresses, i1 and i1-v6 (ICMPv6), and with
+// lab/dxwatch-probe-sources.yaml's probe sources if probeSources.
 func labSite(probeSources bool) probes.Site {
 	s := labsite.Site()
-	s.Targets = s.Targets[:1]
+	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != lab.HostInst1 && t.Name != labsite.Inst1v6 })
 	if probeSources {
 		s = labsite.WithProbeSources(s)
 	}
@@ -123,7 +125,7 @@ func testLabPing(t *testing.T, probeSources bool) {
 	// The lab is dual-stack: each link's IPv6 peering is pinged at its
 	// Amazon IPv6 address too (ICMPv6), reported with its family.
 	waitFor(t, "replies from i1 and both Amazon peers, in both families", func() bool {
-		return replies("i1", time.Time{}) >= 5 && replies("primary-amazon", time.Time{}) >= 5 && replies("secondary-amazon", time.Time{}) >= 5 &&
+		return replies("i1", time.Time{}) >= 5 && replies(labsite.Inst1v6, time.Time{}) >= 5 && replies("primary-amazon", time.Time{}) >= 5 && replies("secondary-amazon", time.Time{}) >= 5 &&
 			replies("primary-amazon6", time.Time{}) >= 5 && replies("secondary-amazon6", time.Time{}) >= 5
 	})
 	for _, o := range ev.find(func(o probes.Observation) bool { return strings.HasSuffix(o.Target, "-amazon6") }) {
@@ -134,6 +136,12 @@ func testLabPing(t *testing.T, probeSources bool) {
 	if bad := ev.find(func(o probes.Observation) bool { return strings.HasSuffix(o.Target, "-amazon") && o.Family != "" }); len(bad) > 0 {
 		t.Fatalf("an IPv4 pinned echo carries family %q", bad[0].Family)
 	}
+	// A VPC target's echoes are about no link: neither family's.
+	if bad := ev.find(func(o probes.Observation) bool {
+		return o.Target == labsite.Inst1v6 && (o.Link != "" || o.Family != "")
+	}); len(bad) > 0 {
+		t.Fatalf("%s: link %q family %q, want neither", labsite.Inst1v6, bad[0].Link, bad[0].Family)
+	}
 
 	if err := l.Cut(lab.LinkPrimary, true); err != nil {
 		t.Fatal(err)
@@ -141,7 +149,7 @@ func testLabPing(t *testing.T, probeSources bool) {
 	cut := time.Now()
 	t.Cleanup(func() { l.Restore(lab.LinkPrimary) })
 	var down probes.Observation
-	waitFor(t, "primary-amazon down and i1 answering again", func() bool {
+	waitFor(t, "primary-amazon down and i1, i1-v6 answering again", func() bool {
 		lost := ev.find(func(o probes.Observation) bool {
 			return o.Target == "primary-amazon" && o.Event == probes.EchoLost && o.Time.After(cut) && o.Count >= 3
 		})
@@ -149,7 +157,7 @@ func testLabPing(t *testing.T, probeSources bool) {
 			return false
 		}
 		down = lost[0]
-		return replies("i1", down.Time) >= 3
+		return replies("i1", down.Time) >= 3 && replies(labsite.Inst1v6, down.Time) >= 3
 	})
 	if down.Link != lab.LinkPrimary {
 		t.Errorf("primary-amazon loss has link %q", down.Link)
@@ -207,7 +215,7 @@ func testLabPing(t *testing.T, probeSources bool) {
 	if m == nil {
 		t.Fatal("child printed no metrics")
 	}
-	for _, target := range []string{"i1", "primary-amazon", "secondary-amazon", "primary-amazon6", "secondary-amazon6"} {
+	for _, target := range []string{"i1", labsite.Inst1v6, "primary-amazon", "secondary-amazon", "primary-amazon6", "secondary-amazon6"} {
 		nReplies := float64(len(ev.find(func(o probes.Observation) bool { return o.Target == target && o.Event == probes.EchoReply })))
 		nLost := float64(len(ev.find(func(o probes.Observation) bool { return o.Target == target && o.Event == probes.EchoLost })))
 		sent, recv := m["dxwatch_ping_sent_total{"+target+"}"], m["dxwatch_ping_received_total{"+target+"}"]

@@ -43,6 +43,7 @@ const (
 	envECMP   = "DXTRACE_ECMP"
 	envMode   = "DXTRACE_MODE"
 	envPacing = "DXTRACE_PACING" // "off": pacing.interval 0
+	envTarget = "DXTRACE_TARGET" // the target traced; labTarget when unset
 	labTarget = "i1"
 )
 
@@ -55,11 +56,11 @@ var labTools = map[string][]string{
 }
 
 // labSite is the lab's site (labsite.Site) in the routing mode mode, with
-// one VPC target, labTarget.
-func labSite(mode string) probes.Site {
+// one VPC target, target (labTarget, or i1-v6 for its IPv6 address).
+func labSite(mode, target string) probes.Site {
 	s := labsite.Site()
 	s.Routing.Mode = mode
-	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != labTarget })
+	s.Targets = slices.DeleteFunc(s.Targets, func(t probes.Target) bool { return t.Name != target })
 	return s
 }
 
@@ -132,7 +133,11 @@ func TestLabTraceChild(t *testing.T) {
 	if os.Getenv(envPacing) == "off" {
 		cfg.Pacing.Interval = 0
 	}
-	site := labSite(os.Getenv(envMode))
+	target := labTarget
+	if v := os.Getenv(envTarget); v != "" {
+		target = v
+	}
+	site := labSite(os.Getenv(envMode), target)
 	obs := make(chan probes.Observation, 64)
 	var p *Probe
 	var cancel context.CancelFunc
@@ -177,12 +182,12 @@ func TestLabTraceChild(t *testing.T) {
 		}
 		switch f[0] {
 		case "trace":
-			p.TraceNow(labTarget)
+			p.TraceNow(target)
 			report()
 		case "b2b":
 			n, _ := strconv.Atoi(f[1])
 			for range n {
-				p.TraceNow(labTarget)
+				p.TraceNow(target)
 				report()
 			}
 		case "restart":
@@ -329,6 +334,17 @@ func wantVia(t testing.TB, p labPath, link string, status probes.CheckStatus) {
 	}
 }
 
+// wantHop fails t unless p has a hop at address a.
+func wantHop(t testing.TB, p labPath, a string) {
+	t.Helper()
+	for _, h := range p.Path.Hops {
+		if h.Address == a {
+			return
+		}
+	}
+	t.Fatalf("path %s: no hop %s", p.hops(), a)
+}
+
 // icmpLimits are a lab host's ICMP rate-limit sysctls, in the order of
 // icmpLimitKeys.
 type icmpLimits [4]string
@@ -459,6 +475,38 @@ func TestLabTrace(t *testing.T) {
 		}
 	})
 
+	// The same failover traced to i1's IPv6 address: the trace crosses
+	// the links' IPv6 peerings, and names the link by its Amazon IPv6
+	// address (2001:db8:10::1, then 2001:db8:20::1).
+	t.Run("ipv6 failover", func(t *testing.T) {
+		converge(t, l)
+		logLabState(t, l)
+		setICMPLimits(t, l, limitsOff)
+		c := startTraceChild(t, l, 0, probes.ModeActivePassive, envTarget+"="+labsite.Inst1v6)
+		p := c.path()
+		wantVia(t, p, lab.LinkPrimary, probes.Pass)
+		wantHop(t, p, lab.PrimaryAmazon6)
+		if p.Path.Hops[len(p.Path.Hops)-1].Address != lab.Instance1v6 {
+			t.Errorf("first trace %s does not end at %s", p.hops(), lab.Instance1v6)
+		}
+		t.Logf("first IPv6 trace: %s in %.1f ms", p.hops(), p.Path.Duration*1e3)
+		if err := l.Cut(lab.LinkPrimary, false); err != nil {
+			t.Fatal(err)
+		}
+		converge(t, l)
+		p = c.trace()
+		wantVia(t, p, lab.LinkSecondary, probes.Warn)
+		wantHop(t, p, lab.SecondaryAmazon6)
+		t.Logf("cut primary: %s", p.hops())
+		if err := l.Restore(lab.LinkPrimary); err != nil {
+			t.Fatal(err)
+		}
+		converge(t, l)
+		p = c.trace()
+		wantVia(t, p, lab.LinkPrimary, probes.Pass)
+		wantHop(t, p, lab.PrimaryAmazon6)
+	})
+
 	t.Run("back to back with router rate limits", func(t *testing.T) {
 		converge(t, l)
 		logLabState(t, l)
@@ -533,6 +581,54 @@ func TestLabTrace(t *testing.T) {
 			t.Logf("flows %v: %v", f.Flows, f.Links)
 		}
 		t.Logf("ecmp discovery: %d distinct paths over %d flows in %.0f ms", len(p.Path.Flows), flows, p.Path.Duration*1e3)
+	})
+
+	// ECMP discovery over IPv6 where the edge hashes the addresses and the
+	// flow label only (Linux's fib_multipath_hash_policy 0 for IPv6, the
+	// kernel's default; the lab's edges hash the ports): the flows differ
+	// in their flow label alone, so only a probe that gives each flow a
+	// label of its own (flowLabel) sees both links. The kernel's own label
+	// is the same for every flow to one target.
+	t.Run("ipv6 active_active ecmp by flow label", func(t *testing.T) {
+		converge(t, l)
+		setICMPLimits(t, l, limitsOff)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := l.SetMode(ctx, probes.ModeActiveActive); err != nil {
+			t.Fatal(err)
+		}
+		hashPolicy := func(v string) {
+			if _, err := l.Exec(context.Background(), lab.HostEdge1, "sysctl", "-q", "-w", "net.ipv6.fib_multipath_hash_policy="+v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hashPolicy("0")
+		t.Cleanup(func() {
+			hashPolicy("1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := l.SetMode(ctx, probes.ModeActivePassive); err != nil {
+				t.Error(err)
+			}
+			converge(t, l)
+		})
+		logLabState(t, l)
+		converge(t, l)
+		c := startTraceChild(t, l, 16, probes.ModeActiveActive, envTarget+"="+labsite.Inst1v6)
+		p := c.path()
+		// As above: a miss is 2 in 64 per try when the labels spread the
+		// flows; each try is a new probe, with new labels.
+		for try := 1; try < 3 && len(p.Path.Links) < 2; try++ {
+			t.Logf("try %d saw only %v over %d flows; again with new labels", try, p.Path.Links, len(p.Path.Flows))
+			c.send("restart")
+			p = c.path()
+		}
+		if !slices.Equal(p.Path.Links, []string{lab.LinkPrimary, lab.LinkSecondary}) || p.Path.Result != "both" {
+			t.Fatalf("ipv6 ecmp: links %v result %s check %s %q", p.Path.Links, p.Path.Result, p.Check.Status, p.Check.Reason)
+		}
+		for _, f := range p.Path.Flows {
+			t.Logf("flows %v: %v", f.Flows, f.Links)
+		}
 	})
 
 	// Issue #17: Linux's default limits switched on right after traffic,

@@ -45,6 +45,11 @@ type family struct {
 	ttl     int
 	ports   []uint16 // UDP: the source port; TCP: one per flow
 	holders []io.Closer
+	// hdrincl (IPv6): the probes go out through raw with IPV6_HDRINCL,
+	// each behind an IPv6 header of ours that carries the flow's label and
+	// the hop limit; buf holds the packet being sent.
+	hdrincl bool
+	buf     []byte
 }
 
 func newNetwork(method string, flows int, log *slog.Logger) *network {
@@ -122,11 +127,23 @@ func (n *network) open(v6 bool) (_ *family, err error) {
 	switch n.method {
 	case MethodICMP:
 		if v6 {
-			f.setTTL = f.icmp.IPv6PacketConn().SetHopLimit
+			// Sent through a raw socket of their own, with the flow's
+			// label (setHdrincl); the replies arrive on f.icmp.
+			c, err := net.ListenPacket("ip6:ipv6-icmp", any)
+			if err != nil {
+				return nil, permission("raw icmp socket ("+ver+")", err)
+			}
+			f.raw = c.(*net.IPConn)
+			if err := setDropAll(f.raw, v6); err != nil {
+				return nil, err
+			}
+			if err := f.setHdrincl(); err != nil {
+				return nil, err
+			}
 		} else {
 			f.setTTL = f.icmp.IPv4PacketConn().SetTTL
+			f.write = f.icmp.WriteTo
 		}
-		f.write = f.icmp.WriteTo
 	case MethodUDP, MethodTCP:
 		proto := "udp"
 		if n.method == MethodTCP {
@@ -142,13 +159,14 @@ func (n *network) open(v6 bool) (_ *family, err error) {
 		}
 		f.raw = c.(*net.IPConn)
 		if v6 {
-			pc := ipv6.NewPacketConn(f.raw)
-			f.setTTL = pc.SetHopLimit
+			if err := f.setHdrincl(); err != nil {
+				return nil, err
+			}
 		} else {
 			pc := ipv4.NewPacketConn(f.raw)
 			f.setTTL = pc.SetTTL
+			f.write = f.raw.WriteTo
 		}
-		f.write = f.raw.WriteTo
 		if n.method == MethodUDP {
 			// The raw UDP socket only sends: it would otherwise get a copy
 			// of every datagram the host receives.
@@ -177,6 +195,28 @@ func (n *network) open(v6 bool) (_ *family, err error) {
 		go n.readTCP(f)
 	}
 	return f, nil
+}
+
+// setHdrincl has f send its IPv6 probes through f.raw with IPV6_HDRINCL
+// (Linux 4.5 on): the kernel sends the header we write, flow label and hop
+// limit included.
+func (f *family) setHdrincl() error {
+	rc, err := f.raw.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("raw socket: %w", err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_HDRINCL, 1)
+	}); err != nil {
+		return fmt.Errorf("raw socket: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("set IPV6_HDRINCL: %w", serr)
+	}
+	f.hdrincl = true
+	f.write = f.raw.WriteTo
+	return nil
 }
 
 func setDropAll(c *net.IPConn, v6 bool) error {
@@ -245,6 +285,12 @@ func (n *network) send(fl flow, ttl int, p []byte) (time.Time, error) {
 	f, err := n.family(fl.dst.Is6())
 	if err != nil {
 		return time.Time{}, err
+	}
+	if f.hdrincl {
+		f.buf = append(appendIPv6Header(f.buf[:0], fl, ttl, len(p)), p...)
+		at := time.Now()
+		_, err = f.write(f.buf, &net.IPAddr{IP: fl.dst.AsSlice()})
+		return at, err
 	}
 	if f.ttl != ttl {
 		if err := f.setTTL(ttl); err != nil {

@@ -30,6 +30,34 @@ type flow struct {
 	echoID   uint16 // ICMP
 	cksum    uint16 // ICMP: the constant checksum of every probe of the flow
 	seqBase  uint32 // TCP: high bits of the sequence number
+	// label is the IPv6 flow label of every probe of the flow (0 for
+	// IPv4): load balancers that hash the flow label (RFC 6438; Linux's
+	// fib_multipath_hash_policy 0) see one flow per flow, as those that
+	// hash the ports do.
+	label uint32
+}
+
+// flowLabel returns the IPv6 flow label of flow i of a probe whose flows
+// are numbered from seed: never 0 (no label), distinct for the maxFlows
+// flows of one probe, the same for every probe of the flow.
+func flowLabel(seed uint16, i int) uint32 {
+	return 1<<19 | uint32(seed&0x7ff)<<8 | uint32(i&0xff)
+}
+
+// appendIPv6Header appends the IPv6 header of a probe of flow f carrying
+// payloadLen bytes with hop limit ttl: the probes are sent with
+// IPV6_HDRINCL so that the flow label is the flow's, not the kernel's
+// (which hashes the addresses and next header only, the same for every
+// flow).
+func appendIPv6Header(b []byte, f flow, ttl, payloadLen int) []byte {
+	var h [40]byte
+	binary.BigEndian.PutUint32(h[0:4], 6<<28|f.label&0xfffff)
+	binary.BigEndian.PutUint16(h[4:6], uint16(payloadLen))
+	h[6], h[7] = byte(f.proto), byte(ttl)
+	s, d := f.src.As16(), f.dst.As16()
+	copy(h[8:24], s[:])
+	copy(h[24:40], d[:])
+	return append(b, h[:]...)
 }
 
 // appendProbe appends the transport header and payload of probe id of flow

@@ -100,14 +100,17 @@ func (p Path) MarshalJSON() ([]byte, error) {
 	}{path(p), p.Duration.Seconds()})
 }
 
-// attribute sets each hop's Link and returns the sorted links crossed.
+// attribute sets each hop's Link and returns the sorted links crossed. A
+// hop names a link by a peer address of any of its peerings: a trace of an
+// IPv6 target meets the Amazon (or customer) address of the link's IPv6
+// peering, a trace of an IPv4 target that of its IPv4 peering.
 func attribute(site probes.Site, hops []Hop) []string {
 	var links []string
 	for i := range hops {
 		if !hops[i].Address.IsValid() {
 			continue
 		}
-		if l, ok := site.LinkByAddress(hops[i].Address); ok {
+		if l, _, ok := site.PeeringByAddress(hops[i].Address); ok {
 			hops[i].Link = l.Name
 			if !slices.Contains(links, l.Name) {
 				links = append(links, l.Name)

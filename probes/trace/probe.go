@@ -212,6 +212,9 @@ func (p *Probe) flow(nw *network, dst, src netip.Addr, i int) (flow, error) {
 		f.echoID = p.echoBase + uint16(i)
 		f.cksum = 0x5a5a + uint16(i)*0x0101
 	}
+	if dst.Is6() {
+		f.label = flowLabel(p.echoBase, i)
+	}
 	return f, nil
 }
 
