@@ -9,20 +9,7 @@ import (
 	"time"
 
 	"github.com/dxwatch/dxwatch/lab"
-	"github.com/dxwatch/dxwatch/lab/labsite"
 )
-
-// dualConfig is labConfig with the VPC instances' IPv6 addresses as
-// targets beside their IPv4 ones, and the VPC's IPv6 prefix expected.
-var dualConfig = labsite.Config(map[string]string{
-	"ping":  "interval: 100ms\ntimeout: 100ms",
-	"trace": "interval: 2s\ntimeout: 1s",
-	"targets": `
-- {name: i1, address: ` + lab.Instance1 + `}
-- {name: i2, address: ` + lab.Instance2 + `}
-- {name: i1-v6, address: "` + lab.Instance1v6 + `"}
-- {name: i2-v6, address: "` + lab.Instance2v6 + `"}`,
-})
 
 // peerings is what /api/status says of each link's peerings and of each
 // family's traffic.
@@ -81,7 +68,7 @@ func (c *agentClient) familyActive(family, link string) func() bool {
 // the link as a whole is degraded, not down, and nothing about IPv4
 // changes: no IPv4 event, no alert naming IPv4 or the link down.
 func TestLabIPv6OnlyCut(t *testing.T) {
-	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, dualConfig)
+	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	prom := labPrometheus(t, l)
 	c.waitFor(60*time.Second, "IPv4 traffic on the primary", c.familyActive("ipv4", "primary"))
 	c.waitFor(60*time.Second, "IPv6 traffic on the primary", c.familyActive("ipv6", "primary"))

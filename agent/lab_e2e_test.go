@@ -271,7 +271,7 @@ func (c *agentClient) familyFailovers(family string) []event {
 // and the failover and link-down alerts fire; after the restore, one
 // failback, and the alerts resolve.
 func TestLabAgentFailover(t *testing.T) {
-	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, dualConfig)
+	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	prom := labPrometheus(t, l)
 	c.waitFor(60*time.Second, "primary active", c.active("primary"))
 	c.waitFor(30*time.Second, "both links up", func() bool {
