@@ -158,3 +158,77 @@ func TestLabIPv6OnlyCut(t *testing.T) {
 		t.Errorf("%d IPv4 failovers on an IPv6-only cut, want none", n)
 	}
 }
+
+// BenchmarkLabFamilyDetection is the detection of a silent cut of one
+// address family of the primary (Lab.CutFamily: that family's packets
+// dropped both ways, carrier and the other family untouched), IPv4 beside
+// IPv6, in one dual-stack lab with BFD per family and labConfig's 100 ms
+// probing: how long after the cut dxwatch dates the primary's peering of
+// that family down and its failover, from the events' own times, and the
+// failover's measured outage. The other family's events during the cut
+// are counted (want 0). Root and FRR: make bench-lab.
+func BenchmarkLabFamilyDetection(b *testing.B) {
+	if err := lab.Available(); err != nil {
+		b.Skipf("needs root and the lab: run make bench-lab (%v)", err)
+	}
+	l, c := labAgentBinary(b, lab.Options{Edge: lab.EdgeOne}, labConfig)
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		other := map[string]string{"ipv4": "ipv6", "ipv6": "ipv4"}[fam]
+		b.Run(fam, func(b *testing.B) {
+			var down, failover, outage time.Duration
+			n, stray := 0, 0
+			for b.Loop() {
+				settle(b, l, c)
+				c.waitFor(60*time.Second, "IPv6 traffic on the primary", c.familyActive("ipv6", lab.LinkPrimary))
+				last := 0
+				for _, e := range c.eventsSince(0) {
+					last = max(last, e.ID)
+				}
+				t0 := time.Now()
+				if err := l.CutFamily(lab.LinkPrimary, fam); err != nil {
+					b.Fatal(err)
+				}
+				var dn, fo event
+				c.waitFor(60*time.Second, fam+" peering down and its failover", func() bool {
+					for _, e := range c.eventsSince(last) {
+						switch {
+						case e.Kind == "link_state" && e.Link == lab.LinkPrimary && e.Family == fam && e.State == "down" && dn.ID == 0:
+							dn = e
+						case e.Kind == "failover" && e.Family == fam && e.Direction == "failover" && fo.ID == 0:
+							fo = e
+						}
+					}
+					return dn.ID != 0 && fo.ID != 0 && fo.Complete
+				})
+				for _, e := range c.eventsSince(last) {
+					if e.Family == other {
+						stray++
+						b.Logf("%s event during an %s cut: %+v", other, fam, e)
+					}
+				}
+				b.Logf("%s cut %d: peering down %s, failover %s after the cut, outage %.3f s", fam, n+1,
+					dn.Time.Sub(t0).Round(time.Millisecond), fo.Time.Sub(t0).Round(time.Millisecond), fo.OutageSeconds)
+				down += dn.Time.Sub(t0)
+				failover += fo.Time.Sub(t0)
+				outage += time.Duration(fo.OutageSeconds * float64(time.Second))
+				n++
+				if err := l.Restore(lab.LinkPrimary); err != nil {
+					b.Fatal(err)
+				}
+				c.waitFor(60*time.Second, fam+" failback", func() bool {
+					for _, e := range c.eventsSince(fo.ID) {
+						if e.Kind == "failover" && e.Family == fam && e.Direction == "failback" {
+							return true
+						}
+					}
+					return false
+				})
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(ms(down/time.Duration(n)), "dxwatch-peering-down-ms")
+			b.ReportMetric(ms(failover/time.Duration(n)), "dxwatch-failover-ms")
+			b.ReportMetric(ms(outage/time.Duration(n)), "outage-ms")
+			b.ReportMetric(float64(stray), "other-family-events")
+		})
+	}
+}
