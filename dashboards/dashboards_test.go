@@ -441,6 +441,79 @@ func TestDashboards(t *testing.T) {
 	}
 }
 
+// TestDashboardsPerFamily checks that each dashboard shows the peerings of
+// dual-stack links (issue #27): some query reads dxwatch_peering_state, and
+// every aggregation over dxwatch_failovers_total keeps the family label, so
+// an IPv6-only failover shows as IPv6.
+func TestDashboardsPerFamily(t *testing.T) {
+	for _, file := range dashboardFiles(t) {
+		t.Run(file, func(t *testing.T) {
+			data, err := FS.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d dashboard
+			if err := json.Unmarshal(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			defined := map[string]bool{}
+			for _, v := range d.Templating.List {
+				defined[v.Name] = true
+			}
+			peerings, failovers := 0, 0
+			var walk func([]panel)
+			walk = func(ps []panel) {
+				for _, p := range ps {
+					walk(p.Panels)
+					for _, tg := range p.Targets {
+						sub, _ := substitute(tg.Expr, defined)
+						e, err := promqlParser.ParseExpr(sub)
+						if err != nil {
+							continue // TestDashboards reports it
+						}
+						parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+							switch n := n.(type) {
+							case *parser.VectorSelector:
+								if n.Name == "dxwatch_peering_state" {
+									peerings++
+								}
+							case *parser.AggregateExpr:
+								if !selects(n.Expr, "dxwatch_failovers_total") {
+									return nil
+								}
+								failovers++
+								if n.Without || !slices.Contains(n.Grouping, "family") {
+									t.Errorf("panel %d %q: %s does not keep the family label", p.ID, p.Title, n)
+								}
+							}
+							return nil
+						})
+					}
+				}
+			}
+			walk(d.Panels)
+			if peerings == 0 {
+				t.Error("no panel shows dxwatch_peering_state (the peerings per family)")
+			}
+			if failovers == 0 {
+				t.Error("no panel aggregates dxwatch_failovers_total")
+			}
+		})
+	}
+}
+
+// selects reports whether the expression reads the metric.
+func selects(e parser.Expr, metric string) bool {
+	found := false
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && vs.Name == metric {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
 func checkDatasource(t *testing.T, where string, ds *datasourceRef) {
 	t.Helper()
 	if ds == nil || ds.UID != "${datasource}" {
