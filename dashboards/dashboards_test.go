@@ -441,6 +441,79 @@ func TestDashboards(t *testing.T) {
 	}
 }
 
+// TestDashboardsPerFamily checks that each dashboard shows the peerings of
+// dual-stack links (issue #27): some query reads dxwatch_peering_state, and
+// every aggregation over dxwatch_failovers_total keeps the family label, so
+// an IPv6-only failover shows as IPv6.
+func TestDashboardsPerFamily(t *testing.T) {
+	for _, file := range dashboardFiles(t) {
+		t.Run(file, func(t *testing.T) {
+			data, err := FS.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d dashboard
+			if err := json.Unmarshal(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			defined := map[string]bool{}
+			for _, v := range d.Templating.List {
+				defined[v.Name] = true
+			}
+			peerings, failovers := 0, 0
+			var walk func([]panel)
+			walk = func(ps []panel) {
+				for _, p := range ps {
+					walk(p.Panels)
+					for _, tg := range p.Targets {
+						sub, _ := substitute(tg.Expr, defined)
+						e, err := promqlParser.ParseExpr(sub)
+						if err != nil {
+							continue // TestDashboards reports it
+						}
+						parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+							switch n := n.(type) {
+							case *parser.VectorSelector:
+								if n.Name == "dxwatch_peering_state" {
+									peerings++
+								}
+							case *parser.AggregateExpr:
+								if !selects(n.Expr, "dxwatch_failovers_total") {
+									return nil
+								}
+								failovers++
+								if n.Without || !slices.Contains(n.Grouping, "family") {
+									t.Errorf("panel %d %q: %s does not keep the family label", p.ID, p.Title, n)
+								}
+							}
+							return nil
+						})
+					}
+				}
+			}
+			walk(d.Panels)
+			if peerings == 0 {
+				t.Error("no panel shows dxwatch_peering_state (the peerings per family)")
+			}
+			if failovers == 0 {
+				t.Error("no panel aggregates dxwatch_failovers_total")
+			}
+		})
+	}
+}
+
+// selects reports whether the expression reads the metric.
+func selects(e parser.Expr, metric string) bool {
+	found := false
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && vs.Name == metric {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
 func checkDatasource(t *testing.T, where string, ds *datasourceRef) {
 	t.Helper()
 	if ds == nil || ds.UID != "${datasource}" {
@@ -627,6 +700,97 @@ func TestAlertRulesCovered(t *testing.T) {
 		if !slices.Contains(names, n) {
 			t.Errorf("alerts_test.yaml tests %s, which alerts.yaml does not define", n)
 		}
+	}
+}
+
+// dualStackCases are the alerts_test.yaml cases of issue #27's acceptance:
+// each must check every alert of alerts.yaml at each of its evaluation
+// times, so that an alert firing where it should not (one naming IPv4 in
+// an IPv6-only outage) fails promtool. ipv4Free marks the cases in which no
+// expected alert may name IPv4.
+var dualStackCases = []struct {
+	name     string
+	ipv4Free bool
+}{
+	{"IPv6-only outage on the primary fires the IPv6 alerts and none naming IPv4", true},
+	{"a carrier cut of the primary fails both families over, one failover alert per family", false},
+}
+
+// TestDualStackCasesCheckEveryAlert keeps the dual-stack cases of
+// alerts_test.yaml complete: every alert is checked at every evaluation
+// time of the case (a new alert must say what it does in an IPv6-only
+// outage and a carrier cut), and in the IPv6-only outage no expected alert
+// carries family="ipv4" or names IPv4 in its annotations.
+func TestDualStackCasesCheckEveryAlert(t *testing.T) {
+	data, err := os.ReadFile("alerts_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type (
+		expAlert struct {
+			ExpLabels      map[string]string `yaml:"exp_labels"`
+			ExpAnnotations map[string]string `yaml:"exp_annotations"`
+		}
+		ruleTest struct {
+			Name          string `yaml:"name"`
+			AlertRuleTest []struct {
+				EvalTime  string     `yaml:"eval_time"`
+				Alertname string     `yaml:"alertname"`
+				ExpAlerts []expAlert `yaml:"exp_alerts"`
+			} `yaml:"alert_rule_test"`
+		}
+	)
+	var tf struct {
+		Tests []ruleTest `yaml:"tests"`
+	}
+	if err := yaml.Unmarshal(data, &tf); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			names = append(names, r.Alert)
+		}
+	}
+	for _, dc := range dualStackCases {
+		t.Run(dc.name, func(t *testing.T) {
+			i := slices.IndexFunc(tf.Tests, func(tc ruleTest) bool { return tc.Name == dc.name })
+			if i < 0 {
+				t.Fatalf("alerts_test.yaml has no case %q", dc.name)
+			}
+			checked := map[string]map[string]bool{} // eval time -> alerts checked
+			fired := 0
+			for _, a := range tf.Tests[i].AlertRuleTest {
+				if checked[a.EvalTime] == nil {
+					checked[a.EvalTime] = map[string]bool{}
+				}
+				checked[a.EvalTime][a.Alertname] = true
+				for _, e := range a.ExpAlerts {
+					fired++
+					if !dc.ipv4Free {
+						continue
+					}
+					if e.ExpLabels["family"] == "ipv4" {
+						t.Errorf("%s at %s: expected alert with family=ipv4 in an IPv6-only outage", a.Alertname, a.EvalTime)
+					}
+					for k, v := range e.ExpAnnotations {
+						if strings.Contains(v, "IPv4") {
+							t.Errorf("%s at %s: annotation %s names IPv4 in an IPv6-only outage: %q", a.Alertname, a.EvalTime, k, v)
+						}
+					}
+				}
+			}
+			if len(checked) == 0 || fired == 0 {
+				t.Fatalf("case checks %d evaluation times and expects %d alerts, want both above 0", len(checked), fired)
+			}
+			for at, got := range checked {
+				for _, n := range names {
+					if !got[n] {
+						t.Errorf("at %s: %s is not checked (add it with exp_alerts: [] if it must stay quiet)", at, n)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -15,8 +15,11 @@
 // names is in testdata/metrics.golden (an exposition of a running agent;
 // regenerate it with `go test ./dashboards -run TestMetricsGolden -update
 // -metrics-url http://127.0.0.1:9479/metrics`), that every panel has a title
-// and a unit, and run `promtool check rules` and `promtool test rules` when
-// promtool is installed (Debian: apt-get install prometheus).
+// and a unit, that each dashboard shows the peerings of dual-stack links and
+// keeps the family label on failovers, that the dual-stack cases of
+// alerts_test.yaml (an IPv6-only outage, a carrier cut) check every alert,
+// and run `promtool check rules` and `promtool test rules` when promtool is
+// installed (Debian: apt-get install prometheus).
 //
 // This package needs no privilege. Its subpackage promtest runs a real
 // Prometheus against a scrape target with these rules loaded.

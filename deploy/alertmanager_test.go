@@ -42,6 +42,9 @@ func TestAlertmanagerRoutes(t *testing.T) {
 		{[]string{"alertname=DirectConnectFailoverHeadroomLow", "severity=warning", "site=fra-dc1"}, "network-capacity"},
 		{[]string{"alertname=DirectConnectConnectionErrors", "severity=warning", "site=fra-dc1"}, "network-ticket"},
 		{[]string{"alertname=DirectConnectFailback", "severity=info", "site=fra-dc1"}, "network-chat"},
+		{[]string{"alertname=DirectConnectFailover", "severity=critical", "site=fra-dc1", "family=ipv6"}, "network-pager"},
+		{[]string{"alertname=DirectConnectAllPeeringsDown", "severity=critical", "site=fra-dc1", "family=ipv6"}, "network-pager"},
+		{[]string{"alertname=DirectConnectPeeringDown", "severity=warning", "site=fra-dc1", "link=primary", "family=ipv6"}, "network-ticket"},
 	} {
 		args := append([]string{"config", "routes", "test", "--config.file=" + alertmanagerFile}, tc.labels...)
 		out, err := exec.Command(bin, args...).Output()
