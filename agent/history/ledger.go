@@ -91,10 +91,10 @@ type Record struct {
 	States   map[string]health.State `json:"states,omitempty"`
 	// PeeringStates: keyed "link/family", e.g. "primary/ipv6".
 	PeeringStates map[string]health.State `json:"peering_states,omitempty"`
-	Evidence *Evidence               `json:"evidence,omitempty"`
-	ID       string                  `json:"id,omitempty"`
-	Until    *time.Time              `json:"until,omitempty"`
-	Note     string                  `json:"note,omitempty"`
+	Evidence      *Evidence               `json:"evidence,omitempty"`
+	ID            string                  `json:"id,omitempty"`
+	Until         *time.Time              `json:"until,omitempty"`
+	Note          string                  `json:"note,omitempty"`
 }
 
 // PeeringKey names one peering of a dual-stack link in
