@@ -46,15 +46,29 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p("| | connection | VIF | availability | lower bound | up | down | not observed | drills | maintenance | incidents |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, t := range append([]Totals{s}, r.Links...) {
+	rows := []Totals{s}
+	for _, l := range r.Links {
+		rows = append(rows, l)
+		for _, pt := range r.Peerings {
+			if pt.Link == l.Name {
+				rows = append(rows, pt)
+			}
+		}
+	}
+	for _, t := range rows {
 		name := "**site**"
 		if t.Name != SiteScope {
-			name = t.Name
+			name = r.scopeName(t.Name)
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", name, code(t.ConnectionID), code(t.VIFID), pctOrNone(t.Percent), pctOrNone(t.LowerBound),
 			dur(t.Up), dur(t.Down), dur(t.NotObserved), dur(t.Drill), dur(t.Maintenance), t.Incidents)
 	}
 	p("\nAvailability is up ÷ (up + down): a link is up while dxwatch judged its data plane up, the site while any link is; drills, declared maintenance and time not observed are left out and listed below, never counted as up.\n")
+	if len(r.Peerings) > 0 {
+		p("\nA dual-stack link has a row per peering (IPv4, IPv6), each judged on its own family's evidence: a peering is up while its family's traffic could cross the link. ")
+		p("The link counts as up while any of its peerings is (one peering down leaves it degraded, still carrying traffic), and the site's availability is the links'. ")
+		p("A peering's outage is listed as an incident of its own unless the whole link was down for all of it; then the link's incident tells it.\n")
+	}
 
 	p("\n## Incidents\n\n")
 	if len(r.Incidents) == 0 {
@@ -62,8 +76,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	for i, inc := range r.Incidents {
 		what := "Site down: no link carried traffic"
-		if inc.Scope != SiteScope {
+		switch inc.Scope {
+		case LinkScope:
 			what = "Link " + inc.Link + " down"
+		case PeeringScope:
+			what = "Link " + inc.Link + ": its " + familyName(inc.Family) + " peering down"
 		}
 		p("### %d. %s, %s – %s (%s)\n\n", i+1, what, inc.Start.Format(stamp), inc.End.Format(stamp), dur(inc.Duration))
 		if inc.Ongoing {
@@ -98,6 +115,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			for ; j < len(ex) && ex[j].Kind == e.Kind && ex[j].From.Equal(e.From) && ex[j].To.Equal(e.To) && ex[j].Reason == e.Reason; j++ {
 				scopes = append(scopes, ex[j].Scope)
 			}
+			for k, sc := range scopes {
+				scopes[k] = r.scopeName(sc)
+			}
 			of := strings.Join(scopes, ", ")
 			if len(scopes) == len(r.Links)+1 {
 				of = "site and every link"
@@ -118,7 +138,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 // writeEvidence writes what dxwatch recorded with one change to down.
 func writeEvidence(p func(string, ...any), t Transition) {
-	p("- What dxwatch saw when %s went down at %s:\n", t.Link, t.Time.Format(stamp))
+	who := t.Link
+	if t.Family != "" {
+		who += "'s " + familyName(t.Family) + " peering"
+	}
+	p("- What dxwatch saw when %s went down at %s:\n", who, t.Time.Format(stamp))
 	ev := t.Evidence
 	if ev == nil {
 		p("  - no evidence was recorded with the change\n")
@@ -132,7 +156,11 @@ func writeEvidence(p func(string, ...any), t Transition) {
 		if !f.OK {
 			state = "failing"
 		}
-		p("  - %s %s: %s", source(f.Source), f.Name, state)
+		p("  - %s %s", source(f.Source), f.Name)
+		if f.Family != "" {
+			p(" (%s)", familyName(f.Family))
+		}
+		p(": %s", state)
 		if f.Detail != "" {
 			p(" (%s)", f.Detail)
 		}
@@ -180,6 +208,17 @@ func source(s string) string {
 		return "AWS check"
 	}
 	return s
+}
+
+// scopeName writes a scope of the report: a link's or the site's name,
+// or a peering's "primary IPv6".
+func (r *Report) scopeName(name string) string {
+	for _, pt := range r.Peerings {
+		if pt.Name == name {
+			return pt.Link + " " + familyName(pt.Family)
+		}
+	}
+	return name
 }
 
 // rangeName is "November 2026" for a calendar month, else the range.
