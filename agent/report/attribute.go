@@ -21,9 +21,9 @@ func attribute(trs []Transition) (side, why string) {
 		if t.Evidence == nil {
 			continue
 		}
-		who := t.Link
+		who, session := t.Link, t.Link+"'s BGP session"
 		if t.Family != "" {
-			who = t.Link + "'s " + familyName(t.Family)
+			who, session = t.Link+"'s "+familyName(t.Family)+" peering", t.Link+"'s "+familyName(t.Family)+" BGP session"
 		}
 		for _, f := range t.Evidence.Facts {
 			if f.OK || (t.Family != "" && f.Family != "" && f.Family != t.Family) {
@@ -35,9 +35,9 @@ func attribute(trs []Transition) (side, why string) {
 				switch {
 				case strings.Contains(d, "manualstop") || strings.Contains(d, "stopped by an operator") || strings.Contains(d, "de-configured") ||
 					(strings.Contains(d, "local system closed") && strings.Contains(d, "shutdown")):
-					edge = appendNew(edge, fmt.Sprintf("the edge router closed %s's BGP session with AWS itself (%s)", who, f.Detail))
+					edge = appendNew(edge, fmt.Sprintf("the edge router closed %s with AWS itself (%s)", session, f.Detail))
 				case strings.Contains(d, "remote system closed the session with a notification"):
-					dx = appendNew(dx, fmt.Sprintf("AWS's router closed %s's BGP session (%s)", who, f.Detail))
+					dx = appendNew(dx, fmt.Sprintf("AWS's router closed %s (%s)", session, f.Detail))
 				}
 			case "aws":
 				dx = appendNew(dx, fmt.Sprintf("AWS reported %s failing for %s (%s)", f.Name, who, f.Detail))

@@ -67,7 +67,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Peerings) > 0 {
 		p("\nA dual-stack link has a row per peering (IPv4, IPv6), each judged on its own family's evidence: a peering is up while its family's traffic could cross the link. ")
 		p("The link counts as up while any of its peerings is (one peering down leaves it degraded, still carrying traffic), and the site's availability is the links'. ")
-		p("A peering's outage is listed as an incident of its own unless the whole link was down for all of it; then the link's incident tells it.\n")
+		p("A peering's outage is listed as an incident of its own unless the whole link was down for all of it; then the link's incident tells it. ")
+		p("A peering's excluded time is listed below only where it differs from its link's.\n")
 	}
 
 	p("\n## Incidents\n\n")
@@ -94,7 +95,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if inc.NotObserved > 0 {
 			p("; within it, %s not observed (dxwatch stopped or restarted during the outage, and saw it down on both sides)", dur(inc.NotObserved))
 		}
-		p(".\n- Cause dxwatch gave: %s\n", inc.Cause)
+		p(".\n")
+		if inc.LinkUp != nil && inc.LinkDown != nil {
+			p("- Link %s as a whole was up (degraded: its other peering carried traffic) for %s of it and down for %s.\n", inc.Link, dur(*inc.LinkUp), dur(*inc.LinkDown))
+		}
+		p("- Cause dxwatch gave: %s\n", inc.Cause)
 		p("- The evidence points to: **%s**: %s\n", inc.Side, sentence(inc.SideWhy))
 		for _, t := range inc.Records {
 			writeEvidence(p, t)

@@ -100,6 +100,10 @@ type Incident struct {
 	NotObserved Seconds `json:"not_observed_seconds"`
 	// Ongoing: still down when the report ends.
 	Ongoing bool `json:"ongoing"`
+	// LinkUp and LinkDown, of a peering's incident: how long its link as
+	// a whole was up (on its other peering: degraded) and down within it.
+	LinkUp   *Seconds `json:"link_up_seconds,omitempty"`
+	LinkDown *Seconds `json:"link_down_seconds,omitempty"`
 	// Resources are the Direct Connect resources involved.
 	ConnectionIDs []string `json:"connection_ids,omitempty"`
 	VIFIDs        []string `json:"vif_ids,omitempty"`
@@ -181,6 +185,7 @@ func Build(in Input) (*Report, error) {
 		wins = append(wins, window{kind: Maintenance, from: m.From.Time, to: m.To.Time, links: m.Links, reason: m.Reason})
 	}
 	linkExcl := map[Exclusion]bool{} // the links' exclusions (unscoped)
+	linkPieces := map[string][]piece{}
 	for scope := 0; scope <= len(names); scope++ {
 		t := Totals{Name: SiteScope}
 		links := in.Site.Links
@@ -190,6 +195,7 @@ func Build(in Input) (*Report, error) {
 			links = links[scope : scope+1]
 		}
 		pieces := paint(spans, scope, names, wins)
+		linkPieces[t.Name] = pieces
 		for _, e := range r.tally(&t, pieces) {
 			r.Exclusions = append(r.Exclusions, e)
 			linkExcl[unscoped(e, t.Name)] = true
@@ -210,7 +216,7 @@ func Build(in Input) (*Report, error) {
 			r.Incidents = append(r.Incidents, r.describe(inc, links, "", in))
 		}
 	}
-	r.peerings(in, end, wins, linkExcl)
+	r.peerings(in, end, wins, linkExcl, linkPieces)
 	sortIncidents(r.Incidents)
 	sort.SliceStable(r.Exclusions, func(i, j int) bool {
 		a, b := r.Exclusions[i], r.Exclusions[j]
@@ -257,7 +263,7 @@ func (r *Report) tally(t *Totals, pieces []piece) []Exclusion {
 // where it differs from its link's; its incidents are listed unless an
 // incident of the whole link holds them (both peerings down: the link's
 // incident says it once). The site's availability stays the links'.
-func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[Exclusion]bool) {
+func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[Exclusion]bool, linkPieces map[string][]piece) {
 	var keys, owners []string
 	var links []probes.Link
 	var families []string
@@ -292,9 +298,28 @@ func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[E
 				continue
 			}
 			inc.Scope = PeeringScope
+			inc.LinkUp, inc.LinkDown = ptr(within(linkPieces[l.Name], Up, inc)), ptr(within(linkPieces[l.Name], Down, inc))
 			r.Incidents = append(r.Incidents, r.describe(inc, links[scope:scope+1], families[scope], in))
 		}
 	}
+}
+
+// within returns the time of pieces in category cat within inc.
+func within(pieces []piece, cat Category, inc Incident) Seconds {
+	var d Seconds
+	for _, p := range pieces {
+		a, b := p.from, p.to
+		if a.Before(inc.Start) {
+			a = inc.Start
+		}
+		if b.After(inc.End) {
+			b = inc.End
+		}
+		if p.cat == cat && b.After(a) {
+			d += Seconds(b.Sub(a))
+		}
+	}
+	return d
 }
 
 // unscoped keys an exclusion of a link, or of one of its peerings, by

@@ -147,8 +147,13 @@ func sweep(recs []history.Record, keys []string, peerings bool, from, end time.T
 		}
 		switch r.Kind {
 		case history.RecStart:
+			// A new model starts from unknown; a peering the record
+			// holds no state of has none (an older dxwatch wrote it).
 			for i := range states {
 				states[i] = health.StateUnknown
+				if peerings {
+					states[i] = ""
+				}
 			}
 			fallthrough
 		case history.RecBeat:
@@ -181,7 +186,7 @@ const (
 	whyUnknown    = "dxwatch had no verdict: no fresh evidence about the link (state unknown), as after a start"
 	whyUnverified = "dxwatch could not tell: the link's echoes' replies return over another link that was failing (state unverified)"
 	whySite       = "no link was seen up, and not every link was seen down"
-	whyNoState    = "the ledger holds no state of it: written by a dxwatch that did not record each peering's state, or before it was configured"
+	whyNoState    = "the ledger holds no state of it: it was written by a dxwatch that did not yet record each peering's state, or before the peering was configured"
 )
 
 func whyState(s health.State) string {
