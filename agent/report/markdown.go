@@ -67,7 +67,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Peerings) > 0 {
 		p("\nA dual-stack link has a row per peering (IPv4, IPv6), each judged on its own family's evidence: a peering is up while its family's traffic could cross the link. ")
 		p("The link counts as up while any of its peerings is (one peering down leaves it degraded, still carrying traffic), and the site's availability is the links'. ")
-		p("A peering's outage is listed as an incident of its own unless the whole link was down for all of it; then the link's incident tells it. ")
+		p("A peering's outage is listed as an incident of its own when the peering was down for a second or more while the link as a whole was not; otherwise (both peerings down together) the link's incident tells it. ")
 		p("A peering's excluded time is listed below only where it differs from its link's.\n")
 	}
 

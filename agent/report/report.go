@@ -260,9 +260,11 @@ func (r *Report) tally(t *Totals, pieces []piece) []Exclusion {
 // peerings adds the rows of each dual-stack link's peerings, from the
 // link records with a family and the records' peering states, by the
 // same timeline as the links'. A peering's excluded time is listed
-// where it differs from its link's; its incidents are listed unless an
-// incident of the whole link holds them (both peerings down: the link's
-// incident says it once). The site's availability stays the links'.
+// where it differs from its link's. Its incidents are listed when the
+// peering was down for a second or more while its link as a whole was
+// not (the report's resolution): when both peerings went down together
+// (a carrier cut), the link's incident says it once. The site's
+// availability stays the links'.
 func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[Exclusion]bool, linkPieces map[string][]piece) {
 	var keys, owners []string
 	var links []probes.Link
@@ -294,11 +296,11 @@ func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[E
 		t.Incidents = len(incs)
 		r.Peerings = append(r.Peerings, t)
 		for _, inc := range incs {
-			if r.heldByLink(l.Name, inc) {
-				continue
+			inc.LinkUp, inc.LinkDown = ptr(within(linkPieces[l.Name], Up, inc)), ptr(within(linkPieces[l.Name], Down, inc))
+			if inc.Down-*inc.LinkDown < Seconds(time.Second) {
+				continue // the link's incident tells it
 			}
 			inc.Scope = PeeringScope
-			inc.LinkUp, inc.LinkDown = ptr(within(linkPieces[l.Name], Up, inc)), ptr(within(linkPieces[l.Name], Down, inc))
 			r.Incidents = append(r.Incidents, r.describe(inc, links[scope:scope+1], families[scope], in))
 		}
 	}
@@ -327,16 +329,6 @@ func within(pieces []piece, cat Category, inc Incident) Seconds {
 func unscoped(e Exclusion, link string) Exclusion {
 	e.Scope = link
 	return e
-}
-
-// heldByLink says whether an incident of link as a whole spans inc.
-func (r *Report) heldByLink(link string, inc Incident) bool {
-	for _, li := range r.Incidents {
-		if li.Scope == LinkScope && li.Link == link && !li.Start.After(inc.Start) && !li.End.Before(inc.End) {
-			return true
-		}
-	}
-	return false
 }
 
 func ptr[T any](v T) *T { return &v }
