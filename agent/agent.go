@@ -264,7 +264,9 @@ func (a *Agent) reload() error {
 	a.cur.Store(g)
 	if g.health != old.health && a.ledger != nil {
 		// A new model starts its links from unknown.
-		a.ledger.Write(history.Record{Time: time.Now(), Kind: history.RecStart, States: ledgerStates(g.health.Status()), Note: "configuration reloaded"})
+		r := ledgerRecord(time.Now(), history.RecStart, g.health.Status())
+		r.Note = "configuration reloaded"
+		a.ledger.Write(r)
 	}
 	return nil
 }

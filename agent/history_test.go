@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -251,5 +252,65 @@ func TestAPIReport(t *testing.T) {
 	_, base2, _ := startAgent(t, goodConfig, "")
 	if code, body := get(t, c, "GET", base2+"/api/report"); code != 404 || !strings.Contains(body, "--storage.path") {
 		t.Errorf("/api/report without a ledger answered %d %q, want 404 naming --storage.path", code, body)
+	}
+}
+
+// TestLedgerRecordsPeerings: on a dual-stack site the start, heartbeat
+// and stop records carry each peering's state, and an IPv6-only failure
+// is recorded as the IPv6 peering's change, so that a report can rebuild
+// each peering's time after a restart.
+func TestLedgerRecordsPeerings(t *testing.T) {
+	cfg := strings.Replace(goodConfig, twoLinks, `links:
+  - name: primary
+    role: primary
+    customer_address: 169.254.10.2/30
+    amazon_address: 169.254.10.1/30
+    vlan: 101
+    ipv6:
+      customer_address: "2001:db8:50::2/125"
+      amazon_address: "2001:db8:50::1/125"
+  - name: secondary
+    role: secondary
+    customer_address: 169.254.20.2/30
+    amazon_address: 169.254.20.1/30
+    vlan: 102
+`, 1)
+	cfgFile := writeConfig(t, cfg)
+	state := filepath.Join(filepath.Dir(cfgFile), "state")
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	from := time.Now().Add(-time.Second)
+	a, base, stop := runAgent(t, Options{ConfigFile: cfgFile, StoragePath: state})
+	for i := 0; a.observer.target.Load() == nil; i++ {
+		if i == 500 {
+			t.Fatal("the agent's health model did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.observer.Observe(probes.Observation{Time: time.Now(), Event: probes.BGPSession, Link: "primary", Family: probes.FamilyIPv6, Peer: "edge1", Up: false, Detail: "test"})
+	waitEvents(t, c, base, 1)
+	stop()
+	recs, bad, err := history.ReadLedger(state, from, time.Now().Add(time.Second))
+	if err != nil || bad != 0 {
+		t.Fatalf("read the ledger: %v (%d skipped)", err, bad)
+	}
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, string(r.Kind)+":"+r.Link+":"+r.Family)
+		if r.Kind == history.RecStart || r.Kind == history.RecStop {
+			keys := slices.Sorted(maps.Keys(r.PeeringStates))
+			if len(r.States) != 2 || strings.Join(keys, " ") != "primary/ipv4 primary/ipv6" {
+				t.Errorf("%s record with states %v and peering states %v: want both links, and the primary's two peerings only", r.Kind, r.States, r.PeeringStates)
+			}
+		}
+		if r.Kind == history.RecStop && r.PeeringStates["primary/ipv6"] != health.StateDown {
+			t.Errorf("stop record's peering states %v: want primary/ipv6 down", r.PeeringStates)
+		}
+		if r.Kind == history.RecLink && r.Family == probes.FamilyIPv6 && (r.State != health.StateDown || r.Evidence == nil) {
+			t.Errorf("IPv6 peering record %+v: want down with its evidence", r)
+		}
+	}
+	if got := strings.Join(kinds, " "); !strings.Contains(got, "link:primary:ipv6") || !strings.HasPrefix(got, "start::") || !strings.HasSuffix(got, "stop::") {
+		t.Errorf("ledger of a dual-stack run: %s, want a start, the primary's IPv6 peering going down, a stop", got)
 	}
 }

@@ -13,10 +13,11 @@ import (
 // TestLabReport runs the dxwatch binary in the lab with its ledger on disk,
 // cuts and restores the primary (carrier), then cuts both links silently
 // for a few seconds, and reads the month so far from /api/report (the code
-// `dxwatch report` runs): the primary's outage is there with the length
-// fping measured toward the primary's Amazon peer at the same time, within
-// one probe interval plus fping's period; the double cut is there as the
-// site's outage; each incident carries the evidence recorded with it.
+// `dxwatch report` runs): the primary's outage is there, its IPv4
+// peering's with the length fping measured toward the primary's IPv4
+// Amazon peer at the same time, within one probe interval plus fping's
+// period; the double cut is there as the site's outage; each incident
+// carries the evidence recorded with it.
 func TestLabReport(t *testing.T) {
 	l, c := labAgentBinary(t, lab.Options{Edge: lab.EdgeOne}, labConfig)
 	c.waitFor(60*time.Second, "primary active", c.active("primary"))
@@ -76,7 +77,7 @@ func TestLabReport(t *testing.T) {
 		switch {
 		case inc.Scope == report.SiteScope:
 			site = append(site, inc)
-		case inc.Link == "primary":
+		case inc.Scope == report.LinkScope && inc.Link == "primary":
 			primary = append(primary, inc)
 		}
 	}
@@ -98,16 +99,44 @@ func TestLabReport(t *testing.T) {
 	// Measured: the start 14-22 ms, the end 104-119 ms after fping's (the
 	// end is dxwatch's first answered echo after the restore, up to one
 	// interval after fping's first).
+	//
+	// The lab is dual-stack: the link as a whole is down while both its
+	// peerings are, and back as soon as one is; fping toward the IPv4
+	// Amazon peer measures the IPv4 peering. So fping's outage is held
+	// against the IPv4 peering's (its link_state events, which the ledger
+	// records and the report's "primary IPv4" row counts), and the link's
+	// outage must lie within it, starting with it.
 	run := fpRes.Longest()
 	const arrival = 25 * time.Millisecond
 	within := labPingInterval + fpRes.Period() + arrival
-	startDiff, endDiff := p.Start.Sub(run.Before), p.End.Sub(run.After)
-	t.Logf("the primary's outage: report %s – %s (%.3f s), fping %s – %s (%.3f s, %d lost): start %+.3f s, end %+.3f s apart",
-		p.Start.Format("15:04:05.000"), p.End.Format("15:04:05.000"), time.Duration(p.Duration).Seconds(),
+	var v4Down, v4Up time.Time
+	for _, e := range c.eventsSince(0) {
+		if e.Kind != "link_state" || e.Link != "primary" || e.Family != "ipv4" || e.Time.Before(cut1) || e.Time.After(cut2) {
+			continue
+		}
+		switch {
+		case e.State == "down" && v4Down.IsZero():
+			v4Down = e.Time
+		case e.State != "down" && !v4Down.IsZero() && v4Up.IsZero():
+			v4Up = e.Time
+		}
+	}
+	startDiff, endDiff := v4Down.Sub(run.Before), v4Up.Sub(run.After)
+	t.Logf("the primary's outage: report %s – %s (%.3f s); its IPv4 peering %s – %s; fping %s – %s (%.3f s, %d lost): IPv4 start %+.3f s, end %+.3f s apart",
+		p.Start.Format("15:04:05.000"), p.End.Format("15:04:05.000"), time.Duration(p.Duration).Seconds(), v4Down.Format("15:04:05.000"), v4Up.Format("15:04:05.000"),
 		run.Before.Format("15:04:05.000"), run.After.Format("15:04:05.000"), run.Outage().Seconds(), run.Lost, startDiff.Seconds(), endDiff.Seconds())
-	if startDiff.Abs() > within || endDiff.Abs() > within {
-		t.Errorf("the report's outage of the primary starts %+.3f s and ends %+.3f s from fping's: more than dxwatch's interval (%s) plus fping's period (%s) plus %s for the reply's arrival",
+	if v4Down.IsZero() || v4Up.IsZero() || startDiff.Abs() > within || endDiff.Abs() > within {
+		t.Errorf("the primary's IPv4 peering's outage starts %+.3f s and ends %+.3f s from fping's: more than dxwatch's interval (%s) plus fping's period (%s) plus %s for the reply's arrival",
 			startDiff.Seconds(), endDiff.Seconds(), labPingInterval, fpRes.Period().Round(time.Microsecond), arrival)
+	}
+	if d := p.Start.Sub(run.Before); d.Abs() > within || p.End.After(v4Up) {
+		t.Errorf("the primary's outage %s–%s: want it to start with fping's (%+.3f s apart) and end no later than its IPv4 peering's (%s)",
+			p.Start, p.End, d.Seconds(), v4Up)
+	}
+	for _, row := range rep.Peerings {
+		if row.Name == "primary/ipv4" && row.Down < report.Seconds(v4Up.Sub(v4Down)) {
+			t.Errorf("the report's primary IPv4 row counts %s down, less than its outage %s", time.Duration(row.Down), v4Up.Sub(v4Down))
+		}
 	}
 	if len(p.Records) == 0 || p.Records[0].Evidence == nil || len(p.Records[0].Evidence.Reasons) == 0 || p.Cause == "" || p.ConnectionIDs[0] == "" {
 		t.Errorf("the primary's outage has no cause, IDs or evidence: %+v", p)

@@ -11,17 +11,26 @@ import (
 
 // The availability ledger (agent/history, "The availability ledger"): the
 // daemon writes a start record, a heartbeat every history.DefaultBeat with
-// every link's state, each link state change (with an evidence snapshot
+// every link's state (and each dual-stack link's peerings' states), each link state change (with an evidence snapshot
 // when the link goes down) and a stop record. `dxwatch report` and
 // /api/report read it back.
 
-// ledgerStates returns every link's state in st.
-func ledgerStates(st health.Status) map[string]health.State {
-	out := make(map[string]health.State, len(st.Links))
+// ledgerRecord returns a start, beat or stop record of st: every link's
+// state and, for the dual-stack links, each peering's (keyed by
+// history.PeeringKey; nil on a single-family site), so that a report can
+// rebuild each peering's time after a restart.
+func ledgerRecord(t time.Time, kind history.RecordKind, st health.Status) history.Record {
+	r := history.Record{Time: t, Kind: kind, States: make(map[string]health.State, len(st.Links))}
 	for _, l := range st.Links {
-		out[l.Name] = l.State
+		r.States[l.Name] = l.State
+		for _, p := range l.Peerings {
+			if r.PeeringStates == nil {
+				r.PeeringStates = map[string]health.State{}
+			}
+			r.PeeringStates[history.PeeringKey(l.Name, p.Family)] = p.State
+		}
 	}
-	return out
+	return r
 }
 
 // ledgerHook returns the event hook part that records link state changes;
@@ -50,7 +59,7 @@ func (a *Agent) ledgerHook(model func() *health.Model) func(health.Event) {
 // it precedes every change they cause.
 func (a *Agent) startLedger() {
 	if a.ledger != nil {
-		a.ledger.Write(history.Record{Time: time.Now(), Kind: history.RecStart, States: ledgerStates(a.cur.Load().health.Status())})
+		a.ledger.Write(ledgerRecord(time.Now(), history.RecStart, a.cur.Load().health.Status()))
 	}
 }
 
@@ -65,10 +74,10 @@ func (a *Agent) runLedger(ctx context.Context, beat time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			a.ledger.Write(history.Record{Time: time.Now(), Kind: history.RecStop, States: ledgerStates(a.cur.Load().health.Status())})
+			a.ledger.Write(ledgerRecord(time.Now(), history.RecStop, a.cur.Load().health.Status()))
 			return
 		case now := <-t.C:
-			a.ledger.Write(history.Record{Time: now, Kind: history.RecBeat, States: ledgerStates(a.cur.Load().health.Status())})
+			a.ledger.Write(ledgerRecord(now, history.RecBeat, a.cur.Load().health.Status()))
 		}
 	}
 }

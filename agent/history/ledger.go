@@ -53,13 +53,16 @@ type RecordKind string
 // Record kinds.
 const (
 	// RecStart: the daemon began watching (or took a new configuration).
-	// States holds every link's state then (unknown at a cold start).
+	// States holds every link's state then (unknown at a cold start), and
+	// PeeringStates every dual-stack link's peerings' states.
 	RecStart RecordKind = "start"
 	// RecBeat: the daemon was watching at Time; States holds every link's
-	// state.
+	// state, PeeringStates every dual-stack link's peerings' states.
 	RecBeat RecordKind = "beat"
 	// RecLink: link Link changed to State (from Previous), for Cause;
-	// Evidence is the snapshot taken with a change to down.
+	// Evidence is the snapshot taken with a change to down. With Family
+	// set, it is one peering of a dual-stack link that changed; without,
+	// the link as a whole (a dual-stack link's summary).
 	RecLink RecordKind = "link"
 	// RecStop: the daemon stopped watching (a clean shutdown).
 	RecStop RecordKind = "stop"
@@ -71,8 +74,12 @@ const (
 )
 
 // Record is one line of the ledger. Fields that do not apply to its kind
-// are empty. Family is reserved for per-family (IPv4/IPv6) verdicts: empty
-// means the link as a whole, as every record is written today.
+// are empty. Family names the peering (FamilyIPv4, FamilyIPv6) of a
+// dual-stack link a link record is about: empty means the link as a
+// whole. PeeringStates, in start, beat and stop records, holds the state
+// of each peering of the dual-stack links, keyed by PeeringKey; it is
+// absent from single-family sites and from ledgers written before it
+// existed (a reader then has no peering state until a record gives one).
 type Record struct {
 	Time     time.Time               `json:"t"`
 	Kind     RecordKind              `json:"k"`
@@ -82,11 +89,17 @@ type Record struct {
 	Previous health.State            `json:"prev,omitempty"`
 	Cause    string                  `json:"cause,omitempty"`
 	States   map[string]health.State `json:"states,omitempty"`
-	Evidence *Evidence               `json:"evidence,omitempty"`
-	ID       string                  `json:"id,omitempty"`
-	Until    *time.Time              `json:"until,omitempty"`
-	Note     string                  `json:"note,omitempty"`
+	// PeeringStates: keyed "link/family", e.g. "primary/ipv6".
+	PeeringStates map[string]health.State `json:"peering_states,omitempty"`
+	Evidence      *Evidence               `json:"evidence,omitempty"`
+	ID            string                  `json:"id,omitempty"`
+	Until         *time.Time              `json:"until,omitempty"`
+	Note          string                  `json:"note,omitempty"`
 }
+
+// PeeringKey names one peering of a dual-stack link in
+// Record.PeeringStates: "primary/ipv6".
+func PeeringKey(link, family string) string { return link + "/" + family }
 
 // Evidence is what dxwatch saw about a link when it went down: a compact
 // copy of the link's part of the status, as /api/status showed it then.

@@ -162,3 +162,45 @@ func TestReadLedgerKeepsOfTheMonthBefore(t *testing.T) {
 		t.Errorf("records kept of October: %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestLedgerPeeringStates: a heartbeat carries the dual-stack links'
+// peering states under "peering_states", omitted when there are none (a
+// single-family site's line is as before), and a ledger written before the
+// field existed still reads.
+func TestLedgerPeeringStates(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	l := OpenLedger(dir, LedgerOptions{Now: func() time.Time { return at }}, nil)
+	t.Cleanup(func() { l.Close() })
+	l.Write(Record{Time: at, Kind: RecBeat, States: map[string]health.State{"primary": health.StateUp}})
+	l.Write(Record{Time: at.Add(time.Minute), Kind: RecBeat, States: map[string]health.State{"primary": health.StateDegraded},
+		PeeringStates: map[string]health.State{PeeringKey("primary", "ipv4"): health.StateUp, PeeringKey("primary", "ipv6"): health.StateDown}})
+	l.Close()
+	// A line as the ledger wrote it before peering states.
+	f, err := os.OpenFile(filepath.Join(dir, "availability-2026-11.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"t":"2026-11-03T10:02:00Z","k":"beat","states":{"primary":"up"}}` + "\n")
+	f.Close()
+	b, err := os.ReadFile(filepath.Join(dir, "availability-2026-11.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	want := []string{
+		`{"t":"2026-11-03T10:00:00Z","k":"beat","states":{"primary":"up"}}`,
+		`{"t":"2026-11-03T10:01:00Z","k":"beat","states":{"primary":"degraded"},"peering_states":{"primary/ipv4":"up","primary/ipv6":"down"}}`,
+		`{"t":"2026-11-03T10:02:00Z","k":"beat","states":{"primary":"up"}}`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("ledger lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	recs, bad, err := ReadLedger(dir, at, at.Add(time.Hour))
+	if err != nil || bad != 0 || len(recs) != 3 {
+		t.Fatalf("read %d records, %d skipped, %v; want 3, none skipped", len(recs), bad, err)
+	}
+	if recs[0].PeeringStates != nil || recs[1].PeeringStates["primary/ipv6"] != health.StateDown || recs[2].PeeringStates != nil {
+		t.Errorf("peering states read back: %v, %v, %v", recs[0].PeeringStates, recs[1].PeeringStates, recs[2].PeeringStates)
+	}
+}

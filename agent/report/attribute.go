@@ -13,15 +13,20 @@ import (
 // connection, the VIF or its BGP session down. Lost echoes and an expired
 // hold timer say the path between the edge and AWS failed, not where:
 // undetermined. Evidence for both sides is undetermined too, with both
-// named.
+// named. A peering's change reads the facts of its family and those about
+// the whole link (the connection, the VIF), not the other family's.
 func attribute(trs []Transition) (side, why string) {
 	var edge, dx []string
 	for _, t := range trs {
 		if t.Evidence == nil {
 			continue
 		}
+		who, session := t.Link, t.Link+"'s BGP session"
+		if t.Family != "" {
+			who, session = t.Link+"'s "+familyName(t.Family)+" peering", t.Link+"'s "+familyName(t.Family)+" BGP session"
+		}
 		for _, f := range t.Evidence.Facts {
-			if f.OK {
+			if f.OK || (t.Family != "" && f.Family != "" && f.Family != t.Family) {
 				continue
 			}
 			d := strings.ToLower(f.Detail)
@@ -30,12 +35,12 @@ func attribute(trs []Transition) (side, why string) {
 				switch {
 				case strings.Contains(d, "manualstop") || strings.Contains(d, "stopped by an operator") || strings.Contains(d, "de-configured") ||
 					(strings.Contains(d, "local system closed") && strings.Contains(d, "shutdown")):
-					edge = appendNew(edge, fmt.Sprintf("the edge router closed %s's BGP session with AWS itself (%s)", t.Link, f.Detail))
+					edge = appendNew(edge, fmt.Sprintf("the edge router closed %s with AWS itself (%s)", session, f.Detail))
 				case strings.Contains(d, "remote system closed the session with a notification"):
-					dx = appendNew(dx, fmt.Sprintf("AWS's router closed %s's BGP session (%s)", t.Link, f.Detail))
+					dx = appendNew(dx, fmt.Sprintf("AWS's router closed %s (%s)", session, f.Detail))
 				}
 			case "aws":
-				dx = appendNew(dx, fmt.Sprintf("AWS reported %s failing for %s (%s)", f.Name, t.Link, f.Detail))
+				dx = appendNew(dx, fmt.Sprintf("AWS reported %s failing for %s (%s)", f.Name, who, f.Detail))
 			}
 		}
 	}
@@ -55,4 +60,15 @@ func appendNew(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
+}
+
+// familyName writes an address family as a person reads it: IPv4, IPv6.
+func familyName(family string) string {
+	switch family {
+	case "ipv4":
+		return "IPv4"
+	case "ipv6":
+		return "IPv6"
+	}
+	return family
 }

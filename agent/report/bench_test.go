@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/agent/history"
+	"github.com/dxwatch/dxwatch/probes"
 )
 
 // benchMonth writes through the real ledger a 31-day month (December
@@ -18,6 +20,14 @@ import (
 // (reasons, BGP, AWS and trace facts, two echo summaries, a timeline). It
 // returns the state directory and the month file's size.
 func benchMonth(b *testing.B) (string, int64) {
+	return benchMonthOf(b, nil)
+}
+
+// benchMonthOf is benchMonth for a site whose dual-stack links have the
+// peerings keyed in peerings: their states ride on every heartbeat, and
+// each outage is an IPv6-only one of a peering (its record with the
+// evidence, and the link's change to degraded and back).
+func benchMonthOf(b *testing.B, peerings []string) (string, int64) {
 	b.Helper()
 	dir := b.TempDir()
 	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -41,9 +51,15 @@ func benchMonth(b *testing.B) (string, int64) {
 			r.Evidence.Timeline = append(r.Evidence.Timeline, health.TimelineStep{Time: t.Add(-time.Duration(j) * time.Second), What: health.StepSessionDown, Link: name,
 				Detail: "edge1 ↔ AWS " + amazonPeer[name] + ", seen by BMP: hold timer expired"})
 		}
-		evs = append(evs, r, link(t.Add(time.Duration(2+i%9)*time.Minute), name, up, ""))
+		back := link(t.Add(time.Duration(2+i%9)*time.Minute), name, up, "")
+		if len(peerings) > 0 {
+			r.Family, back.Family = v6, v6
+			evs = append(evs, link(t, name, degraded, "IPv6 peering down"), r, back, link(back.Time, name, up, ""))
+			continue
+		}
+		evs = append(evs, r, back)
 	}
-	for _, r := range simulate(end.Add(time.Minute), evs) {
+	for _, r := range simulatePeerings(end.Add(time.Minute), peerings, evs) {
 		if !l.Write(r) {
 			b.Fatalf("the ledger dropped a %s record: the month passed its bound", r.Kind)
 		}
@@ -72,6 +88,34 @@ func BenchmarkReport(b *testing.B) {
 		}
 		if len(r.Incidents) != 100 {
 			b.Fatalf("%d incidents, want 100", len(r.Incidents))
+		}
+		if err := r.WriteMarkdown(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "ledger_bytes")
+}
+
+// BenchmarkReportDualStack is BenchmarkReport for a site whose two links
+// are both dual-stack, its 100 outages IPv6-only: the heartbeats carry
+// four peering states, the report four peering rows.
+func BenchmarkReportDualStack(b *testing.B) {
+	peerings := []string{"primary/ipv4", "primary/ipv6", "secondary/ipv4", "secondary/ipv6"}
+	dir, size := benchMonthOf(b, peerings)
+	if size > history.DefaultMonthMaxBytes {
+		b.Fatalf("the month's ledger takes %d bytes, beyond its documented bound of %d", size, history.DefaultMonthMaxBytes)
+	}
+	s := dualStackSite()
+	s.Links[1].IPv6 = probes.Peering{Family: v6, CustomerAddress: netip.MustParsePrefix("2001:db8:60::2/125"), AmazonAddress: netip.MustParsePrefix("2001:db8:60::1/125")}
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	in := Input{Site: s, Config: DefaultConfig(), From: from, To: from.AddDate(0, 1, 0)}
+	for b.Loop() {
+		r, err := FromStore(dir, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(r.Incidents) != 100 || len(r.Peerings) != 4 || r.Incidents[0].Scope != PeeringScope {
+			b.Fatalf("%d incidents (the first of scope %q), %d peering rows; want 100 of peerings, 4 rows", len(r.Incidents), r.Incidents[0].Scope, len(r.Peerings))
 		}
 		if err := r.WriteMarkdown(io.Discard); err != nil {
 			b.Fatal(err)

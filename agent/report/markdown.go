@@ -46,15 +46,30 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	p("| | connection | VIF | availability | lower bound | up | down | not observed | drills | maintenance | incidents |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, t := range append([]Totals{s}, r.Links...) {
+	rows := []Totals{s}
+	for _, l := range r.Links {
+		rows = append(rows, l)
+		for _, pt := range r.Peerings {
+			if pt.Link == l.Name {
+				rows = append(rows, pt)
+			}
+		}
+	}
+	for _, t := range rows {
 		name := "**site**"
 		if t.Name != SiteScope {
-			name = t.Name
+			name = r.scopeName(t.Name)
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", name, code(t.ConnectionID), code(t.VIFID), pctOrNone(t.Percent), pctOrNone(t.LowerBound),
 			dur(t.Up), dur(t.Down), dur(t.NotObserved), dur(t.Drill), dur(t.Maintenance), t.Incidents)
 	}
 	p("\nAvailability is up ÷ (up + down): a link is up while dxwatch judged its data plane up, the site while any link is; drills, declared maintenance and time not observed are left out and listed below, never counted as up.\n")
+	if len(r.Peerings) > 0 {
+		p("\nA dual-stack link has a row per peering (IPv4, IPv6), each judged on its own family's evidence: a peering is up while its family's traffic could cross the link. ")
+		p("The link counts as up while any of its peerings is (one peering down leaves it degraded, still carrying traffic), and the site's availability is the links'. ")
+		p("A peering's outage is listed as an incident of its own when the peering was down for a second or more while the link as a whole was not; otherwise (both peerings down together) the link's incident tells it. ")
+		p("A peering's excluded time is listed below only where it differs from its link's.\n")
+	}
 
 	p("\n## Incidents\n\n")
 	if len(r.Incidents) == 0 {
@@ -62,8 +77,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	for i, inc := range r.Incidents {
 		what := "Site down: no link carried traffic"
-		if inc.Scope != SiteScope {
+		switch inc.Scope {
+		case LinkScope:
 			what = "Link " + inc.Link + " down"
+		case PeeringScope:
+			what = "Link " + inc.Link + ": its " + familyName(inc.Family) + " peering down"
 		}
 		p("### %d. %s, %s – %s (%s)\n\n", i+1, what, inc.Start.Format(stamp), inc.End.Format(stamp), dur(inc.Duration))
 		if inc.Ongoing {
@@ -77,7 +95,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if inc.NotObserved > 0 {
 			p("; within it, %s not observed (dxwatch stopped or restarted during the outage, and saw it down on both sides)", dur(inc.NotObserved))
 		}
-		p(".\n- Cause dxwatch gave: %s\n", inc.Cause)
+		p(".\n")
+		if inc.LinkUp != nil && inc.LinkDown != nil {
+			p("- Link %s as a whole was up (degraded: its other peering carried traffic) for %s of it and down for %s.\n", inc.Link, dur(*inc.LinkUp), dur(*inc.LinkDown))
+		}
+		p("- Cause dxwatch gave: %s\n", inc.Cause)
 		p("- The evidence points to: **%s**: %s\n", inc.Side, sentence(inc.SideWhy))
 		for _, t := range inc.Records {
 			writeEvidence(p, t)
@@ -97,6 +119,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			j := i + 1
 			for ; j < len(ex) && ex[j].Kind == e.Kind && ex[j].From.Equal(e.From) && ex[j].To.Equal(e.To) && ex[j].Reason == e.Reason; j++ {
 				scopes = append(scopes, ex[j].Scope)
+			}
+			for k, sc := range scopes {
+				scopes[k] = r.scopeName(sc)
 			}
 			of := strings.Join(scopes, ", ")
 			if len(scopes) == len(r.Links)+1 {
@@ -118,7 +143,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 // writeEvidence writes what dxwatch recorded with one change to down.
 func writeEvidence(p func(string, ...any), t Transition) {
-	p("- What dxwatch saw when %s went down at %s:\n", t.Link, t.Time.Format(stamp))
+	who := t.Link
+	if t.Family != "" {
+		who += "'s " + familyName(t.Family) + " peering"
+	}
+	p("- What dxwatch saw when %s went down at %s:\n", who, t.Time.Format(stamp))
 	ev := t.Evidence
 	if ev == nil {
 		p("  - no evidence was recorded with the change\n")
@@ -132,7 +161,11 @@ func writeEvidence(p func(string, ...any), t Transition) {
 		if !f.OK {
 			state = "failing"
 		}
-		p("  - %s %s: %s", source(f.Source), f.Name, state)
+		p("  - %s %s", source(f.Source), f.Name)
+		if f.Family != "" {
+			p(" (%s)", familyName(f.Family))
+		}
+		p(": %s", state)
 		if f.Detail != "" {
 			p(" (%s)", f.Detail)
 		}
@@ -180,6 +213,17 @@ func source(s string) string {
 		return "AWS check"
 	}
 	return s
+}
+
+// scopeName writes a scope of the report: a link's or the site's name,
+// or a peering's "primary IPv6".
+func (r *Report) scopeName(name string) string {
+	for _, pt := range r.Peerings {
+		if pt.Name == name {
+			return pt.Link + " " + familyName(pt.Family)
+		}
+	}
+	return name
 }
 
 // rangeName is "November 2026" for a calendar month, else the range.

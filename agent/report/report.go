@@ -34,21 +34,28 @@ type Report struct {
 	To   time.Time `json:"to"`
 	// End is where the report stops: To, or the time it was made when
 	// that is earlier (the month so far).
-	End           time.Time   `json:"end"`
-	TargetPercent float64     `json:"target_percent"`
-	DXGatewayID   string      `json:"dx_gateway_id,omitempty"`
-	SiteTotals    Totals      `json:"site_availability"`
-	Links         []Totals    `json:"links"`
-	Incidents     []Incident  `json:"incidents"`
-	Exclusions    []Exclusion `json:"exclusions"`
-	SkippedLines  int         `json:"ledger_lines_skipped"`
-	Notes         []string    `json:"notes,omitempty"`
+	End           time.Time `json:"end"`
+	TargetPercent float64   `json:"target_percent"`
+	DXGatewayID   string    `json:"dx_gateway_id,omitempty"`
+	SiteTotals    Totals    `json:"site_availability"`
+	Links         []Totals  `json:"links"`
+	// Peerings are the rows of each dual-stack link's peerings (IPv4 and
+	// IPv6), judged each on its own; absent on a single-family site.
+	Peerings     []Totals    `json:"peerings,omitempty"`
+	Incidents    []Incident  `json:"incidents"`
+	Exclusions   []Exclusion `json:"exclusions"`
+	SkippedLines int         `json:"ledger_lines_skipped"`
+	Notes        []string    `json:"notes,omitempty"`
 }
 
-// Totals is one scope's (a link's or the site's) time per category and
-// its availability.
+// Totals is one scope's (a link's, a peering's or the site's) time per
+// category and its availability.
 type Totals struct {
+	// Name is the link's, SiteScope, or a peering's "link/family" (as the
+	// ledger's history.PeeringKey), with Link and Family set.
 	Name         string `json:"name"`
+	Link         string `json:"link,omitempty"`
+	Family       string `json:"family,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
 	VIFID        string `json:"vif_id,omitempty"`
 	// Seconds per category, exact to the nanosecond.
@@ -76,11 +83,15 @@ type Seconds = health.Duration
 
 // Incident is one window in which a link or the site was down.
 type Incident struct {
-	// Scope is "link" or "site"; Link names the link (empty for the site).
-	Scope string    `json:"scope"`
-	Link  string    `json:"link,omitempty"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	// Scope is LinkScope, PeeringScope or SiteScope; Link names the link
+	// (empty for the site), Family the peering's address family
+	// (probes.FamilyIPv4, FamilyIPv6) of a peering's incident: one address
+	// family of a dual-stack link down while its link as a whole was not.
+	Scope  string    `json:"scope"`
+	Link   string    `json:"link,omitempty"`
+	Family string    `json:"family,omitempty"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
 	// Duration is End − Start; Down the time seen down within it;
 	// NotObserved the time within it dxwatch did not see (a restart in
 	// the middle of the outage).
@@ -89,6 +100,10 @@ type Incident struct {
 	NotObserved Seconds `json:"not_observed_seconds"`
 	// Ongoing: still down when the report ends.
 	Ongoing bool `json:"ongoing"`
+	// LinkUp and LinkDown, of a peering's incident: how long its link as
+	// a whole was up (on its other peering: degraded) and down within it.
+	LinkUp   *Seconds `json:"link_up_seconds,omitempty"`
+	LinkDown *Seconds `json:"link_down_seconds,omitempty"`
 	// Resources are the Direct Connect resources involved.
 	ConnectionIDs []string `json:"connection_ids,omitempty"`
 	VIFIDs        []string `json:"vif_ids,omitempty"`
@@ -104,10 +119,12 @@ type Incident struct {
 	Records []Transition `json:"records"`
 }
 
-// Transition is one recorded change of a link to down.
+// Transition is one recorded change of a link (or of one of its
+// peerings: Family) to down.
 type Transition struct {
 	Time     time.Time         `json:"time"`
 	Link     string            `json:"link"`
+	Family   string            `json:"family,omitempty"`
 	Cause    string            `json:"cause"`
 	Evidence *history.Evidence `json:"evidence,omitempty"`
 }
@@ -122,15 +139,21 @@ const (
 // Exclusion is time left out of availability, listed apart.
 type Exclusion struct {
 	Kind     Category  `json:"kind"`
-	Scope    string    `json:"scope"` // "site" or a link's name
+	Scope    string    `json:"scope"` // "site", a link's name or a peering's "link/family"
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
 	Duration Seconds   `json:"duration_seconds"`
 	Reason   string    `json:"reason"`
 }
 
-// SiteScope names the site in Exclusion.Scope and Incident.Scope.
-const SiteScope = "site"
+// SiteScope names the site in Exclusion.Scope and Incident.Scope;
+// LinkScope and PeeringScope are the Incident.Scope of a link's and a
+// peering's incidents.
+const (
+	SiteScope    = "site"
+	LinkScope    = "link"
+	PeeringScope = "peering"
+)
 
 // Build makes the report of in.
 func Build(in Input) (*Report, error) {
@@ -156,41 +179,26 @@ func Build(in Input) (*Report, error) {
 	for _, l := range in.Site.Links {
 		names = append(names, l.Name)
 	}
-	spans := sweep(in.Records, names, in.From, end)
+	spans := sweep(in.Records, names, false, in.From, end)
 	wins := drillWindows(in.Records)
 	for _, m := range in.Config.Maintenance {
 		wins = append(wins, window{kind: Maintenance, from: m.From.Time, to: m.To.Time, links: m.Links, reason: m.Reason})
 	}
+	linkExcl := map[Exclusion]bool{} // the links' exclusions (unscoped)
+	linkPieces := map[string][]piece{}
 	for scope := 0; scope <= len(names); scope++ {
-		pieces := paint(spans, scope, names, wins)
 		t := Totals{Name: SiteScope}
-		scopeName := SiteScope
+		links := in.Site.Links
 		if scope < len(names) {
 			l := in.Site.Links[scope]
 			t = Totals{Name: l.Name, ConnectionID: l.ConnectionID, VIFID: l.VIFID}
-			scopeName = l.Name
+			links = links[scope : scope+1]
 		}
-		for _, p := range pieces {
-			d := Seconds(p.to.Sub(p.from))
-			switch p.cat {
-			case Up:
-				t.Up += d
-			case Down:
-				t.Down += d
-			case NotObserved:
-				t.NotObserved += d
-			case Drill:
-				t.Drill += d
-			case Maintenance:
-				t.Maintenance += d
-			}
-			if p.cat != Up && p.cat != Down {
-				r.Exclusions = append(r.Exclusions, Exclusion{Kind: p.cat, Scope: scopeName, From: p.from.UTC(), To: p.to.UTC(), Duration: d, Reason: exclusionReason(p)})
-			}
-		}
-		if obs := t.Up + t.Down; obs > 0 {
-			t.Percent = ptr(100 * float64(t.Up) / float64(obs))
-			t.LowerBound = ptr(100 * float64(t.Up) / float64(obs+t.NotObserved))
+		pieces := paint(spans, scope, names, wins)
+		linkPieces[t.Name] = pieces
+		for _, e := range r.tally(&t, pieces) {
+			r.Exclusions = append(r.Exclusions, e)
+			linkExcl[unscoped(e, t.Name)] = true
 		}
 		incs := incidents(pieces)
 		t.Incidents = len(incs)
@@ -204,9 +212,11 @@ func Build(in Input) (*Report, error) {
 			r.Links = append(r.Links, t)
 		}
 		for _, inc := range incs {
-			r.Incidents = append(r.Incidents, r.describe(inc, scope, in))
+			inc.Scope = t.Name
+			r.Incidents = append(r.Incidents, r.describe(inc, links, "", in))
 		}
 	}
+	r.peerings(in, end, wins, linkExcl, linkPieces)
 	sortIncidents(r.Incidents)
 	sort.SliceStable(r.Exclusions, func(i, j int) bool {
 		a, b := r.Exclusions[i], r.Exclusions[j]
@@ -216,6 +226,109 @@ func Build(in Input) (*Report, error) {
 		return a.Scope == SiteScope && b.Scope != SiteScope
 	})
 	return r, nil
+}
+
+// tally adds up one scope's pieces into t (its seconds per category,
+// availability and lower bound) and returns its excluded time.
+func (r *Report) tally(t *Totals, pieces []piece) []Exclusion {
+	var excl []Exclusion
+	for _, p := range pieces {
+		d := Seconds(p.to.Sub(p.from))
+		switch p.cat {
+		case Up:
+			t.Up += d
+		case Down:
+			t.Down += d
+		case NotObserved:
+			t.NotObserved += d
+		case Drill:
+			t.Drill += d
+		case Maintenance:
+			t.Maintenance += d
+		}
+		if p.cat != Up && p.cat != Down {
+			excl = append(excl, Exclusion{Kind: p.cat, Scope: t.Name, From: p.from.UTC(), To: p.to.UTC(), Duration: d, Reason: exclusionReason(p)})
+		}
+	}
+	if obs := t.Up + t.Down; obs > 0 {
+		t.Percent = ptr(100 * float64(t.Up) / float64(obs))
+		t.LowerBound = ptr(100 * float64(t.Up) / float64(obs+t.NotObserved))
+	}
+	return excl
+}
+
+// peerings adds the rows of each dual-stack link's peerings, from the
+// link records with a family and the records' peering states, by the
+// same timeline as the links'. A peering's excluded time is listed
+// where it differs from its link's. Its incidents are listed when the
+// peering was down for a second or more while its link as a whole was
+// not (the report's resolution): when both peerings went down together
+// (a carrier cut), the link's incident says it once. The site's
+// availability stays the links'.
+func (r *Report) peerings(in Input, end time.Time, wins []window, linkExcl map[Exclusion]bool, linkPieces map[string][]piece) {
+	var keys, owners []string
+	var links []probes.Link
+	var families []string
+	for _, l := range in.Site.Links {
+		ps := l.Peerings()
+		if len(ps) < 2 {
+			continue
+		}
+		for _, p := range ps {
+			keys = append(keys, history.PeeringKey(l.Name, p.Family))
+			owners, links, families = append(owners, l.Name), append(links, l), append(families, p.Family)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	spans := sweep(in.Records, keys, true, in.From, end)
+	for scope, key := range keys {
+		l := links[scope]
+		t := Totals{Name: key, Link: l.Name, Family: families[scope], ConnectionID: l.ConnectionID, VIFID: l.VIFID}
+		pieces := paint(spans, scope, owners, wins)
+		for _, e := range r.tally(&t, pieces) {
+			if !linkExcl[unscoped(e, l.Name)] {
+				r.Exclusions = append(r.Exclusions, e)
+			}
+		}
+		incs := incidents(pieces)
+		t.Incidents = len(incs)
+		r.Peerings = append(r.Peerings, t)
+		for _, inc := range incs {
+			inc.LinkUp, inc.LinkDown = ptr(within(linkPieces[l.Name], Up, inc)), ptr(within(linkPieces[l.Name], Down, inc))
+			if inc.Down-*inc.LinkDown < Seconds(time.Second) {
+				continue // the link's incident tells it
+			}
+			inc.Scope = PeeringScope
+			r.Incidents = append(r.Incidents, r.describe(inc, links[scope:scope+1], families[scope], in))
+		}
+	}
+}
+
+// within returns the time of pieces in category cat within inc.
+func within(pieces []piece, cat Category, inc Incident) Seconds {
+	var d Seconds
+	for _, p := range pieces {
+		a, b := p.from, p.to
+		if a.Before(inc.Start) {
+			a = inc.Start
+		}
+		if b.After(inc.End) {
+			b = inc.End
+		}
+		if p.cat == cat && b.After(a) {
+			d += Seconds(b.Sub(a))
+		}
+	}
+	return d
+}
+
+// unscoped keys an exclusion of a link, or of one of its peerings, by
+// its link: a peering's exclusion that is its link's is listed once.
+func unscoped(e Exclusion, link string) Exclusion {
+	e.Scope = link
+	return e
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -260,16 +373,19 @@ func incidents(pieces []piece) []Incident {
 	return out
 }
 
-// describe fills in an incident of scope: its resources, its cause and
-// evidence from the ledger, and the side the evidence points to.
-func (r *Report) describe(inc Incident, scope int, in Input) Incident {
+// describe fills in an incident of links (one link, or every link for
+// the site; family names the peering of a peering's incident): its
+// resources, its cause and evidence from the ledger, and the side the
+// evidence points to. inc.Scope is the site's name or a link's; it
+// becomes SiteScope, LinkScope or PeeringScope.
+func (r *Report) describe(inc Incident, links []probes.Link, family string, in Input) Incident {
 	inc.Ongoing = !inc.End.Before(r.End)
 	inc.DXGatewayID = in.DXGatewayID
-	links := in.Site.Links
-	inc.Scope = SiteScope
-	if scope < len(links) {
-		inc.Scope, inc.Link = "link", links[scope].Name
-		links = links[scope : scope+1]
+	switch {
+	case inc.Scope == PeeringScope:
+		inc.Link, inc.Family = links[0].Name, family
+	case inc.Scope != SiteScope:
+		inc.Scope, inc.Link = LinkScope, links[0].Name
 	}
 	for _, l := range links {
 		if l.ConnectionID != "" {
@@ -278,7 +394,7 @@ func (r *Report) describe(inc Incident, scope int, in Input) Incident {
 		if l.VIFID != "" {
 			inc.VIFIDs = append(inc.VIFIDs, l.VIFID)
 		}
-		inc.Records = append(inc.Records, downRecords(in.Records, l.Name, inc.Start, inc.End)...)
+		inc.Records = append(inc.Records, downRecords(in.Records, l.Name, family, inc.Start, inc.End)...)
 	}
 	var causes []string
 	for _, t := range inc.Records {
@@ -298,26 +414,26 @@ func (r *Report) describe(inc Incident, scope int, in Input) Incident {
 	return inc
 }
 
-// downRecords returns the changes of link to down that began the incident
-// [start, end): the last one at or before start (it may precede the range)
-// and those within.
-func downRecords(recs []history.Record, link string, start, end time.Time) []Transition {
+// downRecords returns the changes of link (of its peering of family, when
+// set) to down that began the incident [start, end): the last one at or
+// before start (it may precede the range) and those within.
+func downRecords(recs []history.Record, link, family string, start, end time.Time) []Transition {
 	var out []Transition
 	var before *history.Record // the link's last change at or before start
 	for i := range recs {
 		rc := &recs[i]
-		if rc.Kind != history.RecLink || rc.Link != link || rc.Family != "" {
+		if rc.Kind != history.RecLink || rc.Link != link || rc.Family != family {
 			continue
 		}
 		switch {
 		case !rc.Time.After(start):
 			before = rc
 		case rc.Time.Before(end) && rc.State == health.StateDown:
-			out = append(out, Transition{Time: rc.Time.UTC(), Link: link, Cause: rc.Cause, Evidence: rc.Evidence})
+			out = append(out, Transition{Time: rc.Time.UTC(), Link: link, Family: family, Cause: rc.Cause, Evidence: rc.Evidence})
 		}
 	}
 	if before != nil && before.State == health.StateDown {
-		out = append([]Transition{{Time: before.Time.UTC(), Link: link, Cause: before.Cause, Evidence: before.Evidence}}, out...)
+		out = append([]Transition{{Time: before.Time.UTC(), Link: link, Family: family, Cause: before.Cause, Evidence: before.Evidence}}, out...)
 	}
 	return out
 }
@@ -332,13 +448,14 @@ func contains(list []string, s string) bool {
 }
 
 // sortIncidents orders incidents by start, a site's after the links' that
-// start with it.
+// start with it, a peering's between.
 func sortIncidents(incs []Incident) {
+	rank := map[string]int{LinkScope: 0, PeeringScope: 1, SiteScope: 2}
 	sort.SliceStable(incs, func(i, j int) bool {
 		a, b := incs[i], incs[j]
 		if !a.Start.Equal(b.Start) {
 			return a.Start.Before(b.Start)
 		}
-		return a.Scope != SiteScope && b.Scope == SiteScope
+		return rank[a.Scope] < rank[b.Scope]
 	})
 }

@@ -22,15 +22,25 @@ func site() probes.Site {
 	}}
 }
 
-// simulate plays the daemon: it writes the given records (start, stop,
-// link changes, drill windows) and, every minute while the daemon runs
-// (from a start to a stop, or to a crash: a record of kind "crash", not
-// written), a heartbeat with every link's state, from the first record
-// to end.
+// simulate plays the daemon of the two-link site() of the tests: it writes
+// the given records (start, stop, link changes, drill windows) and, every
+// minute while the daemon runs (from a start to a stop, or to a crash: a
+// record of kind "crash", not written), a heartbeat with every link's
+// state, from the first record to end.
 func simulate(end time.Time, evs []history.Record) []history.Record {
+	return simulatePeerings(end, nil, evs)
+}
+
+// simulatePeerings is simulate for a site whose dual-stack links have the
+// peerings keyed by history.PeeringKey in peerings: the start, beat and
+// stop records carry their states too, as the daemon writes them, and a
+// link record with a family changes its peering's. A record of kind
+// "start_old" is the start of a dxwatch that did not record peering
+// states: until the next start, no record carries them.
+func simulatePeerings(end time.Time, peerings []string, evs []history.Record) []history.Record {
 	var out []history.Record
-	states := map[string]health.State{}
-	running := false
+	states, peers := map[string]health.State{}, map[string]health.State{}
+	running, old := false, false
 	i := 0
 	for beat := evs[0].Time.Truncate(time.Minute).Add(time.Minute); !beat.After(end); beat = beat.Add(time.Minute) {
 		for ; i < len(evs) && evs[i].Time.Before(beat); i++ {
@@ -39,20 +49,37 @@ func simulate(end time.Time, evs []history.Record) []history.Record {
 			case "crash":
 				running = false
 				continue
-			case history.RecStart:
-				running = true
+			case "start_old", history.RecStart:
+				running, old = true, r.Kind == "start_old"
+				r.Kind = history.RecStart
 				states = map[string]health.State{"primary": health.StateUnknown, "secondary": health.StateUnknown}
+				peers = map[string]health.State{}
+				for _, k := range peerings {
+					peers[k] = health.StateUnknown
+				}
 				r.States = copyStates(states)
 			case history.RecStop:
 				running = false
 				r.States = copyStates(states)
 			case history.RecLink:
-				r.Previous, states[r.Link] = states[r.Link], r.State
+				if r.Family != "" {
+					k := history.PeeringKey(r.Link, r.Family)
+					r.Previous, peers[k] = peers[k], r.State
+				} else {
+					r.Previous, states[r.Link] = states[r.Link], r.State
+				}
+			}
+			if (r.Kind == history.RecStart || r.Kind == history.RecStop) && !old && len(peers) > 0 {
+				r.PeeringStates = copyStates(peers)
 			}
 			out = append(out, r)
 		}
 		if running {
-			out = append(out, history.Record{Time: beat, Kind: history.RecBeat, States: copyStates(states)})
+			b := history.Record{Time: beat, Kind: history.RecBeat, States: copyStates(states)}
+			if !old && len(peers) > 0 {
+				b.PeeringStates = copyStates(peers)
+			}
+			out = append(out, b)
 		}
 	}
 	return out

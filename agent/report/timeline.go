@@ -65,15 +65,26 @@ func siteCategory(links []Category) Category {
 }
 
 // sweep turns the daemon's records into spans covering [from, end), one
-// category per link (in the order of links) and the site last. Records
-// with a family (per-family verdicts) are not read yet: the link as a
-// whole is.
-func sweep(recs []history.Record, links []string, from, end time.Time) []span {
-	idx := make(map[string]int, len(links))
-	for i, l := range links {
-		idx[l] = i
+// category per scope in the order of keys.
+//
+// With peerings false the scopes are links (keys are link names), read
+// from the records without a family and from States, and the site comes
+// last. With peerings true they are the peerings of dual-stack links
+// (keys are history.PeeringKey), read from the link records with a
+// family and from PeeringStates, and there is no site: a peering is
+// not observed until a record gives its state (a ledger written before
+// peering states has none). Every record of the daemon shows that it was
+// watching, whatever scope it is about.
+func sweep(recs []history.Record, keys []string, peerings bool, from, end time.Time) []span {
+	idx := make(map[string]int, len(keys))
+	for i, k := range keys {
+		idx[k] = i
 	}
-	states := make([]health.State, len(links))
+	n := len(keys) // scopes of the spans: keys, then the site
+	if !peerings {
+		n++
+	}
+	states := make([]health.State, len(keys))
 	alive := false
 	var last time.Time
 	var out []span
@@ -87,21 +98,23 @@ func sweep(recs []history.Record, links []string, from, end time.Time) []span {
 		if !b.After(a) {
 			return
 		}
-		cats := make([]Category, len(links)+1)
-		whys := make([]string, len(links)+1)
-		for i := range links {
+		cats := make([]Category, n)
+		whys := make([]string, n)
+		for i := range keys {
 			cats[i], whys[i] = NotObserved, whyNotRunning
 			if observed {
 				cats[i], whys[i] = categoryOf(states[i]), whyState(states[i])
 			}
 		}
-		cats[len(links)] = siteCategory(cats[:len(links)])
-		switch {
-		case cats[len(links)] != NotObserved:
-		case !observed:
-			whys[len(links)] = whyNotRunning
-		default:
-			whys[len(links)] = whySite
+		if !peerings {
+			cats[len(keys)] = siteCategory(cats[:len(keys)])
+			switch {
+			case cats[len(keys)] != NotObserved:
+			case !observed:
+				whys[len(keys)] = whyNotRunning
+			default:
+				whys[len(keys)] = whySite
+			}
 		}
 		if n := len(out); n > 0 && out[n-1].to.Equal(a) && same(out[n-1].cats, cats) && same(out[n-1].whys, whys) {
 			out[n-1].to = b
@@ -119,9 +132,6 @@ func sweep(recs []history.Record, links []string, from, end time.Time) []span {
 		last = t
 	}
 	for _, r := range recs {
-		if r.Family != "" {
-			continue
-		}
 		switch r.Kind {
 		case history.RecStart, history.RecBeat, history.RecStop, history.RecLink:
 		default:
@@ -131,21 +141,34 @@ func sweep(recs []history.Record, links []string, from, end time.Time) []span {
 			break
 		}
 		advance(r.Time)
+		held := r.States
+		if peerings {
+			held = r.PeeringStates
+		}
 		switch r.Kind {
 		case history.RecStart:
+			// A new model starts from unknown; a peering the record
+			// holds no state of has none (an older dxwatch wrote it).
 			for i := range states {
 				states[i] = health.StateUnknown
+				if peerings {
+					states[i] = ""
+				}
 			}
 			fallthrough
 		case history.RecBeat:
-			for l, s := range r.States {
-				if i, ok := idx[l]; ok {
+			for k, s := range held {
+				if i, ok := idx[k]; ok {
 					states[i] = s
 				}
 			}
 			alive = true
 		case history.RecLink:
-			if i, ok := idx[r.Link]; ok {
+			key := r.Link
+			if peerings {
+				key = history.PeeringKey(r.Link, r.Family)
+			}
+			if i, ok := idx[key]; ok && peerings == (r.Family != "") {
 				states[i] = r.State
 			}
 			alive = true
@@ -163,6 +186,7 @@ const (
 	whyUnknown    = "dxwatch had no verdict: no fresh evidence about the link (state unknown), as after a start"
 	whyUnverified = "dxwatch could not tell: the link's echoes' replies return over another link that was failing (state unverified)"
 	whySite       = "no link was seen up, and not every link was seen down"
+	whyNoState    = "the ledger holds no state of it: it was written by a dxwatch that did not yet record each peering's state, or before the peering was configured"
 )
 
 func whyState(s health.State) string {
@@ -170,8 +194,11 @@ func whyState(s health.State) string {
 	case Up, Down:
 		return ""
 	}
-	if s == health.StateUnverified {
+	switch s {
+	case health.StateUnverified:
 		return whyUnverified
+	case "":
+		return whyNoState
 	}
 	return whyUnknown
 }
@@ -193,6 +220,8 @@ type window struct {
 	reason   string
 }
 
+// covers says whether w covers scope, the link links[scope] (or one of
+// its peerings) or, at len(links), the site.
 func (w window) covers(scope int, links []string) bool {
 	if len(w.links) == 0 {
 		return true

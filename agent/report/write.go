@@ -36,11 +36,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // CSVHeader is the header line of WriteCSV.
 var CSVHeader = []string{"site", "scope", "link", "start", "end", "duration_seconds", "down_seconds", "not_observed_seconds", "ongoing",
-	"connection_ids", "vif_ids", "dx_gateway_id", "cause", "side", "side_why"}
+	"connection_ids", "vif_ids", "dx_gateway_id", "cause", "side", "side_why", "family"}
 
 // WriteCSV writes one line per incident, for a spreadsheet or a claim
 // form: times in RFC 3339 UTC, durations in whole seconds, lists joined
-// by spaces.
+// by spaces. A peering's incident (scope "peering") names its address
+// family in the last column, empty for the others.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write(CSVHeader)
@@ -50,7 +51,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, inc := range r.Incidents {
 		cw.Write([]string{r.Site, inc.Scope, inc.Link, inc.Start.Format(time.RFC3339), inc.End.Format(time.RFC3339),
 			secs(inc.Duration), secs(inc.Down), secs(inc.NotObserved), strconv.FormatBool(inc.Ongoing),
-			strings.Join(inc.ConnectionIDs, " "), strings.Join(inc.VIFIDs, " "), inc.DXGatewayID, inc.Cause, inc.Side, inc.SideWhy})
+			strings.Join(inc.ConnectionIDs, " "), strings.Join(inc.VIFIDs, " "), inc.DXGatewayID, inc.Cause, inc.Side, inc.SideWhy, inc.Family})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -32,6 +32,7 @@ type fakeAgent struct {
 	events []map[string]any
 	upTo   [4]float64 // last event id shown in each phase
 	page   http.Handler
+	report string // served as /api/report, from agent/report/testdata
 }
 
 func readJSON(t *testing.T, name string, v any) {
@@ -46,7 +47,7 @@ func readJSON(t *testing.T, name string, v any) {
 }
 
 func newFakeAgent(t *testing.T) *fakeAgent {
-	f := &fakeAgent{t: t, page: statuspage.Handler(statuspage.Options{Site: labsite.Site, Checks: labChecks})}
+	f := &fakeAgent{t: t, page: statuspage.Handler(statuspage.Options{Site: labsite.Site, Checks: labChecks}), report: "report.json"}
 	readJSON(t, "events.json", &f.events)
 	for i := range f.status {
 		readJSON(t, "status.json", &f.status[i])
@@ -112,7 +113,7 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	case "/api/report":
-		b, err := os.ReadFile(filepath.Join("..", "report", "testdata", "report.json"))
+		b, err := os.ReadFile(filepath.Join("..", "report", "testdata", f.report))
 		if err != nil {
 			f.t.Error(err)
 		}
@@ -223,6 +224,7 @@ func TestChromiumLiveUpdate(t *testing.T) {
 func TestChromiumPhone(t *testing.T) {
 	f := newFakeAgent(t)
 	f.phase.Store(2)
+	f.report = "report-dualstack.json" // the month of a site whose primary is dual-stack
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	b := startBrowser(t, 390, 844, true)
@@ -245,6 +247,15 @@ func TestChromiumPhone(t *testing.T) {
 	}
 	if layout.ScrollWidth > layout.Width {
 		t.Errorf("the page scrolls sideways on a phone: %v wide in a %v viewport", layout.ScrollWidth, layout.Width)
+	}
+	// The month card lists the primary's peerings under it.
+	b.waitFor(`document.querySelector('#month [data-peering="primary/ipv6"]')`, pageView, 20*time.Second)
+	var rows []string
+	if err := b.eval(t.Context(), `[...document.querySelectorAll('#month li')].map(li => (li.classList.contains('peering') && getComputedStyle(li).paddingLeft !== '0px' ? '  ' : '') + li.textContent)`, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rows, " | "), "primary 99.9922 % · down 3m 20s in 1 · not observed 4m 25s |   primary IPv4 99.9918 % · down 3m 20s in 1 · not observed 36h 04m |   primary IPv6 99.9269 % · down 29m 57s in 3 · not observed 36h 04m | secondary 100 % · down 0 ms in 0 · not observed 4m 25s"; got != want {
+		t.Errorf("the month card's rows:\n%s\nwant\n%s", got, want)
 	}
 	b.screenshot("5-phone-secondary-active")
 	if errs := b.jsErrors(); len(errs) > 0 {

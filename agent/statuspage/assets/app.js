@@ -649,8 +649,12 @@
           ' in ' + s.incidents + ' incident' + (s.incidents === 1 ? '' : 's') + ' · allowed ' + dur(s.downtime_allowed_seconds)),
       h('p', { class: 'muted', text: 'Since ' + r.from.slice(0, 10) + ' (UTC); excluded ' + dur(excluded) + ': drills ' + dur(s.drill_seconds) +
         ', maintenance ' + dur(s.maintenance_seconds) + ', not observed ' + dur(s.not_observed_seconds) + '.' }),
-      h('ul', { class: 'checks' }, r.links.map((l) => h('li', { 'data-link': l.name },
-        h('strong', { text: l.name }), ' ' + avail(l) + ' · down ' + dur(l.down_seconds) + ' in ' + l.incidents + ' · not observed ' + dur(l.not_observed_seconds)))),
+      h('ul', { class: 'checks' }, r.links.flatMap((l) => [h('li', { 'data-link': l.name },
+        h('strong', { text: l.name }), ' ' + avail(l) + ' · down ' + dur(l.down_seconds) + ' in ' + l.incidents + ' · not observed ' + dur(l.not_observed_seconds))]
+        // A dual-stack link's peerings, each judged on its own, under it.
+        .concat((r.peerings || []).filter((p) => p.link === l.name).map((p) => h('li', { class: 'peering', 'data-peering': p.name, 'data-family': p.family },
+          l.name + ' ', h('strong', { text: familyWord(p.family) }), ' ' + avail(p) + ' · down ' + dur(p.down_seconds) + ' in ' + p.incidents +
+          ' · not observed ' + dur(p.not_observed_seconds)))))),
       h('p', {}, h('a', { href: 'api/report?format=markdown', text: 'The month on record (Markdown)' }), ' · ',
         h('a', { href: 'api/report?format=csv', text: 'incidents (CSV)' })));
   }
