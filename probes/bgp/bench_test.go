@@ -148,16 +148,13 @@ func startBenchSpeaker(b *testing.B, port, n int, mode string) {
 //
 //	go test -run x -bench 'BenchmarkIngest/full$' -benchtime 1x ./probes/bgp
 //	go test -run x -bench 'BenchmarkIngest/keep_only_relevant$' -benchtime 1x ./probes/bgp
+//	go test -run x -bench 'BenchmarkIngest/lean$' -benchtime 1x ./probes/bgp
 //
 // Then the options for a full-table edge (ingestOptions): edge_filtered,
-// lean_observer_replay, lean_observer. The figures at 1M, with the load
+// lean_replay. The figures at 1M, with the load
 // average of each run, are in README.md, "A full-table edge".
 func BenchmarkIngest(b *testing.B) {
-	for _, keep := range []bool{false, true} {
-		name := "full"
-		if keep {
-			name = "keep_only_relevant"
-		}
+	for _, name := range []string{"full", "keep_only_relevant", "lean"} {
 		b.Run(name, func(b *testing.B) {
 			n := benchPrefixes()
 			port := freePort(b)
@@ -166,7 +163,10 @@ func BenchmarkIngest(b *testing.B) {
 				runtime.GC()
 				base := procStatus("VmRSS")
 				cfg := edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port, HoldTime: 240 * time.Second})
-				cfg.KeepOnlyRelevant = keep
+				cfg.KeepOnlyRelevant = name == "keep_only_relevant"
+				if name == "lean" {
+					cfg.Peers[0].Session = SessionLean
+				}
 				p, err := New("bgp", cfg, probesDeps())
 				if err != nil {
 					b.Fatal(err)
