@@ -34,8 +34,9 @@ type Config struct {
 	// covering them and their more-specifics, and drops everything else on
 	// arrival in dxwatch's own table. On a BGP session GoBGP still stores
 	// every path the edge sends (a full Internet table: over 1 GB); the fix
-	// is the edge's outbound prefix-list (probes/bgp README, "A full-table
-	// edge"). Over BMP, nothing else is stored.
+	// is the edge's outbound prefix-list, or peers[].session: lean, which
+	// stores nothing else (probes/bgp README, "A full-table edge"). Over
+	// BMP, nothing else is stored.
 	KeepOnlyRelevant bool `yaml:"keep_only_relevant"`
 }
 
@@ -275,7 +276,7 @@ func (c Config) Validate(site probes.Site) error {
 		case "", SessionGoBGP:
 		case SessionLean:
 			if p.Passive {
-				ps.Addf(at("session"), "session lean connects to the router and cannot be passive: remove passive (the router then needs no neighbor of its own towards dxwatch's port) or use session gobgp")
+				ps.Addf(at("session"), "session lean connects to the router and cannot be passive: remove passive (the router must then accept dxwatch's connection, as for any active peer) or use session gobgp")
 			}
 			if len(site.Routing.ExpectedPrefixes) == 0 {
 				ps.Addf(at("session"), "session lean keeps only the paths of the expected VPC prefixes and needs them: set routing.expected_prefixes, or use session gobgp")
