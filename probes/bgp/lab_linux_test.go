@@ -23,6 +23,10 @@ import (
 // two-edge lab and take both their BMP feeds.
 const envLabEdges = "DXWATCH_LAB_EDGES"
 
+// envLabSession is the session TestLabBGPChild holds its peers with
+// (peers[].session; empty: the default, GoBGP).
+const envLabSession = "DXWATCH_LAB_SESSION"
+
 // lineWriter hands each write (one slog record) to emit.
 type lineWriter func(string)
 
@@ -56,6 +60,9 @@ func TestLabBGPChild(t *testing.T) {
 	}
 	if os.Getenv(envLabEdges) == "2" {
 		cfg.Peers = append(cfg.Peers, PeerConfig{Name: lab.HostEdge2, Address: lab.Edge2LAN})
+	}
+	for i := range cfg.Peers {
+		cfg.Peers[i].Session = os.Getenv(envLabSession)
 	}
 	logger := slog.New(slog.NewTextHandler(lineWriter(func(line string) { emit("LOG", line) }), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site(), Logger: logger, Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
@@ -205,11 +212,18 @@ func bmpPeerOf(r Routes, addr string) (BMPPeerView, bool) {
 // paths and moves the best link, with timestamps, and BMP reports the
 // primary's DX session down with its reason. FRR confirms dxwatch sent it
 // nothing.
-func TestLabBGP(t *testing.T) {
+func TestLabBGP(t *testing.T) { labBGP(t, "") }
+
+// TestLabLeanSession is TestLabBGP with peers[].session: lean: the lean
+// session learns the lab's routes from FRR as the GoBGP one does, follows
+// the cut and the restore, and FRR received nothing from it.
+func TestLabLeanSession(t *testing.T) { labBGP(t, SessionLean) }
+
+func labBGP(t *testing.T, session string) {
 	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild")
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild", envLabSession+"="+session)
 	w := watchChild(ctx, c)
 	wait := func(d time.Duration, what string, cond func(Routes) bool) {
 		t.Helper()
