@@ -92,6 +92,13 @@ const (
 
 func (p PeerConfig) lean() bool { return p.Session == SessionLean }
 
+func (p PeerConfig) session() string {
+	if p.Session == "" {
+		return SessionGoBGP
+	}
+	return p.Session
+}
+
 // BMPConfig is the BMP station.
 type BMPConfig struct {
 	// ListenAddress is the station's TCP address (":11019"); empty is off.

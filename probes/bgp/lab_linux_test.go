@@ -240,6 +240,9 @@ func labBGP(t *testing.T, session string) {
 			bgpPath(r, lab.LinkSecondary, vpc) != nil && pb.Up && sb.Up && len(r.Expected) > 0 && r.Expected[0].BestLink != ""
 	})
 	r, _ := w.get()
+	if want := (PeerConfig{Session: session}).session(); r.Peers[0].Session != want {
+		t.Fatalf("the session with edge1 is held by %q, want %q", r.Peers[0].Session, want)
+	}
 	prim, sec := linkPrefixOf(r, lab.LinkPrimary, vpc), linkPrefixOf(r, lab.LinkSecondary, vpc)
 	if !prim.Best || sec.Best {
 		t.Errorf("best: primary %v, secondary %v; want primary", prim.Best, sec.Best)

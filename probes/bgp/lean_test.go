@@ -193,7 +193,7 @@ func TestLeanSession(t *testing.T) {
 		return p.linkPrefix("primary", vpcPrefix).Present && p.linkPrefix("secondary", vpcPrefix).Present && p.peerView("edge1").EndOfRIB
 	})
 	pv := p.peerView("edge1")
-	if !pv.Up || !pv.EndOfRIBNegotiated || pv.Updates != 3 {
+	if !pv.Up || !pv.EndOfRIBNegotiated || pv.Updates != 3 || pv.Session != SessionLean {
 		t.Errorf("peer = %+v, want up, End-of-RIB negotiated, 3 paths counted", pv)
 	}
 	if r := p.Routes(); r.TablePrefixes != 1 || r.Links[1].Updates != 2 {
