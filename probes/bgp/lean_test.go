@@ -243,6 +243,7 @@ func TestLeanSession(t *testing.T) {
 		}
 	})
 
+	rcs := make(chan *rawConn, 1)
 	t.Run("broken message resets and reconnects", func(t *testing.T) {
 		bad := make([]byte, gobgp.BGP_HEADER_LENGTH) // marker not all ones
 		binary.BigEndian.PutUint16(bad[16:18], gobgp.BGP_HEADER_LENGTH)
@@ -267,6 +268,7 @@ func TestLeanSession(t *testing.T) {
 			t.Error("the secondary path went with the session despite graceful restart")
 		}
 		rc2 := rs.accept(t, true)
+		rcs <- rc2
 		rc2.send(t, updateMsg(t, nil, []gobgp.PathNLRI{prim}, []uint32{64512}, primaryAmazon.String()))
 		rc2.send(t, gobgp.NewEndOfRib(gobgp.RF_IPv4_UC))
 		eventually(t, 20*time.Second, "new session: primary, and the stale secondary gone at End-of-RIB", func() bool {
@@ -275,6 +277,19 @@ func TestLeanSession(t *testing.T) {
 		if pv := p.peerView("edge1"); pv.Flaps != 1 || !strings.Contains(pv.LastError, "malformed message") {
 			t.Errorf("after the reset: %+v, want one flap and the reason", pv)
 		}
+	})
+
+	t.Run("new session without graceful restart drops the stale paths", func(t *testing.T) {
+		rc2 := <-rcs
+		rc2.c.Close()
+		eventually(t, 10*time.Second, "session down", func() bool { return p.peerView("edge1").Flaps == 2 })
+		if !p.linkPrefix("primary", vpcPrefix).Present {
+			t.Fatal("the primary path went with the session despite graceful restart")
+		}
+		rs.accept(t, false)
+		eventually(t, 20*time.Second, "new session without graceful restart, the stale primary gone", func() bool {
+			return p.peerView("edge1").Up && !p.linkPrefix("primary", vpcPrefix).Present
+		})
 	})
 
 	types, _ := rs.sent()

@@ -38,6 +38,14 @@ func (w *worker) leanState(i int, se *sessionEvent, t time.Time) {
 		pr.eorNegotiated = se.eorNegotiated
 	}
 	w.setPeerState(i, se.state, se.reason, t)
+	if pr.up && !wasUp && pr.cfg.GracefulRestart && !se.eorNegotiated {
+		// The router no longer offers graceful restart: no End-of-RIB
+		// will end the restart, and its stale paths go now (RFC 4724
+		// §4.2).
+		if _, changed := w.s.dropSource(pr.src, t, true); changed {
+			w.touched(t)
+		}
+	}
 	if wasUp && !pr.up {
 		pr.leanPaths = 0
 		if !pr.cfg.GracefulRestart {
