@@ -45,11 +45,12 @@ const (
 	// before it hands a batch to the worker even when more is buffered.
 	leanBatchPaths   = 512
 	leanBatchUpdates = 256
-	// leanRestartTime is how long a lean peer's paths are kept (stale)
-	// after its session drops, with graceful_restart: the restart time
-	// dxwatch offers, as GoBGP's helper does.
-	leanRestartTime = 120 * time.Second
 )
+
+// leanRestartTime is how long a lean peer's paths are kept (stale) after
+// its session drops, with graceful_restart: the restart time dxwatch
+// offers, as GoBGP's helper does.
+var leanRestartTime = 120 * time.Second
 
 // sessionEvent is a lean session's state change (evSession).
 type sessionEvent struct {

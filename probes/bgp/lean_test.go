@@ -300,6 +300,34 @@ func TestLeanSession(t *testing.T) {
 	}
 }
 
+// TestLeanStaleExpiry: with graceful restart, a lean peer's paths are
+// kept stale after its session drops, and withdrawn when it has not come
+// back within the restart time.
+func TestLeanStaleExpiry(t *testing.T) {
+	noLeaks(t)
+	fastRetry(t)
+	old := leanRestartTime
+	leanRestartTime = time.Second
+	t.Cleanup(func() { leanRestartTime = old })
+	rs := newRawSpeaker(t)
+	pc := leanPeer(rs.port)
+	pc.GracefulRestart = true
+	p := newTestProbe(t, edgeConfig(0, pc), labsite.Site(), nil)
+	runProbe(t, p)
+	rc := rs.accept(t, true)
+	rc.send(t, updateMsg(t, nil, []gobgp.PathNLRI{pnlri(vpcPrefix, 1)}, []uint32{64512}, primaryAmazon.String()))
+	rc.send(t, gobgp.NewEndOfRib(gobgp.RF_IPv4_UC))
+	eventually(t, 20*time.Second, "primary", func() bool { return p.linkPrefix("primary", vpcPrefix).Present })
+	rc.c.Close() // the router restarts, and does not answer the reconnections
+	eventually(t, 10*time.Second, "session down", func() bool { return p.peerView("edge1").Flaps == 1 })
+	if lp := p.linkPrefix("primary", vpcPrefix); !lp.Present {
+		t.Fatalf("primary gone at once despite graceful restart: %+v", lp)
+	}
+	eventually(t, 20*time.Second, "the stale primary withdrawn after the restart time", func() bool {
+		return !p.linkPrefix("primary", vpcPrefix).Present
+	})
+}
+
 func capsOf(o *gobgp.BGPOpen) []gobgp.ParameterCapabilityInterface {
 	var out []gobgp.ParameterCapabilityInterface
 	for _, p := range o.OptParams {
