@@ -171,6 +171,9 @@ func (s *leanSession) dial(ctx context.Context) (net.Conn, error) {
 type leanWriter struct {
 	mu sync.Mutex
 	c  net.Conn
+	// notified: a NOTIFICATION was sent; nothing follows it (RFC 4271
+	// §4.5: the connection is closed right after).
+	notified bool
 }
 
 func (w *leanWriter) open(m *gobgp.BGPMessage) error { return w.write(m, gobgp.BGP_MSG_OPEN) }
@@ -193,6 +196,10 @@ func (w *leanWriter) write(m *gobgp.BGPMessage, typ uint8) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.notified {
+		return errors.New("session ended with a notification")
+	}
+	w.notified = typ == gobgp.BGP_MSG_NOTIFICATION
 	_ = w.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, err = w.c.Write(b)
 	return err

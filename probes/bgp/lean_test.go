@@ -36,6 +36,8 @@ type rawSpeaker struct {
 	types []uint8
 	opens []*gobgp.BGPOpen
 	wg    sync.WaitGroup
+	// hold is the hold time of the speaker's OPEN; 0 means 90 s.
+	hold uint16
 }
 
 func newRawSpeaker(t *testing.T) *rawSpeaker {
@@ -93,7 +95,11 @@ func (rs *rawSpeaker) accept(t *testing.T, gr bool) *rawConn {
 	if gr {
 		caps = append(caps, gobgp.NewCapGracefulRestart(false, false, 120, []*gobgp.CapGracefulRestartTuple{gobgp.NewCapGracefulRestartTuple(gobgp.RF_IPv4_UC, false)}))
 	}
-	open, _ := gobgp.NewBGPOpenMessage(65000, 90, netip.MustParseAddr("10.255.0.2"), []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
+	hold := rs.hold
+	if hold == 0 {
+		hold = 90
+	}
+	open, _ := gobgp.NewBGPOpenMessage(65000, hold, netip.MustParseAddr("10.255.0.2"), []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
 	rc := &rawConn{c: c, closed: make(chan struct{})}
 	first := make(chan struct{})
 	rs.wg.Add(1)
@@ -325,6 +331,32 @@ func TestLeanStaleExpiry(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "the stale primary withdrawn after the restart time", func() bool {
 		return !p.linkPrefix("primary", vpcPrefix).Present
+	})
+}
+
+// TestLeanHoldTimer: a router that goes silent gets NOTIFICATION 4 (hold
+// timer expired) once the negotiated hold time passes, and the session is
+// down with that reason; dxwatch's KEEPALIVEs kept coming meanwhile.
+func TestLeanHoldTimer(t *testing.T) {
+	noLeaks(t)
+	rs := newRawSpeaker(t)
+	rs.hold = 3
+	pc := leanPeer(rs.port)
+	pc.HoldTime = 30 * time.Second // the router's 3 s wins
+	p := newTestProbe(t, edgeConfig(0, pc), labsite.Site(), nil)
+	runProbe(t, p)
+	rc := rs.accept(t, false)
+	select {
+	case <-rc.closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("dxwatch did not end the silent session")
+	}
+	types, _ := rs.sent()
+	if n := len(types); n < 3 || types[n-1] != gobgp.BGP_MSG_NOTIFICATION || types[n-2] != gobgp.BGP_MSG_KEEPALIVE {
+		t.Errorf("dxwatch sent %v, want OPEN, KEEPALIVEs, then NOTIFICATION", types)
+	}
+	eventually(t, 10*time.Second, "session down with hold timer expired", func() bool {
+		return p.peerView("edge1").Flaps == 1 && p.peerView("edge1").LastError == errHoldTimer.Error()
 	})
 }
 
