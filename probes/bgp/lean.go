@@ -145,7 +145,7 @@ func (s *leanSession) run(ctx context.Context) {
 			}
 			s.state(ctx, "idle", reason, false)
 			if !established {
-				s.log.Warn("bgp session not established", "err", reason)
+				s.log.Warn("bgp session not established", "err", reason, "fix", sessionFix(s.p.cfg, s.cfg))
 			}
 		}
 		t := time.NewTimer(backoff)
