@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -512,3 +513,67 @@ type discardConn struct{ net.Conn }
 
 func (discardConn) Write(b []byte) (int, error)      { return len(b), nil }
 func (discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// TestLeanUpdateMP: IPv6 paths in MP_REACH_NLRI are read with its next
+// hop, those of no expected prefix are counted by next hop and dropped,
+// and an MP_UNREACH_NLRI withdraws.
+func TestLeanUpdateMP(t *testing.T) {
+	s := &leanSession{expected: []netip.Prefix{netip.MustParsePrefix("2001:db8:100::/48")}, log: slog.New(slog.DiscardHandler), addr: netip.MustParseAddr(edge1Addr)}
+	neg := leanNeg{
+		opt:      &gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv6_UC: gobgp.BGP_ADD_PATH_RECEIVE}},
+		families: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv4_UC: gobgp.BGP_ADD_PATH_NONE, gobgp.RF_IPv6_UC: gobgp.BGP_ADD_PATH_RECEIVE},
+	}
+	nh := netip.MustParseAddr("2001:db8:1::1")
+	v6 := func(p string, id uint32) gobgp.PathNLRI {
+		n, _ := gobgp.NewIPAddrPrefix(netip.MustParsePrefix(p))
+		return gobgp.PathNLRI{NLRI: n, ID: id}
+	}
+	reach, err := gobgp.NewPathAttributeMpReachNLRI(gobgp.RF_IPv6_UC, []gobgp.PathNLRI{v6("2001:db8:100::/48", 1), v6("2001:db8:100:1::/64", 2), v6("2001:db8:200::/48", 1)}, nh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreach, _ := gobgp.NewPathAttributeMpUnreachNLRI(gobgp.RF_IPv6_UC, []gobgp.PathNLRI{v6("2001:db8:100::/48", 3), v6("2001:db8:300::/48", 1)})
+	attrs := []gobgp.PathAttributeInterface{
+		gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, []uint32{64512})}),
+		gobgp.NewPathAttributeLocalPref(100),
+		reach,
+	}
+	w := &leanWriter{c: discardConn{}}
+	var got []string
+	for _, m := range []*gobgp.BGPMessage{gobgp.NewBGPUpdateMessage(nil, attrs, nil), gobgp.NewBGPUpdateMessage(nil, []gobgp.PathAttributeInterface{unreach}, nil)} {
+		b, err := m.Serialize(&gobgp.MarshallingOption{AddPath: map[gobgp.Family]gobgp.BGPAddPathMode{gobgp.RF_IPv6_UC: gobgp.BGP_ADD_PATH_SEND}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &gobgp.BGPHeader{Len: uint16(len(b)), Type: gobgp.BGP_MSG_UPDATE}
+		dm, derr := decodeBody(h, b[gobgp.BGP_HEADER_LENGTH:], neg.opt)
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		batch := &leanBatch{}
+		if !s.update(w, dm.Body.(*gobgp.BGPUpdate), nil, neg, batch) {
+			t.Fatal("update refused")
+		}
+		for _, p := range batch.paths {
+			pfx, _ := nlriPrefix(p.Nlri)
+			got = append(got, fmt.Sprintf("%s id %d withdrawn %v next hop %s", pfx, p.RemoteID, p.Withdrawal, nextHop(p.Attrs)))
+		}
+		for _, d := range batch.counts.dropped {
+			got = append(got, fmt.Sprintf("dropped %d via %s", d.n, d.nextHop))
+		}
+		if batch.counts.withdrawn > 0 {
+			got = append(got, fmt.Sprintf("withdrawn %d not kept", batch.counts.withdrawn))
+		}
+	}
+	want := []string{
+		"2001:db8:100::/48 id 1 withdrawn false next hop 2001:db8:1::1",
+		"2001:db8:100:1::/64 id 2 withdrawn false next hop 2001:db8:1::1",
+		"dropped 1 via 2001:db8:1::1",
+		"2001:db8:100::/48 id 3 withdrawn true next hop invalid IP",
+		"withdrawn 1 not kept",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
