@@ -27,13 +27,14 @@ test:
 
 # Every fuzz target, briefly (FUZZTIME each; go test fuzzes one target per
 # run): the configuration loader, the traceroute reply parser and the BMP
-# station's decoder. Crashers
+# station's decoder and the lean BGP session's UPDATE handling. Crashers
 # land in the package's testdata/fuzz/ and then run with every go test.
 FUZZTIME ?= 20s
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./agent/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseReply$$' -fuzztime $(FUZZTIME) ./probes/trace/
 	$(GO) test -run '^$$' -fuzz '^FuzzBMPDecode$$' -fuzztime $(FUZZTIME) ./probes/bgp/
+	$(GO) test -run '^$$' -fuzz '^FuzzLeanUpdate$$' -fuzztime $(FUZZTIME) ./probes/bgp/
 
 # Integration tests against the network-namespace lab (root, FRR). One
 # package at a time: each brings its own lab up and tears it down.

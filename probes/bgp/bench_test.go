@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxwatch/dxwatch/probes"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
 	gobgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/packet/bmp"
@@ -148,25 +149,31 @@ func startBenchSpeaker(b *testing.B, port, n int, mode string) {
 //
 //	go test -run x -bench 'BenchmarkIngest/full$' -benchtime 1x ./probes/bgp
 //	go test -run x -bench 'BenchmarkIngest/keep_only_relevant$' -benchtime 1x ./probes/bgp
+//	go test -run x -bench 'BenchmarkIngest/lean$' -benchtime 1x ./probes/bgp
 //
 // Then the options for a full-table edge (ingestOptions): edge_filtered,
-// lean_observer_replay, lean_observer. The figures at 1M, with the load
+// lean_replay. The figures at 1M, with the load
 // average of each run, are in README.md, "A full-table edge".
 func BenchmarkIngest(b *testing.B) {
-	for _, keep := range []bool{false, true} {
-		name := "full"
-		if keep {
-			name = "keep_only_relevant"
-		}
+	for _, name := range []string{"full", "keep_only_relevant", "lean"} {
 		b.Run(name, func(b *testing.B) {
 			n := benchPrefixes()
 			port := freePort(b)
-			startBenchSpeaker(b, port, n, "")
+			// The lean session is measured with the VPC prefix in the
+			// table too (its two paths are all it keeps).
+			mode, want := "", uint64(2*n)
+			if name == "lean" {
+				mode, want = "vpc", uint64(2*n+2)
+			}
+			startBenchSpeaker(b, port, n, mode)
 			for range b.N {
 				runtime.GC()
 				base := procStatus("VmRSS")
 				cfg := edgeConfig(0, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port, HoldTime: 240 * time.Second})
-				cfg.KeepOnlyRelevant = keep
+				cfg.KeepOnlyRelevant = name == "keep_only_relevant"
+				if name == "lean" {
+					cfg.Peers[0].Session = SessionLean
+				}
 				p, err := New("bgp", cfg, probesDeps())
 				if err != nil {
 					b.Fatal(err)
@@ -175,7 +182,7 @@ func BenchmarkIngest(b *testing.B) {
 				done := make(chan error, 1)
 				start := time.Now()
 				go func() { done <- p.Run(ctx) }()
-				for p.peerView("edge1").Updates < uint64(2*n) {
+				for p.peerView("edge1").Updates < want {
 					time.Sleep(20 * time.Millisecond)
 					if time.Since(start) > 10*time.Minute {
 						b.Fatalf("not ingested after 10m: %+v", p.peerView("edge1"))
@@ -192,7 +199,12 @@ func BenchmarkIngest(b *testing.B) {
 				runtime.ReadMemStats(&ms)
 				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap-inuse")
 				b.Logf("%d paths in %s; table %d prefixes, primary %d, secondary %d; RSS before %.0f MiB; events dropped %d, resyncs %d", 2*n, took.Round(time.Millisecond), r.TablePrefixes, r.Links[0].ReceivedPrefixes, r.Links[1].ReceivedPrefixes, base, p.dropped.Load(), p.resyncs.Load())
+				// The table size is polled every 30s: wait for the
+				// warning a full table is due.
 				c := p.check("bgp.table_size.edge1")
+				for t0 := time.Now(); c.Status != probes.Warn && time.Since(t0) < 2*tableSizeInterval; c = p.check("bgp.table_size.edge1") {
+					time.Sleep(time.Second)
+				}
 				b.Logf("%s: %s: %s", c.Name, c.Status, c.Reason)
 				cancel()
 				<-done

@@ -34,8 +34,9 @@ type Config struct {
 	// covering them and their more-specifics, and drops everything else on
 	// arrival in dxwatch's own table. On a BGP session GoBGP still stores
 	// every path the edge sends (a full Internet table: over 1 GB); the fix
-	// is the edge's outbound prefix-list (probes/bgp README, "A full-table
-	// edge"). Over BMP, nothing else is stored.
+	// is the edge's outbound prefix-list, or peers[].session: lean, which
+	// stores nothing else (probes/bgp README, "A full-table edge"). Over
+	// BMP, nothing else is stored.
 	KeepOnlyRelevant bool `yaml:"keep_only_relevant"`
 }
 
@@ -74,6 +75,28 @@ type PeerConfig struct {
 	// for this long. Used only when End-of-RIB was not negotiated (graceful
 	// restart not offered by both sides); 0 means 10s.
 	SettleTime time.Duration `yaml:"settle_time"`
+	// Session is the BGP implementation that holds the session: "gobgp"
+	// (the default: GoBGP's server, which stores every path the router
+	// sends) or "lean" (dxwatch's own receive-only session, which keeps
+	// only the paths of the expected VPC prefixes and what overlaps them:
+	// a full-table edge in tens of MB; active only, needs
+	// routing.expected_prefixes; probes/bgp README, "A full-table edge").
+	Session string `yaml:"session"`
+}
+
+// Session implementations (peers[].session).
+const (
+	SessionGoBGP = "gobgp"
+	SessionLean  = "lean"
+)
+
+func (p PeerConfig) lean() bool { return p.Session == SessionLean }
+
+func (p PeerConfig) session() string {
+	if p.Session == "" {
+		return SessionGoBGP
+	}
+	return p.Session
 }
 
 // BMPConfig is the BMP station.
@@ -255,6 +278,18 @@ func (c Config) Validate(site probes.Site) error {
 		}
 		if st := p.SettleTime; st != 0 && (st < time.Second || st > time.Hour) {
 			ps.Addf(at("settle_time"), "settle_time %s is out of range 1s-1h: it is how long a session without End-of-RIB must go without an UPDATE before the drill takes its table as complete", st)
+		}
+		switch p.Session {
+		case "", SessionGoBGP:
+		case SessionLean:
+			if p.Passive {
+				ps.Addf(at("session"), "session lean connects to the router and cannot be passive: remove passive (the router must then accept dxwatch's connection, as for any active peer) or use session gobgp")
+			}
+			if len(site.Routing.ExpectedPrefixes) == 0 {
+				ps.Addf(at("session"), "session lean keeps only the paths of the expected VPC prefixes and needs them: set routing.expected_prefixes, or use session gobgp")
+			}
+		default:
+			ps.Addf(at("session"), "unknown session %q: use gobgp (the default) or lean (receive-only, keeps only the expected prefixes' paths)", p.Session)
 		}
 		if p.MD5Key != "" {
 			ps.Addf(at("md5_key"), "an inline MD5 key is not allowed: put the key in a file (md5_key_file) or an environment variable (md5_key_env)")

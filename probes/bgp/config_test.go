@@ -64,13 +64,26 @@ func TestValidate(t *testing.T) {
 		{"keep without prefixes", func(c *Config) { c.KeepOnlyRelevant = true }, []string{
 			"keep_only_relevant: needs the expected VPC prefixes (routing.expected_prefixes): with none, nothing would be kept",
 		}},
+		{"session", func(c *Config) {
+			c.ListenPort = 179
+			c.Peers[0].Session = SessionLean
+			c.Peers = append(c.Peers, PeerConfig{Name: "edge2", Address: "192.0.2.2", Session: "frr"},
+				PeerConfig{Name: "edge3", Address: "192.0.2.3", Session: SessionLean, Passive: true},
+				PeerConfig{Name: "edge4", Address: "192.0.2.4", Session: SessionGoBGP})
+		}, []string{
+			`peers[1].session: unknown session "frr": use gobgp (the default) or lean (receive-only, keeps only the expected prefixes' paths)`,
+			"peers[2].session: session lean connects to the router and cannot be passive: remove passive (the router must then accept dxwatch's connection, as for any active peer) or use session gobgp",
+		}},
+		{"lean without prefixes", func(c *Config) { c.Peers[0].Session = SessionLean }, []string{
+			"peers[0].session: session lean keeps only the paths of the expected VPC prefixes and needs them: set routing.expected_prefixes, or use session gobgp",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			c.Peers = append([]PeerConfig(nil), ok.Peers...)
 			tc.edit(&c)
 			site := labsite.Site()
-			if tc.name == "keep without prefixes" {
+			if strings.HasSuffix(tc.name, "without prefixes") {
 				site.Routing.ExpectedPrefixes = nil
 			}
 			err := c.Validate(site)

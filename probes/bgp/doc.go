@@ -11,6 +11,12 @@
 //     Global import and export policies reject everything, set before any
 //     peer exists, and nothing is originated: dxwatch never advertises.
 //     Paths are read from GoBGP's Adj-RIB-In watcher (pre-policy).
+//     Or, per peer with session: lean (lean.go), dxwatch's own
+//     receive-only session on GoBGP's wire-format package alone: it can
+//     send only OPEN, KEEPALIVE and NOTIFICATION, stores no Adj-RIB-In
+//     and drops on receipt every path of a prefix overlapping no expected
+//     one, so a full-table edge costs tens of MB, not a GB; its events go
+//     through the same worker code as GoBGP's (leanfeed.go).
 //   - BMP (RFC 7854): a TCP station parsing with GoBGP's pkg/packet/bmp.
 //     Per monitored peer, i.e. per Direct Connect session on the edge, it
 //     tracks peer up/down with the reason and the pre- and post-policy

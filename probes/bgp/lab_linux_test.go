@@ -27,6 +27,10 @@ const envLabEdges = "DXWATCH_LAB_EDGES"
 // (labsite.WithIPv6Prefix).
 const envLabIPv6 = "DXWATCH_LAB_IPV6"
 
+// envLabSession is the session TestLabBGPChild holds its peers with
+// (peers[].session; empty: the default, GoBGP).
+const envLabSession = "DXWATCH_LAB_SESSION"
+
 // lineWriter hands each write (one slog record) to emit.
 type lineWriter func(string)
 
@@ -60,6 +64,9 @@ func TestLabBGPChild(t *testing.T) {
 	}
 	if os.Getenv(envLabEdges) == "2" {
 		cfg.Peers = append(cfg.Peers, PeerConfig{Name: lab.HostEdge2, Address: lab.Edge2LAN})
+	}
+	for i := range cfg.Peers {
+		cfg.Peers[i].Session = os.Getenv(envLabSession)
 	}
 	site := labsite.Site()
 	if os.Getenv(envLabIPv6) == "1" {
@@ -213,11 +220,18 @@ func bmpPeerOf(r Routes, addr string) (BMPPeerView, bool) {
 // paths and moves the best link, with timestamps, and BMP reports the
 // primary's DX session down with its reason. FRR confirms dxwatch sent it
 // nothing.
-func TestLabBGP(t *testing.T) {
+func TestLabBGP(t *testing.T) { labBGP(t, "") }
+
+// TestLabLeanSession is TestLabBGP with peers[].session: lean: the lean
+// session learns the lab's routes from FRR as the GoBGP one does, follows
+// the cut and the restore, and FRR received nothing from it.
+func TestLabLeanSession(t *testing.T) { labBGP(t, SessionLean) }
+
+func labBGP(t *testing.T, session string) {
 	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild")
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild", envLabSession+"="+session)
 	w := watchChild(ctx, c)
 	wait := func(d time.Duration, what string, cond func(Routes) bool) {
 		t.Helper()
@@ -234,6 +248,9 @@ func TestLabBGP(t *testing.T) {
 			bgpPath(r, lab.LinkSecondary, vpc) != nil && pb.Up && sb.Up && len(r.Expected) > 0 && r.Expected[0].BestLink != ""
 	})
 	r, _ := w.get()
+	if want := (PeerConfig{Session: session}).session(); r.Peers[0].Session != want {
+		t.Fatalf("the session with edge1 is held by %q, want %q", r.Peers[0].Session, want)
+	}
 	prim, sec := linkPrefixOf(r, lab.LinkPrimary, vpc), linkPrefixOf(r, lab.LinkSecondary, vpc)
 	if !prim.Best || sec.Best {
 		t.Errorf("best: primary %v, secondary %v; want primary", prim.Best, sec.Best)

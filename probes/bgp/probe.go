@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,6 +99,7 @@ const (
 	evPeer
 	evBMP
 	evConnect
+	evSession // a lean session's state change
 )
 
 type event struct {
@@ -112,6 +114,10 @@ type event struct {
 	// addr and cause are a failed TCP connection to a peer (evConnect).
 	addr  netip.Addr
 	cause string
+	// session is a lean session's new state (evSession); lean, with
+	// evPaths, counts its paths that were not queued.
+	session *sessionEvent
+	lean    *leanCounts
 }
 
 // enqueue hands an event to the worker without blocking; a full queue
@@ -150,6 +156,9 @@ type peerRun struct {
 	// current session arrived: without End-of-RIB, the initial table is
 	// taken as in once none has come for settle_time.
 	lastUpdate time.Time
+	// leanPaths is a lean session's table size: paths announced minus
+	// withdrawn in the current session (it stores none of them).
+	leanPaths uint64
 }
 
 // worker owns all mutable state; GoBGP callbacks and BMP readers only
@@ -198,12 +207,14 @@ func (p *Probe) Run(ctx context.Context) error {
 	}
 
 	if len(p.cfg.Peers) > 0 {
+		w.addPeers()
 		stop, err := w.startBGP()
 		if err != nil {
 			cancel()
 			return err
 		}
 		defer stop()
+		w.startLean(&wg)
 	}
 
 	w.publish(time.Now())
@@ -230,6 +241,7 @@ func (p *Probe) Run(ctx context.Context) error {
 			w.flush()
 		case <-tick.C:
 			w.pollTableSizes(time.Now())
+			w.expireStale(time.Now())
 			w.resyncPending()
 			w.flush()
 			w.publish(time.Now())
@@ -239,10 +251,25 @@ func (p *Probe) Run(ctx context.Context) error {
 	}
 }
 
-// startBGP starts the in-process GoBGP speaker: the policies first, then
-// the watchers, then the peers. The returned func stops it.
+// addPeers makes the worker's record of every configured peer, whichever
+// session holds it.
+func (w *worker) addPeers() {
+	for i, pc := range w.p.cfg.Peers {
+		pr := &peerRun{cfg: pc, addr: w.p.peerIP[i], state: "idle"}
+		pr.src = w.s.addSource(&source{kind: srcBGP, name: pc.Name, addr: pr.addr, link: -1, active: true})
+		w.s.peerStats = append(w.s.peerStats, srcStats{})
+		w.peers = append(w.peers, pr)
+	}
+}
+
+// startBGP starts the in-process GoBGP speaker for the peers of session
+// gobgp (none: it is not started): the policies first, then the
+// watchers, then the peers. The returned func stops it.
 func (w *worker) startBGP() (func(), error) {
 	p := w.p
+	if !slices.ContainsFunc(p.cfg.Peers, func(pc PeerConfig) bool { return !pc.lean() }) {
+		return func() {}, nil
+	}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
 	glog := slog.New(&gobgpLog{
@@ -312,10 +339,9 @@ func (w *worker) startBGP() (func(), error) {
 		return nil, fmt.Errorf("watch bgp peer states: %w", err)
 	}
 	for i, pc := range p.cfg.Peers {
-		pr := &peerRun{cfg: pc, addr: p.peerIP[i], state: "idle"}
-		pr.src = w.s.addSource(&source{kind: srcBGP, name: pc.Name, addr: pr.addr, link: -1, active: true})
-		w.s.peerStats = append(w.s.peerStats, srcStats{})
-		w.peers = append(w.peers, pr)
+		if pc.lean() {
+			continue
+		}
 		w.watchConnects()
 		if err := w.watchPeer(i, false); err != nil {
 			stop()
@@ -432,6 +458,9 @@ func (w *worker) handle(ev event) {
 		}
 		pr.lastUpdate = t
 		w.paths(ev.peer, ev.paths, t)
+		if ev.lean != nil {
+			w.leanCounted(ev.peer, ev.paths, ev.lean, t)
+		}
 	case evEOR:
 		pr := w.peers[ev.peer]
 		if ev.gen != pr.gen {
@@ -449,6 +478,8 @@ func (w *worker) handle(ev event) {
 		w.dirty = true
 	case evPeer:
 		w.peerEvent(ev.state, ev.t)
+	case evSession:
+		w.leanState(ev.peer, ev.session, ev.t)
 	case evBMP:
 		w.bmpEvent(ev.bmp)
 	case evConnect:

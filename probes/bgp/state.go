@@ -201,14 +201,19 @@ func (s *state) recount(before, after uint64) {
 	}
 }
 
+// counted counts n paths announced over link (-1: none) at t.
+func (s *state) counted(link int, n uint64, t time.Time) {
+	if link >= 0 {
+		st := &s.stats[link]
+		st.updates += n
+		st.lastUpdate = t
+	}
+}
+
 // announce records path (src, p, id) over link; attrs are decoded only for
 // a relevant prefix. It reports whether a relevant prefix changed.
 func (s *state) announce(src uint16, p netip.Prefix, id uint32, link int, attrs []gobgp.PathAttributeInterface, stale bool, t time.Time) bool {
-	if link >= 0 {
-		st := &s.stats[link]
-		st.updates++
-		st.lastUpdate = t
-	}
+	s.counted(link, 1, t)
 	rel := s.relevant(p)
 	if s.keepOnly && !rel {
 		return false

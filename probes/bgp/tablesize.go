@@ -31,11 +31,12 @@ type tableSizes struct {
 	warned []bool // logged once per session
 }
 
-// pollTableSizes reads each established peer's Adj-RIB-In size from
-// GoBGP, at most every tableSizeInterval.
+// pollTableSizes reads each established peer's table size, at most
+// every tableSizeInterval: GoBGP's Adj-RIB-In count, or a lean session's
+// paths announced minus withdrawn.
 func (w *worker) pollTableSizes(now time.Time) {
 	ts := &w.size
-	if w.bgp == nil || now.Sub(ts.at) < tableSizeInterval {
+	if now.Sub(ts.at) < tableSizeInterval {
 		return
 	}
 	ts.at = now
@@ -43,9 +44,15 @@ func (w *worker) pollTableSizes(now time.Time) {
 		ts.paths, ts.known, ts.warned = make([]uint64, len(w.peers)), make([]bool, len(w.peers)), make([]bool, len(w.peers))
 	}
 	for i, pr := range w.peers {
-		if !pr.up {
+		switch {
+		case !pr.up:
 			ts.paths[i], ts.known[i], ts.warned[i] = 0, false, false
+		case pr.cfg.lean():
+			w.tableSize(i, pr.leanPaths)
 		}
+	}
+	if w.bgp == nil {
+		return
 	}
 	_ = w.bgp.ListPeer(w.ctx, &api.ListPeerRequest{}, func(ap *api.Peer) {
 		if ap.State == nil || ap.State.SessionState != api.PeerState_SESSION_STATE_ESTABLISHED {
@@ -65,16 +72,23 @@ func (w *worker) pollTableSizes(now time.Time) {
 				n += as.State.Received
 			}
 		}
-		if ts.paths[i] != n || !ts.known[i] {
-			w.dirty = true
-		}
-		ts.paths[i], ts.known[i] = n, true
-		if n > tableWarnPaths && !ts.warned[i] {
-			ts.warned[i] = true
-			w.p.log.Warn("bgp peer sends far more paths than the site's VPC prefixes need: apply the outbound prefix-list towards dxwatch on the edge router (probes/bgp README, 'A full-table edge')",
-				"peer", w.peers[i].cfg.Name, "paths", n, "warn_above", tableWarnPaths)
-		}
+		w.tableSize(i, n)
 	})
+}
+
+// tableSize records peer i's table size n and warns once per session
+// above tableWarnPaths.
+func (w *worker) tableSize(i int, n uint64) {
+	ts := &w.size
+	if ts.paths[i] != n || !ts.known[i] {
+		w.dirty = true
+	}
+	ts.paths[i], ts.known[i] = n, true
+	if n > tableWarnPaths && !ts.warned[i] {
+		ts.warned[i] = true
+		w.p.log.Warn("bgp peer sends far more paths than the site's VPC prefixes need: apply the outbound prefix-list towards dxwatch on the edge router (probes/bgp README, 'A full-table edge')",
+			"peer", w.peers[i].cfg.Name, "paths", n, "warn_above", tableWarnPaths)
+	}
 }
 
 // tableChecks adds bgp.table_size.<peer> for each established peer whose
@@ -91,8 +105,12 @@ func (w *worker) tableChecks(add func(name, link string, st probes.CheckStatus, 
 			add(name, "", probes.Pass, fmt.Sprintf("%s sends %d paths (warned above %d)", pr.cfg.Name, n, tableWarnPaths), "")
 			continue
 		}
+		cost := "dxwatch's BGP speaker (GoBGP) stores every path it receives before any filter, about 0.6 KB each (a full table over ADD-PATH, 2M paths: about 1.2 GB), keep_only_relevant or not; session: lean on the peer stores only the expected prefixes' paths"
+		if pr.cfg.lean() {
+			cost = "dxwatch's lean session stores only the expected prefixes' paths, but decodes every path at each session start"
+		}
 		add(name, "", probes.Warn,
-			fmt.Sprintf("%s sends %d paths, far more than the site's %d expected prefixes need: dxwatch's BGP speaker (GoBGP) stores every path it receives before any filter, about 0.6 KB each (a full table over ADD-PATH, 2M paths: about 1.2 GB), keep_only_relevant or not", pr.cfg.Name, n, len(w.s.site.Routing.ExpectedPrefixes)),
+			fmt.Sprintf("%s sends %d paths, far more than the site's %d expected prefixes need: %s", pr.cfg.Name, n, len(w.s.site.Routing.ExpectedPrefixes), cost),
 			fmt.Sprintf("on %s, apply an outbound prefix-list to its neighbor dxwatch permitting only the expected VPC prefixes and their more-specifics (probes/bgp README, 'A full-table edge')", pr.cfg.Name))
 	}
 }

@@ -29,9 +29,12 @@ type Routes struct {
 
 // PeerView is one BGP session with an edge router.
 type PeerView struct {
-	Name        string     `json:"name"`
-	Address     string     `json:"address"`
-	ASN         uint32     `json:"asn"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	ASN     uint32 `json:"asn"`
+	// Session is what holds the session: "gobgp" or "lean"
+	// (peers[].session).
+	Session     string     `json:"session"`
 	State       string     `json:"state"`
 	Up          bool       `json:"up"`
 	Since       *time.Time `json:"since,omitempty"`
@@ -196,7 +199,7 @@ func (w *worker) publish(now time.Time) {
 	}
 	for i, pr := range w.peers {
 		r.Peers = append(r.Peers, PeerView{
-			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), State: pr.state, Up: pr.up,
+			Name: pr.cfg.Name, Address: pr.addr.String(), ASN: pr.cfg.asn(p.cfg.LocalASN), Session: pr.cfg.session(), State: pr.state, Up: pr.up,
 			Since: timePtr(pr.since), LastError: pr.lastError(), Flaps: pr.flaps,
 			Updates: s.peerStats[i].updates, Withdrawals: s.peerStats[i].withdrawals, EndOfRIB: pr.up && pr.eorSeen,
 			EndOfRIBNegotiated: pr.up && pr.eorNegotiated, LastUpdate: timePtr(pr.lastUpdate),
