@@ -319,53 +319,19 @@ func (c *checker) vif(lv linkView) {
 			deref(v.CustomerAddress), deref(v.AmazonAddress), asn, deref(v.AmazonSideAsn))
 	}
 
+	pgs := peeringsOf(lv)
+	for _, pg := range pgs[1:] {
+		c.peeringConfig(lv, pg)
+	}
+
 	if lv.confirming() {
 		c.unaccepted(lv)
 		return
 	}
 
-	// BGP peers as AWS sees them.
-	var down, waiting, unknown, up []string
-	for _, p := range v.BgpPeers {
-		d := fmt.Sprintf("%s (%s -> %s, %s/%s)", peerLabel(p), deref(p.CustomerAddress), deref(p.AmazonAddress), p.BgpPeerState, p.BgpStatus)
-		switch {
-		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && p.BgpStatus == dxtypes.BGPStatusUp:
-			up = append(up, d)
-		case p.BgpPeerState == dxtypes.BGPPeerStatePending || p.BgpPeerState == dxtypes.BGPPeerStateVerifying:
-			waiting = append(waiting, d)
-		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && (p.BgpStatus == dxtypes.BGPStatusUnknown || p.BgpStatus == ""):
-			// API reference (BGPPeer, bgpStatus): "unknown: The BGP peer
-			// status is not available." Nothing is known to be wrong.
-			unknown = append(unknown, d)
-		default:
-			down = append(down, d)
-		}
-	}
-	bgpFix := fmt.Sprintf("check the BGP session on the edge router: neighbor %s remote-as %d on VLAN %d with the VIF's MD5 key, the customer address %s on the sub-interface (%s prints a sample configuration)",
-		stripLen(deref(v.AmazonAddress)), deref(v.AmazonSideAsn), v.Vlan, deref(v.CustomerAddress),
-		cli(region, "directconnect describe-router-configuration --virtual-interface-id", id))
-	if len(bad) == 0 && v.VirtualInterfaceState == dxtypes.VirtualInterfaceStateAvailable {
-		// AWS has the VIF up with the VLAN, addresses and ASNs dxwatch
-		// expects: what is left to disagree on is the key (or the router's
-		// own neighbor statement).
-		bgpFix = fmt.Sprintf("the VIF is available with the expected VLAN %d, addresses and ASNs, so compare the MD5 key first: the edge router's `neighbor %s password` must equal the VIF's BGP authentication key (%s); then check that the router's neighbor statement uses remote-as %d and the customer address %s on VLAN %d",
-			v.Vlan, stripLen(deref(v.AmazonAddress)),
-			cli(region, "directconnect describe-virtual-interfaces --virtual-interface-id", id, "--query 'virtualInterfaces[0].bgpPeers[].authKey' --output text"),
-			deref(v.AmazonSideAsn), deref(v.CustomerAddress), v.Vlan)
-	}
-	switch {
-	case len(v.BgpPeers) == 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s has no BGP peer", id)
-	case len(down) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s: BGP down for %s", id, strings.Join(down, ", "))
-	case len(waiting) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn, "wait for AWS to provision the BGP peer", "VIF %s: BGP peer not ready: %s", id, strings.Join(waiting, ", "))
-	case len(unknown) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn,
-			"nothing to change: AWS reports the status as not available; the session's state on the edge router (the bgp checks) says whether it is up, and the next poll reads AWS's view again",
-			"VIF %s: AWS has no BGP status for %s (bgpStatus unknown: not available)", id, strings.Join(unknown, ", "))
-	default:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Pass, "", "VIF %s: BGP up: %s", id, strings.Join(up, ", "))
+	// BGP peers as AWS sees them, per peering.
+	for _, pg := range pgs {
+		c.bgpPeering(lv, pg, len(bad) == 0)
 	}
 
 	// Attached to the configured gateway.
@@ -387,21 +353,27 @@ func (c *checker) vif(lv linkView) {
 		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Pass, "", "VIF %s is attached to %s", id, orDefault(dxgw, vgw))
 	}
 
-	c.vifRoutes(lv)
+	for _, pg := range pgs {
+		c.vifRoutes(lv, pg)
+	}
 }
 
-// vifRoutes checks the routes AWS accepted on and advertised over the VIF.
-func (c *checker) vifRoutes(lv linkView) {
+// vifRoutes checks the routes AWS accepted on and advertised over the VIF
+// in the peering's family (every family on a single-family link).
+func (c *checker) vifRoutes(lv linkView, pg peering) {
 	v, link := lv.vif, lv.link.Name
-	name := "aws.vif." + link + ".routes"
+	name := "aws.vif." + link + ".routes" + pg.suffix
 	id := deref(v.VirtualInterfaceId)
+	add := func(name string, order int, link string, st probes.CheckStatus, fix, format string, args ...any) {
+		c.addPeering(pg, name, order, link, st, fix, format, args...)
+	}
 	if !v.routesDone {
-		c.add(name, probes.OrderVIF+4, link, probes.Skip, "", "routes of VIF %s could not be listed: %v", id, v.routesErr)
+		add(name, probes.OrderVIF+4, link, probes.Skip, "", "routes of VIF %s could not be listed: %v", id, v.routesErr)
 		return
 	}
-	accepted := routeCIDRs(v.accepted)
-	advertised := routeCIDRs(v.advertised)
-	want := c.site.Routing.ExpectedPrefixes
+	accepted := pg.only(routeCIDRs(v.accepted))
+	advertised := pg.only(routeCIDRs(v.advertised))
+	want := pg.onlyPrefixes(c.site.Routing.ExpectedPrefixes)
 	if len(want) == 0 {
 		// The VPC CIDRs are what AWS must advertise: all of them must
 		// have been read.
@@ -410,7 +382,7 @@ func (c *checker) vifRoutes(lv linkView) {
 			return
 		}
 		for _, d := range c.s.vpcs {
-			want = append(want, d.cidrs...)
+			want = append(want, pg.onlyPrefixes(d.cidrs)...)
 		}
 	}
 	var missing []string
@@ -419,27 +391,27 @@ func (c *checker) vifRoutes(lv linkView) {
 			missing = append(missing, p.String())
 		}
 	}
-	summary := fmt.Sprintf("AWS accepted %d prefixes from on-prem (%s) and advertises %d (%s)",
-		len(accepted), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
+	summary := fmt.Sprintf("AWS accepted %d %sprefixes from on-prem (%s) and advertises %d (%s)",
+		len(accepted), pg.word(), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
 	limited := deref(v.VirtualInterfaceType) != "public"
-	over, near := c.routeQuota(lv)
+	over, near := c.routeQuota(lv, pg)
 	switch {
 	case len(accepted) == 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail,
-			fmt.Sprintf("advertise the on-prem prefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", stripLen(deref(v.AmazonAddress))),
-			"VIF %s: AWS accepted no prefix from on-prem and advertises %d (%s)", id, len(advertised), strings.Join(head(advertised, 5), ", "))
+		add(name, probes.OrderVIF+4, link, probes.Fail,
+			fmt.Sprintf("advertise the on-prem %sprefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", pg.word(), pg.amazonAddr(v)),
+			"VIF %s: AWS accepted no %sprefix from on-prem and advertises %d (%s)", id, pg.word(), len(advertised), strings.Join(head(advertised, 5), ", "))
 	case limited && len(over) > 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
+		add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
 			"VIF %s: %s; %s", id, quotaText(over, "at"), summary)
 	case len(missing) > 0:
 		st, fix, cause := c.notAdvertised(lv, missing)
-		c.add(name, probes.OrderVIF+4, link, st, fix,
+		add(name, probes.OrderVIF+4, link, st, fix,
 			"VIF %s: AWS does not advertise %s%s; %s", id, strings.Join(missing, ", "), cause, summary)
 	case limited && len(near) > 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Warn, quotaFix(near, false),
+		add(name, probes.OrderVIF+4, link, probes.Warn, quotaFix(near, false),
 			"VIF %s: %s; %s", id, quotaText(near, "close to"), summary)
 	default:
-		c.add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
+		add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
 	}
 }
 
@@ -465,7 +437,9 @@ type familyQuota struct {
 // BGP session, the BGP session will go into an idle state"). It returns
 // the families at or above their limit (one more route drops the session)
 // and those at 80% of it or more.
-func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
+//
+// On a dual-stack link each peering's line counts its own family only.
+func (c *checker) routeQuota(lv linkView, pg peering) (over, near []familyQuota) {
 	v := lv.vif
 	region := orDefault(deref(v.Region), v.key.region)
 	counts := map[string]int{}
@@ -480,6 +454,11 @@ func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
 		{family: "IPv4", flag: "--prefix-pool-allocated-count-ipv4"},
 		{family: "IPv6", flag: "--prefix-pool-allocated-count-ipv6"},
 	} {
+		if pg.suffix != "" || pg.obsFamily != "" {
+			if !strings.EqualFold(fq.family, pg.family) {
+				continue
+			}
+		}
 		alloc := v.PrefixPoolAllocatedCountIpv4
 		if fq.family == "IPv6" {
 			alloc = v.PrefixPoolAllocatedCountIpv6

@@ -254,7 +254,46 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).BgpPeers[0].BgpStatus = "down"
 			},
-			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[].authKey", "remote-as 64512"}}},
+			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[?addressFamily=='ipv4'].authKey", "remote-as 64512"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Pass, []string{"IPv6 BGP up: dxpeer-lab0061"}}},
+		},
+		{
+			// A dual-stack VIF's IPv6 peering fails on its own: its line
+			// names the family, the IPv6 neighbor and that peer's key; the
+			// IPv4 line still passes.
+			name: "IPv6 BGP peer down",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers[1].BgpStatus = "down"
+			},
+			want: []want{
+				{"aws.vif.primary.bgp.ipv6", probes.Fail, []string{"IPv6 BGP down for dxpeer-lab0061 (2001:db8:10::2/125 -> 2001:db8:10::1/125, available/down)",
+					"compare the MD5 key first", "neighbor 2001:db8:10::1 password", "the VIF's IPv6 peer (each peering has its own)",
+					"bgpPeers[?addressFamily=='ipv6'].authKey"}},
+				{"aws.vif.primary.bgp", probes.Pass, []string{"IPv4 BGP up: dxpeer-lab0001"}},
+			},
+		},
+		{
+			name: "IPv6 peer on other addresses than the config's",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers[1].AmazonAddress, vif1(sc).BgpPeers[1].CustomerAddress = "2001:db8:99::1/125", "2001:db8:99::2/125"
+			},
+			want: []want{
+				{"aws.vif.primary.config.ipv6", probes.Fail, []string{"Amazon address is 2001:db8:99::1/125, links[0].ipv6 says 2001:db8:10::1/125",
+					"customer address is 2001:db8:99::2/125", "correct links[0].ipv6", "delete-bgp-peer --virtual-interface-id dxvif-lab00001 --bgp-peer-id dxpeer-lab0061"}},
+				{"aws.vif.primary.config", probes.Pass, nil},
+			},
+		},
+		{
+			name: "no IPv6 peer on a dual-stack link's VIF",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers = vif1(sc).BgpPeers[:1]
+			},
+			want: []want{
+				{"aws.vif.primary.config.ipv6", probes.Fail, []string{"VIF dxvif-lab00001 has no IPv6 BGP peer; links[0].ipv6 names one",
+					"create-bgp-peer --virtual-interface-id dxvif-lab00001 --new-bgp-peer addressFamily=ipv6,asn=65000"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Skip, []string{"see aws.vif.primary.config.ipv6"}},
+				{"aws.vif.primary.bgp", probes.Pass, nil},
+			},
 		},
 		{
 			// API reference (BGPPeer): "unknown: The BGP peer status is not
@@ -262,7 +301,7 @@ func TestChecks(t *testing.T) {
 			name:   "BGP status unknown",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).BgpPeers[0].BgpStatus = "unknown" },
 			want: []want{{"aws.vif.primary.bgp", probes.Warn, []string{
-				"AWS has no BGP status for dxpeer-lab0001", "bgpStatus unknown: not available", "nothing to change",
+				"AWS has no IPv4 BGP status for dxpeer-lab0001", "bgpStatus unknown: not available", "nothing to change",
 			}}},
 		},
 		{
@@ -286,7 +325,22 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "no on-prem prefix accepted",
 			mutate: func(sc *awstest.Scenario) { dropRoutes(sc, awstest.LabVIF1, "accepted") },
-			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"AWS accepted no prefix from on-prem", "advertise the on-prem prefixes"}}},
+			want: []want{
+				{"aws.vif.primary.routes", probes.Fail, []string{"AWS accepted no IPv4 prefix from on-prem", "advertise the on-prem IPv4 prefixes from the edge router to 169.254.10.1"}},
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{"AWS accepted no IPv6 prefix from on-prem", "advertise the on-prem IPv6 prefixes from the edge router to 2001:db8:10::1"}},
+			},
+		},
+		{
+			name: "no on-prem IPv6 prefix accepted",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Routes = slices.DeleteFunc(sc.Routes, func(r awstest.Route) bool {
+					return r.VirtualInterfaceID == awstest.LabVIF1 && r.AddressFamily == "ipv6" && r.RouteDirection == "accepted"
+				})
+			},
+			want: []want{
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{"AWS accepted no IPv6 prefix from on-prem and advertises 1 (2001:db8:1000::/56)"}},
+				{"aws.vif.primary.routes", probes.Pass, nil},
+			},
 		},
 		{
 			name:   "close to the route limit",
@@ -310,17 +364,24 @@ func TestChecks(t *testing.T) {
 				addAccepted(sc, awstest.LabVIF1, 69)
 				addAccepted6(sc, awstest.LabVIF1, 70)
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 140 prefixes"}}},
+			want: []want{
+				{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 70 IPv4 prefixes"}},
+				{"aws.vif.primary.routes.ipv6", probes.Pass, []string{"AWS accepted 71 IPv6 prefixes"}},
+			},
 		},
 		{
 			name: "IPv6 at the limit, IPv4 well within",
 			mutate: func(sc *awstest.Scenario) {
-				addAccepted6(sc, awstest.LabVIF1, 100)
+				addAccepted6(sc, awstest.LabVIF1, 99) // and the lab's on-prem IPv6 prefix
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Fail, []string{
-				"100 IPv6 prefixes accepted, at the limit of 100", "summarise the on-prem IPv6 prefixes",
-				"--prefix-pool-allocated-count-ipv6 <routes>",
-			}}},
+			// Each peering's line counts its own family.
+			want: []want{
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{
+					"100 IPv6 prefixes accepted, at the limit of 100", "summarise the on-prem IPv6 prefixes",
+					"--prefix-pool-allocated-count-ipv6 <routes>",
+				}},
+				{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 1 IPv4 prefixes"}},
+			},
 		},
 		{
 			name: "within a raised prefix allocation",
@@ -329,7 +390,7 @@ func TestChecks(t *testing.T) {
 				vif1(sc).PrefixPoolAllocatedCountIpv4 = &n
 				addAccepted(sc, awstest.LabVIF1, 149)
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 150 prefixes"}}},
+			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 150 IPv4 prefixes"}}},
 		},
 		{
 			name: "at a raised prefix allocation",
@@ -368,7 +429,7 @@ func TestChecks(t *testing.T) {
 			},
 			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
 			want: []want{{"aws.routing.return_path", probes.Pass, []string{
-				"AWS prefers the primary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1",
+				"AWS prefers the primary for return traffic to 192.0.2.0/24, 2001:db8:100::/64 from the VPCs in us-east-1",
 				"AS-path prepending decides only between connections of the same Region",
 			}}},
 		},
@@ -381,7 +442,7 @@ func TestChecks(t *testing.T) {
 			},
 			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
 			want: []want{{"aws.routing.return_path", probes.Fail, []string{
-				"AWS prefers the secondary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1, whatever the AS path",
+				"AWS prefers the secondary for return traffic to 192.0.2.0/24, 2001:db8:100::/64 from the VPCs in us-east-1, whatever the AS path",
 				"primary's connection is associated with us-west-2 and secondary's with us-east-1",
 				"7224:7300 on primary and 7224:7100 on secondary",
 			}}},
@@ -461,12 +522,34 @@ func TestChecks(t *testing.T) {
 		{
 			name: "allowed prefixes do not cover the VPC",
 			mutate: func(sc *awstest.Scenario) {
-				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: "198.18.0.0/24"}}
+				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: "198.18.0.0/24"}, {Cidr: lab.VPCCIDR6}}
 			},
 			want: []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Fail, []string{
 				"do not cover VPC CIDR 198.18.0.0/16",
 				"aws directconnect update-direct-connect-gateway-association --association-id " + awstest.LabAssociation +
 					" --add-allowed-prefixes-to-direct-connect-gateway cidr=198.18.0.0/16 --region us-east-1",
+			}}},
+		},
+		{
+			// The VPC's IPv6 CIDR (ipv6CidrBlockAssociationSet) must be
+			// covered too.
+			name: "allowed prefixes do not cover the VPC's IPv6 CIDR",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: lab.VPCCIDR}}
+			},
+			want: []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Fail, []string{
+				"allowed prefixes 198.18.0.0/16 of the association with " + awstest.LabVGW + " do not cover VPC CIDR 2001:db8:1000::/56",
+				"--add-allowed-prefixes-to-direct-connect-gateway cidr=2001:db8:1000::/56 --region us-east-1",
+			}}},
+		},
+		{
+			name: "on-prem IPv6 prefix not propagated to a route table",
+			mutate: func(sc *awstest.Scenario) {
+				rt := sc.RouteTable(awstest.LabRouteTable2)
+				rt.Routes = slices.DeleteFunc(rt.Routes, func(r awstest.EC2Path) bool { return r.DestinationIpv6CidrBlock == lab.OnPremPrefix6 })
+			},
+			want: []want{{"aws.route_table." + awstest.LabRouteTable2 + ".routes", probes.Warn, []string{
+				"route table " + awstest.LabRouteTable2 + " lacks 2001:db8:100::/64, which AWS accepted from on-prem",
 			}}},
 		},
 		{
@@ -612,20 +695,21 @@ func TestBGPStatusUnknownIsNotDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vifs []string
+	var peers []string
 	for _, mf := range mfs {
 		if mf.GetName() != "dxwatch_aws_vif_bgp_up" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "vif" {
-					vifs = append(vifs, l.GetValue())
+				if l.GetName() == "peer" {
+					peers = append(peers, l.GetValue())
 				}
 			}
 		}
 	}
-	if slices.Contains(vifs, awstest.LabVIF1) || !slices.Contains(vifs, awstest.LabVIF2) {
-		t.Errorf("dxwatch_aws_vif_bgp_up has samples for %v, want %s only (%s's status is unknown)", vifs, awstest.LabVIF2, awstest.LabVIF1)
+	slices.Sort(peers)
+	if want := []string{awstest.LabPeer2, awstest.LabPeer1v6, awstest.LabPeer2v6}; !slices.Equal(peers, want) {
+		t.Errorf("dxwatch_aws_vif_bgp_up has samples for peers %v, want %v (%s's status is unknown)", peers, want, awstest.LabPeer1)
 	}
 }
