@@ -713,3 +713,49 @@ func TestBGPStatusUnknownIsNotDown(t *testing.T) {
 		t.Errorf("dxwatch_aws_vif_bgp_up has samples for peers %v, want %v (%s's status is unknown)", peers, want, awstest.LabPeer1)
 	}
 }
+
+// TestIPv6PeerDownFailsOneLine: on the lab's dual-stack site, a VIF whose
+// IPv6 BGP peer is down fails exactly its IPv6 peer line, and the
+// observations of the per-peering lines carry their family (the health
+// model counts them against that peering only), the whole-VIF lines none.
+func TestIPv6PeerDownFailsOneLine(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow)
+	v := sc.VIF(awstest.LabVIF1)
+	for i := range v.BgpPeers {
+		if v.BgpPeers[i].BgpPeerID == awstest.LabPeer1v6 {
+			v.BgpPeers[i].BgpStatus = "down"
+		}
+	}
+	obs := map[string]probes.Observation{}
+	for _, o := range pollObserved(t, sc) {
+		obs[o.Check] = o
+	}
+	var fails []string
+	for name, o := range obs {
+		if !o.Up {
+			fails = append(fails, name)
+		}
+	}
+	if !slices.Equal(fails, []string{"aws.vif.primary.bgp.ipv6"}) {
+		t.Errorf("failing %v, want exactly [aws.vif.primary.bgp.ipv6]", fails)
+	}
+	for name, want := range map[string]string{
+		"aws.vif.primary.bgp.ipv6":        probes.FamilyIPv6,
+		"aws.vif.primary.bgp":             probes.FamilyIPv4,
+		"aws.vif.primary.routes":          probes.FamilyIPv4,
+		"aws.vif.primary.routes.ipv6":     probes.FamilyIPv6,
+		"aws.vif.primary.config.ipv6":     probes.FamilyIPv6,
+		"aws.cloudwatch.primary.bgp.ipv6": probes.FamilyIPv6,
+		"aws.vif.primary.state":           "",
+		"aws.vif.primary.config":          "",
+		"aws.connection.primary.state":    "",
+	} {
+		o, ok := obs[name]
+		if !ok || o.Family != want || o.Link != "primary" {
+			t.Errorf("%s: observed %v, link %q family %q, want link primary family %q", name, ok, o.Link, o.Family, want)
+		}
+	}
+	if o := obs["aws.vif.primary.bgp.ipv6"]; !strings.Contains(o.Detail, "IPv6 BGP down for "+awstest.LabPeer1v6) {
+		t.Errorf("IPv6 peer line: %q", o.Detail)
+	}
+}
