@@ -152,24 +152,31 @@ func LabScenario() *Scenario {
 }
 
 // SyncFromLab makes the BGP side of s's scenario follow the running lab,
-// as AWS's API follows its own routers: each lab VIF's BGP status (up
-// while the AWS router's session with the edge is Established) and the
-// routes it accepts from on-prem and advertises to it, with their AS
-// paths, are read from the lab's aws1 and aws2. Connections, gateways and
-// route tables stay as the scenario says. Call it before each read that
-// should see the lab as it is now (a `dxwatch verify`, say).
+// as AWS's API follows its own routers: each lab VIF's BGP peers' status,
+// per family (up while the AWS router's session of that family with the
+// edge is Established), and the routes each peering accepts from on-prem
+// and advertises to it, with their AS paths, are read from the lab's aws1
+// and aws2. Connections, gateways and route tables stay as the scenario
+// says. Call it before each read that should see the lab as it is now (a
+// `dxwatch verify`, say).
 func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 	type side struct {
-		vif, host, customer string
-		sessionUp           bool
-		accepted, adverts   []lab.PeerRoute
+		vif, host, customer, family string
+		sessionUp                   bool
+		accepted, adverts           []lab.PeerRoute
 	}
 	sides := []*side{
-		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer},
-		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer},
+		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer, family: "ipv4"},
+		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer6, family: "ipv6"},
+		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer, family: "ipv4"},
+		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer6, family: "ipv6"},
 	}
 	for _, sd := range sides {
-		sum, err := l.BGPSummary(ctx, sd.host)
+		summary := l.BGPSummary
+		if sd.family == "ipv6" {
+			summary = l.BGPSummary6
+		}
+		sum, err := summary(ctx, sd.host)
 		if err != nil {
 			return err
 		}
@@ -186,11 +193,11 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 	}
 	s.Update(func(sc *Scenario) {
 		installed := At(labInstalledAt)
-		route := func(vif, dir string, r lab.PeerRoute, path []int64) Route {
+		route := func(sd *side, dir string, r lab.PeerRoute, path []int64) Route {
 			for _, a := range r.ASPath {
 				path = append(path, int64(a))
 			}
-			return Route{VirtualInterfaceID: vif, Cidr: r.Prefix, AddressFamily: "ipv4", RouteDirection: dir,
+			return Route{VirtualInterfaceID: sd.vif, Cidr: r.Prefix, AddressFamily: sd.family, RouteDirection: dir,
 				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed}
 		}
 		for _, sd := range sides {
@@ -200,16 +207,20 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 			}
 			if v := sc.VIF(sd.vif); v != nil {
 				for i := range v.BgpPeers {
-					v.BgpPeers[i].BgpStatus = status
+					if v.BgpPeers[i].AddressFamily == sd.family {
+						v.BgpPeers[i].BgpStatus = status
+					}
 				}
 			}
-			sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool { return r.VirtualInterfaceID == sd.vif })
+			sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool {
+				return r.VirtualInterfaceID == sd.vif && r.AddressFamily == sd.family
+			})
 			for _, r := range sd.accepted {
-				sc.Routes = append(sc.Routes, route(sd.vif, "accepted", r, nil))
+				sc.Routes = append(sc.Routes, route(sd, "accepted", r, nil))
 			}
 			for _, r := range sd.adverts {
 				// AWS puts its own ASN first on what it advertises.
-				sc.Routes = append(sc.Routes, route(sd.vif, "advertised", r, []int64{lab.AmazonASN}))
+				sc.Routes = append(sc.Routes, route(sd, "advertised", r, []int64{lab.AmazonASN}))
 			}
 		}
 	})
