@@ -392,14 +392,14 @@ func (c *checker) vifRoutes(lv linkView, pg peering) {
 		}
 	}
 	summary := fmt.Sprintf("AWS accepted %d %sprefixes from on-prem (%s) and advertises %d (%s)",
-		len(accepted), pg.word(), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
+		len(accepted), pg.word(), orDefault(strings.Join(head(accepted, 5), ", "), "none"), len(advertised), orDefault(strings.Join(head(advertised, 5), ", "), "none"))
 	limited := deref(v.VirtualInterfaceType) != "public"
 	over, near := c.routeQuota(lv, pg)
 	switch {
 	case len(accepted) == 0:
 		add(name, probes.OrderVIF+4, link, probes.Fail,
 			fmt.Sprintf("advertise the on-prem %sprefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", pg.word(), pg.amazonAddr(v)),
-			"VIF %s: AWS accepted no %sprefix from on-prem and advertises %d (%s)", id, pg.word(), len(advertised), strings.Join(head(advertised, 5), ", "))
+			"VIF %s: AWS accepted no %sprefix from on-prem and advertises %d (%s)", id, pg.word(), len(advertised), orDefault(strings.Join(head(advertised, 5), ", "), "none"))
 	case limited && len(over) > 0:
 		add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
 			"VIF %s: %s; %s", id, quotaText(over, "at"), summary)
