@@ -587,60 +587,71 @@ func (p pref) better(q pref) int {
 // the address among all VIFs' accepted routes is on this link's VIF only
 // (docs/probe-sources.md). Otherwise the pinned echoes' replies may return
 // over another link and the link's own data plane is not what they show.
+//
+// Each peering with a probe source is checked on its own line: a dual-stack
+// link's IPv6 one (links[].ipv6.probe_source) on aws.vif.<link>.probe_source.ipv6.
 func (c *checker) probeSources() {
 	for _, lv := range c.s.links {
-		src := lv.link.ProbeSource
-		if !src.IsValid() {
+		for _, pg := range peeringsOf(lv) {
+			if pg.want.ProbeSource.IsValid() {
+				c.probeSource(lv, pg)
+			}
+		}
+	}
+}
+
+func (c *checker) probeSource(lv linkView, pg peering) {
+	src := pg.want.ProbeSource
+	link := lv.link.Name
+	name := "aws.vif." + link + ".probe_source" + pg.suffix
+	order := probes.OrderVIF + 12
+	add := func(name string, order int, link string, st probes.CheckStatus, fix, format string, args ...any) {
+		c.addPeering(pg, name, order, link, st, fix, format, args...)
+	}
+	if lv.confirming() {
+		add(name, order, link, probes.Skip, "", "VIF %s is not accepted yet (see aws.vif.%s.state)", deref(lv.vif.VirtualInterfaceId), link)
+		return
+	}
+	best, on := -1, []string{}
+	var bestCIDR string
+	complete := true
+	for _, other := range c.s.links {
+		if other.vif == nil || !other.vif.routesDone {
+			complete = false
 			continue
 		}
-		link := lv.link.Name
-		name := "aws.vif." + link + ".probe_source"
-		order := probes.OrderVIF + 12
-		if lv.confirming() {
-			c.add(name, order, link, probes.Skip, "", "VIF %s is not accepted yet (see aws.vif.%s.state)", deref(lv.vif.VirtualInterfaceId), link)
-			continue
-		}
-		best, on := -1, []string{}
-		var bestCIDR string
-		complete := true
-		for _, other := range c.s.links {
-			if other.vif == nil || !other.vif.routesDone {
-				complete = false
+		for _, cidr := range routeCIDRs(other.vif.accepted) {
+			p, err := netip.ParsePrefix(cidr)
+			if err != nil || !p.Contains(src) {
 				continue
 			}
-			for _, cidr := range routeCIDRs(other.vif.accepted) {
-				p, err := netip.ParsePrefix(cidr)
-				if err != nil || !p.Contains(src) {
-					continue
-				}
-				switch {
-				case p.Bits() > best:
-					best, bestCIDR, on = p.Bits(), cidr, []string{other.link.Name}
-				case p.Bits() == best && !slices.Contains(on, other.link.Name):
-					on = append(on, other.link.Name)
-				}
+			switch {
+			case p.Bits() > best:
+				best, bestCIDR, on = p.Bits(), cidr, []string{other.link.Name}
+			case p.Bits() == best && !slices.Contains(on, other.link.Name):
+				on = append(on, other.link.Name)
 			}
 		}
-		host := "/32"
-		if src.Is6() {
-			host = "/128"
-		}
-		advertise := fmt.Sprintf("advertise %s%s from the edge router to AWS over link %s only (a network statement or static route to dxwatch's host, and an outbound prefix-list that sends it to %s's Amazon neighbor and not to the others': docs/probe-sources.md)",
-			src, host, link, link)
-		switch {
-		case !complete:
-			c.add(name, order, link, probes.Skip, "", "the accepted routes of every VIF are needed to tell which link AWS returns replies to probe source %s over", src)
-		case best < 0:
-			c.add(name, order, link, probes.Fail, advertise,
-				"no VIF has a route to link %s's probe source %s among the routes AWS accepted: the replies to its pinned echoes have no way back", link, src)
-		case len(on) > 1 || on[0] != link:
-			c.add(name, order, link, probes.Fail, advertise,
-				"AWS accepted its most specific route to link %s's probe source %s, %s, over %s: the replies to the link's pinned echoes may return over %s, so they do not show link %s on its own",
-				link, src, bestCIDR, strings.Join(on, " and "), strings.Join(on, " or "), link)
-		default:
-			c.add(name, order, link, probes.Pass, "",
-				"AWS returns replies to link %s's probe source %s over %s only (its most specific accepted route, %s)", link, src, link, bestCIDR)
-		}
+	}
+	host := "/32"
+	if src.Is6() {
+		host = "/128"
+	}
+	advertise := fmt.Sprintf("advertise %s%s from the edge router to AWS over link %s only (a network statement or static route to dxwatch's host, and an outbound prefix-list that sends it to %s's Amazon neighbor and not to the others': docs/probe-sources.md)",
+		src, host, link, link)
+	switch {
+	case !complete:
+		add(name, order, link, probes.Skip, "", "the accepted routes of every VIF are needed to tell which link AWS returns replies to probe source %s over", src)
+	case best < 0:
+		add(name, order, link, probes.Fail, advertise,
+			"no VIF has a route to link %s's probe source %s among the routes AWS accepted: the replies to its pinned echoes have no way back", link, src)
+	case len(on) > 1 || on[0] != link:
+		add(name, order, link, probes.Fail, advertise,
+			"AWS accepted its most specific route to link %s's probe source %s, %s, over %s: the replies to the link's pinned echoes may return over %s, so they do not show link %s on its own",
+			link, src, bestCIDR, strings.Join(on, " and "), strings.Join(on, " or "), link)
+	default:
+		add(name, order, link, probes.Pass, "",
+			"AWS returns replies to link %s's probe source %s over %s only (its most specific accepted route, %s)", link, src, link, bestCIDR)
 	}
 }
 

@@ -505,6 +505,29 @@ func TestChecks(t *testing.T) {
 			}}},
 		},
 		{
+			// A dual-stack link's IPv6 peering has its own probe source
+			// (links[].ipv6.probe_source), judged on its own line: the
+			// on-prem /64 reaches AWS over both links, the /128 over the
+			// primary only.
+			name: "IPv6 probe source advertised over its own link only",
+			site: func(s *probes.Site) { s.Links[0].IPv6.ProbeSource = netip.MustParseAddr("2001:db8:100::51") },
+			mutate: func(sc *awstest.Scenario) {
+				sc.Routes = append(sc.Routes, awstest.Route{VirtualInterfaceID: awstest.LabVIF1, Cidr: "2001:db8:100::51/128", RouteDirection: "accepted", AddressFamily: "ipv6"})
+			},
+			want: []want{{"aws.vif.primary.probe_source.ipv6", probes.Pass, []string{
+				"AWS returns replies to link primary's probe source 2001:db8:100::51 over primary only (its most specific accepted route, 2001:db8:100::51/128)",
+			}}},
+		},
+		{
+			name:   "IPv6 probe source advertised over both links",
+			site:   func(s *probes.Site) { s.Links[0].IPv6.ProbeSource = netip.MustParseAddr("2001:db8:100::51") },
+			mutate: func(*awstest.Scenario) {},
+			want: []want{{"aws.vif.primary.probe_source.ipv6", probes.Fail, []string{
+				"its most specific route to link primary's probe source 2001:db8:100::51, 2001:db8:100::/64, over primary and secondary",
+				"advertise 2001:db8:100::51/128 from the edge router to AWS over link primary only",
+			}}},
+		},
+		{
 			name:   "DX gateway ASN differs",
 			mutate: func(sc *awstest.Scenario) { sc.DirectConnectGateways[0].AmazonSideAsn = 64513 },
 			want:   []want{{"aws.dxgw.asn", probes.Fail, []string{"Amazon-side ASN 64513, routing.amazon_asn is 64512"}}},
