@@ -279,24 +279,31 @@ func (c *checker) vif(lv linkView) {
 		c.add(pre+"state", probes.OrderVIF, link, probes.Fail, "open an AWS support case", "VIF %s is in state %q", id, st)
 	}
 
-	// VLAN, addresses, family, ASNs.
+	// VLAN, addresses, family, ASNs. The first peering's addresses are
+	// the VIF's own, or, on a dual-stack link whose VIF was created with
+	// its IPv6 peering, its IPv4 peer's.
+	pgs := peeringsOf(lv)
+	amazon, customer, family := pgs[0].amazonPrefix(v), pgs[0].customerAddr(v), v.AddressFamily
+	if pgs[0].fromPeer(v) {
+		family = dxtypes.AddressFamily(pgs[0].family)
+	}
 	var bad []string
 	if lv.link.VLAN != 0 && int(v.Vlan) != lv.link.VLAN {
 		bad = append(bad, fmt.Sprintf("VLAN is %d, links[%d].vlan is %d", v.Vlan, lv.index, lv.link.VLAN))
 	}
-	if lv.link.AmazonAddress.IsValid() && !prefixEqual(deref(v.AmazonAddress), lv.link.AmazonAddress) {
-		bad = append(bad, fmt.Sprintf("Amazon address is %s, links[%d] says %s", orDefault(deref(v.AmazonAddress), "none"), lv.index, lv.link.AmazonAddress))
+	if lv.link.AmazonAddress.IsValid() && !prefixEqual(amazon, lv.link.AmazonAddress) {
+		bad = append(bad, fmt.Sprintf("Amazon address is %s, links[%d] says %s", orDefault(amazon, "none"), lv.index, lv.link.AmazonAddress))
 	}
-	if lv.link.CustomerAddress.IsValid() && !prefixEqual(deref(v.CustomerAddress), lv.link.CustomerAddress) {
-		bad = append(bad, fmt.Sprintf("customer address is %s, links[%d] says %s", orDefault(deref(v.CustomerAddress), "none"), lv.index, lv.link.CustomerAddress))
+	if lv.link.CustomerAddress.IsValid() && !prefixEqual(customer, lv.link.CustomerAddress) {
+		bad = append(bad, fmt.Sprintf("customer address is %s, links[%d] says %s", orDefault(customer, "none"), lv.index, lv.link.CustomerAddress))
 	}
 	if lv.link.AmazonAddress.IsValid() {
 		want := dxtypes.AddressFamilyIPv4
 		if lv.link.AmazonAddress.Addr().Is6() {
 			want = dxtypes.AddressFamilyIPv6
 		}
-		if v.AddressFamily != "" && v.AddressFamily != want {
-			bad = append(bad, fmt.Sprintf("address family is %s, the link's addresses are %s", v.AddressFamily, want))
+		if family != "" && family != want {
+			bad = append(bad, fmt.Sprintf("address family is %s, the link's addresses are %s", family, want))
 		}
 	}
 	asn := int64(v.Asn)
@@ -315,11 +322,10 @@ func (c *checker) vif(lv linkView) {
 			"VIF %s: %s", id, strings.Join(bad, "; "))
 	} else {
 		c.add(pre+"config", probes.OrderVIF+1, link, probes.Pass, "",
-			"VIF %s: VLAN %d, %s %s -> Amazon %s, ASN %d, Amazon ASN %d", id, v.Vlan, v.AddressFamily,
-			deref(v.CustomerAddress), deref(v.AmazonAddress), asn, deref(v.AmazonSideAsn))
+			"VIF %s: VLAN %d, %s %s -> Amazon %s, ASN %d, Amazon ASN %d", id, v.Vlan, family,
+			customer, amazon, asn, deref(v.AmazonSideAsn))
 	}
 
-	pgs := peeringsOf(lv)
 	for _, pg := range pgs[1:] {
 		c.peeringConfig(lv, pg)
 	}

@@ -98,21 +98,35 @@ func (pg peering) peers(v *vifData) []dxtypes.BGPPeer {
 	return out
 }
 
-// amazonAddr and customerAddr are the peering's addresses as AWS has them
-// (the VIF's own for the first peering), without the prefix length; the
-// configured ones when AWS has no peer of the family.
-func (pg peering) amazonAddr(v *vifData) string {
-	if pg.suffix == "" {
-		return stripLen(deref(v.AmazonAddress))
+// fromPeer says the peering's addresses are its BGP peer's rather than
+// the VIF's own: a further peering's always, and the first peering's of a
+// dual-stack link whose VIF was created with the other family (its
+// top-level addressFamily is not the peering's).
+func (pg peering) fromPeer(v *vifData) bool {
+	if pg.suffix != "" {
+		return true
 	}
-	if ps := pg.peers(v); len(ps) > 0 {
-		return stripLen(deref(ps[0].AmazonAddress))
-	}
-	return pg.want.AmazonAddress.Addr().String()
+	return !pg.all && v.AddressFamily != "" && string(v.AddressFamily) != pg.family && len(pg.peers(v)) > 0
 }
 
+// amazonPrefix, amazonAddr and customerAddr are the peering's addresses as
+// AWS has them (the VIF's own for the first peering, as a rule), the
+// Amazon one with (amazonPrefix) or without its prefix length; the
+// configured ones when AWS has no peer of the family.
+func (pg peering) amazonPrefix(v *vifData) string {
+	if !pg.fromPeer(v) {
+		return deref(v.AmazonAddress)
+	}
+	if ps := pg.peers(v); len(ps) > 0 {
+		return deref(ps[0].AmazonAddress)
+	}
+	return pg.want.AmazonAddress.String()
+}
+
+func (pg peering) amazonAddr(v *vifData) string { return stripLen(pg.amazonPrefix(v)) }
+
 func (pg peering) customerAddr(v *vifData) string {
-	if pg.suffix == "" {
+	if !pg.fromPeer(v) {
 		return deref(v.CustomerAddress)
 	}
 	if ps := pg.peers(v); len(ps) > 0 {

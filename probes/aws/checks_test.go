@@ -284,6 +284,22 @@ func TestChecks(t *testing.T) {
 			},
 		},
 		{
+			// A VIF created with its IPv6 peering has the IPv6 addresses on
+			// top; the link's first peering (IPv4) is its IPv4 peer.
+			name: "dual-stack VIF created IPv6 first",
+			mutate: func(sc *awstest.Scenario) {
+				v := vif1(sc)
+				v.AddressFamily, v.AmazonAddress, v.CustomerAddress = "ipv6", "2001:db8:10::1/125", "2001:db8:10::2/125"
+				v.BgpPeers[0].BgpStatus = "down"
+			},
+			want: []want{
+				{"aws.vif.primary.config", probes.Pass, []string{"VLAN 101, ipv4 169.254.10.2/30 -> Amazon 169.254.10.1/30"}},
+				{"aws.vif.primary.config.ipv6", probes.Pass, nil},
+				{"aws.vif.primary.bgp", probes.Fail, []string{"neighbor 169.254.10.1 password", "customer address 169.254.10.2/30"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Pass, nil},
+			},
+		},
+		{
 			name: "no IPv6 peer on a dual-stack link's VIF",
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).BgpPeers = vif1(sc).BgpPeers[:1]
