@@ -233,7 +233,7 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 			}
 			x := xmlRouteTable{RouteTableID: t.RouteTableID, VpcID: t.VpcID, OwnerID: t.OwnerAccount}
 			for _, r := range t.Routes {
-				x.Routes = append(x.Routes, xmlRoute{r.DestinationCidrBlock, r.DestinationIpv6CidrBlock, r.GatewayID, r.TransitGatewayID, r.State, r.Origin})
+				x.Routes = append(x.Routes, xmlRoute(r))
 			}
 			if t.Main {
 				x.Associations = append(x.Associations, struct {
