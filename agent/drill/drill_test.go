@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/agent/history"
+	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/lab/syncbuf"
@@ -99,6 +101,18 @@ func TestPreChecks(t *testing.T) {
 		{"primary degraded", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[0].State = health.StateDegraded
 		}, []string{drill.CheckLinksUp}, "primary is degraded"},
+		// --family: the secondary must carry that family's expected
+		// prefixes; the lab's are IPv4 only.
+		{"--family ipv4", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv4 }, nil, ""},
+		{"--family ipv6 without an IPv6 expected prefix", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv6 },
+			[]string{drill.CheckSecondaryPrefixes}, "no IPv6 expected prefix configured (--family ipv6)"},
+		{"--family ipv6 without an IPv6 expected prefix, allowed", func(p *drill.Evidence, o *drill.Options) {
+			o.Family, o.AllowUnconfirmedSecondary = probes.FamilyIPv6, true
+		}, nil, ""},
+		{"--family ipv4, the secondary lacks the IPv4 prefix", func(p *drill.Evidence, o *drill.Options) {
+			o.Family = probes.FamilyIPv4
+			p.Status.Links[1].Evidence[1].OK = false
+		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
 		{"secondary lacks the prefix", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[1].Evidence[1].OK = false
 		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
@@ -781,5 +795,29 @@ func TestDrillAWSFamilyNoPeer(t *testing.T) {
 	}
 	if n := srv.Calls()["directconnect:StartBgpFailoverTest"]; n != 0 {
 		t.Errorf("StartBgpFailoverTest called %d times", n)
+	}
+}
+
+// TestSecondaryPrefixesPerFamily: on a site expecting a VPC prefix of each
+// family, --family ipv6 needs the IPv6 one on the secondary and not the
+// IPv4 one, and the other way round.
+func TestSecondaryPrefixesPerFamily(t *testing.T) {
+	site := labsite.Site()
+	site.Routing.ExpectedPrefixes = append(site.Routing.ExpectedPrefixes, netip.MustParsePrefix(lab.VPCCIDR6))
+	pic := picture()
+	// The secondary carries the IPv6 prefix only.
+	pic.Status.Links[1].Evidence[1].OK = false
+	pic.Status.Links[1].Evidence = append(pic.Status.Links[1].Evidence, health.Evidence{Source: "bgp_prefix", Name: lab.VPCCIDR6, OK: true, Fresh: true})
+	for family, want := range map[string]string{
+		probes.FamilyIPv6: "pass the secondary secondary carries every expected prefix",
+		probes.FamilyIPv4: "fail the secondary secondary does not carry 198.18.0.0/16",
+		drill.FamilyBoth:  "fail the secondary secondary does not carry 198.18.0.0/16",
+	} {
+		o := drill.Options{Method: nopMethod{}, Yes: true, Family: family}
+		for _, c := range drill.PreChecks(site, pic, t0, o) {
+			if got := string(c.Status) + " " + c.Reason; c.Name == drill.CheckSecondaryPrefixes && got != want {
+				t.Errorf("--family %s: %s %q, want %q", family, c.Name, got, want)
+			}
+		}
 	}
 }

@@ -276,10 +276,16 @@ func TestLabDrillAWS(t *testing.T) {
 		t.Logf("%s %s: %s; evidence: %s", c.Status, c.Name, c.Reason, strings.Join(c.Evidence, ", "))
 	}
 	// --family ipv6 on the dual-stack lab: both links have an IPv6
-	// peering, the pre-check says what the drill fails over.
-	if r6 := run(t, "60s", "--dry-run", "--family", "ipv6"); r6.code != 0 || r6.rep.Refused || r6.rep.Family != "ipv6" ||
+	// peering, the pre-check says what the drill fails over; the lab's
+	// expected prefixes are IPv4 only, so nothing confirms that the
+	// secondary carries the IPv6 VPC prefix: refused, unless accepted.
+	r6 := run(t, "60s", "--dry-run", "--family", "ipv6")
+	if sp := checks(r6)[drill.CheckSecondaryPrefixes]; r6.code != 1 || !r6.rep.Refused || !sp.Refuses || !strings.Contains(sp.Reason, "no IPv6 expected prefix configured (--family ipv6)") {
+		t.Errorf("dry run --family ipv6: exit %d, refused %v, %s %q: want refused for want of an IPv6 expected prefix", r6.code, r6.rep.Refused, sp.Name, sp.Reason)
+	}
+	if r6 := run(t, "60s", "--dry-run", "--family", "ipv6", "--allow-unconfirmed-secondary"); r6.code != 0 || r6.rep.Refused || r6.rep.Family != "ipv6" ||
 		!strings.Contains(checks(r6)[drill.CheckFamily].Reason, "only the IPv6 peering of the primary primary is failed over") {
-		t.Errorf("dry run --family ipv6: exit %d, refused %v, family %q, %s: %q", r6.code, r6.rep.Refused, r6.rep.Family, drill.CheckFamily, checks(r6)[drill.CheckFamily].Reason)
+		t.Errorf("dry run --family ipv6 --allow-unconfirmed-secondary: exit %d, refused %v, family %q, %s: %q", r6.code, r6.rep.Refused, r6.rep.Family, drill.CheckFamily, checks(r6)[drill.CheckFamily].Reason)
 	}
 	ev := strings.Join(checks(r)[drill.CheckSecondaryPrefixes].Evidence, ", ")
 	if !strings.Contains(ev, "bgp edge1 (established ") || !strings.Contains(ev, "End-of-RIB") {

@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -241,9 +242,22 @@ func secondaryPrefixes(site probes.Site, st health.Status, src []probes.Readines
 		pc.Status, pc.Reason, pc.Fix, pc.Refuses = status, reason, fix, status == probes.Fail
 		return pc
 	}
-	if len(site.Routing.ExpectedPrefixes) == 0 {
-		pc = set(probes.Skip, "no expected prefixes configured: dxwatch cannot confirm that the secondary carries the VPC's routes",
-			"list the VPC CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary")
+	// With one family failed over, the secondary must carry that family's
+	// expected prefixes.
+	var expected []netip.Prefix
+	for _, p := range site.Routing.ExpectedPrefixes {
+		if o.Family == FamilyBoth || p.Addr().Is6() == (o.Family == probes.FamilyIPv6) {
+			expected = append(expected, p)
+		}
+	}
+	if len(expected) == 0 {
+		what, fix := "no expected prefixes configured", "list the VPC CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary"
+		if o.Family != FamilyBoth && len(site.Routing.ExpectedPrefixes) > 0 {
+			fam := map[string]string{probes.FamilyIPv4: "IPv4", probes.FamilyIPv6: "IPv6"}[o.Family]
+			what = "no " + fam + " expected prefix configured (--family " + o.Family + ")"
+			fix = "list the VPC's " + fam + " CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary"
+		}
+		pc = set(probes.Skip, what+": dxwatch cannot confirm that the secondary carries the VPC's routes", fix)
 		pc.Refuses = !o.AllowUnconfirmedSecondary
 		return pc
 	}
@@ -265,7 +279,7 @@ func secondaryPrefixes(site probes.Site, st health.Status, src []probes.Readines
 		}
 	}
 	var missing []string
-	for _, p := range site.Routing.ExpectedPrefixes {
+	for _, p := range expected {
 		if have[p.String()] {
 			pc.Evidence = append(pc.Evidence, p.String()+" over "+secondary)
 		} else {

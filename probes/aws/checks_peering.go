@@ -16,9 +16,13 @@ import (
 // https://docs.aws.amazon.com/directconnect/latest/APIReference/API_VirtualInterface.html,
 // https://docs.aws.amazon.com/directconnect/latest/APIReference/API_BGPPeer.html);
 // the VIF's own addressFamily, amazonAddress and customerAddress are those
-// of the peering it was created with. An IPv6 peering has a /125 that
-// Amazon allocates (Direct Connect User Guide, "Add a BGP peer",
-// https://docs.aws.amazon.com/directconnect/latest/UserGuide/add-peering-to-vif.html).
+// of the peering it was created with. "A virtual interface can support a
+// single IPv4 BGP peering session and a single IPv6 BGP peering session",
+// and for IPv6 "Amazon automatically allocates you a /125 IPv6 CIDR"
+// (Direct Connect User Guide, "Add a BGP peer",
+// https://docs.aws.amazon.com/directconnect/latest/UserGuide/add-peer-to-vif.html);
+// CreateBGPPeer takes an IPv6 peer without addresses (API reference,
+// CreateBGPPeer: "you cannot specify custom IPv6 addresses").
 //
 // On a dual-stack link (links[].ipv6) each peering is judged on its own
 // lines: the first peering's keep the names of a single-family link's
