@@ -714,13 +714,20 @@ func TestDrillAWSFamily(t *testing.T) {
 	} {
 		t.Run(tc.family, func(t *testing.T) {
 			srv, url := fakeAWS(t)
+			// The site expects the VPC's IPv6 prefix too, which the
+			// secondary carries.
+			site := labsite.Site()
+			site.Routing.ExpectedPrefixes = append(site.Routing.ExpectedPrefixes, netip.MustParsePrefix(lab.VPCCIDR6))
 			w := watching()
+			w.set(func(st *health.Status) {
+				st.Links[1].Evidence = append(st.Links[1].Evidence, health.Evidence{Source: "bgp_prefix", Name: lab.VPCCIDR6, OK: true, Fresh: true})
+			})
 			rec := &drill.Recorder{}
 			m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Family: tc.family, Duration: time.Minute}
 			pw := &peerWatch{Method: m, srv: srv}
 			o := opts(&simulated{Method: pw, w: w, rec: rec})
 			o.Family = tc.family
-			rep, err := drill.Run(context.Background(), labsite.Site(), w, rec, o)
+			rep, err := drill.Run(context.Background(), site, w, rec, o)
 			if err != nil {
 				t.Fatalf("drill: %v", err)
 			}
