@@ -283,7 +283,8 @@ func (c *checker) vif(lv linkView) {
 	// the VIF's own, or, on a dual-stack link whose VIF was created with
 	// its IPv6 peering, its IPv4 peer's.
 	pgs := peeringsOf(lv)
-	amazon, customer, family := pgs[0].amazonPrefix(v), pgs[0].customerAddr(v), v.AddressFamily
+	amazon, customer := pgs[0].addresses(v)
+	family := v.AddressFamily
 	if pgs[0].fromPeer(v) {
 		family = dxtypes.AddressFamily(pgs[0].family)
 	}

@@ -113,30 +113,25 @@ func (pg peering) fromPeer(v *vifData) bool {
 	return !pg.all && v.AddressFamily != "" && string(v.AddressFamily) != pg.family && len(pg.peers(v)) > 0
 }
 
-// amazonPrefix, amazonAddr and customerAddr are the peering's addresses as
-// AWS has them (the VIF's own for the first peering, as a rule), the
-// Amazon one with (amazonPrefix) or without its prefix length; the
-// configured ones when AWS has no peer of the family.
-func (pg peering) amazonPrefix(v *vifData) string {
-	if !pg.fromPeer(v) {
-		return deref(v.AmazonAddress)
+// addresses are the peering's Amazon and customer addresses (with their
+// prefix length) as AWS has them: the VIF's own for the first peering, as
+// a rule, else its BGP peer's; the configured ones when AWS has no peer of
+// the family.
+func (pg peering) addresses(v *vifData) (amazon, customer string) {
+	switch ps := pg.peers(v); {
+	case !pg.fromPeer(v):
+		return deref(v.AmazonAddress), deref(v.CustomerAddress)
+	case len(ps) > 0:
+		return deref(ps[0].AmazonAddress), deref(ps[0].CustomerAddress)
 	}
-	if ps := pg.peers(v); len(ps) > 0 {
-		return deref(ps[0].AmazonAddress)
-	}
-	return pg.want.AmazonAddress.String()
+	return pg.want.AmazonAddress.String(), pg.want.CustomerAddress.String()
 }
 
-func (pg peering) amazonAddr(v *vifData) string { return stripLen(pg.amazonPrefix(v)) }
-
-func (pg peering) customerAddr(v *vifData) string {
-	if !pg.fromPeer(v) {
-		return deref(v.CustomerAddress)
-	}
-	if ps := pg.peers(v); len(ps) > 0 {
-		return deref(ps[0].CustomerAddress)
-	}
-	return pg.want.CustomerAddress.String()
+// amazonAddr is the peering's Amazon address without its prefix length:
+// the edge router's neighbor.
+func (pg peering) amazonAddr(v *vifData) string {
+	a, _ := pg.addresses(v)
+	return stripLen(a)
 }
 
 // only keeps the CIDRs of the peering's family.
@@ -253,7 +248,8 @@ func (c *checker) bgpPeering(lv linkView, pg peering, configOK bool) {
 			down = append(down, d)
 		}
 	}
-	amazon, customer := pg.amazonAddr(v), pg.customerAddr(v)
+	amazon, customer := pg.addresses(v)
+	amazon = stripLen(amazon)
 	key := "the VIF's MD5 key"
 	query := "--query 'virtualInterfaces[0].bgpPeers[].authKey' --output text"
 	if !pg.all {
