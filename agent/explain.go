@@ -28,10 +28,21 @@ var linkChain = []string{
 	"bgp.prefix.%s",
 	"ping.link.%s",
 	"health.link.%s",
-	// A dual-stack link's IPv6 peering's pinned echoes: last, as the
-	// link's verdict is its IPv4 peering's. A failure of the link's chain
-	// explains them (a cut takes both families); on its own, an IPv6
-	// failure is its own root.
+}
+
+// peeringChain lists the checks of a dual-stack link's IPv6 peering ("%s"
+// is the link's name), from the most fundamental up. A failure of the
+// link's chain explains them (a cut takes both families); else the first
+// failing one is the peering's root: it explains the rest of the peering's
+// chain and the link's health verdict (a link whose IPv6 peering is down
+// is degraded), and never an IPv4 check.
+var peeringChain = []string{
+	"aws.vif.%s.config.ipv6",
+	"aws.vif.%s.bgp.ipv6",
+	"aws.cloudwatch.%s.bgp.ipv6",
+	"bgp.dx_session.%s.ipv6",
+	"aws.vif.%s.routes.ipv6",
+	"bgp.prefix.%s.ipv6",
 	"ping.link.%s.ipv6",
 }
 
@@ -73,17 +84,43 @@ func explain(rs []probes.CheckResult, links []string) []probes.CheckResult {
 		r.Fix = "fix " + root + " first"
 	}
 
-	// Each link's chain: the first failure is the root.
-	roots := map[string]string{} // link -> its root check
+	// Each link's chain: the first failure is the root. A failure of the
+	// link's IPv6 peering's chain, found first, explains the link's
+	// health verdict when nothing before it in the link's chain fails.
+	roots := map[string]string{}        // link -> its root check
+	peeringRoots := map[string]string{} // link -> its IPv6 peering's root check
 	for _, link := range links {
+		peeringRoot := ""
+		for _, pat := range peeringChain {
+			if name := fmt.Sprintf(pat, link); failing(name) {
+				peeringRoot = name
+				break
+			}
+		}
 		for _, pat := range linkChain {
 			name := fmt.Sprintf(pat, link)
+			if _, ok := roots[link]; !ok && pat == "health.link.%s" && peeringRoot != "" {
+				if i, ok := byName[name]; ok {
+					follows(i, peeringRoot)
+				}
+				continue
+			}
 			if _, ok := roots[link]; ok {
 				if i, ok := byName[name]; ok {
 					follows(i, roots[link])
 				}
 			} else if failing(name) {
 				roots[link] = name
+			}
+		}
+		root := roots[link]
+		if root == "" {
+			root = peeringRoot
+			peeringRoots[link] = peeringRoot
+		}
+		for _, pat := range peeringChain {
+			if i, ok := byName[fmt.Sprintf(pat, link)]; ok && root != "" {
+				follows(i, root)
 			}
 		}
 	}
@@ -93,16 +130,17 @@ func explain(rs []probes.CheckResult, links []string) []probes.CheckResult {
 			follows(i, t+".propagation")
 		}
 	}
-	if len(roots) > 0 && len(links) > 0 {
-		root := roots[links[0]] // the primary's, if it is broken
-		if root == "" {
-			for _, l := range links {
-				if roots[l] != "" {
-					root = roots[l]
-					break
-				}
+	// Checks across links follow a link's root, the primary's first; with
+	// no link broken, an IPv6 peering's (the traffic of that family moved).
+	root := ""
+	for _, rs := range []map[string]string{roots, peeringRoots} {
+		for _, l := range links {
+			if root == "" && rs[l] != "" {
+				root = rs[l]
 			}
 		}
+	}
+	if root != "" {
 		for i, r := range out {
 			if hasAnyPrefix(r.Name, acrossLinks) || (len(roots) == len(links) && hasAnyPrefix(r.Name, allLinks)) {
 				follows(i, root)

@@ -60,6 +60,42 @@ func TestExplain(t *testing.T) {
 			},
 		},
 		{
+			// A wrong key on the primary's IPv6 peering: its AWS peer line
+			// is the root of the peering's chain, of the link's degraded
+			// verdict and of the moved IPv6 traffic; IPv4 checks are
+			// untouched.
+			name: "primary IPv6 BGP down: one root for the peering",
+			in: map[string]probes.CheckStatus{
+				"aws.vif.primary.bgp": P, "bgp.dx_session.primary": P, "aws.vif.primary.routes": P, "ping.link.primary": P,
+				"aws.vif.primary.config.ipv6": P, "aws.vif.primary.bgp.ipv6": F, "bgp.dx_session.primary.ipv6": F,
+				"aws.vif.primary.routes.ipv6": F, "ping.link.primary.ipv6": F,
+				"health.link.primary": F, "health.active": F, "ping.target.i1": P,
+			},
+			want: map[string]want{
+				"aws.vif.primary.bgp.ipv6":    {F, ""},
+				"bgp.dx_session.primary.ipv6": {W, "aws.vif.primary.bgp.ipv6"},
+				"aws.vif.primary.routes.ipv6": {W, "aws.vif.primary.bgp.ipv6"},
+				"ping.link.primary.ipv6":      {W, "aws.vif.primary.bgp.ipv6"},
+				"health.link.primary":         {W, "aws.vif.primary.bgp.ipv6"},
+				"health.active":               {W, "aws.vif.primary.bgp.ipv6"},
+				"aws.vif.primary.bgp":         {P, ""},
+			},
+		},
+		{
+			// Both families down on the link: the link's chain has the
+			// root, the IPv6 peering's failures follow it.
+			name: "primary BGP down in both families: the link's root explains the IPv6 peering",
+			in: map[string]probes.CheckStatus{
+				"aws.vif.primary.bgp": F, "aws.vif.primary.bgp.ipv6": F, "aws.vif.primary.routes.ipv6": F, "health.link.primary": F,
+			},
+			want: map[string]want{
+				"aws.vif.primary.bgp":         {F, ""},
+				"aws.vif.primary.bgp.ipv6":    {W, "aws.vif.primary.bgp"},
+				"aws.vif.primary.routes.ipv6": {W, "aws.vif.primary.bgp"},
+				"health.link.primary":         {W, "aws.vif.primary.bgp"},
+			},
+		},
+		{
 			name: "without AWS, the edge's view of the session is the root",
 			in:   map[string]probes.CheckStatus{"bgp.dx_session.primary": F, "bgp.prefix.primary": F, "ping.link.primary": F},
 			want: map[string]want{"bgp.dx_session.primary": {F, ""}, "bgp.prefix.primary": {W, "bgp.dx_session.primary"}},

@@ -125,6 +125,16 @@ func TestLabVerify(t *testing.T) {
 			// answered and the link's request path shows working.
 			after: []string{"bgp.dx_session.primary", "bgp.prefix.primary", "trace.target.i1", "health.link.primary", "health.active"},
 		},
+		{
+			// The primary's IPv6 peering has its own key: wrong there, its
+			// session stays down while IPv4 is up. One line fails, naming
+			// IPv6; what AWS then accepts in IPv6 over the primary follows
+			// from it.
+			name: "IPv6 MD5 wrong",
+			brk:  func(t *testing.T) { fault(t, lab.FaultWrongMD56, lab.LinkPrimary) },
+			fail: "aws.vif.primary.bgp.ipv6", fix: "neighbor " + lab.PrimaryAmazon6 + " password",
+			after: []string{"aws.vif.primary.routes.ipv6"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.brk(t)
@@ -156,6 +166,9 @@ func TestLabVerify(t *testing.T) {
 				}
 				if r := got[tc.fail]; !strings.Contains(r.Fix, tc.fix) {
 					t.Errorf("%s: fix %q, want it to say %q", tc.fail, r.Fix, tc.fix)
+				}
+				if r := got[tc.fail]; strings.HasSuffix(tc.fail, ".ipv6") && (r.Family != probes.FamilyIPv6 || !strings.Contains(r.Reason, "IPv6")) {
+					t.Errorf("%s: family %q, reason %q: want the IPv6 peering named", tc.fail, r.Family, r.Reason)
 				}
 			}
 			for _, name := range tc.after {

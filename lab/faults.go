@@ -16,6 +16,10 @@ const (
 	// end and the session never comes up, while the link itself works.
 	// Target: a link.
 	FaultWrongMD5 = "wrong-md5"
+	// FaultWrongMD56 does the same to the link's IPv6 peering only (the
+	// edge's neighbor of the link's Amazon IPv6 address, which has its own
+	// key): the IPv6 session stays down, the IPv4 one up. Target: a link.
+	FaultWrongMD56 = "wrong-md5-ipv6"
 	// FaultNoPrepend removes the AS_PATH prepend the edge puts on what it
 	// advertises over the secondary link (active/passive only): AWS then
 	// sees equal paths and spreads return traffic over both links. No target.
@@ -26,7 +30,7 @@ const (
 )
 
 // Faults lists the faults Break knows, for help texts.
-var Faults = []string{FaultWrongMD5, FaultNoPrepend, FaultPingBlocked}
+var Faults = []string{FaultWrongMD5, FaultWrongMD56, FaultNoPrepend, FaultPingBlocked}
 
 // wrongMD5 is the key FaultWrongMD5 puts on the edge.
 const wrongMD5 = "dxlab-wrong-key"
@@ -61,17 +65,20 @@ func faultKey(fault, target string) string {
 func (l *Lab) fault(ctx context.Context, fault, target string, on bool) error {
 	var err error
 	switch fault {
-	case FaultWrongMD5:
+	case FaultWrongMD5, FaultWrongMD56:
 		var lk link
 		if lk, err = l.linkNamed(target); err != nil {
 			return fmt.Errorf("%s: %w", fault, err)
 		}
-		key := lk.MD5
+		neighbor, key := lk.Amazon, lk.MD5
+		if fault == FaultWrongMD56 {
+			neighbor, key = lk.Amazon6, lk.MD56
+		}
 		if on {
 			key = wrongMD5
 		}
 		_, err = l.vtysh(ctx, lk.Edge, "configure terminal", fmt.Sprintf("router bgp %d", OnPremASN),
-			fmt.Sprintf("neighbor %s password %s", lk.Amazon, key), "end")
+			fmt.Sprintf("neighbor %s password %s", neighbor, key), "end")
 	case FaultNoPrepend:
 		if target != "" {
 			return fmt.Errorf("%s takes no target", fault)

@@ -404,7 +404,9 @@ func readBMP(r io.Reader) (bmpMessage, error) {
 // of the primary (BFD off) loses it; a carrier cut, or a silent one with
 // BFD on, brings it back over the secondary once BGP has reconverged; with
 // the primary's BGP session down (wrong MD5) aws1 answers an echo over the
-// secondary; in active/active each AWS router answers over its own link.
+// secondary, and with its IPv6 session alone down (wrong-md5-ipv6) the
+// IPv4 session and return path stay on the primary; in active/active each
+// AWS router answers over its own link.
 func TestLabReturnPath(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -457,6 +459,32 @@ func TestLabReturnPath(t *testing.T) {
 				}
 				waitConverged(ctx, t, l, 20*time.Second)
 				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkPrimary)
+			})
+			t.Run("primary IPv6 BGP down", func(t *testing.T) {
+				// wrong-md5-ipv6 keeps the primary's IPv6 session down
+				// (WaitConverged expects it, and the IPv6 routes over the
+				// secondary) while its IPv4 session and the IPv4 return
+				// path stay on the primary.
+				if err := l.Break(ctx, FaultWrongMD56, LinkPrimary); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
+				sum, err := l.BGPSummary(ctx, HostAWS1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum6, err := l.BGPSummary6(ctx, HostAWS1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum[PrimaryCustomer].State != "Established" || sum6[PrimaryCustomer6].State == "Established" {
+					t.Errorf("aws1: IPv4 session %s, IPv6 session %s; want IPv4 Established, IPv6 not", sum[PrimaryCustomer].State, sum6[PrimaryCustomer6].State)
+				}
+				wantEcho(ctx, t, l, "", PrimaryAmazon, LinkPrimary, LinkPrimary)
+				if err := l.Mend(ctx, FaultWrongMD56, LinkPrimary); err != nil {
+					t.Fatal(err)
+				}
+				waitConverged(ctx, t, l, 20*time.Second)
 			})
 			t.Run("active_active", func(t *testing.T) {
 				if err := l.SetMode(ctx, ModeActiveActive); err != nil {

@@ -388,14 +388,19 @@ type PeerRoute struct {
 
 // PeerRoutes returns the routes a router accepted from a neighbor
 // (advertised false) or advertises to it (advertised true), from FRR's
-// `show bgp ipv4 unicast neighbors <peer> routes|advertised-routes json`,
-// sorted by prefix.
+// `show bgp ipv4 unicast neighbors <peer> routes|advertised-routes json`
+// (ipv6 unicast for an IPv6 neighbor: the IPv6 peerings), sorted by
+// prefix.
 func (l *Lab) PeerRoutes(ctx context.Context, host, peer string, advertised bool) ([]PeerRoute, error) {
 	cmd := "routes"
 	if advertised {
 		cmd = "advertised-routes"
 	}
-	out, err := l.vtysh(ctx, host, fmt.Sprintf("show bgp ipv4 unicast neighbors %s %s json", peer, cmd))
+	afi := "ipv4"
+	if strings.Contains(peer, ":") {
+		afi = "ipv6"
+	}
+	out, err := l.vtysh(ctx, host, fmt.Sprintf("show bgp %s unicast neighbors %s %s json", afi, peer, cmd))
 	if err != nil {
 		return nil, err
 	}
@@ -439,12 +444,12 @@ func (l *Lab) PeerRoutes(ctx context.Context, host, peer string, advertised bool
 func (l *Lab) converged(ctx context.Context) error {
 	links := l.LinkStates()
 	mode := l.Mode()
-	// A wrong MD5 key is put on a link's IPv4 session only: its IPv6 one
-	// stays up.
+	// A wrong MD5 key is put on one session of a link: wrong-md5 on its
+	// IPv4 one, wrong-md5-ipv6 on its IPv6 one; the other family stays up.
 	down, down6 := map[string]bool{}, map[string]bool{}
 	for name, st := range links {
 		whole := st == stateCut || st == stateSilent
-		down6[name] = whole || st == stateSilent6
+		down6[name] = whole || st == stateSilent6 || l.hasFault(FaultWrongMD56, name)
 		down[name] = whole || st == stateSilent4 || l.hasFault(FaultWrongMD5, name)
 	}
 	// Without the secondary's prepend, AWS's side sees equal paths.

@@ -21,9 +21,13 @@ const (
 // seen; Fix says exactly what to do (a console step or a CLI command) and is
 // empty on a pass. Neither ever contains a secret.
 type CheckResult struct {
-	Name   string      `json:"name"`
-	Order  int         `json:"order"` // position in the turn-up checklist (Getting Started order); lower first
-	Link   string      `json:"link,omitempty"`
+	Name  string `json:"name"`
+	Order int    `json:"order"` // position in the turn-up checklist (Getting Started order); lower first
+	Link  string `json:"link,omitempty"`
+	// Family is the address family of the peering the check is about
+	// (FamilyIPv4, FamilyIPv6) on a dual-stack link; empty when it is
+	// about the whole link, or the link has one peering.
+	Family string      `json:"family,omitempty"`
 	Status CheckStatus `json:"status"`
 	Reason string      `json:"reason"`
 	Fix    string      `json:"fix,omitempty"`

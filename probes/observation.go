@@ -38,7 +38,9 @@ const (
 	// (the link of the new best path, "" when no path is left).
 	BGPBestPath
 	// AWSCheck: a check on AWS state was evaluated. Check, Link (when the
-	// check belongs to one link), Up (passed), Detail (reason).
+	// check belongs to one link), Family (when it is about one peering of
+	// a dual-stack link: CheckResult.Family; empty when about the whole
+	// link), Up (passed), Detail (reason).
 	AWSCheck
 )
 

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,9 +52,17 @@ type TestRecord struct {
 	End      time.Time `json:"end,omitzero"`
 }
 
+// FamilyBoth is Options.Family's default: the primary's every peering is
+// failed over, as a cut of the link would.
+const FamilyBoth = "both"
+
 // Options configure a drill.
 type Options struct {
 	Method Method
+	// Family is the address family whose peering is failed over and
+	// measured: probes.FamilyIPv4, probes.FamilyIPv6 (both links need a
+	// peering of it), or FamilyBoth (the default, "" too).
+	Family string
 	// Yes confirms the drill; without it (or DryRun) it is refused.
 	Yes bool
 	// DryRun runs the pre-checks only.
@@ -112,6 +121,32 @@ func (o *Options) defaults() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	if o.Family == "" {
+		o.Family = FamilyBoth
+	}
+}
+
+// familyOf is the address family of a health event: its family member
+// (health.Event's "family", set on a failover of one family's traffic,
+// #27), "" when it has none.
+func familyOf(e health.Event) string {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return ""
+	}
+	var f struct {
+		Family string `json:"family"`
+	}
+	_ = json.Unmarshal(b, &f)
+	return f.Family
+}
+
+// ofFamily says whether a failover event belongs to the drill's family: any
+// with FamilyBoth; else one of that family, or one that names none (a
+// health model that does not tell families apart).
+func (o Options) ofFamily(e health.Event) bool {
+	f := familyOf(e)
+	return o.Family == FamilyBoth || f == "" || f == o.Family
 }
 
 // ErrRefused is returned when a pre-check fails.
@@ -152,7 +187,7 @@ func (r *Recorder) take() []health.Event {
 // primary before returning.
 func Run(ctx context.Context, site probes.Site, w Watcher, rec *Recorder, o Options) (*Report, error) {
 	o.defaults()
-	rep := &Report{Site: site.Name, Started: time.Now(), DryRun: o.DryRun}
+	rep := &Report{Site: site.Name, Started: time.Now(), DryRun: o.DryRun, Family: o.Family}
 	if o.Method != nil {
 		rep.Method = o.Method.Name()
 	}
@@ -199,7 +234,7 @@ func Run(ctx context.Context, site probes.Site, w Watcher, rec *Recorder, o Opti
 	}
 
 	// Failover.
-	logf("failing over the primary %s with %s", primary, o.Method.Name())
+	logf("failing over the primary %s (%s) with %s", primary, familyText(o.Family), o.Method.Name())
 	rep.Failover = &Phase{Action: "fail", ActionAt: time.Now()}
 	detail, err := o.Method.Fail(ctx)
 	rep.Failover.ActionDetail = detail
@@ -211,13 +246,15 @@ func Run(ctx context.Context, site probes.Site, w Watcher, rec *Recorder, o Opti
 		return rep.finish(), fmt.Errorf("fail over %s: %w", primary, err)
 	}
 	if err := watchPhase(ctx, w, rec, rep.Failover, o, func(e health.Event) bool {
-		return e.Kind == health.KindFailover && slices.Contains(e.From, primary) && !slices.Contains(e.To, primary)
+		return e.Kind == health.KindFailover && o.ofFamily(e) && slices.Contains(e.From, primary) && !slices.Contains(e.To, primary)
 	}, primary, secondary, true); err != nil {
 		rep.Aborted = err.Error()
 		restore(err.Error())
 		if rep.Failback != nil {
 			_ = watchPhase(context.Background(), w, rec, rep.Failback, Options{Timeout: o.Timeout, Poll: o.Poll, AbortAfter: o.AbortAfter},
-				func(e health.Event) bool { return e.Kind == health.KindFailover && slices.Contains(e.To, primary) }, primary, secondary, false)
+				func(e health.Event) bool {
+					return e.Kind == health.KindFailover && o.ofFamily(e) && slices.Contains(e.To, primary)
+				}, primary, secondary, false)
 		}
 		return rep.finish(), fmt.Errorf("%w: %v", ErrAborted, err)
 	}
@@ -246,7 +283,7 @@ func Run(ctx context.Context, site probes.Site, w Watcher, rec *Recorder, o Opti
 		wctx = context.Background() // measure the failback of an interrupted drill too
 	}
 	if err := watchPhase(wctx, w, rec, rep.Failback, o, func(e health.Event) bool {
-		return e.Kind == health.KindFailover && slices.Contains(e.To, primary)
+		return e.Kind == health.KindFailover && o.ofFamily(e) && slices.Contains(e.To, primary)
 	}, primary, secondary, false); err != nil {
 		rep.Errors = append(rep.Errors, "failback: "+err.Error())
 	} else {

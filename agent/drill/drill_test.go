@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/dxwatch/dxwatch/agent/drill"
 	"github.com/dxwatch/dxwatch/agent/health"
 	"github.com/dxwatch/dxwatch/agent/history"
+	"github.com/dxwatch/dxwatch/lab"
 	"github.com/dxwatch/dxwatch/lab/awstest"
 	"github.com/dxwatch/dxwatch/lab/labsite"
 	"github.com/dxwatch/dxwatch/lab/syncbuf"
@@ -99,6 +101,18 @@ func TestPreChecks(t *testing.T) {
 		{"primary degraded", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[0].State = health.StateDegraded
 		}, []string{drill.CheckLinksUp}, "primary is degraded"},
+		// --family: the secondary must carry that family's expected
+		// prefixes; the lab's are IPv4 only.
+		{"--family ipv4", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv4 }, nil, ""},
+		{"--family ipv6 without an IPv6 expected prefix", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv6 },
+			[]string{drill.CheckSecondaryPrefixes}, "no IPv6 expected prefix configured (--family ipv6)"},
+		{"--family ipv6 without an IPv6 expected prefix, allowed", func(p *drill.Evidence, o *drill.Options) {
+			o.Family, o.AllowUnconfirmedSecondary = probes.FamilyIPv6, true
+		}, nil, ""},
+		{"--family ipv4, the secondary lacks the IPv4 prefix", func(p *drill.Evidence, o *drill.Options) {
+			o.Family = probes.FamilyIPv4
+			p.Status.Links[1].Evidence[1].OK = false
+		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
 		{"secondary lacks the prefix", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.Links[1].Evidence[1].OK = false
 		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 198.18.0.0/16"},
@@ -656,5 +670,161 @@ func TestRecordWindow(t *testing.T) {
 	if len(recs) != 2 || recs[0].Kind != history.RecDrillStart || recs[1].Kind != history.RecDrillEnd || recs[0].ID != recs[1].ID ||
 		recs[0].Until == nil || !recs[0].Until.Equal(at.Add(-90*time.Second).Add(30*time.Second+2*time.Minute+time.Minute+time.Minute)) {
 		t.Errorf("drill window records %+v: want one start (until warm-up + 2 timeouts + hold + 1m) and its end", recs)
+	}
+}
+
+// peerWatch wraps a method and, right after its Fail, reads which BGP
+// peers of the primary VIF the fake AWS holds down.
+type peerWatch struct {
+	drill.Method
+	srv  *awstest.Server
+	down []string
+}
+
+func (p *peerWatch) Fail(ctx context.Context) (string, error) {
+	d, err := p.Method.Fail(ctx)
+	p.srv.Update(func(sc *awstest.Scenario) {
+		for _, bp := range sc.VIF(awstest.LabVIF1).BgpPeers {
+			if bp.BgpStatus == "down" {
+				p.down = append(p.down, bp.BgpPeerID)
+			}
+		}
+	})
+	return d, err
+}
+
+// History passes through to the wrapped method.
+func (p *peerWatch) History(ctx context.Context) ([]drill.TestRecord, error) {
+	return p.Method.(drill.Historian).History(ctx)
+}
+
+// TestDrillAWSFamily: --family passes the BGP peer IDs of that family of
+// the primary's dual-stack VIF to StartBgpFailoverTest, so that AWS holds
+// down that peering only (both: every peer, as before); the fake records
+// which peers the test took down, and the report names the family.
+func TestDrillAWSFamily(t *testing.T) {
+	for _, tc := range []struct {
+		family string
+		peers  []string // held down, as the test history records them
+		detail string
+	}{
+		{probes.FamilyIPv6, []string{awstest.LabPeer1v6}, "BGP peers " + awstest.LabPeer1v6 + " (ipv6)"},
+		{probes.FamilyIPv4, []string{awstest.LabPeer1}, "BGP peers " + awstest.LabPeer1 + " (ipv4)"},
+		{drill.FamilyBoth, []string{awstest.LabPeer1, awstest.LabPeer1v6}, "BGP peers " + awstest.LabPeer1 + ", " + awstest.LabPeer1v6},
+	} {
+		t.Run(tc.family, func(t *testing.T) {
+			srv, url := fakeAWS(t)
+			// The site expects the VPC's IPv6 prefix too, which the
+			// secondary carries.
+			site := labsite.Site()
+			site.Routing.ExpectedPrefixes = append(site.Routing.ExpectedPrefixes, netip.MustParsePrefix(lab.VPCCIDR6))
+			w := watching()
+			w.set(func(st *health.Status) {
+				st.Links[1].Evidence = append(st.Links[1].Evidence, health.Evidence{Source: "bgp_prefix", Name: lab.VPCCIDR6, OK: true, Fresh: true})
+			})
+			rec := &drill.Recorder{}
+			m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Family: tc.family, Duration: time.Minute}
+			pw := &peerWatch{Method: m, srv: srv}
+			o := opts(&simulated{Method: pw, w: w, rec: rec})
+			o.Family = tc.family
+			rep, err := drill.Run(context.Background(), site, w, rec, o)
+			if err != nil {
+				t.Fatalf("drill: %v", err)
+			}
+			slices.Sort(pw.down)
+			if !slices.Equal(pw.down, tc.peers) {
+				t.Errorf("peers held down during the test %v, want %v", pw.down, tc.peers)
+			}
+			if len(rep.History) != 1 || !slices.Equal(rep.History[0].Peers, tc.peers) {
+				t.Errorf("test history %+v, want one test of peers %v", rep.History, tc.peers)
+			}
+			if rep.Family != tc.family || !strings.Contains(rep.Failover.ActionDetail, tc.detail) {
+				t.Errorf("report family %q, action %q; want %q and %q", rep.Family, rep.Failover.ActionDetail, tc.family, tc.detail)
+			}
+			srv.Update(func(sc *awstest.Scenario) {
+				for _, bp := range sc.VIF(awstest.LabVIF1).BgpPeers {
+					if bp.BgpStatus != "up" {
+						t.Errorf("after the drill, peer %s is %s", bp.BgpPeerID, bp.BgpStatus)
+					}
+				}
+			})
+			var b bytes.Buffer
+			rep.WriteText(&b)
+			if want := map[string]string{probes.FamilyIPv6: "IPv6 peering only", probes.FamilyIPv4: "IPv4 peering only", drill.FamilyBoth: "every peering"}[tc.family]; !strings.Contains(b.String(), want) {
+				t.Errorf("text report does not say %q:\n%s", want, b.String())
+			}
+		})
+	}
+}
+
+// TestDrillFamilySingleStack: --family ipv6 on a site whose primary has no
+// IPv6 peering is refused before AWS is called, naming the link and the
+// fix.
+func TestDrillFamilySingleStack(t *testing.T) {
+	srv, url := fakeAWS(t)
+	site := labsite.Site()
+	site.Links[0].IPv6 = probes.Peering{}
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Family: probes.FamilyIPv6, Duration: time.Minute}
+	o := opts(m)
+	o.Family, o.Warmup = probes.FamilyIPv6, 10*time.Millisecond
+	rep, err := drill.Run(context.Background(), site, watching(), &drill.Recorder{}, o)
+	if !errors.Is(err, drill.ErrRefused) || !rep.Refused {
+		t.Fatalf("drill --family ipv6 of a single-family primary: %v, want refused", err)
+	}
+	i := slices.IndexFunc(rep.PreChecks, func(c drill.PreCheck) bool { return c.Name == drill.CheckFamily })
+	if i < 0 {
+		t.Fatalf("no %s pre-check: %+v", drill.CheckFamily, rep.PreChecks)
+	}
+	c := rep.PreChecks[i]
+	for _, want := range []string{"link primary (the primary) has no IPv6 peering"} {
+		if c.Status != probes.Fail || !c.Refuses || !strings.Contains(c.Reason, want) {
+			t.Errorf("%s: %s %q, want a refusing failure saying %q", c.Name, c.Status, c.Reason, want)
+		}
+	}
+	if !strings.Contains(c.Fix, "--family ipv4 or both") || !strings.Contains(c.Fix, "links[].ipv6") {
+		t.Errorf("fix %q", c.Fix)
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("a refused drill called AWS: %v", srv.Calls())
+	}
+}
+
+// TestDrillAWSFamilyNoPeer: a VIF without a peer of the family (the
+// configuration says dual-stack, AWS has no IPv6 peer) fails the start with
+// the VIF's peers named, and AWS is asked to hold nothing down.
+func TestDrillAWSFamilyNoPeer(t *testing.T) {
+	srv, url := fakeAWS(t)
+	srv.Update(func(sc *awstest.Scenario) { v := sc.VIF(awstest.LabVIF1); v.BgpPeers = v.BgpPeers[:1] })
+	m := &drill.AWSMethod{API: awsAPI(t, url, awstest.LabAccessKey), VIF: awstest.LabVIF1, Family: probes.FamilyIPv6, Duration: time.Minute}
+	_, err := m.Fail(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "VIF "+awstest.LabVIF1+" has no ipv6 BGP peer (its peers: "+awstest.LabPeer1+" (ipv4))") {
+		t.Errorf("err %v", err)
+	}
+	if n := srv.Calls()["directconnect:StartBgpFailoverTest"]; n != 0 {
+		t.Errorf("StartBgpFailoverTest called %d times", n)
+	}
+}
+
+// TestSecondaryPrefixesPerFamily: on a site expecting a VPC prefix of each
+// family, --family ipv6 needs the IPv6 one on the secondary and not the
+// IPv4 one, and the other way round.
+func TestSecondaryPrefixesPerFamily(t *testing.T) {
+	site := labsite.Site()
+	site.Routing.ExpectedPrefixes = append(site.Routing.ExpectedPrefixes, netip.MustParsePrefix(lab.VPCCIDR6))
+	pic := picture()
+	// The secondary carries the IPv6 prefix only.
+	pic.Status.Links[1].Evidence[1].OK = false
+	pic.Status.Links[1].Evidence = append(pic.Status.Links[1].Evidence, health.Evidence{Source: "bgp_prefix", Name: lab.VPCCIDR6, OK: true, Fresh: true})
+	for family, want := range map[string]string{
+		probes.FamilyIPv6: "pass the secondary secondary carries every expected prefix",
+		probes.FamilyIPv4: "fail the secondary secondary does not carry 198.18.0.0/16",
+		drill.FamilyBoth:  "fail the secondary secondary does not carry 198.18.0.0/16",
+	} {
+		o := drill.Options{Method: nopMethod{}, Yes: true, Family: family}
+		for _, c := range drill.PreChecks(site, pic, t0, o) {
+			if got := string(c.Status) + " " + c.Reason; c.Name == drill.CheckSecondaryPrefixes && got != want {
+				t.Errorf("--family %s: %s %q, want %q", family, c.Name, got, want)
+			}
+		}
 	}
 }

@@ -275,6 +275,18 @@ func TestLabDrillAWS(t *testing.T) {
 	for _, c := range r.rep.PreChecks {
 		t.Logf("%s %s: %s; evidence: %s", c.Status, c.Name, c.Reason, strings.Join(c.Evidence, ", "))
 	}
+	// --family ipv6 on the dual-stack lab: both links have an IPv6
+	// peering, the pre-check says what the drill fails over; the lab's
+	// expected prefixes are IPv4 only, so nothing confirms that the
+	// secondary carries the IPv6 VPC prefix: refused, unless accepted.
+	r6 := run(t, "60s", "--dry-run", "--family", "ipv6")
+	if sp := checks(r6)[drill.CheckSecondaryPrefixes]; r6.code != 1 || !r6.rep.Refused || !sp.Refuses || !strings.Contains(sp.Reason, "no IPv6 expected prefix configured (--family ipv6)") {
+		t.Errorf("dry run --family ipv6: exit %d, refused %v, %s %q: want refused for want of an IPv6 expected prefix", r6.code, r6.rep.Refused, sp.Name, sp.Reason)
+	}
+	if r6 := run(t, "60s", "--dry-run", "--family", "ipv6", "--allow-unconfirmed-secondary"); r6.code != 0 || r6.rep.Refused || r6.rep.Family != "ipv6" ||
+		!strings.Contains(checks(r6)[drill.CheckFamily].Reason, "only the IPv6 peering of the primary primary is failed over") {
+		t.Errorf("dry run --family ipv6 --allow-unconfirmed-secondary: exit %d, refused %v, family %q, %s: %q", r6.code, r6.rep.Refused, r6.rep.Family, drill.CheckFamily, checks(r6)[drill.CheckFamily].Reason)
+	}
 	ev := strings.Join(checks(r)[drill.CheckSecondaryPrefixes].Evidence, ", ")
 	if !strings.Contains(ev, "bgp edge1 (established ") || !strings.Contains(ev, "End-of-RIB") {
 		t.Errorf("%s evidence %q does not name the session and its End-of-RIB", drill.CheckSecondaryPrefixes, ev)
@@ -285,7 +297,7 @@ func TestLabDrillAWS(t *testing.T) {
 	if r.rep.Refused || r.start != 1 || r.stop != 1 {
 		t.Fatalf("drill with the session up: refused %v, StartBgpFailoverTest %d, StopBgpFailoverTest %d: want it to start and stop the test", r.rep.Refused, r.start, r.stop)
 	}
-	if r.rep.Failover == nil || !strings.Contains(r.rep.Failover.ActionDetail, "StartBgpFailoverTest "+awstest.LabVIF1) {
+	if r.rep.Failover == nil || !strings.Contains(r.rep.Failover.ActionDetail, "StartBgpFailoverTest "+awstest.LabVIF1+", BGP peers "+awstest.LabPeer1+", "+awstest.LabPeer1v6) {
 		t.Errorf("failover phase %+v", r.rep.Failover)
 	}
 	if r.code != 0 || r.rep.Failover.Event == nil || r.rep.Failback == nil || r.rep.Failback.Event == nil {
@@ -295,42 +307,59 @@ func TestLabDrillAWS(t *testing.T) {
 
 // modelFailoverTest makes the fake's failover test act on the lab as AWS's
 // does on its routers: from StartBgpFailoverTest until
-// StopBgpFailoverTest, the primary VIF's BGP session is down (aws1 shuts
-// its neighbor, the edge, down, with a Cease as AWS's router sends).
+// StopBgpFailoverTest, the sessions of the primary VIF's BGP peers the test
+// holds down (its bgpPeers: both families, or one) are down (aws1 shuts
+// its neighbor of each, the edge, down, with a Cease as AWS's router
+// sends).
 func modelFailoverTest(t *testing.T, l *lab.Lab, srv *awstest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	neighbor := func(cmd string) {
+	neighbors := map[string]string{awstest.LabPeer1: lab.PrimaryCustomer, awstest.LabPeer1v6: lab.PrimaryCustomer6}
+	neighbor := func(cmd string, peers []string) {
 		vctx, vcancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer vcancel()
-		if _, err := l.Vtysh(vctx, lab.HostAWS1, fmt.Sprintf("configure terminal\nrouter bgp %d\n%s neighbor %s shutdown\nend", lab.AmazonASN, cmd, lab.PrimaryCustomer)); err != nil {
-			t.Errorf("model the failover test: %v", err)
+		for _, p := range peers {
+			if _, err := l.Vtysh(vctx, lab.HostAWS1, fmt.Sprintf("configure terminal\nrouter bgp %d\n%s neighbor %s shutdown\nend", lab.AmazonASN, cmd, neighbors[p])); err != nil {
+				t.Errorf("model the failover test: %v", err)
+			}
 		}
+	}
+	// The peers of the primary VIF's running test, as the fake records them.
+	testPeers := func() (peers []string) {
+		srv.Update(func(sc *awstest.Scenario) {
+			for _, th := range sc.TestHistory {
+				if th.VirtualInterfaceID == awstest.LabVIF1 && th.Status == "in_progress" {
+					peers = th.BgpPeers
+				}
+			}
+		})
+		return peers
 	}
 	go func() {
 		defer close(done)
 		started, stopped := 0, 0
+		var down []string
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
-				if started > stopped {
-					neighbor("no")
-				}
+				neighbor("no", down)
 				return
 			case <-tick.C:
 			}
 			c := srv.Calls()
 			if n := c["directconnect:StartBgpFailoverTest"]; n > started {
 				started = n
-				neighbor("")
+				down = testPeers()
+				neighbor("", down)
 			}
 			if n := c["directconnect:StopBgpFailoverTest"]; n > stopped {
 				stopped = n
-				neighbor("no")
+				neighbor("no", down)
+				down = nil
 			}
 		}
 	}()

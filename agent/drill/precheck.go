@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ const (
 	CheckQuiet             = "drill.no_recent_failover"
 	CheckConfirmed         = "drill.confirmed"
 	CheckMethod            = "drill.method"
+	CheckFamily            = "drill.family"
 )
 
 // PreCheck is one pre-check's verdict and the evidence it read.
@@ -101,6 +103,8 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 	default:
 		add(CheckMethod, probes.Pass, "the primary is failed over with "+o.Method.Name(), "")
 	}
+
+	out = append(out, familyCheck(site, primary, secondary, now, o))
 
 	if !notReady(CheckLinksUp, kindBGP, kindBMP, kindAWS, kindPing) {
 		var notUp []string
@@ -185,15 +189,75 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 	return out
 }
 
+// familyCheck says which peerings the drill fails over: with --family
+// ipv4 or ipv6 both links need a peering of that family, else the drill
+// is refused naming the link and the fix.
+func familyCheck(site probes.Site, primary, secondary string, now time.Time, o Options) PreCheck {
+	pc := PreCheck{CheckResult: probes.CheckResult{Name: CheckFamily, Time: now, Status: probes.Pass}}
+	fail := func(reason, fix string) PreCheck {
+		pc.Status, pc.Reason, pc.Fix, pc.Refuses = probes.Fail, reason, fix, true
+		return pc
+	}
+	var peerings []string
+	for _, name := range []string{primary, secondary} {
+		l, ok := site.Link(name)
+		if !ok {
+			continue
+		}
+		for _, p := range l.Peerings() {
+			if o.Family == FamilyBoth || p.Family == o.Family {
+				peerings = append(peerings, fmt.Sprintf("%s %s (Amazon %s)", name, p.Family, p.AmazonAddress.Addr()))
+			}
+		}
+	}
+	pc.Evidence = peerings
+	switch o.Family {
+	case FamilyBoth:
+		pc.Reason = "every peering of the primary is failed over (--family both)"
+		return pc
+	case probes.FamilyIPv4, probes.FamilyIPv6:
+	default:
+		return fail(fmt.Sprintf("--family %q is not a family", o.Family), "pass --family ipv4, ipv6 or both")
+	}
+	fam := map[string]string{probes.FamilyIPv4: "IPv4", probes.FamilyIPv6: "IPv6"}[o.Family]
+	for i, name := range []string{primary, secondary} {
+		l, ok := site.Link(name)
+		if !ok {
+			continue
+		}
+		if _, ok := l.Peering(o.Family); !ok {
+			role := []string{"primary", "secondary"}[i]
+			return fail(fmt.Sprintf("link %s (the %s) has no %s peering: --family %s fails over and measures the %s peering alone, and needs one on both links", name, role, fam, o.Family, fam),
+				fmt.Sprintf("drill link %s with --family %s or both, or, if its VIF has an %s peering, add it to the configuration (links[].%s with its customer_address and amazon_address)",
+					name, l.Peerings()[0].Family, fam, o.Family))
+		}
+	}
+	pc.Reason = fmt.Sprintf("only the %s peering of the primary %s is failed over and measured (--family %s); the other family stays on it", fam, primary, o.Family)
+	return pc
+}
+
 func secondaryPrefixes(site probes.Site, st health.Status, src []probes.Readiness, secondary string, now time.Time, o Options) PreCheck {
 	pc := PreCheck{CheckResult: probes.CheckResult{Name: CheckSecondaryPrefixes, Time: now}}
 	set := func(status probes.CheckStatus, reason, fix string) PreCheck {
 		pc.Status, pc.Reason, pc.Fix, pc.Refuses = status, reason, fix, status == probes.Fail
 		return pc
 	}
-	if len(site.Routing.ExpectedPrefixes) == 0 {
-		pc = set(probes.Skip, "no expected prefixes configured: dxwatch cannot confirm that the secondary carries the VPC's routes",
-			"list the VPC CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary")
+	// With one family failed over, the secondary must carry that family's
+	// expected prefixes.
+	var expected []netip.Prefix
+	for _, p := range site.Routing.ExpectedPrefixes {
+		if o.Family == FamilyBoth || p.Addr().Is6() == (o.Family == probes.FamilyIPv6) {
+			expected = append(expected, p)
+		}
+	}
+	if len(expected) == 0 {
+		what, fix := "no expected prefixes configured", "list the VPC CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary"
+		if o.Family != FamilyBoth && len(site.Routing.ExpectedPrefixes) > 0 {
+			fam := map[string]string{probes.FamilyIPv4: "IPv4", probes.FamilyIPv6: "IPv6"}[o.Family]
+			what = "no " + fam + " expected prefix configured (--family " + o.Family + ")"
+			fix = "list the VPC's " + fam + " CIDRs under routing.expected_prefixes, or pass --allow-unconfirmed-secondary"
+		}
+		pc = set(probes.Skip, what+": dxwatch cannot confirm that the secondary carries the VPC's routes", fix)
 		pc.Refuses = !o.AllowUnconfirmedSecondary
 		return pc
 	}
@@ -215,7 +279,7 @@ func secondaryPrefixes(site probes.Site, st health.Status, src []probes.Readines
 		}
 	}
 	var missing []string
-	for _, p := range site.Routing.ExpectedPrefixes {
+	for _, p := range expected {
 		if have[p.String()] {
 			pc.Evidence = append(pc.Evidence, p.String()+" over "+secondary)
 		} else {

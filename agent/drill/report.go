@@ -16,6 +16,7 @@ import (
 type Report struct {
 	Site      string       `json:"site"`
 	Method    string       `json:"method"`
+	Family    string       `json:"family"` // the peerings failed over: ipv4, ipv6 or both
 	Primary   string       `json:"primary"`
 	Secondary string       `json:"secondary"`
 	Started   time.Time    `json:"started"`
@@ -123,6 +124,18 @@ func (p *Phase) summary() string {
 	return s
 }
 
+// familyText names the peerings a drill fails over, as its report and
+// progress say it.
+func familyText(f string) string {
+	switch f {
+	case probes.FamilyIPv4:
+		return "IPv4 peering only"
+	case probes.FamilyIPv6:
+		return "IPv6 peering only"
+	}
+	return "every peering"
+}
+
 func orNone(l []string) string {
 	if len(l) == 0 {
 		return "none"
@@ -155,7 +168,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report for a terminal.
 func (r *Report) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "dxwatch drill: site %s, method %s, primary %s, secondary %s\n\n", r.Site, r.Method, r.Primary, r.Secondary)
+	fmt.Fprintf(w, "dxwatch drill: site %s, method %s, %s, primary %s, secondary %s\n\n", r.Site, r.Method, familyText(r.Family), r.Primary, r.Secondary)
 	fmt.Fprintln(w, "pre-checks:")
 	for _, c := range r.PreChecks {
 		fmt.Fprintf(w, "  %-4s  %-28s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Reason)
@@ -242,8 +255,8 @@ func stepDetail(s Step) string {
 // WriteMarkdown writes the report for a change ticket.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	esc := strings.NewReplacer("|", `\|`, "\n", " ")
-	fmt.Fprintf(w, "## dxwatch drill: site %s\n\nMethod %s, primary %s, secondary %s, %s to %s.\n\n",
-		r.Site, r.Method, r.Primary, r.Secondary, r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
+	fmt.Fprintf(w, "## dxwatch drill: site %s\n\nMethod %s, %s, primary %s, secondary %s, %s to %s.\n\n",
+		r.Site, r.Method, familyText(r.Family), r.Primary, r.Secondary, r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
 	fmt.Fprint(w, "### Pre-checks\n\n| result | check | reason | evidence |\n|---|---|---|---|\n")
 	for _, c := range r.PreChecks {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Status, c.Name, esc.Replace(c.Reason), esc.Replace(strings.Join(c.Evidence, ", ")))

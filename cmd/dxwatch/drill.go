@@ -29,6 +29,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	restore := fs.String("restore", "", "method exec: shell command that puts the primary link back (in the lab: dxlab restore primary)")
 	execTimeout := fs.Duration("exec-timeout", drill.DefaultExecTimeout, "method exec: kill the --cut or --restore command after this long")
 	regions := fs.String("aws.region", os.Getenv("AWS_REGION"), "AWS regions of the primary VIF, comma-separated (method aws; default: the configuration's aws.regions)")
+	family := fs.String("family", drill.FamilyBoth, "the primary's peerings to fail over and measure: ipv4, ipv6 (method aws: StartBgpFailoverTest holds down only that family's BGP peers; both links need a peering of it) or both")
 	hold := fs.Duration("hold", time.Minute, "how long the traffic stays on the secondary before the failback")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up waiting for the failover, or the failback, after this long")
 	quiet := fs.Duration("quiet", drill.DefaultQuiet, "refuse when a failover happened this recently (0s: do not check); without --agent the drill sees only what happens while it watches, so it refuses unless --quiet is no longer than that")
@@ -51,6 +52,10 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "--output: %q is not a format: want text, json or markdown\n", *output)
 		return exitUsage
 	}
+	if *family != drill.FamilyBoth && *family != probes.FamilyIPv4 && *family != probes.FamilyIPv6 {
+		fmt.Fprintf(stderr, "--family: %q is not a family: want ipv4, ipv6 or both\n", *family)
+		return exitUsage
+	}
 	if *quiet < 0 {
 		fmt.Fprintf(stderr, "--quiet: %s is negative: want how recent a failover refuses the drill (0s: do not check)\n", *quiet)
 		return exitUsage
@@ -69,7 +74,7 @@ func drillCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	o := drill.Options{Yes: *yes, DryRun: *dryRun, AllowUnconfirmedSecondary: *allowUnconfirmed, Hold: *hold, Timeout: *timeout, Quiet: quiet,
+	o := drill.Options{Family: *family, Yes: *yes, DryRun: *dryRun, AllowUnconfirmedSecondary: *allowUnconfirmed, Hold: *hold, Timeout: *timeout, Quiet: quiet,
 		Warmup: *warmup, AbortAfter: *abortAfter, Progress: stderr}
 	rec := &drill.Recorder{}
 	wo := agent.WatchOptions{PingInterval: *pingInterval, OnEvent: rec.Hook}
@@ -152,7 +157,7 @@ func drillMethod(method string, cmds drill.ExecMethod, regions string, site prob
 		if err != nil {
 			return nil, err
 		}
-		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Duration: drill.FailoverTestDuration(o)}, nil
+		return &drill.AWSMethod{API: p, VIF: primary.VIFID, Family: o.Family, Duration: drill.FailoverTestDuration(o)}, nil
 	}
 	return nil, fmt.Errorf("--method: %q is not a method: want aws or exec", method)
 }

@@ -46,3 +46,12 @@ func TestDrillMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestDrillFamilyFlag: --family takes ipv4, ipv6 or both; anything else is
+// a usage error naming the flag.
+func TestDrillFamilyFlag(t *testing.T) {
+	var out, errb strings.Builder
+	if code := drillCmd([]string{"--family", "ipv5"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), `--family: "ipv5" is not a family: want ipv4, ipv6 or both`) {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}

@@ -46,7 +46,9 @@ func TestCloudWatchDimensionSets(t *testing.T) {
 		{"VirtualInterfaceBpsEgress", dims("VirtualInterfaceId", LabVIF1), false},
 		{"VirtualInterfaceBgpStatus", dims("ConnectionId", LabConnection1, "IpAddressFamily", FamilyIPv4, "VirtualInterfaceId", LabVIF1), true},
 		{"VirtualInterfaceBgpStatus", dims("ConnectionId", LabConnection1, "VirtualInterfaceId", LabVIF1), false},
-		{"VirtualInterfaceBgpStatus", dims("ConnectionId", LabConnection1, "IpAddressFamily", FamilyIPv6, "VirtualInterfaceId", LabVIF1), false},
+		// The lab's VIFs are dual-stack: a series per family of their peers.
+		{"VirtualInterfaceBgpStatus", dims("ConnectionId", LabConnection1, "IpAddressFamily", FamilyIPv6, "VirtualInterfaceId", LabVIF1), true},
+		{"VirtualInterfaceBgpStatus", dims("ConnectionId", LabConnection1, "IpAddressFamily", "ipv5", "VirtualInterfaceId", LabVIF1), false},
 	}
 	for _, tt := range tests {
 		var names []string
@@ -125,8 +127,8 @@ func TestListMetrics(t *testing.T) {
 		"ConnectionLightLevelTx{ConnectionId,OpticalLaneNumber}":                               4,
 		"ConnectionLightLevelRx{ConnectionId,OpticalLaneNumber}":                               4,
 		"VirtualInterfaceBpsEgress{ConnectionId,VirtualInterfaceId}":                           1,
-		"VirtualInterfaceBgpStatus{ConnectionId,IpAddressFamily,VirtualInterfaceId}":           1,
-		"VirtualInterfaceBgpPrefixesAccepted{ConnectionId,IpAddressFamily,VirtualInterfaceId}": 1,
+		"VirtualInterfaceBgpStatus{ConnectionId,IpAddressFamily,VirtualInterfaceId}":           2,
+		"VirtualInterfaceBgpPrefixesAccepted{ConnectionId,IpAddressFamily,VirtualInterfaceId}": 2,
 	}
 	for k, n := range want {
 		if seen[k] != n {
@@ -134,12 +136,13 @@ func TestListMetrics(t *testing.T) {
 		}
 	}
 	// The primary's 6 connection metrics, 4 lanes of 2, its VIF's 2
-	// traffic and 3 BGP metrics; nothing of the secondary.
+	// traffic and 3 BGP metrics for each of its 2 families; nothing of
+	// the secondary.
 	total := 0
 	for _, n := range seen {
 		total += n
 	}
-	if total != 19 {
-		t.Errorf("%d metrics listed, want 19: %v", total, seen)
+	if total != 22 {
+		t.Errorf("%d metrics listed, want 22: %v", total, seen)
 	}
 }

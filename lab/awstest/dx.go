@@ -223,11 +223,19 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 				peers = append(peers, p.BgpPeerID)
 			}
 		}
+		// bgpPeers names the peers to hold down (a dual-stack VIF's
+		// IPv6 one alone, say); an ID that is not one of the VIF's is a
+		// DirectConnectClientException, the API reference's error for
+		// parameters that are not valid (StartBgpFailoverTest, Errors; the
+		// message is the fake's own: AWS documents none). Every ID is
+		// checked before any peer is touched.
 		for _, id := range peers {
-			i := slices.IndexFunc(v.BgpPeers, func(p BGPPeer) bool { return p.BgpPeerID == id })
-			if i < 0 {
+			if !slices.ContainsFunc(v.BgpPeers, func(p BGPPeer) bool { return p.BgpPeerID == id }) {
 				return nil, clientErr("BGP peer %s not found on %s", id, v.VirtualInterfaceID)
 			}
+		}
+		for _, id := range peers {
+			i := slices.IndexFunc(v.BgpPeers, func(p BGPPeer) bool { return p.BgpPeerID == id })
 			v.BgpPeers[i].BgpStatus = "down"
 		}
 		v.VirtualInterfaceState = "testing"
@@ -252,8 +260,11 @@ func (s *Server) directConnect(c call) ([]byte, *apiError) {
 		}
 		th := &sc.TestHistory[i]
 		th.Status, th.EndTime = "completed", At(s.now())
+		// The peers the test held down come back.
 		for j := range v.BgpPeers {
-			v.BgpPeers[j].BgpStatus = "up"
+			if slices.Contains(th.BgpPeers, v.BgpPeers[j].BgpPeerID) {
+				v.BgpPeers[j].BgpStatus = "up"
+			}
 		}
 		v.VirtualInterfaceState = "available"
 		out = map[string]any{"virtualInterfaceTest": *th}

@@ -105,19 +105,32 @@ type xmlVpc struct {
 		CidrBlock      string       `xml:"cidrBlock"`
 		CidrBlockState xmlItemState `xml:"cidrBlockState"`
 	} `xml:"cidrBlockAssociationSet>item"`
+	Ipv6CidrBlockSets []xmlIpv6Cidr `xml:"ipv6CidrBlockAssociationSet>item"`
+}
+
+// xmlIpv6Cidr is an IPv6 CIDR of a VPC (EC2 type
+// VpcIpv6CidrBlockAssociation).
+type xmlIpv6Cidr struct {
+	AssociationID      string       `xml:"associationId"`
+	Ipv6CidrBlock      string       `xml:"ipv6CidrBlock"`
+	Ipv6CidrBlockState xmlItemState `xml:"ipv6CidrBlockState"`
+}
+
+// xmlRoute is one route of a route table (EC2 type Route).
+type xmlRoute struct {
+	DestinationCidrBlock     string `xml:"destinationCidrBlock,omitempty"`
+	DestinationIpv6CidrBlock string `xml:"destinationIpv6CidrBlock,omitempty"`
+	GatewayID                string `xml:"gatewayId,omitempty"`
+	TransitGatewayID         string `xml:"transitGatewayId,omitempty"`
+	State                    string `xml:"state"`
+	Origin                   string `xml:"origin"`
 }
 
 type xmlRouteTable struct {
-	RouteTableID string `xml:"routeTableId"`
-	VpcID        string `xml:"vpcId"`
-	OwnerID      string `xml:"ownerId"`
-	Routes       []struct {
-		DestinationCidrBlock string `xml:"destinationCidrBlock"`
-		GatewayID            string `xml:"gatewayId,omitempty"`
-		TransitGatewayID     string `xml:"transitGatewayId,omitempty"`
-		State                string `xml:"state"`
-		Origin               string `xml:"origin"`
-	} `xml:"routeSet>item"`
+	RouteTableID string     `xml:"routeTableId"`
+	VpcID        string     `xml:"vpcId"`
+	OwnerID      string     `xml:"ownerId"`
+	Routes       []xmlRoute `xml:"routeSet>item"`
 	Associations []struct {
 		RouteTableAssociationID string       `xml:"routeTableAssociationId"`
 		RouteTableID            string       `xml:"routeTableId"`
@@ -188,6 +201,9 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 					CidrBlockState xmlItemState `xml:"cidrBlockState"`
 				}{fmt.Sprintf("vpc-cidr-assoc-%s-%d", v.VpcID, i), cidr, xmlItemState{"associated"}})
 			}
+			for i, cidr := range v.Ipv6Cidrs {
+				x.Ipv6CidrBlockSets = append(x.Ipv6CidrBlockSets, xmlIpv6Cidr{fmt.Sprintf("vpc-cidr-assoc-%s-6-%d", v.VpcID, i), cidr, xmlItemState{"associated"}})
+			}
 			items = append(items, x)
 		}
 		pg, next, err := page(items, q.nextToken, pageSize(sc.PageSize, q.maxResults))
@@ -217,13 +233,7 @@ func (s *Server) ec2(c call) ([]byte, *apiError) {
 			}
 			x := xmlRouteTable{RouteTableID: t.RouteTableID, VpcID: t.VpcID, OwnerID: t.OwnerAccount}
 			for _, r := range t.Routes {
-				x.Routes = append(x.Routes, struct {
-					DestinationCidrBlock string `xml:"destinationCidrBlock"`
-					GatewayID            string `xml:"gatewayId,omitempty"`
-					TransitGatewayID     string `xml:"transitGatewayId,omitempty"`
-					State                string `xml:"state"`
-					Origin               string `xml:"origin"`
-				}{r.DestinationCidrBlock, r.GatewayID, r.TransitGatewayID, r.State, r.Origin})
+				x.Routes = append(x.Routes, xmlRoute(r))
 			}
 			if t.Main {
 				x.Associations = append(x.Associations, struct {

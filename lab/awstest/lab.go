@@ -29,6 +29,13 @@ const (
 	LabRouteTable1 = "rtb-0c1d2e3f405162738"
 	LabRouteTable2 = "rtb-0c1d2e3f405162739"
 	LabOnPremCIDR  = "192.0.2.0/24"
+	// The BGP peers of the lab's dual-stack VIFs: each VIF's IPv4 peering
+	// and its IPv6 one (lab.PrimaryCustomer6 and the other addresses of
+	// lab/addresses.go).
+	LabPeer1   = "dxpeer-lab0001"
+	LabPeer1v6 = "dxpeer-lab0061"
+	LabPeer2   = "dxpeer-lab0002"
+	LabPeer2v6 = "dxpeer-lab0062"
 )
 
 // labInstalledAt is when the lab's connections and routes came up.
@@ -36,10 +43,13 @@ var labInstalledAt = mustTime("2026-01-05T10:00:00Z")
 
 // LabScenario returns a healthy Direct Connect setup matching the lab
 // (lab/addresses.go): two dedicated 1 Gbps connections on different devices
-// at two locations, a private VIF on each (VLAN 101 and 102, customer ASN 65000)
-// attached to a DX gateway with Amazon ASN 64512, the gateway associated
-// with a VGW attached to the VPC 198.18.0.0/16, and both of the VPC's route
-// tables propagating the on-prem prefix from the VGW.
+// at two locations, a dual-stack private VIF on each (VLAN 101 and 102,
+// customer ASN 65000; an IPv4 BGP peer on the /30 and an IPv6 one on the
+// /125, the VIF's top-level addresses those of the IPv4 peering it was
+// created with) attached to a DX gateway with Amazon ASN 64512, the gateway
+// associated with a VGW attached to the VPC 198.18.0.0/16 and
+// 2001:db8:1000::/56 (both allowed prefixes), and both of the VPC's route
+// tables propagating the on-prem prefixes of both families from the VGW.
 func LabScenario() *Scenario {
 	yes := true
 	installed := At(labInstalledAt)
@@ -51,22 +61,28 @@ func LabScenario() *Scenario {
 			HasLogicalRedundancy: "no", JumboFrameCapable: &yes,
 		}
 	}
-	vif := func(id, conn, loc string, vlan int, customer, amazon, peer, dev string) VirtualInterface {
+	type peering struct{ id, family, customer, amazon string }
+	vif := func(id, conn, loc string, vlan int, dev string, peerings ...peering) VirtualInterface {
+		var peers []BGPPeer
+		for _, p := range peerings {
+			peers = append(peers, BGPPeer{
+				BgpPeerID: p.id, Asn: lab.OnPremASN, AddressFamily: p.family,
+				AmazonAddress: p.amazon, CustomerAddress: p.customer,
+				BgpPeerState: "available", BgpStatus: "up",
+				AwsDeviceV2: dev, AwsLogicalDeviceID: dev,
+			})
+		}
+		first := peerings[0]
 		return VirtualInterface{
 			OwnerAccount: LabAccount, VirtualInterfaceID: id, Location: loc,
 			ConnectionID: conn, VirtualInterfaceType: "private",
 			VirtualInterfaceName: fmt.Sprintf("dxwatch-lab-vlan%d", vlan),
 			Vlan:                 vlan, Asn: lab.OnPremASN, AmazonSideAsn: lab.AmazonASN,
-			AmazonAddress: amazon, CustomerAddress: customer, AddressFamily: "ipv4",
+			AmazonAddress: first.amazon, CustomerAddress: first.customer, AddressFamily: first.family,
 			VirtualInterfaceState: "available", Mtu: 1500, JumboFrameCapable: &yes,
 			DirectConnectGatewayID: LabDXGateway, Region: LabRegion,
 			AwsDeviceV2: dev, AwsLogicalDeviceID: dev,
-			BgpPeers: []BGPPeer{{
-				BgpPeerID: peer, Asn: lab.OnPremASN, AddressFamily: "ipv4",
-				AmazonAddress: amazon, CustomerAddress: customer,
-				BgpPeerState: "available", BgpStatus: "up",
-				AwsDeviceV2: dev, AwsLogicalDeviceID: dev,
-			}},
+			BgpPeers: peers,
 		}
 	}
 	routes := func(vif string, prepend bool) []Route {
@@ -79,6 +95,10 @@ func LabScenario() *Scenario {
 				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed},
 			{VirtualInterfaceID: vif, Cidr: lab.VPCCIDR, AddressFamily: "ipv4", RouteDirection: "advertised",
 				AsPath: []AsPathSegment{{Path: []int64{lab.AmazonASN}, PathType: "seq"}}, RouteInstalledAt: installed},
+			{VirtualInterfaceID: vif, Cidr: lab.OnPremPrefix6, AddressFamily: "ipv6", RouteDirection: "accepted",
+				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed},
+			{VirtualInterfaceID: vif, Cidr: lab.VPCCIDR6, AddressFamily: "ipv6", RouteDirection: "advertised",
+				AsPath: []AsPathSegment{{Path: []int64{lab.AmazonASN}, PathType: "seq"}}, RouteInstalledAt: installed},
 		}
 	}
 	table := func(id string, main bool) RouteTable {
@@ -88,6 +108,8 @@ func LabScenario() *Scenario {
 			Routes: []EC2Path{
 				{DestinationCidrBlock: lab.VPCCIDR, GatewayID: "local", State: "active", Origin: "CreateRouteTable"},
 				{DestinationCidrBlock: LabOnPremCIDR, GatewayID: LabVGW, State: "active", Origin: "EnableVgwRoutePropagation"},
+				{DestinationIpv6CidrBlock: lab.VPCCIDR6, GatewayID: "local", State: "active", Origin: "CreateRouteTable"},
+				{DestinationIpv6CidrBlock: lab.OnPremPrefix6, GatewayID: LabVGW, State: "active", Origin: "EnableVgwRoutePropagation"},
 			},
 		}
 	}
@@ -98,8 +120,12 @@ func LabScenario() *Scenario {
 			conn(LabConnection2, "dxwatch-lab-secondary", "EqDC6", "EqDC6-2bo6hk5ds42lq", "EqDC6-2bo6hk5ds42lq"),
 		},
 		VirtualInterfaces: []VirtualInterface{
-			vif(LabVIF1, LabConnection1, "EqDC2", lab.PrimaryVLAN, lab.PrimaryCustomer+"/30", lab.PrimaryAmazon+"/30", "dxpeer-lab0001", "EqDC2-123h49s71dabc"),
-			vif(LabVIF2, LabConnection2, "EqDC6", lab.SecondaryVLAN, lab.SecondaryCustomer+"/30", lab.SecondaryAmazon+"/30", "dxpeer-lab0002", "EqDC6-2bo6hk5ds42lq"),
+			vif(LabVIF1, LabConnection1, "EqDC2", lab.PrimaryVLAN, "EqDC2-123h49s71dabc",
+				peering{LabPeer1, "ipv4", lab.PrimaryCustomer + "/30", lab.PrimaryAmazon + "/30"},
+				peering{LabPeer1v6, "ipv6", lab.PrimaryCustomer6 + "/125", lab.PrimaryAmazon6 + "/125"}),
+			vif(LabVIF2, LabConnection2, "EqDC6", lab.SecondaryVLAN, "EqDC6-2bo6hk5ds42lq",
+				peering{LabPeer2, "ipv4", lab.SecondaryCustomer + "/30", lab.SecondaryAmazon + "/30"},
+				peering{LabPeer2v6, "ipv6", lab.SecondaryCustomer6 + "/125", lab.SecondaryAmazon6 + "/125"}),
 		},
 		DirectConnectGateways: []DirectConnectGateway{{
 			DirectConnectGatewayID: LabDXGateway, DirectConnectGatewayName: "dxwatch-lab",
@@ -109,7 +135,7 @@ func LabScenario() *Scenario {
 			DirectConnectGatewayID: LabDXGateway, DirectConnectGatewayOwnerAccount: LabAccount,
 			AssociationState: "associated", AssociationID: LabAssociation,
 			AssociatedGateway: AssociatedGateway{ID: LabVGW, Type: "virtualPrivateGateway", OwnerAccount: LabAccount, Region: LabRegion},
-			AllowedPrefixes:   []RouteFilterPrefix{{Cidr: lab.VPCCIDR}},
+			AllowedPrefixes:   []RouteFilterPrefix{{Cidr: lab.VPCCIDR}, {Cidr: lab.VPCCIDR6}},
 			VirtualGatewayID:  LabVGW, VirtualGatewayRegion: LabRegion, VirtualGatewayOwnerAccount: LabAccount,
 		}},
 		Routes: append(routes(LabVIF1, false), routes(LabVIF2, true)...),
@@ -118,31 +144,39 @@ func LabScenario() *Scenario {
 			Attachments:  []VPCAttachment{{VpcID: LabVPC, State: "attached"}},
 			OwnerAccount: LabAccount, Region: LabRegion,
 		}},
-		VPCs:        []VPC{{VpcID: LabVPC, State: "available", CidrBlock: lab.VPCCIDR, OwnerAccount: LabAccount, Region: LabRegion}},
+		VPCs: []VPC{{VpcID: LabVPC, State: "available", CidrBlock: lab.VPCCIDR, Ipv6Cidrs: []string{lab.VPCCIDR6},
+			OwnerAccount: LabAccount, Region: LabRegion}},
 		RouteTables: []RouteTable{table(LabRouteTable1, true), table(LabRouteTable2, false)},
 	}
 	return sc
 }
 
 // SyncFromLab makes the BGP side of s's scenario follow the running lab,
-// as AWS's API follows its own routers: each lab VIF's BGP status (up
-// while the AWS router's session with the edge is Established) and the
-// routes it accepts from on-prem and advertises to it, with their AS
-// paths, are read from the lab's aws1 and aws2. Connections, gateways and
-// route tables stay as the scenario says. Call it before each read that
-// should see the lab as it is now (a `dxwatch verify`, say).
+// as AWS's API follows its own routers: each lab VIF's BGP peers' status,
+// per family (up while the AWS router's session of that family with the
+// edge is Established), and the routes each peering accepts from on-prem
+// and advertises to it, with their AS paths, are read from the lab's aws1
+// and aws2. Connections, gateways and route tables stay as the scenario
+// says. Call it before each read that should see the lab as it is now (a
+// `dxwatch verify`, say).
 func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 	type side struct {
-		vif, host, customer string
-		sessionUp           bool
-		accepted, adverts   []lab.PeerRoute
+		vif, host, customer, family string
+		sessionUp                   bool
+		accepted, adverts           []lab.PeerRoute
 	}
 	sides := []*side{
-		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer},
-		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer},
+		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer, family: "ipv4"},
+		{vif: LabVIF1, host: lab.HostAWS1, customer: lab.PrimaryCustomer6, family: "ipv6"},
+		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer, family: "ipv4"},
+		{vif: LabVIF2, host: lab.HostAWS2, customer: lab.SecondaryCustomer6, family: "ipv6"},
 	}
 	for _, sd := range sides {
-		sum, err := l.BGPSummary(ctx, sd.host)
+		summary := l.BGPSummary
+		if sd.family == "ipv6" {
+			summary = l.BGPSummary6
+		}
+		sum, err := summary(ctx, sd.host)
 		if err != nil {
 			return err
 		}
@@ -159,11 +193,11 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 	}
 	s.Update(func(sc *Scenario) {
 		installed := At(labInstalledAt)
-		route := func(vif, dir string, r lab.PeerRoute, path []int64) Route {
+		route := func(sd *side, dir string, r lab.PeerRoute, path []int64) Route {
 			for _, a := range r.ASPath {
 				path = append(path, int64(a))
 			}
-			return Route{VirtualInterfaceID: vif, Cidr: r.Prefix, AddressFamily: "ipv4", RouteDirection: dir,
+			return Route{VirtualInterfaceID: sd.vif, Cidr: r.Prefix, AddressFamily: sd.family, RouteDirection: dir,
 				AsPath: []AsPathSegment{{Path: path, PathType: "seq"}}, RouteInstalledAt: installed}
 		}
 		for _, sd := range sides {
@@ -173,16 +207,20 @@ func SyncFromLab(ctx context.Context, l *lab.Lab, s *Server) error {
 			}
 			if v := sc.VIF(sd.vif); v != nil {
 				for i := range v.BgpPeers {
-					v.BgpPeers[i].BgpStatus = status
+					if v.BgpPeers[i].AddressFamily == sd.family {
+						v.BgpPeers[i].BgpStatus = status
+					}
 				}
 			}
-			sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool { return r.VirtualInterfaceID == sd.vif })
+			sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool {
+				return r.VirtualInterfaceID == sd.vif && r.AddressFamily == sd.family
+			})
 			for _, r := range sd.accepted {
-				sc.Routes = append(sc.Routes, route(sd.vif, "accepted", r, nil))
+				sc.Routes = append(sc.Routes, route(sd, "accepted", r, nil))
 			}
 			for _, r := range sd.adverts {
 				// AWS puts its own ASN first on what it advertises.
-				sc.Routes = append(sc.Routes, route(sd.vif, "advertised", r, []int64{lab.AmazonASN}))
+				sc.Routes = append(sc.Routes, route(sd, "advertised", r, []int64{lab.AmazonASN}))
 			}
 		}
 	})

@@ -41,11 +41,20 @@ const (
 // table sends the on-prem prefix and the monitored addresses (each link's
 // probe source, a /32 accepted over that link only) to the transit gateway
 // with a static route (propagation does not apply to transit gateways).
+//
+// The transit gateway site is IPv4 only: the fake models no IPv6 in
+// transit gateway route tables, so the VIFs' IPv6 peers, the IPv6 routes
+// and the VPC's IPv6 CIDR of LabScenario are left out.
 func LabTGWScenario() *Scenario {
 	sc := LabScenario()
 	for i := range sc.VirtualInterfaces {
 		v := &sc.VirtualInterfaces[i]
 		v.VirtualInterfaceType, v.Mtu = "transit", LabTGWTransitMTU
+		v.BgpPeers = slices.DeleteFunc(v.BgpPeers, func(p BGPPeer) bool { return p.AddressFamily == "ipv6" })
+	}
+	sc.Routes = slices.DeleteFunc(sc.Routes, func(r Route) bool { return r.AddressFamily == "ipv6" })
+	for i := range sc.VPCs {
+		sc.VPCs[i].Ipv6Cidrs = nil
 	}
 	for i := range sc.Routes {
 		if sc.Routes[i].RouteDirection == "advertised" {

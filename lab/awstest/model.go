@@ -143,7 +143,12 @@ type MacSecKey struct {
 	State     string `json:"state,omitempty"`
 }
 
-// BGPPeer is one BGP peer of a virtual interface (API type BGPPeer).
+// BGPPeer is one BGP peer of a virtual interface (API type BGPPeer,
+// https://docs.aws.amazon.com/directconnect/latest/APIReference/API_BGPPeer.html):
+// one per address family of a dual-stack VIF (addressFamily ipv4 or ipv6,
+// each with its own addresses, bgpPeerState and bgpStatus), a second one in
+// the same family where the connection supports logical redundancy. The
+// fake serves no authKey: dxwatch never reads it.
 type BGPPeer struct {
 	BgpPeerID          string `json:"bgpPeerId"`
 	Asn                int    `json:"asn"`
@@ -162,7 +167,11 @@ type RouteFilterPrefix struct {
 }
 
 // VirtualInterface is a Direct Connect virtual interface (API type
-// VirtualInterface). Its attachment to a DX gateway is derived from
+// VirtualInterface,
+// https://docs.aws.amazon.com/directconnect/latest/APIReference/API_VirtualInterface.html).
+// Its top-level addressFamily, amazonAddress and customerAddress are those
+// of the peering the VIF was created with; BgpPeers lists every peering,
+// the IPv6 one of a dual-stack VIF included. Its attachment to a DX gateway is derived from
 // DirectConnectGatewayID. Asn and AsnLong are the customer ASN as the API
 // sends them: a 2-byte ASN in both, a 4-byte one in asnLong with asn 0 (API
 // reference, VirtualInterface); set either, the fake fills the other.
@@ -281,12 +290,14 @@ type VPCAttachment struct {
 	State string `json:"state"` // attaching | attached | detaching | detached
 }
 
-// VPC is an EC2 VPC with its primary and secondary IPv4 CIDRs.
+// VPC is an EC2 VPC with its primary and secondary IPv4 CIDRs and its
+// IPv6 CIDRs (served in ipv6CidrBlockAssociationSet, EC2 type Vpc).
 type VPC struct {
 	VpcID        string   `json:"vpcId"`
 	State        string   `json:"state"`
 	CidrBlock    string   `json:"cidrBlock"`
 	MoreCidrs    []string `json:"moreCidrBlocks,omitempty"`
+	Ipv6Cidrs    []string `json:"ipv6CidrBlocks,omitempty"`
 	OwnerAccount string   `json:"ownerAccount"`
 	Region       string   `json:"region"`
 }
@@ -302,13 +313,16 @@ type RouteTable struct {
 	Region          string    `json:"region"`
 }
 
-// EC2Path is one route in a route table.
+// EC2Path is one route in a route table: an IPv4 destination in
+// DestinationCidrBlock or an IPv6 one in DestinationIpv6CidrBlock (EC2 type
+// Route).
 type EC2Path struct {
-	DestinationCidrBlock string `json:"destinationCidrBlock"`
-	GatewayID            string `json:"gatewayId,omitempty"`
-	TransitGatewayID     string `json:"transitGatewayId,omitempty"`
-	State                string `json:"state"`  // active | blackhole
-	Origin               string `json:"origin"` // CreateRouteTable | CreateRoute | EnableVgwRoutePropagation
+	DestinationCidrBlock     string `json:"destinationCidrBlock,omitempty"`
+	DestinationIpv6CidrBlock string `json:"destinationIpv6CidrBlock,omitempty"`
+	GatewayID                string `json:"gatewayId,omitempty"`
+	TransitGatewayID         string `json:"transitGatewayId,omitempty"`
+	State                    string `json:"state"`  // active | blackhole
+	Origin                   string `json:"origin"` // CreateRouteTable | CreateRoute | EnableVgwRoutePropagation
 }
 
 // Clone returns a deep copy of sc (through its JSON form).

@@ -137,3 +137,59 @@ func TestServerAsTheAPIDefines(t *testing.T) {
 		t.Errorf("GetCallerIdentity denied by a policy: HTTP %d, want 200 (no policy can deny it)", resp.StatusCode)
 	}
 }
+
+// TestDualStackVIFAndFailoverTestPeers: a lab VIF is served with a BGP
+// peer per family (API reference, VirtualInterface and BGPPeer), its
+// top-level addresses those of the IPv4 peering; StartBgpFailoverTest
+// refuses a peer ID that is not the VIF's with DirectConnectClientException
+// (holding nothing down), and holds down only the peers it is given.
+func TestDualStackVIFAndFailoverTestPeers(t *testing.T) {
+	s, url := Start(t, LabScenario())
+	cred := LabAccessKey + "/20260201/us-east-1/directconnect/aws4_request"
+	st, body := post(t, url, "OvertureService.DescribeVirtualInterfaces", cred, `{"virtualInterfaceId":"`+LabVIF1+`"}`)
+	var d struct {
+		VirtualInterfaces []struct {
+			AddressFamily, AmazonAddress string
+			BgpPeers                     []struct{ BgpPeerID, AddressFamily, AmazonAddress, CustomerAddress, BgpStatus string }
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &d); err != nil || st != 200 || len(d.VirtualInterfaces) != 1 {
+		t.Fatalf("%d %s: %v", st, body, err)
+	}
+	v := d.VirtualInterfaces[0]
+	if v.AddressFamily != "ipv4" || v.AmazonAddress != "169.254.10.1/30" || len(v.BgpPeers) != 2 {
+		t.Fatalf("VIF %+v, want the IPv4 peering's addresses on top and two peers", v)
+	}
+	if p := v.BgpPeers[1]; p.BgpPeerID != LabPeer1v6 || p.AddressFamily != "ipv6" || p.AmazonAddress != "2001:db8:10::1/125" || p.CustomerAddress != "2001:db8:10::2/125" {
+		t.Errorf("IPv6 peer %+v", p)
+	}
+	statuses := func() map[string]string {
+		out := map[string]string{}
+		s.Update(func(sc *Scenario) {
+			for _, p := range sc.VIF(LabVIF1).BgpPeers {
+				out[p.BgpPeerID] = p.BgpStatus
+			}
+		})
+		return out
+	}
+	st, body = post(t, url, "OvertureService.StartBgpFailoverTest", cred, `{"virtualInterfaceId":"`+LabVIF1+`","bgpPeers":["`+LabPeer1v6+`","dxpeer-nothere"]}`)
+	if st != 400 || !strings.Contains(body, "DirectConnectClientException") || !strings.Contains(body, "dxpeer-nothere") {
+		t.Errorf("unknown peer: %d %s, want 400 DirectConnectClientException naming it", st, body)
+	}
+	if got := statuses(); got[LabPeer1] != "up" || got[LabPeer1v6] != "up" {
+		t.Errorf("a refused test held peers down: %v", got)
+	}
+	st, body = post(t, url, "OvertureService.StartBgpFailoverTest", cred, `{"virtualInterfaceId":"`+LabVIF1+`","bgpPeers":["`+LabPeer1v6+`"],"testDurationInMinutes":5}`)
+	if st != 200 || !strings.Contains(body, `"bgpPeers":["`+LabPeer1v6+`"]`) {
+		t.Fatalf("start: %d %s", st, body)
+	}
+	if got := statuses(); got[LabPeer1] != "up" || got[LabPeer1v6] != "down" {
+		t.Errorf("during the IPv6 test: %v, want only %s down", got, LabPeer1v6)
+	}
+	if st, body = post(t, url, "OvertureService.StopBgpFailoverTest", cred, `{"virtualInterfaceId":"`+LabVIF1+`"}`); st != 200 {
+		t.Fatalf("stop: %d %s", st, body)
+	}
+	if got := statuses(); got[LabPeer1] != "up" || got[LabPeer1v6] != "up" {
+		t.Errorf("after the test: %v", got)
+	}
+}

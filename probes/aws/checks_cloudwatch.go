@@ -76,7 +76,15 @@ func (c *checker) cloudWatch(lv linkView) {
 		c.add(base+".bgp", order, link, probes.Skip, "", "the VIF of %s is not known (not found or not read): see aws.vif.%s.state", link, link)
 		return
 	}
-	c.cwBGP(base+".bgp", order, link, lv.vif)
+	// Per peering on a dual-stack link (aws.cloudwatch.<link>.bgp.ipv6
+	// beside the first peering's line), each carrying its family.
+	for _, pg := range peeringsOf(lv) {
+		n := len(c.out)
+		c.cwBGP(base+".bgp"+pg.suffix, order, link, lv.vif, pg)
+		for i := n; i < len(c.out); i++ {
+			c.out[i].Family = pg.obsFamily
+		}
+	}
 }
 
 // latest returns the newest datapoint of a metric if it is fresh.

@@ -201,8 +201,9 @@ func familyLabel(v string) string { return strings.ToLower(familyName(v)) }
 // cwBGP judges AWS's BGP status of a VIF per address family: each family
 // the VIF has a peer in, or CloudWatch lists, on its own. A family without
 // series is "not published" (no peering in it, or not yet), never a
-// failure.
-func (c *checker) cwBGP(name string, order int, link string, v *vifData) {
+// failure. On a dual-stack link each peering's line judges its own family
+// (pg); a single-family link's line judges every family.
+func (c *checker) cwBGP(name string, order int, link string, v *vifData, pg peering) {
 	vid := deref(v.VirtualInterfaceId)
 	status := c.s.cw.partsOf(vid, "VirtualInterfaceBgpStatus")
 	fams := map[string]string{} // display name -> value as listed
@@ -216,6 +217,13 @@ func (c *checker) cwBGP(name string, order int, link string, v *vifData) {
 		}
 		if _, ok := fams[f]; !ok {
 			fams[f] = ""
+		}
+	}
+	if !pg.all {
+		for f := range fams {
+			if f != familyName(pg.family) {
+				delete(fams, f)
+			}
 		}
 	}
 	if len(status) == 0 {

@@ -279,24 +279,32 @@ func (c *checker) vif(lv linkView) {
 		c.add(pre+"state", probes.OrderVIF, link, probes.Fail, "open an AWS support case", "VIF %s is in state %q", id, st)
 	}
 
-	// VLAN, addresses, family, ASNs.
+	// VLAN, addresses, family, ASNs. The first peering's addresses are
+	// the VIF's own, or, on a dual-stack link whose VIF was created with
+	// its IPv6 peering, its IPv4 peer's.
+	pgs := peeringsOf(lv)
+	amazon, customer := pgs[0].addresses(v)
+	family := v.AddressFamily
+	if pgs[0].fromPeer(v) {
+		family = dxtypes.AddressFamily(pgs[0].family)
+	}
 	var bad []string
 	if lv.link.VLAN != 0 && int(v.Vlan) != lv.link.VLAN {
 		bad = append(bad, fmt.Sprintf("VLAN is %d, links[%d].vlan is %d", v.Vlan, lv.index, lv.link.VLAN))
 	}
-	if lv.link.AmazonAddress.IsValid() && !prefixEqual(deref(v.AmazonAddress), lv.link.AmazonAddress) {
-		bad = append(bad, fmt.Sprintf("Amazon address is %s, links[%d] says %s", orDefault(deref(v.AmazonAddress), "none"), lv.index, lv.link.AmazonAddress))
+	if lv.link.AmazonAddress.IsValid() && !prefixEqual(amazon, lv.link.AmazonAddress) {
+		bad = append(bad, fmt.Sprintf("Amazon address is %s, links[%d] says %s", orDefault(amazon, "none"), lv.index, lv.link.AmazonAddress))
 	}
-	if lv.link.CustomerAddress.IsValid() && !prefixEqual(deref(v.CustomerAddress), lv.link.CustomerAddress) {
-		bad = append(bad, fmt.Sprintf("customer address is %s, links[%d] says %s", orDefault(deref(v.CustomerAddress), "none"), lv.index, lv.link.CustomerAddress))
+	if lv.link.CustomerAddress.IsValid() && !prefixEqual(customer, lv.link.CustomerAddress) {
+		bad = append(bad, fmt.Sprintf("customer address is %s, links[%d] says %s", orDefault(customer, "none"), lv.index, lv.link.CustomerAddress))
 	}
 	if lv.link.AmazonAddress.IsValid() {
 		want := dxtypes.AddressFamilyIPv4
 		if lv.link.AmazonAddress.Addr().Is6() {
 			want = dxtypes.AddressFamilyIPv6
 		}
-		if v.AddressFamily != "" && v.AddressFamily != want {
-			bad = append(bad, fmt.Sprintf("address family is %s, the link's addresses are %s", v.AddressFamily, want))
+		if family != "" && family != want {
+			bad = append(bad, fmt.Sprintf("address family is %s, the link's addresses are %s", family, want))
 		}
 	}
 	asn := int64(v.Asn)
@@ -315,8 +323,12 @@ func (c *checker) vif(lv linkView) {
 			"VIF %s: %s", id, strings.Join(bad, "; "))
 	} else {
 		c.add(pre+"config", probes.OrderVIF+1, link, probes.Pass, "",
-			"VIF %s: VLAN %d, %s %s -> Amazon %s, ASN %d, Amazon ASN %d", id, v.Vlan, v.AddressFamily,
-			deref(v.CustomerAddress), deref(v.AmazonAddress), asn, deref(v.AmazonSideAsn))
+			"VIF %s: VLAN %d, %s %s -> Amazon %s, ASN %d, Amazon ASN %d", id, v.Vlan, family,
+			customer, amazon, asn, deref(v.AmazonSideAsn))
+	}
+
+	for _, pg := range pgs[1:] {
+		c.peeringConfig(lv, pg)
 	}
 
 	if lv.confirming() {
@@ -324,48 +336,9 @@ func (c *checker) vif(lv linkView) {
 		return
 	}
 
-	// BGP peers as AWS sees them.
-	var down, waiting, unknown, up []string
-	for _, p := range v.BgpPeers {
-		d := fmt.Sprintf("%s (%s -> %s, %s/%s)", peerLabel(p), deref(p.CustomerAddress), deref(p.AmazonAddress), p.BgpPeerState, p.BgpStatus)
-		switch {
-		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && p.BgpStatus == dxtypes.BGPStatusUp:
-			up = append(up, d)
-		case p.BgpPeerState == dxtypes.BGPPeerStatePending || p.BgpPeerState == dxtypes.BGPPeerStateVerifying:
-			waiting = append(waiting, d)
-		case p.BgpPeerState == dxtypes.BGPPeerStateAvailable && (p.BgpStatus == dxtypes.BGPStatusUnknown || p.BgpStatus == ""):
-			// API reference (BGPPeer, bgpStatus): "unknown: The BGP peer
-			// status is not available." Nothing is known to be wrong.
-			unknown = append(unknown, d)
-		default:
-			down = append(down, d)
-		}
-	}
-	bgpFix := fmt.Sprintf("check the BGP session on the edge router: neighbor %s remote-as %d on VLAN %d with the VIF's MD5 key, the customer address %s on the sub-interface (%s prints a sample configuration)",
-		stripLen(deref(v.AmazonAddress)), deref(v.AmazonSideAsn), v.Vlan, deref(v.CustomerAddress),
-		cli(region, "directconnect describe-router-configuration --virtual-interface-id", id))
-	if len(bad) == 0 && v.VirtualInterfaceState == dxtypes.VirtualInterfaceStateAvailable {
-		// AWS has the VIF up with the VLAN, addresses and ASNs dxwatch
-		// expects: what is left to disagree on is the key (or the router's
-		// own neighbor statement).
-		bgpFix = fmt.Sprintf("the VIF is available with the expected VLAN %d, addresses and ASNs, so compare the MD5 key first: the edge router's `neighbor %s password` must equal the VIF's BGP authentication key (%s); then check that the router's neighbor statement uses remote-as %d and the customer address %s on VLAN %d",
-			v.Vlan, stripLen(deref(v.AmazonAddress)),
-			cli(region, "directconnect describe-virtual-interfaces --virtual-interface-id", id, "--query 'virtualInterfaces[0].bgpPeers[].authKey' --output text"),
-			deref(v.AmazonSideAsn), deref(v.CustomerAddress), v.Vlan)
-	}
-	switch {
-	case len(v.BgpPeers) == 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s has no BGP peer", id)
-	case len(down) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Fail, bgpFix, "VIF %s: BGP down for %s", id, strings.Join(down, ", "))
-	case len(waiting) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn, "wait for AWS to provision the BGP peer", "VIF %s: BGP peer not ready: %s", id, strings.Join(waiting, ", "))
-	case len(unknown) > 0:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Warn,
-			"nothing to change: AWS reports the status as not available; the session's state on the edge router (the bgp checks) says whether it is up, and the next poll reads AWS's view again",
-			"VIF %s: AWS has no BGP status for %s (bgpStatus unknown: not available)", id, strings.Join(unknown, ", "))
-	default:
-		c.add(pre+"bgp", probes.OrderVIF+2, link, probes.Pass, "", "VIF %s: BGP up: %s", id, strings.Join(up, ", "))
+	// BGP peers as AWS sees them, per peering.
+	for _, pg := range pgs {
+		c.bgpPeering(lv, pg, len(bad) == 0)
 	}
 
 	// Attached to the configured gateway.
@@ -387,21 +360,27 @@ func (c *checker) vif(lv linkView) {
 		c.add(pre+"gateway", probes.OrderVIF+3, link, probes.Pass, "", "VIF %s is attached to %s", id, orDefault(dxgw, vgw))
 	}
 
-	c.vifRoutes(lv)
+	for _, pg := range pgs {
+		c.vifRoutes(lv, pg)
+	}
 }
 
-// vifRoutes checks the routes AWS accepted on and advertised over the VIF.
-func (c *checker) vifRoutes(lv linkView) {
+// vifRoutes checks the routes AWS accepted on and advertised over the VIF
+// in the peering's family (every family on a single-family link).
+func (c *checker) vifRoutes(lv linkView, pg peering) {
 	v, link := lv.vif, lv.link.Name
-	name := "aws.vif." + link + ".routes"
+	name := "aws.vif." + link + ".routes" + pg.suffix
 	id := deref(v.VirtualInterfaceId)
+	add := func(name string, order int, link string, st probes.CheckStatus, fix, format string, args ...any) {
+		c.addPeering(pg, name, order, link, st, fix, format, args...)
+	}
 	if !v.routesDone {
-		c.add(name, probes.OrderVIF+4, link, probes.Skip, "", "routes of VIF %s could not be listed: %v", id, v.routesErr)
+		add(name, probes.OrderVIF+4, link, probes.Skip, "", "routes of VIF %s could not be listed: %v", id, v.routesErr)
 		return
 	}
-	accepted := routeCIDRs(v.accepted)
-	advertised := routeCIDRs(v.advertised)
-	want := c.site.Routing.ExpectedPrefixes
+	accepted := pg.only(routeCIDRs(v.accepted))
+	advertised := pg.only(routeCIDRs(v.advertised))
+	want := pg.onlyPrefixes(c.site.Routing.ExpectedPrefixes)
 	if len(want) == 0 {
 		// The VPC CIDRs are what AWS must advertise: all of them must
 		// have been read.
@@ -410,7 +389,7 @@ func (c *checker) vifRoutes(lv linkView) {
 			return
 		}
 		for _, d := range c.s.vpcs {
-			want = append(want, d.cidrs...)
+			want = append(want, pg.onlyPrefixes(d.cidrs)...)
 		}
 	}
 	var missing []string
@@ -419,27 +398,27 @@ func (c *checker) vifRoutes(lv linkView) {
 			missing = append(missing, p.String())
 		}
 	}
-	summary := fmt.Sprintf("AWS accepted %d prefixes from on-prem (%s) and advertises %d (%s)",
-		len(accepted), strings.Join(head(accepted, 5), ", "), len(advertised), strings.Join(head(advertised, 5), ", "))
+	summary := fmt.Sprintf("AWS accepted %d %sprefixes from on-prem (%s) and advertises %d (%s)",
+		len(accepted), pg.word(), orDefault(strings.Join(head(accepted, 5), ", "), "none"), len(advertised), orDefault(strings.Join(head(advertised, 5), ", "), "none"))
 	limited := deref(v.VirtualInterfaceType) != "public"
-	over, near := c.routeQuota(lv)
+	over, near := c.routeQuota(lv, pg)
 	switch {
 	case len(accepted) == 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail,
-			fmt.Sprintf("advertise the on-prem prefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", stripLen(deref(v.AmazonAddress))),
-			"VIF %s: AWS accepted no prefix from on-prem and advertises %d (%s)", id, len(advertised), strings.Join(head(advertised, 5), ", "))
+		add(name, probes.OrderVIF+4, link, probes.Fail,
+			fmt.Sprintf("advertise the on-prem %sprefixes from the edge router to %s (network statements or redistribution, and the outbound route-map)", pg.word(), pg.amazonAddr(v)),
+			"VIF %s: AWS accepted no %sprefix from on-prem and advertises %d (%s)", id, pg.word(), len(advertised), orDefault(strings.Join(head(advertised, 5), ", "), "none"))
 	case limited && len(over) > 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
+		add(name, probes.OrderVIF+4, link, probes.Fail, quotaFix(over, true),
 			"VIF %s: %s; %s", id, quotaText(over, "at"), summary)
 	case len(missing) > 0:
 		st, fix, cause := c.notAdvertised(lv, missing)
-		c.add(name, probes.OrderVIF+4, link, st, fix,
+		add(name, probes.OrderVIF+4, link, st, fix,
 			"VIF %s: AWS does not advertise %s%s; %s", id, strings.Join(missing, ", "), cause, summary)
 	case limited && len(near) > 0:
-		c.add(name, probes.OrderVIF+4, link, probes.Warn, quotaFix(near, false),
+		add(name, probes.OrderVIF+4, link, probes.Warn, quotaFix(near, false),
 			"VIF %s: %s; %s", id, quotaText(near, "close to"), summary)
 	default:
-		c.add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
+		add(name, probes.OrderVIF+4, link, probes.Pass, "", "VIF %s: %s", id, summary)
 	}
 }
 
@@ -465,7 +444,9 @@ type familyQuota struct {
 // BGP session, the BGP session will go into an idle state"). It returns
 // the families at or above their limit (one more route drops the session)
 // and those at 80% of it or more.
-func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
+//
+// On a dual-stack link each peering's line counts its own family only.
+func (c *checker) routeQuota(lv linkView, pg peering) (over, near []familyQuota) {
 	v := lv.vif
 	region := orDefault(deref(v.Region), v.key.region)
 	counts := map[string]int{}
@@ -480,6 +461,11 @@ func (c *checker) routeQuota(lv linkView) (over, near []familyQuota) {
 		{family: "IPv4", flag: "--prefix-pool-allocated-count-ipv4"},
 		{family: "IPv6", flag: "--prefix-pool-allocated-count-ipv6"},
 	} {
+		if pg.suffix != "" || pg.obsFamily != "" {
+			if !strings.EqualFold(fq.family, pg.family) {
+				continue
+			}
+		}
 		alloc := v.PrefixPoolAllocatedCountIpv4
 		if fq.family == "IPv6" {
 			alloc = v.PrefixPoolAllocatedCountIpv6
@@ -608,60 +594,71 @@ func (p pref) better(q pref) int {
 // the address among all VIFs' accepted routes is on this link's VIF only
 // (docs/probe-sources.md). Otherwise the pinned echoes' replies may return
 // over another link and the link's own data plane is not what they show.
+//
+// Each peering with a probe source is checked on its own line: a dual-stack
+// link's IPv6 one (links[].ipv6.probe_source) on aws.vif.<link>.probe_source.ipv6.
 func (c *checker) probeSources() {
 	for _, lv := range c.s.links {
-		src := lv.link.ProbeSource
-		if !src.IsValid() {
+		for _, pg := range peeringsOf(lv) {
+			if pg.want.ProbeSource.IsValid() {
+				c.probeSource(lv, pg)
+			}
+		}
+	}
+}
+
+func (c *checker) probeSource(lv linkView, pg peering) {
+	src := pg.want.ProbeSource
+	link := lv.link.Name
+	name := "aws.vif." + link + ".probe_source" + pg.suffix
+	order := probes.OrderVIF + 12
+	add := func(name string, order int, link string, st probes.CheckStatus, fix, format string, args ...any) {
+		c.addPeering(pg, name, order, link, st, fix, format, args...)
+	}
+	if lv.confirming() {
+		add(name, order, link, probes.Skip, "", "VIF %s is not accepted yet (see aws.vif.%s.state)", deref(lv.vif.VirtualInterfaceId), link)
+		return
+	}
+	best, on := -1, []string{}
+	var bestCIDR string
+	complete := true
+	for _, other := range c.s.links {
+		if other.vif == nil || !other.vif.routesDone {
+			complete = false
 			continue
 		}
-		link := lv.link.Name
-		name := "aws.vif." + link + ".probe_source"
-		order := probes.OrderVIF + 12
-		if lv.confirming() {
-			c.add(name, order, link, probes.Skip, "", "VIF %s is not accepted yet (see aws.vif.%s.state)", deref(lv.vif.VirtualInterfaceId), link)
-			continue
-		}
-		best, on := -1, []string{}
-		var bestCIDR string
-		complete := true
-		for _, other := range c.s.links {
-			if other.vif == nil || !other.vif.routesDone {
-				complete = false
+		for _, cidr := range routeCIDRs(other.vif.accepted) {
+			p, err := netip.ParsePrefix(cidr)
+			if err != nil || !p.Contains(src) {
 				continue
 			}
-			for _, cidr := range routeCIDRs(other.vif.accepted) {
-				p, err := netip.ParsePrefix(cidr)
-				if err != nil || !p.Contains(src) {
-					continue
-				}
-				switch {
-				case p.Bits() > best:
-					best, bestCIDR, on = p.Bits(), cidr, []string{other.link.Name}
-				case p.Bits() == best && !slices.Contains(on, other.link.Name):
-					on = append(on, other.link.Name)
-				}
+			switch {
+			case p.Bits() > best:
+				best, bestCIDR, on = p.Bits(), cidr, []string{other.link.Name}
+			case p.Bits() == best && !slices.Contains(on, other.link.Name):
+				on = append(on, other.link.Name)
 			}
 		}
-		host := "/32"
-		if src.Is6() {
-			host = "/128"
-		}
-		advertise := fmt.Sprintf("advertise %s%s from the edge router to AWS over link %s only (a network statement or static route to dxwatch's host, and an outbound prefix-list that sends it to %s's Amazon neighbor and not to the others': docs/probe-sources.md)",
-			src, host, link, link)
-		switch {
-		case !complete:
-			c.add(name, order, link, probes.Skip, "", "the accepted routes of every VIF are needed to tell which link AWS returns replies to probe source %s over", src)
-		case best < 0:
-			c.add(name, order, link, probes.Fail, advertise,
-				"no VIF has a route to link %s's probe source %s among the routes AWS accepted: the replies to its pinned echoes have no way back", link, src)
-		case len(on) > 1 || on[0] != link:
-			c.add(name, order, link, probes.Fail, advertise,
-				"AWS accepted its most specific route to link %s's probe source %s, %s, over %s: the replies to the link's pinned echoes may return over %s, so they do not show link %s on its own",
-				link, src, bestCIDR, strings.Join(on, " and "), strings.Join(on, " or "), link)
-		default:
-			c.add(name, order, link, probes.Pass, "",
-				"AWS returns replies to link %s's probe source %s over %s only (its most specific accepted route, %s)", link, src, link, bestCIDR)
-		}
+	}
+	host := "/32"
+	if src.Is6() {
+		host = "/128"
+	}
+	advertise := fmt.Sprintf("advertise %s%s from the edge router to AWS over link %s only (a network statement or static route to dxwatch's host, and an outbound prefix-list that sends it to %s's Amazon neighbor and not to the others': docs/probe-sources.md)",
+		src, host, link, link)
+	switch {
+	case !complete:
+		add(name, order, link, probes.Skip, "", "the accepted routes of every VIF are needed to tell which link AWS returns replies to probe source %s over", src)
+	case best < 0:
+		add(name, order, link, probes.Fail, advertise,
+			"no VIF has a route to link %s's probe source %s among the routes AWS accepted: the replies to its pinned echoes have no way back", link, src)
+	case len(on) > 1 || on[0] != link:
+		add(name, order, link, probes.Fail, advertise,
+			"AWS accepted its most specific route to link %s's probe source %s, %s, over %s: the replies to the link's pinned echoes may return over %s, so they do not show link %s on its own",
+			link, src, bestCIDR, strings.Join(on, " and "), strings.Join(on, " or "), link)
+	default:
+		add(name, order, link, probes.Pass, "",
+			"AWS returns replies to link %s's probe source %s over %s only (its most specific accepted route, %s)", link, src, link, bestCIDR)
 	}
 }
 

@@ -254,7 +254,62 @@ func TestChecks(t *testing.T) {
 			mutate: func(sc *awstest.Scenario) {
 				vif1(sc).BgpPeers[0].BgpStatus = "down"
 			},
-			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[].authKey", "remote-as 64512"}}},
+			want: []want{{"aws.vif.primary.bgp", probes.Fail, []string{"BGP down for dxpeer-lab0001", "compare the MD5 key first", "neighbor 169.254.10.1 password", "bgpPeers[?addressFamily=='ipv4'].authKey", "remote-as 64512"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Pass, []string{"IPv6 BGP up: dxpeer-lab0061"}}},
+		},
+		{
+			// A dual-stack VIF's IPv6 peering fails on its own: its line
+			// names the family, the IPv6 neighbor and that peer's key; the
+			// IPv4 line still passes.
+			name: "IPv6 BGP peer down",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers[1].BgpStatus = "down"
+			},
+			want: []want{
+				{"aws.vif.primary.bgp.ipv6", probes.Fail, []string{"IPv6 BGP down for dxpeer-lab0061 (2001:db8:10::2/125 -> 2001:db8:10::1/125, available/down)",
+					"compare the MD5 key first", "neighbor 2001:db8:10::1 password", "the VIF's IPv6 peer (each peering has its own)",
+					"bgpPeers[?addressFamily=='ipv6'].authKey"}},
+				{"aws.vif.primary.bgp", probes.Pass, []string{"IPv4 BGP up: dxpeer-lab0001"}},
+			},
+		},
+		{
+			name: "IPv6 peer on other addresses than the config's",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers[1].AmazonAddress, vif1(sc).BgpPeers[1].CustomerAddress = "2001:db8:99::1/125", "2001:db8:99::2/125"
+			},
+			want: []want{
+				{"aws.vif.primary.config.ipv6", probes.Fail, []string{"Amazon address is 2001:db8:99::1/125, links[0].ipv6 says 2001:db8:10::1/125",
+					"customer address is 2001:db8:99::2/125", "correct links[0].ipv6", "delete-bgp-peer --virtual-interface-id dxvif-lab00001 --bgp-peer-id dxpeer-lab0061"}},
+				{"aws.vif.primary.config", probes.Pass, nil},
+			},
+		},
+		{
+			// A VIF created with its IPv6 peering has the IPv6 addresses on
+			// top; the link's first peering (IPv4) is its IPv4 peer.
+			name: "dual-stack VIF created IPv6 first",
+			mutate: func(sc *awstest.Scenario) {
+				v := vif1(sc)
+				v.AddressFamily, v.AmazonAddress, v.CustomerAddress = "ipv6", "2001:db8:10::1/125", "2001:db8:10::2/125"
+				v.BgpPeers[0].BgpStatus = "down"
+			},
+			want: []want{
+				{"aws.vif.primary.config", probes.Pass, []string{"VLAN 101, ipv4 169.254.10.2/30 -> Amazon 169.254.10.1/30"}},
+				{"aws.vif.primary.config.ipv6", probes.Pass, nil},
+				{"aws.vif.primary.bgp", probes.Fail, []string{"neighbor 169.254.10.1 password", "customer address 169.254.10.2/30"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Pass, nil},
+			},
+		},
+		{
+			name: "no IPv6 peer on a dual-stack link's VIF",
+			mutate: func(sc *awstest.Scenario) {
+				vif1(sc).BgpPeers = vif1(sc).BgpPeers[:1]
+			},
+			want: []want{
+				{"aws.vif.primary.config.ipv6", probes.Fail, []string{"VIF dxvif-lab00001 has no IPv6 BGP peer; links[0].ipv6 names one",
+					"create-bgp-peer --virtual-interface-id dxvif-lab00001 --new-bgp-peer addressFamily=ipv6,asn=65000"}},
+				{"aws.vif.primary.bgp.ipv6", probes.Skip, []string{"see aws.vif.primary.config.ipv6"}},
+				{"aws.vif.primary.bgp", probes.Pass, nil},
+			},
 		},
 		{
 			// API reference (BGPPeer): "unknown: The BGP peer status is not
@@ -262,7 +317,7 @@ func TestChecks(t *testing.T) {
 			name:   "BGP status unknown",
 			mutate: func(sc *awstest.Scenario) { vif1(sc).BgpPeers[0].BgpStatus = "unknown" },
 			want: []want{{"aws.vif.primary.bgp", probes.Warn, []string{
-				"AWS has no BGP status for dxpeer-lab0001", "bgpStatus unknown: not available", "nothing to change",
+				"AWS has no IPv4 BGP status for dxpeer-lab0001", "bgpStatus unknown: not available", "nothing to change",
 			}}},
 		},
 		{
@@ -286,7 +341,22 @@ func TestChecks(t *testing.T) {
 		{
 			name:   "no on-prem prefix accepted",
 			mutate: func(sc *awstest.Scenario) { dropRoutes(sc, awstest.LabVIF1, "accepted") },
-			want:   []want{{"aws.vif.primary.routes", probes.Fail, []string{"AWS accepted no prefix from on-prem", "advertise the on-prem prefixes"}}},
+			want: []want{
+				{"aws.vif.primary.routes", probes.Fail, []string{"AWS accepted no IPv4 prefix from on-prem", "advertise the on-prem IPv4 prefixes from the edge router to 169.254.10.1"}},
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{"AWS accepted no IPv6 prefix from on-prem", "advertise the on-prem IPv6 prefixes from the edge router to 2001:db8:10::1"}},
+			},
+		},
+		{
+			name: "no on-prem IPv6 prefix accepted",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Routes = slices.DeleteFunc(sc.Routes, func(r awstest.Route) bool {
+					return r.VirtualInterfaceID == awstest.LabVIF1 && r.AddressFamily == "ipv6" && r.RouteDirection == "accepted"
+				})
+			},
+			want: []want{
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{"AWS accepted no IPv6 prefix from on-prem and advertises 1 (2001:db8:1000::/56)"}},
+				{"aws.vif.primary.routes", probes.Pass, nil},
+			},
 		},
 		{
 			name:   "close to the route limit",
@@ -310,17 +380,24 @@ func TestChecks(t *testing.T) {
 				addAccepted(sc, awstest.LabVIF1, 69)
 				addAccepted6(sc, awstest.LabVIF1, 70)
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 140 prefixes"}}},
+			want: []want{
+				{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 70 IPv4 prefixes"}},
+				{"aws.vif.primary.routes.ipv6", probes.Pass, []string{"AWS accepted 71 IPv6 prefixes"}},
+			},
 		},
 		{
 			name: "IPv6 at the limit, IPv4 well within",
 			mutate: func(sc *awstest.Scenario) {
-				addAccepted6(sc, awstest.LabVIF1, 100)
+				addAccepted6(sc, awstest.LabVIF1, 99) // and the lab's on-prem IPv6 prefix
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Fail, []string{
-				"100 IPv6 prefixes accepted, at the limit of 100", "summarise the on-prem IPv6 prefixes",
-				"--prefix-pool-allocated-count-ipv6 <routes>",
-			}}},
+			// Each peering's line counts its own family.
+			want: []want{
+				{"aws.vif.primary.routes.ipv6", probes.Fail, []string{
+					"100 IPv6 prefixes accepted, at the limit of 100", "summarise the on-prem IPv6 prefixes",
+					"--prefix-pool-allocated-count-ipv6 <routes>",
+				}},
+				{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 1 IPv4 prefixes"}},
+			},
 		},
 		{
 			name: "within a raised prefix allocation",
@@ -329,7 +406,7 @@ func TestChecks(t *testing.T) {
 				vif1(sc).PrefixPoolAllocatedCountIpv4 = &n
 				addAccepted(sc, awstest.LabVIF1, 149)
 			},
-			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 150 prefixes"}}},
+			want: []want{{"aws.vif.primary.routes", probes.Pass, []string{"AWS accepted 150 IPv4 prefixes"}}},
 		},
 		{
 			name: "at a raised prefix allocation",
@@ -368,7 +445,7 @@ func TestChecks(t *testing.T) {
 			},
 			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
 			want: []want{{"aws.routing.return_path", probes.Pass, []string{
-				"AWS prefers the primary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1",
+				"AWS prefers the primary for return traffic to 192.0.2.0/24, 2001:db8:100::/64 from the VPCs in us-east-1",
 				"AS-path prepending decides only between connections of the same Region",
 			}}},
 		},
@@ -381,7 +458,7 @@ func TestChecks(t *testing.T) {
 			},
 			config: func(c *Config) { c.Regions = []string{awstest.LabRegion, "us-west-2"} },
 			want: []want{{"aws.routing.return_path", probes.Fail, []string{
-				"AWS prefers the secondary for return traffic to 192.0.2.0/24 from the VPCs in us-east-1, whatever the AS path",
+				"AWS prefers the secondary for return traffic to 192.0.2.0/24, 2001:db8:100::/64 from the VPCs in us-east-1, whatever the AS path",
 				"primary's connection is associated with us-west-2 and secondary's with us-east-1",
 				"7224:7300 on primary and 7224:7100 on secondary",
 			}}},
@@ -444,6 +521,29 @@ func TestChecks(t *testing.T) {
 			}}},
 		},
 		{
+			// A dual-stack link's IPv6 peering has its own probe source
+			// (links[].ipv6.probe_source), judged on its own line: the
+			// on-prem /64 reaches AWS over both links, the /128 over the
+			// primary only.
+			name: "IPv6 probe source advertised over its own link only",
+			site: func(s *probes.Site) { s.Links[0].IPv6.ProbeSource = netip.MustParseAddr("2001:db8:100::51") },
+			mutate: func(sc *awstest.Scenario) {
+				sc.Routes = append(sc.Routes, awstest.Route{VirtualInterfaceID: awstest.LabVIF1, Cidr: "2001:db8:100::51/128", RouteDirection: "accepted", AddressFamily: "ipv6"})
+			},
+			want: []want{{"aws.vif.primary.probe_source.ipv6", probes.Pass, []string{
+				"AWS returns replies to link primary's probe source 2001:db8:100::51 over primary only (its most specific accepted route, 2001:db8:100::51/128)",
+			}}},
+		},
+		{
+			name:   "IPv6 probe source advertised over both links",
+			site:   func(s *probes.Site) { s.Links[0].IPv6.ProbeSource = netip.MustParseAddr("2001:db8:100::51") },
+			mutate: func(*awstest.Scenario) {},
+			want: []want{{"aws.vif.primary.probe_source.ipv6", probes.Fail, []string{
+				"its most specific route to link primary's probe source 2001:db8:100::51, 2001:db8:100::/64, over primary and secondary",
+				"advertise 2001:db8:100::51/128 from the edge router to AWS over link primary only",
+			}}},
+		},
+		{
 			name:   "DX gateway ASN differs",
 			mutate: func(sc *awstest.Scenario) { sc.DirectConnectGateways[0].AmazonSideAsn = 64513 },
 			want:   []want{{"aws.dxgw.asn", probes.Fail, []string{"Amazon-side ASN 64513, routing.amazon_asn is 64512"}}},
@@ -461,12 +561,34 @@ func TestChecks(t *testing.T) {
 		{
 			name: "allowed prefixes do not cover the VPC",
 			mutate: func(sc *awstest.Scenario) {
-				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: "198.18.0.0/24"}}
+				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: "198.18.0.0/24"}, {Cidr: lab.VPCCIDR6}}
 			},
 			want: []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Fail, []string{
 				"do not cover VPC CIDR 198.18.0.0/16",
 				"aws directconnect update-direct-connect-gateway-association --association-id " + awstest.LabAssociation +
 					" --add-allowed-prefixes-to-direct-connect-gateway cidr=198.18.0.0/16 --region us-east-1",
+			}}},
+		},
+		{
+			// The VPC's IPv6 CIDR (ipv6CidrBlockAssociationSet) must be
+			// covered too.
+			name: "allowed prefixes do not cover the VPC's IPv6 CIDR",
+			mutate: func(sc *awstest.Scenario) {
+				sc.Associations[0].AllowedPrefixes = []awstest.RouteFilterPrefix{{Cidr: lab.VPCCIDR}}
+			},
+			want: []want{{"aws.dxgw.association." + awstest.LabVGW, probes.Fail, []string{
+				"allowed prefixes 198.18.0.0/16 of the association with " + awstest.LabVGW + " do not cover VPC CIDR 2001:db8:1000::/56",
+				"--add-allowed-prefixes-to-direct-connect-gateway cidr=2001:db8:1000::/56 --region us-east-1",
+			}}},
+		},
+		{
+			name: "on-prem IPv6 prefix not propagated to a route table",
+			mutate: func(sc *awstest.Scenario) {
+				rt := sc.RouteTable(awstest.LabRouteTable2)
+				rt.Routes = slices.DeleteFunc(rt.Routes, func(r awstest.EC2Path) bool { return r.DestinationIpv6CidrBlock == lab.OnPremPrefix6 })
+			},
+			want: []want{{"aws.route_table." + awstest.LabRouteTable2 + ".routes", probes.Warn, []string{
+				"route table " + awstest.LabRouteTable2 + " lacks 2001:db8:100::/64, which AWS accepted from on-prem",
 			}}},
 		},
 		{
@@ -612,20 +734,67 @@ func TestBGPStatusUnknownIsNotDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vifs []string
+	var peers []string
 	for _, mf := range mfs {
 		if mf.GetName() != "dxwatch_aws_vif_bgp_up" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "vif" {
-					vifs = append(vifs, l.GetValue())
+				if l.GetName() == "peer" {
+					peers = append(peers, l.GetValue())
 				}
 			}
 		}
 	}
-	if slices.Contains(vifs, awstest.LabVIF1) || !slices.Contains(vifs, awstest.LabVIF2) {
-		t.Errorf("dxwatch_aws_vif_bgp_up has samples for %v, want %s only (%s's status is unknown)", vifs, awstest.LabVIF2, awstest.LabVIF1)
+	slices.Sort(peers)
+	if want := []string{awstest.LabPeer2, awstest.LabPeer1v6, awstest.LabPeer2v6}; !slices.Equal(peers, want) {
+		t.Errorf("dxwatch_aws_vif_bgp_up has samples for peers %v, want %v (%s's status is unknown)", peers, want, awstest.LabPeer1)
+	}
+}
+
+// TestIPv6PeerDownFailsOneLine: on the lab's dual-stack site, a VIF whose
+// IPv6 BGP peer is down fails exactly its IPv6 peer line, and the
+// observations of the per-peering lines carry their family (the health
+// model counts them against that peering only), the whole-VIF lines none.
+func TestIPv6PeerDownFailsOneLine(t *testing.T) {
+	sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow)
+	v := sc.VIF(awstest.LabVIF1)
+	for i := range v.BgpPeers {
+		if v.BgpPeers[i].BgpPeerID == awstest.LabPeer1v6 {
+			v.BgpPeers[i].BgpStatus = "down"
+		}
+	}
+	obs := map[string]probes.Observation{}
+	for _, o := range pollObserved(t, sc) {
+		obs[o.Check] = o
+	}
+	var fails []string
+	for name, o := range obs {
+		if !o.Up {
+			fails = append(fails, name)
+		}
+	}
+	if !slices.Equal(fails, []string{"aws.vif.primary.bgp.ipv6"}) {
+		t.Errorf("failing %v, want exactly [aws.vif.primary.bgp.ipv6]", fails)
+	}
+	for name, want := range map[string]string{
+		"aws.vif.primary.bgp.ipv6":        probes.FamilyIPv6,
+		"aws.vif.primary.bgp":             probes.FamilyIPv4,
+		"aws.vif.primary.routes":          probes.FamilyIPv4,
+		"aws.vif.primary.routes.ipv6":     probes.FamilyIPv6,
+		"aws.vif.primary.config.ipv6":     probes.FamilyIPv6,
+		"aws.cloudwatch.primary.bgp.ipv6": probes.FamilyIPv6,
+		"aws.vif.primary.state":           "",
+		"aws.vif.primary.config":          "",
+		"aws.connection.primary.state":    "",
+	} {
+		o, ok := obs[name]
+		if !ok || o.Family != want || o.Link != "primary" {
+			t.Errorf("%s: observed %v, link %q family %q, want link primary family %q", name, ok, o.Link, o.Family, want)
+		}
+	}
+	if o := obs["aws.vif.primary.bgp.ipv6"]; !strings.Contains(o.Detail, "IPv6 BGP down for "+awstest.LabPeer1v6) {
+		t.Errorf("IPv6 peer line: %q", o.Detail)
 	}
 }

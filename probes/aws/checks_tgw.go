@@ -36,9 +36,17 @@ func (lv linkView) transit() bool {
 // unaccepted adds the skips of a VIF that is waiting for acceptance.
 func (c *checker) unaccepted(lv linkView) {
 	pre := "aws.vif." + lv.link.Name + "."
-	for i, n := range []string{"bgp", "gateway", "routes"} {
-		c.add(pre+n, probes.OrderVIF+2+i, lv.link.Name, probes.Skip, "",
+	skip := func(pg peering, n string, order int) {
+		c.addPeering(pg, pre+n+pg.suffix, order, lv.link.Name, probes.Skip, "",
 			"VIF %s is not accepted yet (see %sstate): AWS starts its BGP session and attaches it to the gateway on acceptance", deref(lv.vif.VirtualInterfaceId), pre)
+	}
+	pgs := peeringsOf(lv)
+	for _, pg := range pgs {
+		skip(pg, "bgp", probes.OrderVIF+2)
+	}
+	skip(peering{all: true}, "gateway", probes.OrderVIF+3)
+	for _, pg := range pgs {
+		skip(pg, "routes", probes.OrderVIF+4)
 	}
 }
 

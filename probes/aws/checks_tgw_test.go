@@ -23,6 +23,8 @@ func tgwSite() probes.Site {
 	s.Links[0].PinnedTarget = netip.MustParseAddr(lab.Instance1)
 	s.Links[1].PinnedTarget = netip.MustParseAddr(lab.Instance1)
 	s.Routing.ExpectedPrefixes = nil
+	// IPv4 only, as LabTGWScenario.
+	s.Links[0].IPv6, s.Links[1].IPv6 = probes.Peering{}, probes.Peering{}
 	return s
 }
 

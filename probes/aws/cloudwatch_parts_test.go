@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,62 +90,81 @@ func TestCloudWatchOpticsPerLane(t *testing.T) {
 
 // TestCloudWatchBGPPerFamily: the fake publishes the VIF BGP metrics only
 // per {ConnectionId, IpAddressFamily, VirtualInterfaceId}; each family is
-// judged on its own, a family without series is "not published".
+// judged on its own, a family without series is "not published". On the
+// lab's dual-stack links each peering has its own line, carrying its
+// family (aws.cloudwatch.primary.bgp for IPv4, .bgp.ipv6); a
+// single-family link's one line judges every family the VIF has.
 func TestCloudWatchBGPPerFamily(t *testing.T) {
-	ipv6Peer := awstest.BGPPeer{BgpPeerID: "dxpeer-lab0006", Asn: 65001, AddressFamily: "ipv6",
-		AmazonAddress: "2001:db8:10::1/125", CustomerAddress: "2001:db8:10::2/125", BgpPeerState: "available", BgpStatus: "up"}
-	tests := []struct {
-		name   string
-		mutate func(sc *awstest.Scenario)
+	ipv6Down := func(sc *awstest.Scenario) {
+		s := sc.Series("VirtualInterfaceBgpStatus", map[string]string{"ConnectionId": awstest.LabConnection1, "IpAddressFamily": awstest.FamilyIPv6, "VirtualInterfaceId": awstest.LabVIF1})
+		s.Values = awstest.Const(len(s.Values), 0)
+	}
+	type line struct {
 		status probes.CheckStatus
+		family string
 		has    []string
-		family string // a family exported for the primary VIF
+	}
+	tests := []struct {
+		name        string
+		mutate      func(sc *awstest.Scenario)
+		singleStack bool
+		want        map[string]line
+		exported    string // a family exported for the primary VIF
 	}{
-		{"IPv4 only", nil, probes.Pass, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)", "PrefixesAccepted 1, PrefixesAdvertised 1"}, `family="ipv4"`},
-		{"IPv6 peer, IPv6 down", func(sc *awstest.Scenario) {
-			s := sc.Series("VirtualInterfaceBgpStatus", map[string]string{"ConnectionId": awstest.LabConnection1, "IpAddressFamily": awstest.FamilyIPv6, "VirtualInterfaceId": awstest.LabVIF1})
-			s.Values = awstest.Const(len(s.Values), 0)
-		}, probes.Fail, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)", "IPv6: AWS's VirtualInterfaceBgpStatus for " + awstest.LabVIF1 + " is 0 (down)"}, `family="ipv6",vif="` + awstest.LabVIF1 + `"} 0`},
-		{"IPv6 peer, nothing published for IPv6", func(sc *awstest.Scenario) {
-			var keep []awstest.MetricSeries
-			for _, m := range sc.Metrics {
-				if m.Dimensions["IpAddressFamily"] != awstest.FamilyIPv6 {
-					keep = append(keep, m)
-				}
-			}
-			sc.Metrics = keep
-		}, probes.Pass, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)", "IPv6: not published"}, `family="ipv4"`},
+		{"dual-stack, both up", nil, false, map[string]line{
+			"aws.cloudwatch.primary.bgp":      {probes.Pass, probes.FamilyIPv4, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)", "PrefixesAccepted 1, PrefixesAdvertised 1"}},
+			"aws.cloudwatch.primary.bgp.ipv6": {probes.Pass, probes.FamilyIPv6, []string{"IPv6: AWS's VirtualInterfaceBgpStatus is 1 (up)"}},
+		}, `family="ipv6",vif="` + awstest.LabVIF1 + `"} 1`},
+		{"dual-stack, IPv6 down", ipv6Down, false, map[string]line{
+			"aws.cloudwatch.primary.bgp":      {probes.Pass, probes.FamilyIPv4, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)"}},
+			"aws.cloudwatch.primary.bgp.ipv6": {probes.Fail, probes.FamilyIPv6, []string{"IPv6: AWS's VirtualInterfaceBgpStatus for " + awstest.LabVIF1 + " is 0 (down)", "IPv6 BGP session"}},
+		}, `family="ipv6",vif="` + awstest.LabVIF1 + `"} 0`},
+		{"dual-stack, nothing published for IPv6", func(sc *awstest.Scenario) {
+			sc.Metrics = slices.DeleteFunc(sc.Metrics, func(m awstest.MetricSeries) bool { return m.Dimensions["IpAddressFamily"] == awstest.FamilyIPv6 })
+		}, false, map[string]line{
+			"aws.cloudwatch.primary.bgp":      {probes.Pass, probes.FamilyIPv4, []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)"}},
+			"aws.cloudwatch.primary.bgp.ipv6": {probes.Skip, probes.FamilyIPv6, []string{"IPv6: not published"}},
+		}, `family="ipv4"`},
+		{"single-family link, its VIF's IPv6 down", ipv6Down, true, map[string]line{
+			"aws.cloudwatch.primary.bgp": {probes.Fail, "", []string{"IPv4: AWS's VirtualInterfaceBgpStatus is 1 (up)", "IPv6: AWS's VirtualInterfaceBgpStatus for " + awstest.LabVIF1 + " is 0 (down)", "IPv6 BGP session"}},
+		}, `family="ipv6",vif="` + awstest.LabVIF1 + `"} 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc := awstest.LabScenario()
-			if tt.mutate != nil {
-				v := sc.VIF(awstest.LabVIF1)
-				v.BgpPeers = append(v.BgpPeers, ipv6Peer)
-			}
-			awstest.WithLabMetrics(sc, awstest.MetricsHealthy, fixedNow)
+			sc := awstest.WithLabMetrics(awstest.LabScenario(), awstest.MetricsHealthy, fixedNow)
 			if tt.mutate != nil {
 				tt.mutate(sc)
 			}
-			checks, p, _ := pollScenario(t, sc, false)
-			c := checks["aws.cloudwatch.primary.bgp"]
-			if c.Status != tt.status {
-				t.Errorf("status %s, want %s: %s", c.Status, tt.status, c.Reason)
+			site := labSite()
+			if tt.singleStack {
+				site.Links[0].IPv6, site.Links[1].IPv6 = probes.Peering{}, probes.Peering{}
 			}
-			for _, h := range tt.has {
-				if !strings.Contains(c.Reason, h) {
-					t.Errorf("reason %q lacks %q", c.Reason, h)
+			_, url := fake(t, sc)
+			p, logs := testProbe(t, labConfig(), site, url)
+			if err := p.Poll(context.Background()); err != nil {
+				t.Fatalf("Poll: %v\n%s", err, logs)
+			}
+			checks := checksByName(p.Checks())
+			if _, ok := checks["aws.cloudwatch.primary.bgp.ipv6"]; tt.singleStack && ok {
+				t.Error("a single-family link has an IPv6 line")
+			}
+			for name, w := range tt.want {
+				c := checks[name]
+				if c.Status != w.status || c.Family != w.family {
+					t.Errorf("%s: status %s family %q, want %s %q: %s", name, c.Status, c.Family, w.status, w.family, c.Reason)
 				}
-			}
-			if tt.status == probes.Fail && !strings.Contains(c.Fix, "IPv6 BGP session") {
-				t.Errorf("fix %q does not name the IPv6 session", c.Fix)
+				for _, h := range w.has {
+					if !strings.Contains(c.Reason+"\n"+c.Fix, h) {
+						t.Errorf("%s: reason %q (fix %q) lacks %q", name, c.Reason, c.Fix, h)
+					}
+				}
 			}
 			got, err := testutil.CollectAndFormat(p, expfmt.TypeTextPlain, "dxwatch_aws_cloudwatch_vif_bgp_up")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(got), tt.family) {
-				t.Errorf("no %s in:\n%s", tt.family, got)
+			if !strings.Contains(string(got), tt.exported) {
+				t.Errorf("no %s in:\n%s", tt.exported, got)
 			}
 		})
 	}

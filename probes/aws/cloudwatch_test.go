@@ -346,8 +346,10 @@ func TestCloudWatchPaged(t *testing.T) {
 	if n1 != 1 || n2 < 5 {
 		t.Errorf("%d and %d requests, want 1 unpaged and several paged", n1, n2)
 	}
-	if len(one) != 9 {
-		t.Errorf("%d CloudWatch checks, want 9", len(one))
+	// 4 per link (state, errors, optics, bgp), the IPv6 peering's bgp
+	// line of each dual-stack link, and capacity.
+	if len(one) != 11 {
+		t.Errorf("%d CloudWatch checks, want 11", len(one))
 	}
 	for name, r := range one {
 		if paged[name] != r {

@@ -602,7 +602,9 @@ func sortedTkeys[V any](m map[tkey]V) []tkey {
 	return keys
 }
 
-// newVPCData keeps a VPC's associated CIDRs.
+// newVPCData keeps a VPC's associated CIDRs: IPv4 (cidrBlockAssociationSet)
+// and IPv6 (ipv6CidrBlockAssociationSet, EC2 API reference, Vpc), each of
+// which the gateway's allowed prefixes must cover.
 func newVPCData(v ec2types.Vpc, vgw string, k tkey) *vpcData {
 	d := &vpcData{id: deref(v.VpcId), vgw: vgw, key: k}
 	for _, a := range v.CidrBlockAssociationSet {
@@ -615,6 +617,14 @@ func newVPCData(v ec2types.Vpc, vgw string, k tkey) *vpcData {
 	}
 	if len(d.cidrs) == 0 {
 		if pfx, err := netip.ParsePrefix(deref(v.CidrBlock)); err == nil {
+			d.cidrs = append(d.cidrs, pfx)
+		}
+	}
+	for _, a := range v.Ipv6CidrBlockAssociationSet {
+		if a.Ipv6CidrBlockState != nil && a.Ipv6CidrBlockState.State != ec2types.VpcCidrBlockStateCodeAssociated {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(deref(a.Ipv6CidrBlock)); err == nil {
 			d.cidrs = append(d.cidrs, pfx)
 		}
 	}

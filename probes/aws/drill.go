@@ -39,14 +39,41 @@ var ErrNotOwner = errors.New("the virtual interface is owned by another account"
 // MaxFailoverTest is the longest test Direct Connect allows.
 const MaxFailoverTest = 72 * time.Hour
 
+// BGPPeer is one BGP peering of a virtual interface, as the failover test
+// names it (API reference, BGPPeer: bgpPeerId, addressFamily).
+type BGPPeer struct {
+	ID     string
+	Family string // ipv4 or ipv6 (probes.FamilyIPv4, probes.FamilyIPv6)
+	State  string // bgpPeerState
+	Status string // bgpStatus
+}
+
+// VIFPeers returns the VIF's BGP peers (DescribeVirtualInterfaces), after
+// checking that the caller owns the VIF: the IDs StartBgpFailoverTest
+// takes to hold down one family's sessions only.
+func (p *Probe) VIFPeers(ctx context.Context, vif string) ([]BGPPeer, error) {
+	_, v, err := p.ownedVIF(ctx, vif)
+	if err != nil {
+		return nil, fmt.Errorf("bgp peers of %s: %w", vif, err)
+	}
+	var out []BGPPeer
+	for _, bp := range v.BgpPeers {
+		out = append(out, BGPPeer{ID: deref(bp.BgpPeerId), Family: peerFamily(bp), State: string(bp.BgpPeerState), Status: string(bp.BgpStatus)})
+	}
+	return out, nil
+}
+
 // StartBgpFailoverTest brings down the BGP sessions of the VIF's peers (all
 // when peers is empty) for duration (whole minutes, 1 minute to 72 hours),
-// after checking that the caller owns the VIF.
+// after checking that the caller owns the VIF. An ID that is not one of
+// the VIF's peers is refused by AWS (a DirectConnectClientException, "one
+// or more parameters are not valid": API reference, StartBgpFailoverTest,
+// https://docs.aws.amazon.com/directconnect/latest/APIReference/API_StartBgpFailoverTest.html).
 func (p *Probe) StartBgpFailoverTest(ctx context.Context, vif string, peers []string, duration time.Duration) (FailoverTest, error) {
 	if duration < time.Minute || duration > MaxFailoverTest || duration%time.Minute != 0 {
 		return FailoverTest{}, fmt.Errorf("start bgp failover test on %s: duration %s: use whole minutes from 1m to 72h", vif, duration)
 	}
-	dx, err := p.ownedVIF(ctx, vif)
+	dx, _, err := p.ownedVIF(ctx, vif)
 	if err != nil {
 		return FailoverTest{}, fmt.Errorf("start bgp failover test on %s: %w", vif, err)
 	}
@@ -63,7 +90,7 @@ func (p *Probe) StartBgpFailoverTest(ctx context.Context, vif string, peers []st
 // StopBgpFailoverTest ends the running failover test of the VIF and
 // restores its BGP sessions.
 func (p *Probe) StopBgpFailoverTest(ctx context.Context, vif string) (FailoverTest, error) {
-	dx, err := p.ownedVIF(ctx, vif)
+	dx, _, err := p.ownedVIF(ctx, vif)
 	if err != nil {
 		return FailoverTest{}, fmt.Errorf("stop bgp failover test on %s: %w", vif, err)
 	}
@@ -76,7 +103,7 @@ func (p *Probe) StopBgpFailoverTest(ctx context.Context, vif string) (FailoverTe
 
 // ListVirtualInterfaceTestHistory returns the VIF's failover tests.
 func (p *Probe) ListVirtualInterfaceTestHistory(ctx context.Context, vif string) ([]FailoverTest, error) {
-	dx, err := p.ownedVIF(ctx, vif)
+	dx, _, err := p.ownedVIF(ctx, vif)
 	if err != nil {
 		return nil, fmt.Errorf("list failover tests of %s: %w", vif, err)
 	}
@@ -101,11 +128,11 @@ func (p *Probe) ListVirtualInterfaceTestHistory(ctx context.Context, vif string)
 }
 
 // ownedVIF finds the account and region where the VIF is visible and
-// returns that Direct Connect client when the account owns the VIF.
-func (p *Probe) ownedVIF(ctx context.Context, vif string) (*directconnect.Client, error) {
+// returns that Direct Connect client and the VIF when the account owns it.
+func (p *Probe) ownedVIF(ctx context.Context, vif string) (*directconnect.Client, *dxtypes.VirtualInterface, error) {
 	clients, err := p.accountClients(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var errs []error
 	for _, ac := range clients {
@@ -130,16 +157,16 @@ func (p *Probe) ownedVIF(ctx context.Context, vif string) (*directconnect.Client
 			id, err := ac.sts.GetCallerIdentity(cctx, &sts.GetCallerIdentityInput{})
 			cancel()
 			if err != nil {
-				return nil, fmt.Errorf("who owns the credentials of account %s: %w", ac.cfg.Name, err)
+				return nil, nil, fmt.Errorf("who owns the credentials of account %s: %w", ac.cfg.Name, err)
 			}
 			if owner := deref(found.OwnerAccount); owner != deref(id.Account) {
-				return nil, fmt.Errorf("%w: %s belongs to account %s, the credentials of %s are %s in account %s: run the test with the VIF owner's credentials",
+				return nil, nil, fmt.Errorf("%w: %s belongs to account %s, the credentials of %s are %s in account %s: run the test with the VIF owner's credentials",
 					ErrNotOwner, vif, owner, ac.cfg.Name, deref(id.Arn), deref(id.Account))
 			}
-			return ac.dx[r], nil
+			return ac.dx[r], found, nil
 		}
 	}
-	return nil, fmt.Errorf("VIF not found in %d account/regions: %w", len(clients)*len(p.cfg.Regions), errors.Join(append(errs, errNotFound)...))
+	return nil, nil, fmt.Errorf("VIF not found in %d account/regions: %w", len(clients)*len(p.cfg.Regions), errors.Join(append(errs, errNotFound)...))
 }
 
 // withDenied adds the denied IAM action to an access-denied error.

@@ -200,7 +200,7 @@ func (p *Probe) Poll(ctx context.Context) error {
 		}
 		p.deps.Observer.Observe(probes.Observation{
 			Time: c.Time, Event: probes.AWSCheck, Probe: p.name,
-			Check: c.Name, Link: c.Link, Up: c.Status != probes.Fail, Detail: c.Reason,
+			Check: c.Name, Link: c.Link, Family: c.Family, Up: c.Status != probes.Fail, Detail: c.Reason,
 		})
 	}
 	return snap.err()

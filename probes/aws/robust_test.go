@@ -59,7 +59,7 @@ func TestPagination(t *testing.T) {
 			t.Errorf("%s: %s %s", name, c.Status, c.Reason)
 		}
 	}
-	if r := checks["aws.vif.primary.routes"].Reason; !strings.Contains(r, "accepted 6 prefixes") {
+	if r := checks["aws.vif.primary.routes"].Reason; !strings.Contains(r, "accepted 6 IPv4 prefixes") {
 		t.Errorf("routes over several pages: %s", r)
 	}
 	calls := srv.Calls()

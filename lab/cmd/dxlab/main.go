@@ -11,8 +11,8 @@
 //	dxlab flap <link> --times N --every D
 //	dxlab brownout <link> --loss P
 //	dxlab mode active_passive|active_active
-//	dxlab break wrong-md5 <link> | no-prepend | ping-blocked <i1|i2>
-//	dxlab mend  wrong-md5 <link> | no-prepend | ping-blocked <i1|i2>
+//	dxlab break wrong-md5 <link> | wrong-md5-ipv6 <link> | no-prepend | ping-blocked <i1|i2>
+//	dxlab mend  wrong-md5 <link> | wrong-md5-ipv6 <link> | no-prepend | ping-blocked <i1|i2>
 //	dxlab exec <host> -- cmd [args...]
 //	dxlab vtysh <router> 'command'
 //	dxlab forward [--listen 127.0.0.1:PORT] PORT
@@ -56,7 +56,7 @@ const usage = `usage: dxlab <command> [flags]
   brownout <link> --loss P                       drop P% of packets (0 ends it)
   mode active_passive|active_active              switch the routing intent
   break <fault> [target]                         make a turn-up mistake for verify to find:
-                                                   wrong-md5 <link>, no-prepend, ping-blocked <i1|i2>
+                                                   wrong-md5 <link>, wrong-md5-ipv6 <link>, no-prepend, ping-blocked <i1|i2>
   mend <fault> [target]                          undo it
   exec <host> -- cmd [args...]                   run a command inside a lab host
   vtysh <router> 'command'                       run a vtysh command on a lab router
