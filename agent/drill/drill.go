@@ -2,7 +2,6 @@ package drill
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,27 +125,11 @@ func (o *Options) defaults() {
 	}
 }
 
-// familyOf is the address family of a health event: its family member
-// (health.Event's "family", set on a failover of one family's traffic,
-// #27), "" when it has none.
-func familyOf(e health.Event) string {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return ""
-	}
-	var f struct {
-		Family string `json:"family"`
-	}
-	_ = json.Unmarshal(b, &f)
-	return f.Family
-}
-
 // ofFamily says whether a failover event belongs to the drill's family: any
 // with FamilyBoth; else one of that family, or one that names none (a
 // health model that does not tell families apart).
 func (o Options) ofFamily(e health.Event) bool {
-	f := familyOf(e)
-	return o.Family == FamilyBoth || f == "" || f == o.Family
+	return o.Family == FamilyBoth || e.Family == "" || e.Family == o.Family
 }
 
 // ErrRefused is returned when a pre-check fails.
