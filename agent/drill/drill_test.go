@@ -43,6 +43,30 @@ func healthy() health.Status {
 		Feeds:   []health.Evidence{{Source: "bgp_session", Name: "192.0.2.1", OK: true, Fresh: true}}}
 }
 
+// ipv6Off makes the status a dual-stack one whose primary's IPv6 peering is
+// down and whose IPv6 traffic crosses the secondary, and sets the drill's
+// family.
+func ipv6Off(family string) func(*drill.Evidence, *drill.Options) {
+	return func(p *drill.Evidence, o *drill.Options) {
+		o.Family = family
+		st := &p.Status
+		st.Families = []health.FamilyStatus{
+			{Family: probes.FamilyIPv4, Active: []string{"primary"}, ActiveKnown: true, Targets: 1},
+			{Family: probes.FamilyIPv6, Active: []string{"secondary"}, ActiveKnown: true, Targets: 1},
+		}
+		st.Links[0].State = health.StateDegraded
+		st.Links[0].Reasons = []string{"IPv6 peering down: BGP session down"}
+		st.Links[0].Peerings = []health.PeeringStatus{
+			{Family: probes.FamilyIPv4, State: health.StateUp, Reasons: []string{}, Active: true},
+			{Family: probes.FamilyIPv6, State: health.StateDown, Reasons: []string{"BGP session down"}},
+		}
+		st.Links[1].Peerings = []health.PeeringStatus{
+			{Family: probes.FamilyIPv4, State: health.StateUp, Reasons: []string{}},
+			{Family: probes.FamilyIPv6, State: health.StateUp, Reasons: []string{}, Active: true},
+		}
+	}
+}
+
 // ready is every configured source ready: the BGP session to edge1 with
 // its table in, the BMP router's dump done, the first AWS poll.
 func ready() []probes.Readiness {
@@ -194,6 +218,13 @@ func TestPreChecks(t *testing.T) {
 		{"failover in progress", func(p *drill.Evidence, o *drill.Options) {
 			p.Status.InProgress = &health.Event{Kind: health.KindFailover}
 		}, []string{drill.CheckPrimaryActive}, "in progress"},
+		// A dual-stack site whose IPv6 traffic left the primary (its IPv6
+		// peering down): a drill of both families or of IPv6 refuses,
+		// one of IPv4 alone may start.
+		{"IPv6 off the primary, both families", ipv6Off(drill.FamilyBoth), []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, ""},
+		// (and the lab's site expects no IPv6 prefix for the secondary to carry)
+		{"IPv6 off the primary, --family ipv6", ipv6Off(probes.FamilyIPv6), []string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "IPv6"},
+		{"IPv6 off the primary, --family ipv4", ipv6Off(probes.FamilyIPv4), nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,12 +109,13 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 	if !notReady(CheckLinksUp, kindBGP, kindBMP, kindAWS, kindPing) {
 		var notUp []string
 		for _, l := range st.Links {
-			if l.State != health.StateUp {
-				why := string(l.State)
-				if len(l.Reasons) > 0 {
-					why += ": " + strings.Join(l.Reasons, "; ")
+			name, state, reasons := o.peeringOf(l)
+			if state != health.StateUp {
+				why := string(state)
+				if len(reasons) > 0 {
+					why += ": " + strings.Join(reasons, "; ")
 				}
-				notUp = append(notUp, l.Name+" is "+why)
+				notUp = append(notUp, name+" is "+why)
 			}
 		}
 		ev := describeAll(src, now, kindPing, kindBGP, kindBMP, kindAWS)
@@ -130,15 +131,30 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 
 	if !notReady(CheckPrimaryActive, kindBGP, kindBMP, kindPing) {
 		ev := append(targetEvidence(st), describeAll(src, now, kindBGP, kindBMP)...)
+		var fails []string
+		var fix string
+		measured := o.measured(st)
+		for _, f := range measured {
+			what := "the traffic"
+			if len(st.Families) > 1 {
+				what = "the " + familyWord(f.Family) + " traffic"
+			}
+			switch {
+			case f.InProgress != nil:
+				fails, fix = append(fails, "a failover of "+what+" is in progress"), "wait until it is over"
+			case !f.ActiveKnown:
+				fails = append(fails, "which link carries "+what+" is not known: nothing to measure a failover against")
+				fix = "configure VPC targets (of each family the drill measures) and the trace or bgp probe so dxwatch can tell the active link"
+			case len(f.Active) != 1 || f.Active[0] != primary:
+				fails = append(fails, fmt.Sprintf("%s crosses %s, not the primary %s alone", what, strings.Join(f.Active, "+"), primary))
+				fix = "a drill starts from the primary carrying the traffic; in active/active mode the failover moves part of it only"
+			}
+		}
 		switch {
-		case st.InProgress != nil:
-			add(CheckPrimaryActive, probes.Fail, "a failover is in progress", "wait until it is over", ev...)
-		case !st.ActiveKnown:
-			add(CheckPrimaryActive, probes.Fail, "which link carries the traffic is not known: nothing to measure a failover against",
-				"configure VPC targets and the trace or bgp probe so dxwatch can tell the active link", ev...)
-		case len(st.Active) != 1 || st.Active[0] != primary:
-			add(CheckPrimaryActive, probes.Fail, fmt.Sprintf("the traffic crosses %s, not the primary %s alone", strings.Join(st.Active, "+"), primary),
-				"a drill starts from the primary carrying the traffic; in active/active mode the failover moves part of it only", ev...)
+		case len(fails) > 0:
+			add(CheckPrimaryActive, probes.Fail, strings.Join(fails, "; "), fix, ev...)
+		case len(measured) > 1:
+			add(CheckPrimaryActive, probes.Pass, "the primary "+primary+" carries the traffic of every family", "", ev...)
 		default:
 			add(CheckPrimaryActive, probes.Pass, "the primary "+primary+" carries the traffic", "", ev...)
 		}
@@ -415,4 +431,46 @@ func waitingFor(pic Evidence, o Options, now time.Time) []string {
 		out = append(out, "the active link (not known yet)")
 	}
 	return out
+}
+
+// peeringOf is what drill.links_up reads of a link: with --family ipv4 or
+// ipv6, the link's peering of that family when the link has several
+// (named "link IPv6"); else the link as a whole.
+func (o Options) peeringOf(l health.LinkStatus) (name string, state health.State, reasons []string) {
+	if o.Family != FamilyBoth {
+		for _, p := range l.Peerings {
+			if p.Family == o.Family {
+				return l.Name + " " + familyWord(p.Family), p.State, p.Reasons
+			}
+		}
+	}
+	return l.Name, l.State, l.Reasons
+}
+
+// measured returns the families whose traffic the drill measures: the one
+// of --family, or every family with VPC targets (the site's first when
+// none has any, or when the status comes from a dxwatch that did not
+// tell families apart).
+func (o Options) measured(st health.Status) []health.FamilyStatus {
+	var out []health.FamilyStatus
+	for _, f := range st.Families {
+		if (o.Family == FamilyBoth && f.Targets > 0) || f.Family == o.Family {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, health.FamilyStatus{Active: st.Active, ActiveKnown: st.ActiveKnown, InProgress: st.InProgress})
+	}
+	return out
+}
+
+// familyWord is an address family as an engineer writes it.
+func familyWord(f string) string {
+	switch f {
+	case probes.FamilyIPv6:
+		return "IPv6"
+	case probes.FamilyIPv4:
+		return "IPv4"
+	}
+	return f
 }
