@@ -98,7 +98,7 @@ func (w *worker) locRIBCheck(add func(name, link string, st probes.CheckStatus, 
 const locRIBFix = "to compare dxwatch's inference with the router's own choice, have the router export its Loc-RIB (RFC 9069): " +
 	"FRR newer than 8.4, in its bmp targets: `bmp monitor ipv4 unicast loc-rib` (and `ipv6`); " +
 	"Junos: `set routing-options bmp station <name> route-monitoring loc-rib`; " +
-	"IOS XR: `bmp server all` then `route-monitoring local-rib`"
+	"IOS XR: route monitoring `local-rib` under `bmp server all` (Cisco's IOS XR data model)"
 
 // adjRIBOutFix is how to make a router export its Adj-RIB-Out
 // post-policy over BMP. Junos: route-monitoring { rib-out { post-policy; } }
