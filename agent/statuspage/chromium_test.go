@@ -15,6 +15,7 @@ import (
 
 	"github.com/dxwatch/dxwatch/agent/statuspage"
 	"github.com/dxwatch/dxwatch/lab/labsite"
+	"github.com/dxwatch/dxwatch/probes/bgp"
 )
 
 // fakeAgent serves the status page and a scripted sequence of /api/status
@@ -33,6 +34,7 @@ type fakeAgent struct {
 	upTo   [4]float64 // last event id shown in each phase
 	page   http.Handler
 	report string // served as /api/report, from agent/report/testdata
+	routes any    // served as /api/routes when set (else 404: no BGP probe)
 }
 
 func readJSON(t *testing.T, name string, v any) {
@@ -112,6 +114,18 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
+	case "/api/routes":
+		f.mu.Lock()
+		routes := f.routes
+		f.mu.Unlock()
+		if routes == nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(routes); err != nil {
+			f.t.Error(err)
+		}
 	case "/api/report":
 		b, err := os.ReadFile(filepath.Join("..", "report", "testdata", f.report))
 		if err != nil {
@@ -258,6 +272,94 @@ func TestChromiumPhone(t *testing.T) {
 		t.Errorf("the month card's rows:\n%s\nwant\n%s", got, want)
 	}
 	b.screenshot("5-phone-secondary-active")
+	if errs := b.jsErrors(); len(errs) > 0 {
+		t.Errorf("JavaScript errors: %q", errs)
+	}
+	if bl := b.blockedURLs(); len(bl) > 0 {
+		t.Errorf("the page tried to load URLs outside 127.0.0.1: %q", bl)
+	}
+}
+
+// bmpRoutes is an /api/routes document, built from the BGP probe's own
+// types: edge1 exports its Loc-RIB and its Adj-RIB-Out post-policy (the
+// secondary's prepended, tagged 7224:7100), edge2 only its Adj-RIB-In.
+func bmpRoutes() bgp.Routes {
+	since := time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
+	low := []bgp.Community{{Value: "7224:7100", Name: "AWS local preference low"}}
+	return bgp.Routes{
+		Time: since.Add(time.Hour),
+		Expected: []bgp.PrefixView{{Prefix: "198.18.0.0/16", BestLink: "primary", Paths: []bgp.PathView{}},
+			{Prefix: "198.19.0.0/16", Paths: []bgp.PathView{}}},
+		BMPRouters: []bgp.RouterView{
+			{Name: "edge1", Address: "10.0.0.1", ConnectedSince: since, SysName: "edge1.lab",
+				Views:  []string{"adj_rib_in_post", "loc_rib", "adj_rib_out_pre", "adj_rib_out_post"},
+				LocRIB: []bgp.LocRIBView{{Prefix: "198.18.0.0/16", Link: "primary", NextHop: "169.254.10.1", ASPath: []uint32{64512}}},
+				Peers: []bgp.BMPPeerView{
+					{Address: "10.0.0.9", ASN: 65000, Up: true},
+					{Address: "169.254.10.1", ASN: 64512, Link: "primary", Up: true,
+						Advertised: []bgp.AdvertisedView{{Prefix: "192.0.2.0/24", ASPath: []uint32{65000}}}},
+					{Address: "169.254.20.1", ASN: 64512, Link: "secondary", Up: true,
+						Advertised: []bgp.AdvertisedView{{Prefix: "192.0.2.0/24", ASPath: []uint32{65000, 65000, 65000}, Prepends: 2, Communities: low}}},
+				}},
+			{Name: "edge2", Address: "10.0.0.2", ConnectedSince: since, Views: []string{"adj_rib_in_pre", "adj_rib_in_post"},
+				Peers: []bgp.BMPPeerView{{Address: "169.254.20.1", ASN: 64512, Link: "secondary", Up: true}}},
+		},
+	}
+}
+
+// TestChromiumBMPRouters: the page shows each BMP router's exported views;
+// from edge1's Loc-RIB the path it chose per expected prefix (and that it
+// has none for the other), from its Adj-RIB-Out post-policy what it
+// advertises to AWS over each link; for edge2 that it exports neither.
+// Without /api/routes the section stays hidden.
+func TestChromiumBMPRouters(t *testing.T) {
+	f := newFakeAgent(t)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	b := startBrowser(t, 1280, 900, false)
+	b.navigate(srv.URL + "/")
+	b.waitFor(`document.querySelector('#links [data-link=primary]')`, pageView, 20*time.Second)
+	var hidden bool
+	if err := b.eval(t.Context(), `document.getElementById('routers-card').hidden`, &hidden); err != nil || !hidden {
+		t.Errorf("without /api/routes the routers section shows (hidden %v, err %v)", hidden, err)
+	}
+
+	f.mu.Lock()
+	f.routes = bmpRoutes()
+	f.mu.Unlock()
+	b.waitFor(`document.querySelector('#routers [data-router=edge2] .no-loc-rib') && document.querySelector('#routers [data-router=edge1] table.adj-rib-out')`, pageView, 20*time.Second)
+	rows := func(sel string) string {
+		t.Helper()
+		var out []string
+		if err := b.eval(t.Context(), `[...document.querySelectorAll(`+strconv.Quote(sel)+`)].map(e => (e.dataset.view ? e.dataset.view + '=' + e.dataset.exported + ' ' : '') + [...e.children].map(c => c.textContent).join(' / '))`, &out); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " | ")
+	}
+	for _, tc := range []struct{ sel, want string }{
+		{"#routers [data-router=edge1] li[data-view]", "adj_rib_in_pre=false  | adj_rib_in_post=true  | loc_rib=true  | adj_rib_out_pre=true  | adj_rib_out_post=true "},
+		{"#routers [data-router=edge2] li[data-view]", "adj_rib_in_pre=true  | adj_rib_in_post=true  | loc_rib=false  | adj_rib_out_pre=false  | adj_rib_out_post=false "},
+		{"#routers [data-router=edge1] table.loc-rib tbody tr", "198.18.0.0/16 / primary / 169.254.10.1 / 64512 / – | 198.19.0.0/16 / not in the router's Loc-RIB: it has no path"},
+		{"#routers [data-router=edge1] table.adj-rib-out tbody tr", "primary / 192.0.2.0/24 / 65000 / – | secondary / 192.0.2.0/24 / 65000 65000 65000 (2 prepends) / 7224:7100 (AWS local preference low)"},
+	} {
+		if got := rows(tc.sel); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.sel, got, tc.want)
+		}
+	}
+	var edge2 string
+	if err := b.eval(t.Context(), `document.querySelector('#routers [data-router=edge2]').textContent`, &edge2); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"edge2", "Exports no Loc-RIB: dxwatch infers", "Exports no Adj-RIB-Out post-policy: what it advertises to AWS is read from AWS's side only"} {
+		if !strings.Contains(edge2, want) {
+			t.Errorf("edge2's card %q does not say %q", edge2, want)
+		}
+	}
+	var head string
+	if err := b.eval(t.Context(), `document.querySelector('#routers [data-router=edge1] h3').textContent`, &head); err != nil || head != "edge1 (edge1.lab)" {
+		t.Errorf("edge1's heading %q (err %v)", head, err)
+	}
+	b.screenshot("6-bmp-routers")
 	if errs := b.jsErrors(); len(errs) > 0 {
 		t.Errorf("JavaScript errors: %q", errs)
 	}

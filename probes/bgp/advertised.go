@@ -65,6 +65,28 @@ func (w *worker) bmpAdvertised(bp *bmpPeer, upd *gobgp.BGPUpdate) {
 	})
 }
 
+// bmpAdvertisedPre applies a Route Monitoring of a Direct Connect
+// session's Adj-RIB-Out pre-policy (RFC 8671): the prefixes the router
+// would send before its outbound policy. Only counted: AWS receives the
+// post-policy routes.
+func bmpAdvertisedPre(bp *bmpPeer, upd *gobgp.BGPUpdate) {
+	if eor, _ := upd.IsEndOfRib(); eor {
+		return
+	}
+	if bp.outPre == nil {
+		bp.outPre = map[netip.Prefix]struct{}{}
+	}
+	eachNLRI(upd, func(pfx netip.Prefix, _ uint32, withdraw bool) {
+		_, had := bp.outPre[pfx]
+		switch {
+		case withdraw:
+			delete(bp.outPre, pfx)
+		case had || len(bp.outPre) < maxAdvertised:
+			bp.outPre[pfx] = struct{}{}
+		}
+	})
+}
+
 // advertisedView lists a session's Adj-RIB-Out post-policy, by prefix.
 func advertisedView(bp *bmpPeer) []AdvertisedView {
 	var out []AdvertisedView
@@ -117,8 +139,9 @@ func (w *worker) advertisedOn(l int) (map[netip.Prefix]pathAttrs, string) {
 // returnPathCheck reads what the edge routers advertise to AWS over each
 // link, from their Adj-RIB-Out post-policy over BMP, and ranks it as AWS
 // does: in active/passive, AWS must prefer the primary for every prefix
-// advertised over both. It adds nothing when no router exports the
-// Adj-RIB-Out of both links' sessions.
+// advertised over both. When a BMP router is connected but the
+// Adj-RIB-Out of a link's session is missing, it skips, saying which
+// views the routers export; without BMP it adds nothing.
 func (w *worker) returnPathCheck(add func(name, link string, st probes.CheckStatus, reason, fix string)) {
 	const name = "bgp.intent.return_path"
 	r := w.s.site.Routing
@@ -135,10 +158,10 @@ func (w *worker) returnPathCheck(add func(name, link string, st probes.CheckStat
 		return
 	}
 	pOut, pRouter := w.advertisedOn(primary)
+	var bad, good, without []string
 	if pOut == nil {
-		return
+		without = append(without, r.Primary)
 	}
-	var bad, good []string
 	fix := ""
 	for l, link := range w.s.site.Links {
 		if l == primary {
@@ -146,6 +169,10 @@ func (w *worker) returnPathCheck(add func(name, link string, st probes.CheckStat
 		}
 		sOut, sRouter := w.advertisedOn(l)
 		if sOut == nil {
+			without = append(without, link.Name)
+			continue
+		}
+		if pOut == nil {
 			continue
 		}
 		var prefixes []netip.Prefix
@@ -175,6 +202,15 @@ func (w *worker) returnPathCheck(add func(name, link string, st probes.CheckStat
 	switch {
 	case len(bad) > 0:
 		add(name, "", probes.Fail, "from the edge routers' Adj-RIB-Out (BMP): "+strings.Join(bad, "; "), fix)
+	case len(good) == 0 && len(without) > 0 && len(w.bmp) > 0:
+		// A router speaks BMP but what the edge sends AWS over a link is
+		// not in it: say so, and how to get it.
+		var exports []string
+		for _, br := range w.bmpRoutersByName() {
+			exports = append(exports, fmt.Sprintf("%s exports %s", br.name, viewList(br.views)))
+		}
+		add(name, "", probes.Skip, fmt.Sprintf("no BMP router exports the Adj-RIB-Out post-policy of the session with AWS over %s (%s): what the edge advertises to AWS is judged from AWS's side only (aws.routing.return_path)",
+			strings.Join(without, ", "), strings.Join(exports, "; ")), adjRIBOutFix)
 	case len(good) > 0:
 		add(name, "", probes.Pass, fmt.Sprintf("from the edge routers' Adj-RIB-Out (BMP): AWS prefers the primary %s for the return traffic to %s", r.Primary, strings.Join(good, ", ")), "")
 	}

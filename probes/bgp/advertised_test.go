@@ -48,13 +48,15 @@ func TestBMPAdjRIBOut(t *testing.T) {
 	}
 	check := func() probes.CheckResult { return p.check("bgp.intent.return_path") }
 
-	// Only one link's Adj-RIB-Out: nothing to compare, no check.
+	// Only one link's Adj-RIB-Out: nothing to compare; the check skips,
+	// naming the link without it and what the router exports.
 	advertise(prim, outPost, []uint32{65000})
 	eventually(t, 10*time.Second, "the primary's Adj-RIB-Out", func() bool {
 		bp, _ := p.bmpPeer(prim)
 		return len(bp.Advertised) == 1
 	})
-	if c := check(); c.Name != "" {
+	if c := check(); c.Status != probes.Skip || !strings.Contains(c.Reason, "Adj-RIB-Out post-policy of the session with AWS over secondary (") ||
+		!strings.Contains(c.Reason, "exports adj_rib_out_post") || !strings.Contains(c.Fix, "route-monitoring rib-out post-policy") {
 		t.Errorf("one link's Adj-RIB-Out only: %+v", c)
 	}
 	if bp, _ := p.bmpPeer(prim); bp.Advertised[0].Prefix != onPrem || len(bp.Advertised[0].ASPath) != 1 || bp.Updates != 0 {
@@ -90,9 +92,12 @@ func TestBMPAdjRIBOut(t *testing.T) {
 		return check().Status == probes.Fail && strings.Contains(check().Reason, "AWS prefers secondary")
 	})
 
-	// The secondary's session down: its Adj-RIB-Out is gone, no check.
+	// The secondary's session down: its Adj-RIB-Out is gone, the check
+	// skips.
 	writeBMP(t, c, bmp.NewBMPPeerDownNotification(ph(sec, 0), bmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION, nil, nil))
-	eventually(t, 10*time.Second, "no check without the secondary's Adj-RIB-Out", func() bool { return check().Name == "" })
+	eventually(t, 10*time.Second, "skip without the secondary's Adj-RIB-Out", func() bool {
+		return check().Status == probes.Skip && strings.Contains(check().Reason, "over secondary (")
+	})
 	if bp, _ := p.bmpPeer(sec); len(bp.Advertised) != 0 {
 		t.Errorf("secondary down still advertises %+v", bp.Advertised)
 	}
@@ -148,7 +153,15 @@ func TestBMPLocRIB(t *testing.T) {
 	if c := check(); !strings.Contains(c.Reason, "selected secondary (next hop "+sec+"), dxwatch infers primary") {
 		t.Errorf("disagreement: %+v", c)
 	}
-	// The Loc-RIB instance goes down: no Loc-RIB, no check.
+	// The Loc-RIB instance goes down: no Loc-RIB; the check skips,
+	// saying so and how to export it.
 	writeBMP(t, c, bmp.NewBMPPeerDownNotification(loc, bmp.BMP_PEER_DOWN_REASON_PEER_DE_CONFIGURED, nil, nil))
-	eventually(t, 10*time.Second, "no Loc-RIB check", func() bool { return check().Name == "" })
+	eventually(t, 10*time.Second, "Loc-RIB check skipped", func() bool { return check().Status == probes.Skip })
+	if c := check(); !strings.Contains(c.Reason, "exports no Loc-RIB over BMP (it exports adj_rib_in_post)") ||
+		!strings.Contains(c.Fix, "bmp monitor ipv4 unicast loc-rib") || !strings.Contains(c.Fix, "route-monitoring loc-rib") {
+		t.Errorf("without a Loc-RIB: %+v", c)
+	}
+	if v := router().Views; len(v) != 1 || v[0] != "adj_rib_in_post" {
+		t.Errorf("views after the Loc-RIB's Peer Down: %v", v)
+	}
 }

@@ -230,6 +230,35 @@ type bmpRouter struct {
 	// locRIB is the router's Loc-RIB (RFC 9069), relevant prefixes only:
 	// the paths it selected.
 	locRIB map[netip.Prefix]pathAttrs
+	// views is the set of RIBs the router exports on this connection
+	// (bmpView bits), from the Route Monitoring it sent.
+	views bmpView
+}
+
+// bmpView is one RIB a router can export over BMP, as a bit of a set.
+type bmpView uint8
+
+const (
+	viewAdjRIBInPre   bmpView = 1 << iota // RFC 7854
+	viewAdjRIBInPost                      // RFC 7854, the L flag
+	viewLocRIB                            // RFC 9069, peer type 3
+	viewAdjRIBOutPre                      // RFC 8671, the O flag
+	viewAdjRIBOutPost                     // RFC 8671, the O and L flags
+)
+
+// bmpViewNames names the views in bit order: the label values of
+// dxwatch_bmp_router_views and the "views" of /api/routes.
+var bmpViewNames = [...]string{"adj_rib_in_pre", "adj_rib_in_post", "loc_rib", "adj_rib_out_pre", "adj_rib_out_post"}
+
+// names lists the views of the set, in bit order.
+func (v bmpView) names() []string {
+	out := []string{}
+	for i, n := range bmpViewNames {
+		if v&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // bmpPeer is one monitored session of a BMP router: for a Direct Connect
@@ -253,6 +282,10 @@ type bmpPeer struct {
 	out        map[netip.Prefix]pathAttrs
 	outEOR     bool
 	outDropped uint64
+	// outPre is the session's Adj-RIB-Out pre-policy, prefixes only
+	// (at most maxAdvertised): what the router would send before its
+	// outbound policy, counted and not judged.
+	outPre map[netip.Prefix]struct{}
 }
 
 func (w *worker) bmpEvent(ev *bmpEvent) {
@@ -290,13 +323,16 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 	case *bmp.BMPPeerUpNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
 			r.locRIB = nil // RFC 9069 5: the Loc-RIB is sent anew
+			r.views |= viewLocRIB
 			return
 		}
 		bp := w.bmpPeer(r, h)
 		w.setBMPPeer(r, bp, true, "", 0, ev.t)
 	case *bmp.BMPPeerDownNotification:
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			// RFC 9069 5.3: the Loc-RIB is no longer monitored.
 			r.locRIB = nil
+			r.views &^= viewLocRIB
 			return
 		}
 		bp := w.bmpPeer(r, h)
@@ -313,6 +349,7 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 			return
 		}
 		if h.PeerType == bmp.BMP_PEER_TYPE_LOCAL_RIB {
+			r.views |= viewLocRIB
 			w.bmpLocRIB(r, upd)
 			return
 		}
@@ -324,10 +361,24 @@ func (w *worker) bmpEvent(ev *bmpEvent) {
 		if h.IsAdjRIBOut() {
 			// RFC 8671: what the router sends the peer. Post-policy, for
 			// a Direct Connect session, is what AWS receives.
-			if h.IsPostPolicy() && bp.link >= 0 {
-				w.bmpAdvertised(bp, upd)
+			switch {
+			case h.IsPostPolicy():
+				r.views |= viewAdjRIBOutPost
+				if bp.link >= 0 {
+					w.bmpAdvertised(bp, upd)
+				}
+			default:
+				r.views |= viewAdjRIBOutPre
+				if bp.link >= 0 {
+					bmpAdvertisedPre(bp, upd)
+				}
 			}
 			return
+		}
+		if h.IsPostPolicy() {
+			r.views |= viewAdjRIBInPost
+		} else {
+			r.views |= viewAdjRIBInPre
 		}
 		if eor, _ := upd.IsEndOfRib(); eor {
 			// RFC 7854 5: the end of the initial dump of this session's
@@ -364,7 +415,7 @@ func (w *worker) setBMPPeer(r *bmpRouter, bp *bmpPeer, up bool, reason string, c
 	if changed {
 		// A new session sends its tables anew; a closed one advertises
 		// nothing.
-		bp.eor, bp.out, bp.outEOR = false, nil, false
+		bp.eor, bp.out, bp.outEOR, bp.outPre = false, nil, false, nil
 	}
 	if up {
 		bp.reason, bp.reasonCode = "", 0

@@ -38,6 +38,12 @@ var (
 		"Routers connected to the BMP station.", nil, nil)
 	bmpErrorsDesc = prometheus.NewDesc("dxwatch_bmp_decode_errors_total",
 		"BMP messages or streams the station could not decode.", nil, nil)
+	bmpViewsDesc = prometheus.NewDesc("dxwatch_bmp_router_views",
+		"Whether the router exports the view over BMP (1) or not (0): adj_rib_in_pre, adj_rib_in_post (RFC 7854), loc_rib (RFC 9069), adj_rib_out_pre, adj_rib_out_post (RFC 8671).", []string{"router", "view"}, nil)
+	bmpLocRIBPathsDesc = prometheus.NewDesc("dxwatch_bmp_loc_rib_paths",
+		"Paths of relevant prefixes in the router's Loc-RIB (RFC 9069) that dxwatch keeps; only for a router that exports its Loc-RIB.", []string{"router"}, nil)
+	bmpAdjRIBOutPathsDesc = prometheus.NewDesc("dxwatch_bmp_adj_rib_out_paths",
+		"Prefixes the router's Adj-RIB-Out (RFC 8671) holds for its session with AWS over the link, before (policy=pre) or after (policy=post) its outbound policy; only for a view the router exports (at most 4096 counted).", []string{"router", "link", "policy"}, nil)
 	bmpRefusedDesc = prometheus.NewDesc("dxwatch_bmp_connections_refused_total",
 		"Connections to the BMP station refused because their source is not in bgp.bmp.routers (by default the BGP peers' addresses).", nil, nil)
 )
@@ -46,7 +52,7 @@ var (
 func (p *Probe) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{sessionUpDesc, sessionFlapsDesc, prefixPresentDesc, receivedPrefixesDesc, prependsDesc,
 		bestLinkDesc, updatesDesc, linkUpdatesDesc, linkLastUpdateDesc, intentOKDesc, droppedDesc, resyncsDesc,
-		bmpPeerUpDesc, bmpRoutersDesc, bmpErrorsDesc, bmpRefusedDesc} {
+		bmpPeerUpDesc, bmpRoutersDesc, bmpErrorsDesc, bmpRefusedDesc, bmpViewsDesc, bmpLocRIBPathsDesc, bmpAdjRIBOutPathsDesc} {
 		ch <- d
 	}
 }
@@ -110,5 +116,50 @@ func (p *Probe) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, up := range bmpUp {
 		gauge(bmpPeerUpDesc, expose.Bool(up), k.router, k.link)
+	}
+	collectBMPViews(r.BMPRouters, gauge)
+}
+
+// collectBMPViews exports what each BMP router exports and holds. A router
+// with two connections for a moment (a BMP restart) is one series: a view
+// is exported when any connection exports it, with the larger count.
+func collectBMPViews(routers []RouterView, gauge func(d *prometheus.Desc, val float64, labels ...string)) {
+	type view struct{ router, view string }
+	type out struct{ router, link, policy string }
+	views, locRIB, adjOut := map[view]bool{}, map[string]int{}, map[out]int{}
+	for _, rv := range routers {
+		exports := map[string]bool{}
+		for _, v := range rv.Views {
+			exports[v] = true
+		}
+		for _, v := range bmpViewNames {
+			k := view{rv.Name, v}
+			views[k] = views[k] || exports[v]
+		}
+		if exports["loc_rib"] {
+			locRIB[rv.Name] = max(locRIB[rv.Name], len(rv.LocRIB))
+		}
+		for _, bp := range rv.Peers {
+			if bp.Link == "" {
+				continue
+			}
+			if exports["adj_rib_out_pre"] {
+				k := out{rv.Name, bp.Link, "pre"}
+				adjOut[k] = max(adjOut[k], bp.AdvertisedPrePolicy)
+			}
+			if exports["adj_rib_out_post"] {
+				k := out{rv.Name, bp.Link, "post"}
+				adjOut[k] = max(adjOut[k], len(bp.Advertised))
+			}
+		}
+	}
+	for k, on := range views {
+		gauge(bmpViewsDesc, expose.Bool(on), k.router, k.view)
+	}
+	for r, n := range locRIB {
+		gauge(bmpLocRIBPathsDesc, float64(n), r)
+	}
+	for k, n := range adjOut {
+		gauge(bmpAdjRIBOutPathsDesc, float64(n), k.router, k.link, k.policy)
 	}
 }

@@ -61,6 +61,10 @@ type RouterView struct {
 	SysName        string        `json:"sys_name,omitempty"`
 	SysDescr       string        `json:"sys_descr,omitempty"`
 	Peers          []BMPPeerView `json:"monitored_peers"`
+	// Views are the RIBs the router exports over BMP, from the Route
+	// Monitoring it sent: adj_rib_in_pre, adj_rib_in_post (RFC 7854),
+	// loc_rib (RFC 9069), adj_rib_out_pre, adj_rib_out_post (RFC 8671).
+	Views []string `json:"views"`
 	// LocRIB is, when the router exports its Loc-RIB over BMP (RFC 9069),
 	// the paths it selected for the relevant prefixes.
 	LocRIB []LocRIBView `json:"loc_rib,omitempty"`
@@ -95,6 +99,10 @@ type BMPPeerView struct {
 	Advertised []AdvertisedView `json:"advertised,omitempty"`
 	// AdvertisedDropped counts Adj-RIB-Out paths not kept (over 4096).
 	AdvertisedDropped uint64 `json:"advertised_dropped,omitempty"`
+	// AdvertisedPrePolicy counts, for a Direct Connect session whose
+	// router exports its Adj-RIB-Out pre-policy, the prefixes it would
+	// send before its outbound policy (at most 4096 counted).
+	AdvertisedPrePolicy int `json:"advertised_pre_policy,omitempty"`
 }
 
 // AdvertisedView is one route an edge router sends AWS.
@@ -206,10 +214,10 @@ func (w *worker) publish(now time.Time) {
 		})
 	}
 	for _, br := range w.bmp {
-		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}, LocRIB: w.locRIBView(br)}
+		rv := RouterView{Name: br.name, Address: br.addr.String(), ConnectedSince: br.since, SysName: br.sysName, SysDescr: br.sysDescr, Peers: []BMPPeerView{}, Views: br.views.names(), LocRIB: w.locRIBView(br)}
 		for _, bp := range br.peers {
 			v := BMPPeerView{Address: bp.addr.String(), ASN: bp.asn, Up: bp.up, Since: timePtr(bp.since), Reason: bp.reason, ReasonCode: bp.reasonCode, Updates: bp.updates, Withdrawals: bp.withdrawals, EndOfRIB: bp.up && bp.eor,
-				Advertised: advertisedView(bp), AdvertisedDropped: bp.outDropped}
+				Advertised: advertisedView(bp), AdvertisedDropped: bp.outDropped, AdvertisedPrePolicy: len(bp.outPre)}
 			if bp.link >= 0 {
 				v.Link = s.linkName(bp.link)
 			}

@@ -22,6 +22,7 @@
     status: null,      // /api/status
     checks: null,      // /api/checks, or null: then status.checks
     report: null,      // /api/report: the month so far, or null when not served
+    routes: null,      // /api/routes (the BGP probe), or null when not served
     events: [],        // oldest first
     lastEventId: 0,
     hist: new Map(),   // series key -> [{t, rtt, loss, ok}]
@@ -177,12 +178,13 @@
     try {
       const q = S.lastEventId ? '?since=' + S.lastEventId : '';
       const jobs = [getJSON('api/status'), getJSON('api/events' + q)];
-      if (slow) jobs.push(optional('api/site'), optional('api/checks'));
+      if (slow) jobs.push(optional('api/site'), optional('api/checks'), optional('api/routes'));
       if (S.polls % REPORT_EVERY === 1) optional('api/report').then((r) => { if (r !== undefined) S.report = r; });
       const res = await Promise.all(jobs);
       if (slow) {
         if (res[2] !== undefined) S.site = res[2];
         if (res[3] !== undefined) S.checks = res[3];
+        if (res[4] !== undefined) S.routes = res[4];
       }
       if (!absorbEvents(res[1], res[0])) S.polls = 0; // fetch every event again next time
       absorbStatus(res[0]);
@@ -222,6 +224,7 @@
     renderDiagram();
     renderLinks();
     renderTargets();
+    renderRouters();
     renderMonth();
     renderEvents();
     renderCapacity();
@@ -580,6 +583,68 @@
           t.prefix ? [h('dt', { text: 'Prefix' }), h('dd', { text: t.prefix })] : null,
           t.echo && t.echo.last_reply ? [h('dt', { text: 'Last reply' }), h('dd', { text: clock(t.echo.last_reply, true) })] : null),
         echoBlock('target:' + t.name, t.echo, 'Echo'));
+    }));
+  }
+
+  // ---- edge routers (BMP, api/routes) -------------------------------------
+
+  // The RIBs a router can export over BMP, as /api/routes names them.
+  const VIEWS = [['adj_rib_in_pre', 'Adj-RIB-In pre-policy'], ['adj_rib_in_post', 'Adj-RIB-In post-policy'],
+    ['loc_rib', 'Loc-RIB (its chosen paths)'], ['adj_rib_out_pre', 'Adj-RIB-Out pre-policy'], ['adj_rib_out_post', 'Adj-RIB-Out post-policy (what it sends)']];
+
+  function asPath(p) { return p && p.length ? p.join(' ') : '(empty)'; }
+  function comms(cs) { return cs && cs.length ? cs.map((c) => c.value + (c.name ? ' (' + c.name + ')' : '')).join(', ') : '–'; }
+  function table(cls, head, rows) {
+    return h('div', { class: 'scroll' }, h('table', { class: 'outages ' + cls }, h('thead', null, h('tr', null, head.map((x) => h('th', { text: x })))), h('tbody', null, rows)));
+  }
+
+  // renderRouters shows, per BMP router, which RIBs it exports; from its
+  // Loc-RIB the path it chose for each expected prefix; from its
+  // Adj-RIB-Out post-policy what it really advertises to AWS over each link.
+  function renderRouters() {
+    const rs = (S.routes && S.routes.bmp_routers) || [];
+    $('routers-card').hidden = !rs.length;
+    if (!rs.length) return;
+    const expected = (S.routes.expected_prefixes || []).map((p) => p.prefix);
+    $('routers').replaceChildren(...rs.map((r) => {
+      const views = new Set(r.views || []);
+      const name = r.sys_name && r.sys_name !== r.name ? r.name + ' (' + r.sys_name + ')' : r.name;
+      let chosen;
+      if (views.has('loc_rib')) {
+        const lr = r.loc_rib || [];
+        chosen = h('div', { class: 'loc-rib' }, h('h4', { text: 'Chosen by the router (Loc-RIB)' }),
+          table('loc-rib', ['Prefix', 'Link', 'Next hop', 'AS path', 'Communities'], expected.map((p) => {
+            const x = lr.find((e) => e.prefix === p);
+            return x ? h('tr', { 'data-prefix': p, 'data-link': x.link || '' }, h('td', null, h('code', { text: p })), h('td', { text: x.link || 'no link' }),
+              h('td', { text: x.next_hop || '–' }), h('td', { text: asPath(x.as_path) }), h('td', { text: comms(x.communities) }))
+              : h('tr', { 'data-prefix': p, 'data-link': '', class: 'bad' }, h('td', null, h('code', { text: p })), h('td', { colspan: 4, text: 'not in the router\'s Loc-RIB: it has no path' }));
+          })));
+      } else {
+        chosen = h('p', { class: 'muted no-loc-rib', text: 'Exports no Loc-RIB: dxwatch infers the path it chooses from the paths it receives.' });
+      }
+      let sent;
+      if (views.has('adj_rib_out_post')) {
+        const rows = [];
+        for (const bp of (r.monitored_peers || []).filter((x) => x.link)) {
+          const adv = bp.advertised || [];
+          if (!adv.length) rows.push(h('tr', { 'data-link': bp.link, 'data-prefix': '', class: 'bad' }, h('td', { text: bp.link }), h('td', { colspan: 3, text: bp.up ? 'advertises nothing to AWS' : 'session with AWS down' })));
+          for (const a of adv) {
+            rows.push(h('tr', { 'data-link': bp.link, 'data-prefix': a.prefix }, h('td', { text: bp.link }), h('td', null, h('code', { text: a.prefix })),
+              h('td', { text: asPath(a.as_path) + (a.prepends ? ' (' + a.prepends + ' prepend' + (a.prepends > 1 ? 's' : '') + ')' : '') }), h('td', { text: comms(a.communities) })));
+          }
+        }
+        sent = h('div', { class: 'adj-rib-out' }, h('h4', { text: 'Advertised to AWS (Adj-RIB-Out post-policy)' }),
+          rows.length ? table('adj-rib-out', ['Link', 'Prefix', 'AS path', 'Communities'], rows) : h('p', { class: 'muted', text: 'No Direct Connect session monitored.' }));
+      } else {
+        sent = h('p', { class: 'muted no-adj-rib-out', text: 'Exports no Adj-RIB-Out post-policy: what it advertises to AWS is read from AWS\'s side only.' });
+      }
+      return h('article', { class: 'card router-card', 'data-router': r.name, 'aria-label': 'Edge router ' + name },
+        h('h3', { text: name }),
+        h('p', { class: 'muted', text: r.address + (r.connected_since ? ' · BMP since ' + clock(r.connected_since) : '') }),
+        h('h4', { text: 'Exports over BMP' }),
+        h('ul', { class: 'plain views' }, VIEWS.map((v) => h('li', { 'data-view': v[0], 'data-exported': views.has(v[0]) ? 'true' : 'false', class: views.has(v[0]) ? 'ok' : 'muted' },
+          (views.has(v[0]) ? '✓ ' : '✗ ') + v[1]))),
+        chosen, sent);
     }));
   }
 
