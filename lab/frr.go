@@ -33,9 +33,9 @@ func frrTemplate(name, text string) *template.Template {
 // families, each with ADD-PATH send: the agent is a route-reflector client,
 // so every path goes to it with its next hop unchanged, the link's Amazon
 // address of the family (an IPv6 route's global next hop, as FROM-<link>
-// prefers it), which names the link. With probe sources, each link's /32 is originated and
-// let out by that link's TO- route-map only (entry 20, its own prefix-list),
-// so AWS reaches it over that link alone.
+// prefers it), which names the link. With probe sources, each link's /32
+// is originated and let out by that link's TO- route-map only (entry 20,
+// its own prefix-list), so AWS reaches it over that link alone.
 var edgeTmpl = frrTemplate("edge", `{{define "dx-policy"}}
   neighbor {{.Amazon}} soft-reconfiguration inbound
   neighbor {{.Amazon}} route-map FROM-{{.MapName}} in

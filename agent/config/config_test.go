@@ -3,6 +3,7 @@ package config
 import (
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,5 +163,39 @@ links:
 	}
 	if _, ok := sl.Peering(probes.FamilyIPv4); ok {
 		t.Error("IPv6-only link has an IPv4 peering")
+	}
+}
+
+// TestMixedFamilies: expected prefixes and targets of both families in one
+// configuration (the lab's VPC has an IPv4 and an IPv6 CIDR, and its
+// instances an address of each), each validated by the rules of its own.
+func TestMixedFamilies(t *testing.T) {
+	const base = `site: dc1
+links:
+  - {name: primary, role: primary, customer_address: 169.254.10.2/30, amazon_address: 169.254.10.1/30, vlan: 101}
+targets:
+  - {name: i1, address: 198.18.0.10}
+  - {name: i1-v6, address: "2001:db8:1000::10"}
+routing:
+  mode: active_passive
+  primary: primary
+`
+	cfg, err := Parse("mixed.yaml", []byte(base+`  expected_prefixes: [198.18.0.0/16, "2001:db8:1000::/56"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := cfg.Topology()
+	want := []netip.Prefix{netip.MustParsePrefix("198.18.0.0/16"), netip.MustParsePrefix("2001:db8:1000::/56")}
+	if !slices.Equal(site.Routing.ExpectedPrefixes, want) {
+		t.Errorf("expected prefixes %v, want %v", site.Routing.ExpectedPrefixes, want)
+	}
+	if len(site.Targets) != 2 || site.Targets[1].Host != "2001:db8:1000::10" {
+		t.Errorf("targets %+v", site.Targets)
+	}
+	_, err = Parse("mixed.yaml", []byte(base+`  expected_prefixes: [198.18.0.0/16, "2001:db8:1000::1/56"]
+`))
+	if err == nil || !strings.Contains(err.Error(), "routing.expected_prefixes[1] (line 10): 2001:db8:1000::1/56 has host bits set: did you mean 2001:db8:1000::/56?") {
+		t.Errorf("IPv6 prefix with host bits: %v", err)
 	}
 }

@@ -277,25 +277,12 @@ func labBGP(t *testing.T, session string) {
 	}
 
 	// FRR's own view: edge1 received nothing from dxwatch.
-	out, err := l.Vtysh(ctx, lab.HostEdge1, "show bgp neighbor "+lab.AgentAddress+" json")
-	if err != nil {
-		t.Fatal(err)
+	state, accepted := agentNeighbor(ctx, t, l)
+	v4, ok := accepted["ipv4Unicast"]
+	if state != "Established" || !ok || v4 != 0 {
+		t.Errorf("edge1's neighbor %s: state %q, ipv4 unicast %v (present %v); want Established with 0 prefixes received", lab.AgentAddress, state, v4, ok)
 	}
-	var nb map[string]struct {
-		State string `json:"bgpState"`
-		AF    map[string]struct {
-			Accepted int `json:"acceptedPrefixCounter"`
-		} `json:"addressFamilyInfo"`
-	}
-	if err := json.Unmarshal([]byte(out), &nb); err != nil {
-		t.Fatalf("parse %q: %v", out, err)
-	}
-	n := nb[lab.AgentAddress]
-	v4, ok := n.AF["ipv4Unicast"]
-	if n.State != "Established" || !ok || v4.Accepted != 0 {
-		t.Errorf("edge1's neighbor %s: state %q, ipv4 unicast %v (present %v); want Established with 0 prefixes received", lab.AgentAddress, n.State, v4.Accepted, ok)
-	}
-	t.Logf("edge1: neighbor %s %s, %d prefixes accepted from dxwatch", lab.AgentAddress, n.State, v4.Accepted)
+	t.Logf("edge1: neighbor %s %s, %d prefixes accepted from dxwatch", lab.AgentAddress, state, v4)
 
 	// Cut the primary.
 	cutAt := time.Now()
@@ -384,23 +371,10 @@ func TestLabBGPIPv6(t *testing.T) {
 	}
 
 	// FRR's own view: edge1 received nothing from dxwatch, in either family.
-	out, err := l.Vtysh(ctx, lab.HostEdge1, "show bgp neighbor "+lab.AgentAddress+" json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nb map[string]struct {
-		State string `json:"bgpState"`
-		AF    map[string]struct {
-			Accepted int `json:"acceptedPrefixCounter"`
-		} `json:"addressFamilyInfo"`
-	}
-	if err := json.Unmarshal([]byte(out), &nb); err != nil {
-		t.Fatalf("parse %q: %v", out, err)
-	}
+	_, accepted := agentNeighbor(ctx, t, l)
 	for _, af := range []string{"ipv4Unicast", "ipv6Unicast"} {
-		a, ok := nb[lab.AgentAddress].AF[af]
-		if !ok || a.Accepted != 0 {
-			t.Errorf("edge1's neighbor %s: %s %+v (present %v); want 0 prefixes received", lab.AgentAddress, af, a, ok)
+		if n, ok := accepted[af]; !ok || n != 0 {
+			t.Errorf("edge1's neighbor %s: %s %d prefixes accepted (present %v); want 0", lab.AgentAddress, af, n, ok)
 		}
 	}
 
@@ -457,6 +431,32 @@ func TestLabBGPIPv6(t *testing.T) {
 	wait(90*time.Second, "the primary's IPv6 path back and best", func(r Routes) bool {
 		return linkPrefixOf(r, lab.LinkPrimary, vpc6).Best
 	})
+}
+
+// agentNeighbor returns edge1's view of its session with dxwatch: its
+// state and, per address family it carries, the prefixes accepted from
+// dxwatch.
+func agentNeighbor(ctx context.Context, t *testing.T, l *lab.Lab) (string, map[string]int) {
+	t.Helper()
+	out, err := l.Vtysh(ctx, lab.HostEdge1, "show bgp neighbor "+lab.AgentAddress+" json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb map[string]struct {
+		State string `json:"bgpState"`
+		AF    map[string]struct {
+			Accepted int `json:"acceptedPrefixCounter"`
+		} `json:"addressFamilyInfo"`
+	}
+	if err := json.Unmarshal([]byte(out), &nb); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	n := nb[lab.AgentAddress]
+	accepted := map[string]int{}
+	for af, a := range n.AF {
+		accepted[af] = a.Accepted
+	}
+	return n.State, accepted
 }
 
 func deref(p *uint32) uint32 {

@@ -25,7 +25,7 @@ func TestLabEdgePrefixListChild(t *testing.T) {
 		RouterID: lab.AgentAddress,
 		Peers:    []PeerConfig{{Name: lab.HostEdge1, Address: lab.Edge1LAN}},
 	}
-	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site()})
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.WithIPv6Prefix(labsite.Site())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,10 +47,11 @@ func TestLabEdgePrefixListChild(t *testing.T) {
 	}
 }
 
-// TestLabEdgePrefixList applies README.md's outbound prefix-list ("A
+// TestLabEdgePrefixList applies README.md's outbound prefix-lists ("A
 // full-table edge") on FRR's edge1, towards dxwatch, a route-reflector
-// client with ADD-PATH: dxwatch then holds only the VPC prefix, still with
-// both links' paths, and the session never reset.
+// client with ADD-PATH in both families: dxwatch then holds only the VPC's
+// prefixes, its IPv4 and its IPv6 CIDR, still with both links' paths, and
+// the session never reset.
 func TestLabEdgePrefixList(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -73,9 +74,10 @@ func TestLabEdgePrefixList(t *testing.T) {
 			}
 		}
 	}()
-	vpc := lab.VPCCIDR
+	vpc, vpc6 := lab.VPCCIDR, lab.VPCCIDR6
 	both := func(r Routes) bool {
-		return len(r.Peers) == 1 && r.Peers[0].Up && bgpPath(r, lab.LinkPrimary, vpc) != nil && bgpPath(r, lab.LinkSecondary, vpc) != nil
+		return len(r.Peers) == 1 && r.Peers[0].Up && bgpPath(r, lab.LinkPrimary, vpc) != nil && bgpPath(r, lab.LinkSecondary, vpc) != nil &&
+			bgpPath(r, lab.LinkPrimary, vpc6) != nil && bgpPath(r, lab.LinkSecondary, vpc6) != nil
 	}
 	wait := func(what string, cond func(Routes) bool) Routes {
 		t.Helper()
@@ -90,25 +92,30 @@ func TestLabEdgePrefixList(t *testing.T) {
 			}
 		}
 	}
-	before := wait("both links' paths and more than the VPC prefix", func(r Routes) bool {
-		return both(r) && r.TablePrefixes > 1
+	before := wait("both links' paths and more than the VPC's prefixes", func(r Routes) bool {
+		return both(r) && r.TablePrefixes > 2
 	})
 	t.Logf("before the prefix-list: %d prefixes from edge1", before.TablePrefixes)
 
 	out, err := l.Vtysh(ctx, lab.HostEdge1, strings.Join([]string{
 		"configure terminal",
 		fmt.Sprintf("ip prefix-list DXWATCH-OUT seq 5 permit %s le 32", vpc),
+		fmt.Sprintf("ipv6 prefix-list DXWATCH-OUT6 seq 5 permit %s le 128", vpc6),
 		fmt.Sprintf("router bgp %d", lab.OnPremASN),
 		"address-family ipv4 unicast",
 		fmt.Sprintf("neighbor %s prefix-list DXWATCH-OUT out", lab.AgentAddress),
+		"exit-address-family",
+		"address-family ipv6 unicast",
+		fmt.Sprintf("neighbor %s prefix-list DXWATCH-OUT6 out", lab.AgentAddress),
 		"end",
 		fmt.Sprintf("clear bgp ipv4 unicast %s soft out", lab.AgentAddress),
+		fmt.Sprintf("clear bgp ipv6 unicast %s soft out", lab.AgentAddress),
 	}, "\n"))
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	after := wait("only the VPC prefix, over both links", func(r Routes) bool {
-		return both(r) && r.TablePrefixes == 1
+	after := wait("only the VPC's two prefixes, over both links", func(r Routes) bool {
+		return both(r) && r.TablePrefixes == 2
 	})
 	if after.Peers[0].Flaps != 0 {
 		t.Errorf("the session flapped %d times: the prefix-list must not reset it", after.Peers[0].Flaps)

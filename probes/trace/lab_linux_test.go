@@ -334,6 +334,25 @@ func wantVia(t testing.TB, p labPath, link string, status probes.CheckStatus) {
 	}
 }
 
+// activeActive switches the lab to active/active for the rest of t, and
+// back to active/passive, converged, when t ends.
+func activeActive(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.SetMode(ctx, probes.ModeActiveActive); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := l.SetMode(ctx, probes.ModeActivePassive); err != nil {
+			t.Error(err)
+		}
+		converge(t, l)
+	})
+}
+
 // wantHop fails t unless p has a hop at address a.
 func wantHop(t testing.TB, p labPath, a string) {
 	t.Helper()
@@ -541,19 +560,7 @@ func TestLabTrace(t *testing.T) {
 	t.Run("active_active ecmp", func(t *testing.T) {
 		converge(t, l)
 		setICMPLimits(t, l, limitsOff)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := l.SetMode(ctx, probes.ModeActiveActive); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := l.SetMode(ctx, probes.ModeActivePassive); err != nil {
-				t.Error(err)
-			}
-			converge(t, l)
-		})
+		activeActive(t, l)
 		logLabState(t, l) // before the mode goes back
 		converge(t, l)
 		c := startTraceChild(t, l, 16, probes.ModeActiveActive)
@@ -592,26 +599,14 @@ func TestLabTrace(t *testing.T) {
 	t.Run("ipv6 active_active ecmp by flow label", func(t *testing.T) {
 		converge(t, l)
 		setICMPLimits(t, l, limitsOff)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := l.SetMode(ctx, probes.ModeActiveActive); err != nil {
-			t.Fatal(err)
-		}
+		activeActive(t, l)
 		hashPolicy := func(v string) {
 			if _, err := l.Exec(context.Background(), lab.HostEdge1, "sysctl", "-q", "-w", "net.ipv6.fib_multipath_hash_policy="+v); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
 		}
 		hashPolicy("0")
-		t.Cleanup(func() {
-			hashPolicy("1")
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := l.SetMode(ctx, probes.ModeActivePassive); err != nil {
-				t.Error(err)
-			}
-			converge(t, l)
-		})
+		t.Cleanup(func() { hashPolicy("1") }) // before the mode goes back
 		logLabState(t, l)
 		converge(t, l)
 		c := startTraceChild(t, l, 16, probes.ModeActiveActive, envTarget+"="+labsite.Inst1v6)
