@@ -18,9 +18,9 @@ import (
 	"github.com/dxwatch/dxwatch/lab"
 )
 
-// capturedPeerUp returns the Peer Up of peer in a capture under
-// testdata/bmp, as FRR sent it.
-func capturedPeerUp(t *testing.T, capture string, peer netip.Addr) []byte {
+// capturedPeerUp returns the first Peer Up of peer in a capture under
+// testdata/bmp, as FRR sent it, that match accepts.
+func capturedPeerUp(t *testing.T, capture string, peer netip.Addr, match func([]byte) bool) []byte {
 	t.Helper()
 	stream, err := os.ReadFile(filepath.Join("testdata", "bmp", capture))
 	if err != nil {
@@ -39,7 +39,7 @@ func capturedPeerUp(t *testing.T, capture string, peer netip.Addr) []byte {
 			continue
 		}
 		var ph bmp.BMPPeerHeader
-		if err := ph.DecodeFromBytes(buf[bmp.BMP_HEADER_SIZE:]); err == nil && ph.PeerAddress == peer {
+		if err := ph.DecodeFromBytes(buf[bmp.BMP_HEADER_SIZE:]); err == nil && ph.PeerAddress == peer && match(buf) {
 			return buf
 		}
 	}
@@ -73,8 +73,37 @@ func withOpens(t *testing.T, up []byte, sent, recv []byte) []byte {
 // and decodes the session's Route Monitoring. An OPEN header that is not
 // FRR's placeholder is still refused, with a message naming what is wrong.
 func TestBMPPeerUpPlaceholderOpen(t *testing.T) {
+	// As recorded: edge2's Peer Up for its IPv6 session with AWS after
+	// the session was cleared from AWS's side (TestLabBMPCapture), with
+	// FRR's placeholder for the received OPEN (bgpd logged "bmp: missing
+	// RX OPEN message for peer 2001:db8:20::1").
+	t.Run("recorded", func(t *testing.T) {
+		peer := netip.MustParseAddr(lab.SecondaryAmazon6)
+		buf := capturedPeerUp(t, "edge2-ipv6-clears.bmp", peer, func(b []byte) bool { return bytes.Contains(b, placeholderOpen) })
+		_, err := bmp.ParseBMPMessageWithOptions(buf, func(bmp.BMPPeerHeader) []*gobgp.MarshallingOption { return nil })
+		if err == nil || err.Error() != "Not all BGP Open message bytes available" {
+			t.Errorf("GoBGP's parser: %v, want the station's logged failure", err)
+		}
+		dec := newBMPDecoder()
+		told := 0
+		dec.onNoOpen = func(h bmp.BMPPeerHeader, sent, received bool) {
+			told++
+			if sent || !received || h.PeerAddress != peer {
+				t.Errorf("told peer %s missing sent %v received %v, want %s received only", h.PeerAddress, sent, received, peer)
+			}
+		}
+		msg, err := dec.decode(buf)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		up := msg.Body.(*bmp.BMPPeerUpNotification)
+		if up.SentOpenMsg == nil || up.ReceivedOpenMsg != nil || up.LocalAddress != netip.MustParseAddr(lab.SecondaryCustomer6) || told != 1 {
+			t.Errorf("sent OPEN %v received OPEN %v local %s, told %d times", up.SentOpenMsg, up.ReceivedOpenMsg, up.LocalAddress, told)
+		}
+	})
+
 	peer := netip.MustParseAddr(lab.PrimaryAmazon6)
-	real := capturedPeerUp(t, "edge1.bmp", peer)
+	real := capturedPeerUp(t, "edge1.bmp", peer, func([]byte) bool { return true })
 	for _, tc := range []struct {
 		name           string
 		noSent, noRecv bool
