@@ -102,7 +102,8 @@ func captureClears(t *testing.T, l *lab.Lab, ln net.Listener) []byte {
 		if err != nil {
 			t.Fatalf("edge2's bgpd log: %v", err)
 		}
-		return bytes.Count(b, []byte("bmp: missing RX OPEN")) + bytes.Count(b, []byte("bmp: missing TX OPEN"))
+		return bytes.Count(b, []byte("bmp: missing RX OPEN message for peer "+lab.SecondaryAmazon6)) +
+			bytes.Count(b, []byte("bmp: missing TX OPEN message for peer "+lab.SecondaryAmazon6))
 	}
 	before := placeholders()
 	var edge2 net.Conn

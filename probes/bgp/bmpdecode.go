@@ -135,14 +135,12 @@ func (d *bmpDecoder) decode(buf []byte) (*bmp.BMPMessage, error) {
 		}
 		return dir.options(gobgp.Family(0), false)
 	}
-	var msg *bmp.BMPMessage
-	var err error
-	if noSent, noRecv, perr := peerUpPlaceholders(buf); perr != nil {
-		return peerUpHeaderOnly(buf), perr
+	if noSent, noRecv, err := peerUpPlaceholders(buf); err != nil {
+		return peerUpHeaderOnly(buf), err
 	} else if noSent || noRecv {
 		return d.decodePlaceholderPeerUp(buf, noSent, noRecv)
 	}
-	msg, err = bmp.ParseBMPMessageWithOptions(buf, current)
+	msg, err := bmp.ParseBMPMessageWithOptions(buf, current)
 	if err != nil && dir != nil && len(buf) > 5 && buf[5] == bmp.BMP_MSG_ROUTE_MONITORING {
 		for _, f := range dir.mentioned {
 			alt, aerr := bmp.ParseBMPMessageWithOptions(buf, func(bmp.BMPPeerHeader) []*gobgp.MarshallingOption { return dir.options(f, true) })
