@@ -174,6 +174,24 @@ func (p *Probe) readBMP(ctx context.Context, c net.Conn, id uint64) {
 		log.Info("bmp station: the router sends this session's route monitoring "+how+": decoding it so until the session's next peer up",
 			"peer", h.PeerAddress.String(), "family", f.String(), "adj_rib_out", h.IsAdjRIBOut())
 	}
+	noOpenLogged := false
+	dec.onNoOpen = func(h bmp.BMPPeerHeader, sent, received bool) {
+		which := "sent and received OPENs"
+		switch {
+		case !received:
+			which = "sent OPEN"
+		case !sent:
+			which = "received OPEN"
+		}
+		args := []any{"peer", h.PeerAddress.String(), "missing", which}
+		if noOpenLogged {
+			log.Debug("bmp station: peer up without the session's "+which, args...)
+			return
+		}
+		noOpenLogged = true
+		log.Info("bmp station: the router sends peer ups with a bare BGP header in place of an OPEN it did not keep (FRR's placeholder, see probes/bgp/README.md): "+
+			"the session is up, its capabilities are taken from its last peer up or the OPEN that is there and its route monitoring is decoded as it comes (said once per connection, then at debug)", args...)
+	}
 	var closeErr error
 	for {
 		buf, err := readBMPFrame(c)

@@ -93,9 +93,16 @@ func (d *bmpDirection) options(flip gobgp.Family, doFlip bool) []*gobgp.Marshall
 // one family of the session toggled; when that decodes, the session's
 // messages of that family and direction are read so from then on, until
 // its next Peer Up, and onFlip is told once.
+//
+// A Peer Up may stand a bare BGP header in for an OPEN the router did not
+// keep (FRR: see placeholderOpen). Such a Peer Up decodes without that
+// OPEN; onNoOpen is told. The session's encoding is then its last good Peer
+// Up's on this stream, else what the OPEN that is there says, the rest
+// learnt from its messages as above.
 type bmpDecoder struct {
-	peers  map[bmpPeerKey]*bmpEncoding
-	onFlip func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool)
+	peers    map[bmpPeerKey]*bmpEncoding
+	onFlip   func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool)
+	onNoOpen func(h bmp.BMPPeerHeader, sent, received bool)
 }
 
 func newBMPDecoder() *bmpDecoder {
@@ -127,6 +134,11 @@ func (d *bmpDecoder) decode(buf []byte) (*bmp.BMPMessage, error) {
 			return nil
 		}
 		return dir.options(gobgp.Family(0), false)
+	}
+	if noSent, noRecv, err := peerUpPlaceholders(buf); err != nil {
+		return peerUpHeaderOnly(buf), err
+	} else if noSent || noRecv {
+		return d.decodePlaceholderPeerUp(buf, noSent, noRecv)
 	}
 	msg, err := bmp.ParseBMPMessageWithOptions(buf, current)
 	if err != nil && dir != nil && len(buf) > 5 && buf[5] == bmp.BMP_MSG_ROUTE_MONITORING {
@@ -161,6 +173,9 @@ func (d *bmpDecoder) decode(buf []byte) (*bmp.BMPMessage, error) {
 func openCaps(m *gobgp.BGPMessage) (map[gobgp.Family]gobgp.BGPAddPathMode, bool) {
 	ap := map[gobgp.Family]gobgp.BGPAddPathMode{}
 	as4 := false
+	if m == nil {
+		return ap, false
+	}
 	open, ok := m.Body.(*gobgp.BGPOpen)
 	if !ok {
 		return ap, false
@@ -218,11 +233,10 @@ func negotiated(up *bmp.BMPPeerUpNotification) bmpEncoding {
 }
 
 // peerUpHeaderOnly returns a Peer Up notification with only its per-peer
-// header when buf is a Peer Up whose body does not decode, else nil. FRR
-// 8.4 sometimes sends a Peer Up whose OPEN messages are cut short (seen in
-// the lab after a few link flaps). Skipping it would leave the session
-// down here for good: its per-peer header says which session came up,
-// which is what counts.
+// header when buf is a Peer Up whose body does not decode, else nil.
+// Skipping it would leave the session down here for good: its per-peer
+// header says which session came up, which is what counts. (FRR's bare
+// OPEN headers are not this case: see placeholderOpen.)
 func peerUpHeaderOnly(buf []byte) *bmp.BMPMessage {
 	if len(buf) < bmp.BMP_HEADER_SIZE+bmp.BMP_PEER_HEADER_SIZE || buf[5] != bmp.BMP_MSG_PEER_UP_NOTIFICATION {
 		return nil

@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ func describeBMP(stream []byte) (string, int) {
 	dec := newBMPDecoder()
 	dec.onFlip = func(h bmp.BMPPeerHeader, f gobgp.Family, pathIDs bool) {
 		fmt.Fprintf(&b, "peer %s type %d %s: decoded with path IDs %v, not as negotiated\n", h.PeerAddress, h.PeerType, f, pathIDs)
+	}
+	dec.onNoOpen = func(h bmp.BMPPeerHeader, sent, received bool) {
+		fmt.Fprintf(&b, "peer %s type %d: peer up with a placeholder for its OPEN: sent %v received %v\n", h.PeerAddress, h.PeerType, sent, received)
 	}
 	r := bytes.NewReader(stream)
 	for {
@@ -262,6 +266,11 @@ func FuzzBMPDecode(f *testing.F) {
 	upd := updateMsg(f, nil, []gobgp.PathNLRI{pnlri(vpcPrefix, 7)}, []uint32{64512}, "169.254.10.1")
 	f.Add(append(slices.Clone(up), routeMonitoring(f, ph, upd, true)...))
 	f.Add(append(slices.Clone(up), routeMonitoring(f, ph, upd, false)...))
+	// FRR's Peer Up with a bare header for each OPEN (placeholderOpen).
+	noOpens := append(slices.Clone(up[:peerUpOpenAt]), placeholderOpen...)
+	noOpens = append(noOpens, placeholderOpen...)
+	binary.BigEndian.PutUint32(noOpens[1:5], uint32(len(noOpens)))
+	f.Add(append(noOpens, routeMonitoring(f, ph, upd, true)...))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		dec := newBMPDecoder()
 		r := bytes.NewReader(stream)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -460,10 +461,16 @@ func deref(p *uint32) uint32 {
 }
 
 // TestLabBMPTwoEdges: in the two-edge lab, each edge's BMP feed monitors
-// its Direct Connect session and its ADD-PATH iBGP session with the other
-// edge. Every message decodes (FRR 8 leaves the negotiated path IDs out of
-// Route Monitoring: the station reads them as sent), the iBGP sessions'
-// routes arrive, and nothing is logged as malformed.
+// its Direct Connect sessions (IPv4 and IPv6) and its ADD-PATH iBGP session
+// with the other edge. Every message decodes (FRR 8 leaves the negotiated
+// path IDs out of Route Monitoring: the station reads them as sent), the
+// iBGP sessions' routes arrive, and nothing is logged as malformed or
+// undecodable. The IPv6 sessions with AWS are then cleared from AWS's side
+// until an edge's bgpd logs "bmp: missing RX/TX OPEN message" for one of
+// them (FRR's Peer Up with a placeholder OPEN, about one re-establishment
+// in two): the
+// station takes those Peer Ups without a decode error, and says so once at
+// Info.
 func TestLabBMPTwoEdges(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeTwo})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -492,15 +499,66 @@ func TestLabBMPTwoEdges(t *testing.T) {
 			t.Logf("bmp %s: peer %s (link %q) up %v, %d updates, End-of-RIB %v", rv.Name, bp.Address, bp.Link, bp.Up, bp.Updates, bp.EndOfRIB)
 		}
 	}
+
+	// The IPv6 sessions with AWS, cleared from AWS's side until FRR sends
+	// a placeholder OPEN; each round waits for both sessions to be back up
+	// at the station.
+	aws := map[string]string{lab.HostAWS1: lab.PrimaryCustomer6, lab.HostAWS2: lab.SecondaryCustomer6}
+	dx6 := map[string]string{lab.HostEdge1: lab.PrimaryAmazon6, lab.HostEdge2: lab.SecondaryAmazon6}
+	placeholders := func() int {
+		n := 0
+		for _, edge := range []string{lab.HostEdge1, lab.HostEdge2} {
+			b, err := os.ReadFile(filepath.Join(l.Dir(), edge, "bgpd.log"))
+			if err != nil {
+				t.Fatalf("%s's bgpd log: %v", edge, err)
+			}
+			for _, dir := range []string{"RX", "TX"} {
+				n += strings.Count(string(b), "bmp: missing "+dir+" OPEN message for peer "+dx6[edge]+"\n")
+			}
+		}
+		return n
+	}
+	for round := 1; round == 1 || placeholders() == 0; round++ {
+		if round > 12 {
+			t.Fatal("FRR sent no Peer Up with a placeholder OPEN in 12 rounds of clears: the IPv6 case is not exercised")
+		}
+		clearedAt := time.Now()
+		for host, nbr := range aws {
+			if _, err := l.Vtysh(ctx, host, "clear bgp "+nbr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.wait(t, 60*time.Second, fmt.Sprintf("round %d: both IPv6 sessions with AWS up again at the station", round), func(r Routes) bool {
+			back := 0
+			for _, rv := range r.BMPRouters {
+				for _, bp := range rv.Peers {
+					if bp.Address == dx6[rv.Name] && bp.Up && bp.Since != nil && bp.Since.After(clearedAt) {
+						back++
+					}
+				}
+			}
+			return back == 2
+		})
+	}
+	t.Logf("FRR sent %d Peer Ups of the IPv6 sessions with AWS with a placeholder OPEN", placeholders())
+
+	r, _ = w.get()
 	if r.BMPDecodeErrors != 0 {
 		t.Errorf("%d BMP messages did not decode", r.BMPDecodeErrors)
 	}
+	said := 0
 	for _, line := range w.logLines() {
 		if strings.Contains(line, "bmp") {
 			t.Logf("log: %s", line)
 		}
-		if strings.Contains(line, "malformed") {
+		if strings.Contains(line, "malformed") || strings.Contains(line, "undecodable") {
 			t.Errorf("logged: %s", line)
 		}
+		if strings.Contains(line, "in place of an OPEN it did not keep") {
+			said++
+		}
+	}
+	if said == 0 {
+		t.Error("the placeholder OPENs were not said at Info")
 	}
 }
