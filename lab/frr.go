@@ -161,6 +161,8 @@ exit
  bmp targets agent
   bmp monitor ipv4 unicast pre-policy
   bmp monitor ipv4 unicast post-policy
+  bmp monitor ipv6 unicast pre-policy
+  bmp monitor ipv6 unicast post-policy
   bmp connect {{.Agent}} port {{.BMPPort}} min-retry 100 max-retry 2000
  exit
 exit
