@@ -60,7 +60,6 @@ const (
 	Inst2v6 = lab.HostInst2 + "-v6"
 )
 
-
 // WithProbeSources returns s with each lab link's per-link probe source
 // (lab.Options.ProbeSources; lab/dxwatch-probe-sources.yaml).
 func WithProbeSources(s probes.Site) probes.Site {
