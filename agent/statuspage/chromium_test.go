@@ -71,6 +71,11 @@ func newFakeAgent(t *testing.T) *fakeAgent {
 			ev["ok"] = false
 		}
 	}
+	// The primary is dual-stack: its IPv4 peering down, its IPv6 one up.
+	p["peerings"] = []any{
+		map[string]any{"family": "ipv4", "state": "down", "reasons": []any{"BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: BFD down)"}, "active": false},
+		map[string]any{"family": "ipv6", "state": "up", "reasons": []any{}, "active": true},
+	}
 	sec["active"] = true
 	for _, tg := range s["targets"].([]any) {
 		tg.(map[string]any)["active"] = []any{"secondary"}
@@ -203,8 +208,15 @@ func TestChromiumLiveUpdate(t *testing.T) {
 		document.querySelector('#links [data-link=secondary][data-active=true]') &&
 		document.getElementById('summary').dataset.active === 'secondary' &&
 		document.getElementById('banner').hidden &&
-		document.querySelector('#events li[data-event-id="4"][data-kind=failover][data-from=primary][data-to=secondary]')`,
+		document.querySelector('#events li[data-event-id="4"][data-kind=failover][data-from=primary][data-to=secondary]') &&
+		document.querySelector('#links [data-link=primary] .peerings li[data-family=ipv4][data-state=down]') &&
+		document.querySelector('#links [data-link=primary] .peerings li[data-family=ipv6][data-state=up] .badge.active')`,
 		pageView, 20*time.Second)
+	var peerings string
+	b.eval(t.Context(), `document.querySelector('#links [data-link=primary] .peerings').textContent`, &peerings)
+	if !strings.Contains(peerings, "IPv4 down") || !strings.Contains(peerings, "IPv6 up") {
+		t.Errorf("the primary's peerings read %q, want IPv4 down and IPv6 up", peerings)
+	}
 	dom := b.dom()
 	for _, want := range []string{"Failover primary → secondary", "outage 900 ms", "BGP session down (edge1 ↔ AWS 169.254.10.1, seen by BMP: BFD down)", "edge1 ↔ AWS 169.254.10.1, seen by BMP: down",
 		"dxcon-lab00002", "dxvif-lab00002", "169.254.20.1", "198.18.0.0/16", "Traffic on secondary (not on the primary)"} {
