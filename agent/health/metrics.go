@@ -134,19 +134,6 @@ func (m *Model) Collect(ch chan<- prometheus.Metric) {
 	m.hist.Collect(ch)
 }
 
-// up is the link's dxwatch_link_up: 1 when up or degraded; while it is
-// unverified (its echoes' replies return over a failing link), the last
-// verified verdict, so that a link nothing shows down does not page.
-func (l *linkState) up() bool {
-	switch l.state {
-	case StateUp, StateDegraded:
-		return true
-	case StateUnverified:
-		return l.wasUp
-	}
-	return false
-}
-
 // siteUp is dxwatch_site_up, as the availability report counts the site:
 // up while some link is up or degraded, down while every link is down,
 // not known otherwise.

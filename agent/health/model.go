@@ -121,9 +121,6 @@ type linkState struct {
 	sig     uint64
 	since   time.Time
 	trouble time.Time // when the current down (or degraded) period began
-	// wasUp is the last verified verdict, up or degraded (not down or
-	// unknown): dxwatch_link_up keeps it while the link is unverified.
-	wasUp bool
 	// dual says that the link has a peering in another family too: its
 	// events name the family, and the link's state is their summary.
 	dual bool

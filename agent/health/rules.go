@@ -138,9 +138,6 @@ func (m *family) changeLink(i int, v verdict, at, now time.Time) {
 		at = l.since
 	}
 	l.state, l.since = st, at
-	if st != StateUnverified {
-		l.wasUp = st == StateUp || st == StateDegraded
-	}
 	switch {
 	case st == StateDown:
 		// The trouble began with the first loss of the run that took the

@@ -20,7 +20,7 @@ type linkSummary struct {
 	fams  []*family    // the family of each peering
 	state State
 	since time.Time
-	wasUp bool // as linkState.wasUp
+	wasUp bool // the last verified verdict (up or degraded), for up()
 	sig   uint64
 }
 
@@ -91,7 +91,9 @@ func (s *linkSummary) why(now time.Time) []string {
 	return out
 }
 
-// up is the link's dxwatch_link_up, as linkState.up.
+// up is the link's dxwatch_link_up: 1 when up or degraded; while it is
+// unverified (its echoes' replies return over a failing link), the last
+// verified verdict, so that a link nothing shows down does not page.
 func (s *linkSummary) up() bool {
 	switch s.state {
 	case StateUp, StateDegraded:
