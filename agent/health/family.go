@@ -135,13 +135,21 @@ func (m *Model) famOfHost(host string) *family {
 	return m.fams[0]
 }
 
-// famOfLink returns the family of an observation about link name with
-// family fam: fam, or the link's first peering's when fam is empty.
+// famOfLink returns the family of an observation about link name (or one
+// of its peer addresses, with or without the prefix length) with family
+// fam: fam, else the address's, else the link's first peering's.
 func (m *Model) famOfLink(name, fam string) *family {
-	if fam == "" {
-		if l, ok := m.site.Link(name); ok {
-			fam = l.Peerings()[0].Family
-		}
+	if fam != "" {
+		return m.family(fam)
+	}
+	if p, err := netip.ParsePrefix(name); err == nil {
+		return m.famOfAddr(p.Addr())
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return m.famOfAddr(a)
+	}
+	if l, ok := m.site.Link(name); ok {
+		fam = l.Peerings()[0].Family
 	}
 	return m.family(fam)
 }

@@ -294,3 +294,18 @@ func TestAWSChecksPerFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkByAddressPerFamily: an observation naming a link by a peer
+// address goes to that address's family: the primary's IPv6 session
+// reported by its Amazon IPv6 address takes its IPv6 peering down, not
+// its IPv4 one.
+func TestLinkByAddressPerFamily(t *testing.T) {
+	h := newHarness(t, dualSite(probes.ModeActivePassive), nil)
+	h.feed(merge(bgpStart("primary"), bgpStart6("primary"), []probes.Observation{
+		{Time: at(ms(500)), Event: probes.BGPSession, Probe: "bgp", Peer: "edge1", Link: "2001:db8:10::1", Up: false, Detail: "hold timer expired"},
+	}))
+	p := h.link("primary")
+	if len(p.Peerings) != 2 || p.Peerings[0].State != StateUp || p.Peerings[1].State != StateDown {
+		t.Errorf("the primary's peerings %+v, want IPv4 up and IPv6 down", p.Peerings)
+	}
+}
