@@ -74,7 +74,7 @@ func TestAddPathTwoLinks(t *testing.T) {
 		route{prefix: "10.9.0.0/16", id: 1, nextHop: primaryAmazon, asPath: []uint32{64512, 7224}})
 
 	rec := &recorder{}
-	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), labsite.Site(), rec)
+	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), ipv4Site(), rec)
 	runProbe(t, p)
 
 	eventually(t, 20*time.Second, "both paths", func() bool {

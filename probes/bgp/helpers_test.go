@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -320,4 +321,12 @@ func slow(t *testing.T) {
 	if os.Getenv(envSlow) != "1" {
 		t.Skip("waits on GoBGP's timers (seconds per reset): run it with make test, or " + envSlow + "=1 go test ./probes/bgp/")
 	}
+}
+
+// ipv4Site is the lab's site with only its IPv4 expected prefix: for the
+// tests whose speaker announces IPv4 routes alone.
+func ipv4Site() probes.Site {
+	s := labsite.Site()
+	s.Routing.ExpectedPrefixes = slices.DeleteFunc(slices.Clone(s.Routing.ExpectedPrefixes), func(p netip.Prefix) bool { return p.Addr().Is6() })
+	return s
 }

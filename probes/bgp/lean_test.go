@@ -409,7 +409,7 @@ func TestLeanGoBGPSpeaker(t *testing.T) {
 	pc.MD5KeyFile = keyFile
 	pcBad := PeerConfig{Name: "edge2", Address: edge2Addr, ASN: 65000, Port: portBad, Session: SessionLean, MD5KeyFile: keyFile}
 	rec := &recorder{}
-	p := newTestProbe(t, edgeConfig(0, pc, pcBad), labsite.Site(), rec)
+	p := newTestProbe(t, edgeConfig(0, pc, pcBad), ipv4Site(), rec)
 	runProbe(t, p)
 
 	eventually(t, 30*time.Second, "both paths", func() bool {
