@@ -32,7 +32,6 @@ func healthy() health.Status {
 		return health.LinkStatus{Name: name, State: health.StateUp, Active: active, Reasons: []string{}, Evidence: []health.Evidence{
 			{Source: "bgp_session", Name: peer, OK: true, Fresh: true},
 			{Source: "bgp_prefix", Name: "198.18.0.0/16", OK: true, Fresh: true},
-			{Source: "bgp_prefix", Name: "2001:db8:1000::/56", OK: true, Fresh: true},
 		}}
 	}
 	p, s := link("primary", "169.254.10.1", true), link("secondary", "169.254.20.1", false)
@@ -127,16 +126,12 @@ func TestPreChecks(t *testing.T) {
 			p.Status.Links[0].State = health.StateDegraded
 		}, []string{drill.CheckLinksUp}, "primary is degraded"},
 		// --family: the secondary must carry that family's expected
-		// prefixes (the lab has one of each family).
+		// prefixes; the lab's are IPv4 only.
 		{"--family ipv4", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv4 }, nil, ""},
-		{"--family ipv6", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv6 }, nil, ""},
-		{"--family ipv6, the secondary lacks the IPv6 prefix", func(p *drill.Evidence, o *drill.Options) {
-			o.Family = probes.FamilyIPv6
-			p.Status.Links[1].Evidence[2].OK = false
-		}, []string{drill.CheckSecondaryPrefixes}, "does not carry 2001:db8:1000::/56"},
-		{"--family ipv4, the secondary lacks the IPv6 prefix", func(p *drill.Evidence, o *drill.Options) {
-			o.Family = probes.FamilyIPv4
-			p.Status.Links[1].Evidence[2].OK = false
+		{"--family ipv6 without an IPv6 expected prefix", func(p *drill.Evidence, o *drill.Options) { o.Family = probes.FamilyIPv6 },
+			[]string{drill.CheckSecondaryPrefixes}, "no IPv6 expected prefix configured (--family ipv6)"},
+		{"--family ipv6 without an IPv6 expected prefix, allowed", func(p *drill.Evidence, o *drill.Options) {
+			o.Family, o.AllowUnconfirmedSecondary = probes.FamilyIPv6, true
 		}, nil, ""},
 		{"--family ipv4, the secondary lacks the IPv4 prefix", func(p *drill.Evidence, o *drill.Options) {
 			o.Family = probes.FamilyIPv4
@@ -227,7 +222,8 @@ func TestPreChecks(t *testing.T) {
 		// peering down): a drill of both families or of IPv6 refuses,
 		// one of IPv4 alone may start.
 		{"IPv6 off the primary, both families", ipv6Off(drill.FamilyBoth), []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, ""},
-		{"IPv6 off the primary, --family ipv6", ipv6Off(probes.FamilyIPv6), []string{drill.CheckLinksUp, drill.CheckPrimaryActive}, "IPv6"},
+		// (and the lab's site expects no IPv6 prefix for the secondary to carry)
+		{"IPv6 off the primary, --family ipv6", ipv6Off(probes.FamilyIPv6), []string{drill.CheckLinksUp, drill.CheckPrimaryActive, drill.CheckSecondaryPrefixes}, "IPv6"},
 		{"IPv6 off the primary, --family ipv4", ipv6Off(probes.FamilyIPv4), nil, ""},
 	}
 	for _, tc := range tests {

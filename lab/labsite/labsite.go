@@ -22,8 +22,10 @@ import (
 // checks that they agree): two dual-stack links on the lab's addresses (an
 // IPv4 and an IPv6 peering each) with the fake AWS's connection and VIF
 // IDs, the two VPC instances as targets by both their addresses (i1, i2,
-// i1-v6, i2-v6), the VPC's IPv4 and IPv6 CIDRs as the expected prefixes,
-// active/passive with the primary preferred.
+// i1-v6, i2-v6), the VPC's IPv4 CIDR as the expected prefix (the fake
+// AWS's VIFs advertise no IPv6 route yet: WithIPv6Prefix adds the VPC's
+// IPv6 CIDR where the routers' feed is all that is judged), active/passive
+// with the primary preferred.
 func Site() probes.Site {
 	pfx := func(a string) netip.Prefix { return netip.PrefixFrom(netip.MustParseAddr(a), 30) }
 	ipv6 := func(cust, amz string) probes.Peering {
@@ -48,7 +50,7 @@ func Site() probes.Site {
 		},
 		Routing: probes.Routing{
 			Mode: probes.ModeActivePassive, Primary: lab.LinkPrimary, AmazonASN: lab.AmazonASN,
-			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR), netip.MustParsePrefix(lab.VPCCIDR6)},
+			ExpectedPrefixes: []netip.Prefix{netip.MustParsePrefix(lab.VPCCIDR)},
 		},
 	}
 }
@@ -59,6 +61,14 @@ const (
 	Inst1v6 = lab.HostInst1 + "-v6"
 	Inst2v6 = lab.HostInst2 + "-v6"
 )
+
+// WithIPv6Prefix returns s with the VPC's IPv6 CIDR (lab.VPCCIDR6) among
+// the expected prefixes, after the IPv4 one: the lab's routers carry it
+// over each link's IPv6 peering.
+func WithIPv6Prefix(s probes.Site) probes.Site {
+	s.Routing.ExpectedPrefixes = append(slices.Clone(s.Routing.ExpectedPrefixes), netip.MustParsePrefix(lab.VPCCIDR6))
+	return s
+}
 
 // WithProbeSources returns s with each lab link's per-link probe source
 // (lab.Options.ProbeSources; lab/dxwatch-probe-sources.yaml).

@@ -183,7 +183,7 @@ func TestAddPathIPv6(t *testing.T) {
 	edge.announce(t, primaryPath, secondaryPath, prim6, sec6)
 
 	rec := &recorder{}
-	site := labsite.Site()
+	site := labsite.WithIPv6Prefix(labsite.Site())
 	p := newTestProbe(t, edgeConfig(port, PeerConfig{Name: "edge1", Address: edge1Addr, ASN: 65000, Port: port}), site, rec)
 	runProbe(t, p)
 

@@ -24,6 +24,10 @@ import (
 // two-edge lab and take both their BMP feeds.
 const envLabEdges = "DXWATCH_LAB_EDGES"
 
+// envLabIPv6 set to 1 has TestLabBGPChild expect the VPC's IPv6 prefix too
+// (labsite.WithIPv6Prefix).
+const envLabIPv6 = "DXWATCH_LAB_IPV6"
+
 // envLabSession is the session TestLabBGPChild holds its peers with
 // (peers[].session; empty: the default, GoBGP).
 const envLabSession = "DXWATCH_LAB_SESSION"
@@ -66,6 +70,9 @@ func TestLabBGPChild(t *testing.T) {
 		cfg.Peers[i].Session = os.Getenv(envLabSession)
 	}
 	site := labsite.Site()
+	if os.Getenv(envLabIPv6) == "1" {
+		site = labsite.WithIPv6Prefix(site)
+	}
 	logger := slog.New(slog.NewTextHandler(lineWriter(func(line string) { emit("LOG", line) }), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	p, err := New("bgp", cfg, probes.Deps{Site: site, Logger: logger, Observer: probes.ObserverFunc(func(o probes.Observation) { emit("OBS", o) })})
 	if err != nil {
@@ -346,7 +353,7 @@ func TestLabBGPIPv6(t *testing.T) {
 	l := lab.ForTest(t, lab.Options{Edge: lab.EdgeOne})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild")
+	c := lab.StartChild(t, l, lab.HostAgent, "TestLabBGPChild", envLabIPv6+"=1")
 	w := watchChild(ctx, c)
 	wait := func(d time.Duration, what string, cond func(Routes) bool) {
 		t.Helper()

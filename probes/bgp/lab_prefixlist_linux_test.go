@@ -25,7 +25,7 @@ func TestLabEdgePrefixListChild(t *testing.T) {
 		RouterID: lab.AgentAddress,
 		Peers:    []PeerConfig{{Name: lab.HostEdge1, Address: lab.Edge1LAN}},
 	}
-	p, err := New("bgp", cfg, probes.Deps{Site: labsite.Site()})
+	p, err := New("bgp", cfg, probes.Deps{Site: labsite.WithIPv6Prefix(labsite.Site())})
 	if err != nil {
 		t.Fatal(err)
 	}
