@@ -261,6 +261,9 @@ func TestSummaryState(t *testing.T) {
 		{[]State{StateDegraded, StateUp}, StateDegraded},
 		{[]State{StateUnverified, StateUp}, StateUp},
 		{[]State{StateUnverified, StateUnknown}, StateUnverified},
+		{[]State{StateDown, StateUnverified}, StateUnverified},
+		{[]State{StateDegraded, StateUnknown}, StateDegraded},
+		{[]State{StateDegraded, StateDown}, StateDegraded},
 		{[]State{StateUnknown, StateUnknown}, StateUnknown},
 	} {
 		var peers []*linkState

@@ -318,15 +318,15 @@ func (m *Model) checksLocked(now time.Time) []probes.CheckResult {
 func (m *family) activeCheck() probes.CheckResult {
 	r := probes.CheckResult{Name: "health.active", Order: orderHealth + 1}
 	active := m.label(m.current)
-	traffic := "the traffic to the VPC targets"
+	traffic := "the traffic"
 	if len(m.fams) > 1 {
-		traffic = "the " + familyName(m.name) + " traffic to the VPC targets"
+		traffic = "the " + familyName(m.name) + " traffic"
 	}
 	switch {
 	case !m.curKnown:
 		r.Status, r.Reason = probes.Skip, "which link carries "+traffic+" is not known: no fresh trace, BGP best path or echo result for the VPC targets"
 	case m.current == 0:
-		r.Status, r.Reason = probes.Fail, "no link carries "+traffic
+		r.Status, r.Reason = probes.Fail, "no link carries "+traffic+" to the VPC targets"
 		r.Fix = "check both links' state above; the VPC targets are unreachable over Direct Connect"
 	case m.site.Routing.Mode == probes.ModeActiveActive:
 		up := m.allMask &^ m.downMask

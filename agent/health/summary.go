@@ -24,39 +24,38 @@ type linkSummary struct {
 	sig   uint64
 }
 
-// summaryState is the summary rule: among the peerings with a verdict
-// (not unknown, not unverified), all down is down, some down or any
-// degraded is degraded, all up is up; with no verdict, unverified if any
-// peering is, else unknown. A peering without evidence does not change
-// the verdict of the others: an IPv6 peering nothing probes leaves the
-// link's state to the IPv4 one.
+// summaryState is the summary rule: when some peering is up or degraded,
+// the link is up if every peering with a verdict is up, else degraded
+// (some down, or any degraded); with none up or degraded, unverified if
+// any peering is (its data plane cannot be told, so the link is not
+// declared down on the others alone), else down if any is, else unknown.
+// A peering without evidence (unknown) does not change the verdict of the
+// others: an IPv6 peering nothing probes leaves the link to the IPv4 one.
 func summaryState(peers []*linkState) State {
-	var known, down, degraded, unverified int
+	var up, down, degraded, unverified int
 	for _, p := range peers {
 		switch p.state {
 		case StateDown:
-			known++
 			down++
 		case StateDegraded:
-			known++
 			degraded++
 		case StateUp:
-			known++
+			up++
 		case StateUnverified:
 			unverified++
 		}
 	}
 	switch {
-	case known == 0 && unverified > 0:
-		return StateUnverified
-	case known == 0:
-		return StateUnknown
-	case down == known:
-		return StateDown
-	case down > 0 || degraded > 0:
+	case up+degraded > 0 && down+degraded > 0:
 		return StateDegraded
+	case up > 0:
+		return StateUp
+	case unverified > 0:
+		return StateUnverified
+	case down > 0:
+		return StateDown
 	}
-	return StateUp
+	return StateUnknown
 }
 
 // familyName is a family as an engineer writes it.
