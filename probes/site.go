@@ -21,6 +21,18 @@ const (
 	FamilyIPv6 = "ipv6"
 )
 
+// FamilyName is a family as an engineer writes it: "IPv4", "IPv6" (any
+// other value as it is).
+func FamilyName(family string) string {
+	switch family {
+	case FamilyIPv4:
+		return "IPv4"
+	case FamilyIPv6:
+		return "IPv6"
+	}
+	return family
+}
+
 // Peering is one BGP peering of a link's virtual interface: one address
 // family, with its own session, addresses and monitored address. A VIF has
 // at most one per family.

@@ -137,7 +137,7 @@ func PreChecks(site probes.Site, pic Evidence, now time.Time, o Options) []PreCh
 		for _, f := range measured {
 			what := "the traffic"
 			if len(st.Families) > 1 {
-				what = "the " + familyWord(f.Family) + " traffic"
+				what = "the " + probes.FamilyName(f.Family) + " traffic"
 			}
 			switch {
 			case f.InProgress != nil:
@@ -440,7 +440,7 @@ func (o Options) peeringOf(l health.LinkStatus) (name string, state health.State
 	if o.Family != FamilyBoth {
 		for _, p := range l.Peerings {
 			if p.Family == o.Family {
-				return l.Name + " " + familyWord(p.Family), p.State, p.Reasons
+				return l.Name + " " + probes.FamilyName(p.Family), p.State, p.Reasons
 			}
 		}
 	}
@@ -462,15 +462,4 @@ func (o Options) measured(st health.Status) []health.FamilyStatus {
 		out = append(out, health.FamilyStatus{Active: st.Active, ActiveKnown: st.ActiveKnown, InProgress: st.InProgress})
 	}
 	return out
-}
-
-// familyWord is an address family as an engineer writes it.
-func familyWord(f string) string {
-	switch f {
-	case probes.FamilyIPv6:
-		return "IPv6"
-	case probes.FamilyIPv4:
-		return "IPv4"
-	}
-	return f
 }

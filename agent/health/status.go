@@ -320,7 +320,7 @@ func (m *family) activeCheck() probes.CheckResult {
 	active := m.label(m.current)
 	traffic := "the traffic"
 	if len(m.fams) > 1 {
-		traffic = "the " + familyName(m.name) + " traffic"
+		traffic = "the " + probes.FamilyName(m.name) + " traffic"
 	}
 	switch {
 	case !m.curKnown:
@@ -348,7 +348,7 @@ func (m *family) activeCheck() probes.CheckResult {
 		r.Status, r.Reason = probes.Pass, "traffic crosses "+active
 	}
 	if len(m.fams) > 1 && r.Status != probes.Skip && m.name != probes.FamilyIPv4 {
-		r.Reason = familyName(m.name) + ": " + r.Reason
+		r.Reason = probes.FamilyName(m.name) + ": " + r.Reason
 	}
 	return r
 }

@@ -58,17 +58,6 @@ func summaryState(peers []*linkState) State {
 	return StateUnknown
 }
 
-// familyName is a family as an engineer writes it.
-func familyName(f string) string {
-	switch f {
-	case probes.FamilyIPv6:
-		return "IPv6"
-	case probes.FamilyIPv4:
-		return "IPv4"
-	}
-	return f
-}
-
 // why returns the reasons behind the link's summary state at now: a
 // single peering's own; for a dual-stack link, those of each peering
 // that is not up, each naming its family.
@@ -82,7 +71,7 @@ func (s *linkSummary) why(now time.Time) []string {
 			continue
 		}
 		f := s.fams[i]
-		prefix := familyName(f.name) + " peering " + string(p.state) + ": "
+		prefix := probes.FamilyName(f.name) + " peering " + string(p.state) + ": "
 		for _, r := range f.judgeLink(f.linkIdx[s.link.Name], now, f.feedDown()).why {
 			out = append(out, prefix+r)
 		}
