@@ -234,11 +234,7 @@ func (m *Model) set(ev *boolEv, o probes.Observation) (applied, changed bool) {
 func (m *Model) applyFeed(o probes.Observation) bool {
 	applied, changed := m.set(upsert(&m.feeds, o.Peer, maxSessions), o)
 	if changed {
-		st := TimelineStep{Time: o.Time, What: StepSessionDown, Detail: joinDetail(feedSession(o.Peer, o.Up), o.Detail)}
-		if o.Up {
-			st.What = StepSessionUp
-		}
-		m.noteAll(st)
+		m.noteAll(sessionStep(o, "", feedSession(o.Peer, o.Up)))
 	}
 	return applied
 }
@@ -253,13 +249,19 @@ func (m *family) applySession(o probes.Observation) bool {
 	l := m.links[li]
 	applied, changed := m.set(upsert(&l.sessions, o.Peer, maxSessions), o)
 	if changed {
-		st := TimelineStep{Time: o.Time, What: StepSessionDown, Link: l.link.Name, Detail: joinDetail(dxSession(l, o.Peer), o.Detail)}
-		if o.Up {
-			st.What = StepSessionUp
-		}
-		m.note(st)
+		m.note(sessionStep(o, l.link.Name, dxSession(l, o.Peer)))
 	}
 	return applied
+}
+
+// sessionStep is the timeline step of a session report o: up or down,
+// about link (empty for a route feed), the session named by who.
+func sessionStep(o probes.Observation, link, who string) TimelineStep {
+	st := TimelineStep{Time: o.Time, What: StepSessionDown, Link: link, Detail: joinDetail(who, o.Detail)}
+	if o.Up {
+		st.What = StepSessionUp
+	}
+	return st
 }
 
 // dxSession names link l's Direct Connect session, held by the edge router
